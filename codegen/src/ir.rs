@@ -1,0 +1,433 @@
+//! IR: the checked, fully typed description of what to generate.
+//!
+//! Owns turning each query's facts (lexed definition, describe result,
+//! inferred nullability) into [`Project`]: modules, row structs, functions,
+//! parameters and enums, with every Rust name already decided. Everything
+//! that can be wrong about names and types is caught here with a diagnostic:
+//! unnamed or duplicate columns, unsupported types, overrides naming unknown
+//! columns, `@row` structs whose columns disagree. Emit reads only the IR.
+//! No IO.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::describe::Described;
+use crate::diagnostic::Diagnostic;
+use crate::ident;
+use crate::lex::{Nullability, ParamStyle, QueryDef, QueryKind};
+use crate::schema::Catalog;
+use crate::typemap::{map_type, RustType};
+
+/// Everything to generate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    /// One module per query file, in file order.
+    pub modules: Vec<ModuleIr>,
+    /// Enums used by any query, by Rust name.
+    pub enums: Vec<EnumIr>,
+}
+
+/// One generated module (one query file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleIr {
+    /// Module name (snake_case file stem).
+    pub name: String,
+    /// The query file, as shown to users (`queries/blog.sql`).
+    pub source: String,
+    /// Row structs defined in this module.
+    pub rows: Vec<RowIr>,
+    /// Query functions in file order.
+    pub queries: Vec<QueryIr>,
+}
+
+/// A row struct.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowIr {
+    /// Struct name.
+    pub name: String,
+    /// Fields in column order.
+    pub fields: Vec<FieldIr>,
+    /// Functions returning it (for its rustdoc).
+    pub used_by: Vec<String>,
+}
+
+/// A field of a row struct: one output column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldIr {
+    /// Rust field name.
+    pub name: String,
+    /// SQL column name (for decode errors).
+    pub column: String,
+    /// PostgreSQL type name (for rustdoc).
+    pub pg_type: String,
+    /// Rust type (without `Option`).
+    pub ty: RustType,
+    /// `Option<…>`.
+    pub nullable: bool,
+}
+
+/// A reference to a row struct, possibly defined in another module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRef {
+    /// Module that defines it.
+    pub module: String,
+    /// Struct name.
+    pub name: String,
+}
+
+/// A generated query function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryIr {
+    /// The query's name from its header (`ListPosts`).
+    pub name: String,
+    /// Function name (`list_posts`).
+    pub fn_name: String,
+    /// Result kind.
+    pub kind: QueryKind,
+    /// Doc comment lines.
+    pub docs: Vec<String>,
+    /// SQL sent to PostgreSQL (`$n` placeholders).
+    pub sql: String,
+    /// Parameters in `$n` order.
+    pub params: Vec<ParamIr>,
+    /// Row type for kinds that return rows.
+    pub row: Option<RowRef>,
+}
+
+/// A parameter of a query function.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamIr {
+    /// Rust argument name.
+    pub name: String,
+    /// Type (without `Option`).
+    pub ty: RustType,
+    /// `Option<…>`.
+    pub nullable: bool,
+}
+
+/// A generated enum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumIr {
+    /// Rust type name.
+    pub name: String,
+    /// PostgreSQL type name.
+    pub pg_name: String,
+    /// `(variant, label)` in sort order.
+    pub variants: Vec<(String, String)>,
+}
+
+/// One query with everything later stages found out about it.
+#[derive(Debug)]
+pub struct CheckedQuery<'a> {
+    /// Module (file) name it belongs to.
+    pub module: &'a str,
+    /// The lexed query.
+    pub def: &'a QueryDef,
+    /// Positional parameter names found in the SQL.
+    pub positional_names: Vec<Option<String>>,
+    /// Describe result.
+    pub described: &'a Described,
+    /// Inferred nullability per column.
+    pub nullable: Vec<bool>,
+}
+
+/// Builds the IR. `modules` lists `(module name, display path)` in order.
+pub fn build_project(
+    modules: &[(String, String)],
+    queries: &[CheckedQuery<'_>],
+    catalog: &Catalog,
+) -> Result<Project, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut out: Vec<ModuleIr> = modules
+        .iter()
+        .map(|(name, source)| ModuleIr {
+            name: name.clone(),
+            source: source.clone(),
+            rows: Vec::new(),
+            queries: Vec::new(),
+        })
+        .collect();
+    // Row name → (defining module, fields, first query def) for `@row` reuse checks.
+    let mut rows: HashMap<String, (String, Vec<FieldIr>, &QueryDef)> = HashMap::new();
+    let mut fn_names: HashMap<(String, String), &QueryDef> = HashMap::new();
+    let mut enums: BTreeMap<String, EnumIr> = BTreeMap::new();
+
+    for query in queries {
+        let def = query.def;
+        let fn_name = ident::snake(&def.name);
+        if let Some(first) = fn_names.insert((query.module.to_string(), fn_name.clone()), def) {
+            let (line, col) = first.file.line_col(first.name_span.start);
+            errors.push(
+                Diagnostic::error_at(
+                    format!("query `{}` and `{}` both become the function `{fn_name}`", first.name, def.name),
+                    &def.file,
+                    def.name_span.clone(),
+                )
+                .with_note(format!("`{}` is defined at {line}:{col}", first.name)),
+            );
+        }
+        let params = build_params(query, &mut errors);
+        let fields = if def.kind.returns_rows() {
+            build_fields(query, &mut errors)
+        } else {
+            Some(Vec::new())
+        };
+        let (Some(params), Some(fields)) = (params, fields) else {
+            continue;
+        };
+        for ty in params.iter().map(|p| &p.ty).chain(fields.iter().map(|f| &f.ty)) {
+            if let Some(name) = ty.enums() {
+                add_enum(&mut enums, name, query, catalog);
+            }
+        }
+        let row = if def.kind.returns_rows() {
+            let (row_name, row_span) = match &def.row_name {
+                Some((name, span)) => (ident::pascal(name), Some(span.clone())),
+                None => (format!("{}Row", ident::pascal(&def.name)), None),
+            };
+            match rows.get(&row_name) {
+                Some((module, existing, first)) => {
+                    if existing != &fields {
+                        let span = row_span.unwrap_or_else(|| def.name_span.clone());
+                        let (line, col) = first.file.line_col(first.name_span.start);
+                        errors.push(
+                            Diagnostic::error_at(
+                                format!("row type `{row_name}` is used by queries with different columns"),
+                                &def.file,
+                                span,
+                            )
+                            .with_label(format!("`{}` returns {}", def.name, describe_fields(&fields)))
+                            .with_note(format!(
+                                "`{}` at {}:{line}:{col} returns {}",
+                                first.name,
+                                first.file.display_path.display(),
+                                describe_fields(existing)
+                            ))
+                            .with_help("queries sharing an `@row` type must return the same column names, types and nullability"),
+                        );
+                        continue;
+                    }
+                    if let Some(module_ir) = out.iter_mut().find(|m| &m.name == module) {
+                        if let Some(row) = module_ir.rows.iter_mut().find(|r| r.name == row_name) {
+                            row.used_by.push(format!("{}::{fn_name}", query.module));
+                        }
+                    }
+                    Some(RowRef {
+                        module: module.clone(),
+                        name: row_name,
+                    })
+                }
+                None => {
+                    rows.insert(row_name.clone(), (query.module.to_string(), fields.clone(), def));
+                    if let Some(module_ir) = out.iter_mut().find(|m| m.name == query.module) {
+                        module_ir.rows.push(RowIr {
+                            name: row_name.clone(),
+                            fields,
+                            used_by: vec![format!("{}::{fn_name}", query.module)],
+                        });
+                    }
+                    Some(RowRef {
+                        module: query.module.to_string(),
+                        name: row_name,
+                    })
+                }
+            }
+        } else {
+            None
+        };
+        if let Some(module_ir) = out.iter_mut().find(|m| m.name == query.module) {
+            module_ir.queries.push(QueryIr {
+                name: def.name.clone(),
+                fn_name,
+                kind: def.kind,
+                docs: def.docs.clone(),
+                sql: def.sql.clone(),
+                params,
+                row,
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Project {
+        modules: out,
+        enums: enums.into_values().collect(),
+    })
+}
+
+fn describe_fields(fields: &[FieldIr]) -> String {
+    let list: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{}{}", f.column, if f.nullable { "?" } else { "" }))
+        .collect();
+    format!("({})", list.join(", "))
+}
+
+fn add_enum(enums: &mut BTreeMap<String, EnumIr>, name: &str, query: &CheckedQuery<'_>, catalog: &Catalog) {
+    if enums.contains_key(name) {
+        return;
+    }
+    let types = query
+        .described
+        .params
+        .iter()
+        .chain(query.described.columns.iter().map(|c| &c.ty));
+    for ty in types {
+        let ty = match ty.kind() {
+            postgres_types::Kind::Array(element) => element,
+            _ => ty,
+        };
+        if let postgres_types::Kind::Enum(labels) = ty.kind() {
+            if ident::pascal(ty.name()) != name {
+                continue;
+            }
+            // Prefer the catalog's sort order; fall back to what describe gave.
+            let labels = catalog
+                .enums
+                .get(&ty.oid())
+                .map_or_else(|| labels.clone(), |e| e.labels.clone());
+            let mut seen: HashMap<String, usize> = HashMap::new();
+            let variants = labels
+                .into_iter()
+                .map(|label| {
+                    let mut variant = ident::pascal(&label);
+                    let count = seen.entry(variant.clone()).or_insert(0);
+                    *count += 1;
+                    if *count > 1 {
+                        variant = format!("{variant}{count}");
+                    }
+                    (variant, label)
+                })
+                .collect();
+            enums.insert(
+                name.to_string(),
+                EnumIr {
+                    name: name.to_string(),
+                    pg_name: ty.name().to_string(),
+                    variants,
+                },
+            );
+            return;
+        }
+    }
+}
+
+fn unsupported_type(query: &CheckedQuery<'_>, what: String, ty: &postgres_types::Type, span: std::ops::Range<usize>) -> Diagnostic {
+    Diagnostic::error_at(
+        format!("unsupported type `{}` for {what} of query `{}`", ty.name(), query.def.name),
+        &query.def.file,
+        span,
+    )
+    .with_label(format!("`{}` has no Rust mapping yet", ty.name()))
+    .with_help(format!(
+        "cast it to a supported type in the SQL (e.g. `::text`), or map `{}` to a Rust type in config",
+        ty.name()
+    ))
+}
+
+fn build_params(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Option<Vec<ParamIr>> {
+    let def = query.def;
+    let mut ok = true;
+    let mut params = Vec::new();
+    let mut used: HashSet<String> = HashSet::new();
+    for (index, (param, ty)) in def.params.iter().zip(&query.described.params).enumerate() {
+        let span = param.spans.first().cloned().unwrap_or_else(|| def.sql_span.clone());
+        let Some(rust) = map_type(ty) else {
+            let name = param.name.clone().unwrap_or_else(|| format!("${}", index + 1));
+            errors.push(unsupported_type(query, format!("parameter `{name}`"), ty, span));
+            ok = false;
+            continue;
+        };
+        let base = match (&param.name, param.style) {
+            (Some(name), _) => ident::snake(name),
+            (None, ParamStyle::Positional) => query
+                .positional_names
+                .get(index)
+                .cloned()
+                .flatten()
+                .map_or_else(|| format!("p{}", index + 1), |n| ident::snake(&n)),
+            (None, ParamStyle::Named) => format!("p{}", index + 1),
+        };
+        // `db` is the executor argument; derived names may repeat.
+        let name = if base == "db" || used.contains(&base) {
+            format!("{base}_{}", index + 1)
+        } else {
+            base
+        };
+        used.insert(name.clone());
+        params.push(ParamIr {
+            name,
+            ty: rust,
+            nullable: param.nullable,
+        });
+    }
+    ok.then_some(params)
+}
+
+fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Option<Vec<FieldIr>> {
+    let def = query.def;
+    let header = def.name_span.clone();
+    let mut ok = true;
+    let mut fields: Vec<FieldIr> = Vec::new();
+    for (column, &inferred) in query.described.columns.iter().zip(&query.nullable) {
+        if column.name == "?column?" {
+            errors.push(
+                Diagnostic::error_at(
+                    format!("query `{}` returns a column without a name", def.name),
+                    &def.file,
+                    def.sql_span.start..def.sql_span.start,
+                )
+                .with_help("give every computed column an alias: `count(*) AS total`"),
+            );
+            ok = false;
+            continue;
+        }
+        let name = ident::snake(&column.name);
+        if fields.iter().any(|f| f.name == name) {
+            errors.push(
+                Diagnostic::error_at(
+                    format!("query `{}` returns two columns named `{}`", def.name, column.name),
+                    &def.file,
+                    def.sql_span.start..def.sql_span.start,
+                )
+                .with_help("alias one of them: `a.id AS author_id`"),
+            );
+            ok = false;
+            continue;
+        }
+        let Some(ty) = map_type(&column.ty) else {
+            errors.push(unsupported_type(query, format!("column `{}`", column.name), &column.ty, header.clone()));
+            ok = false;
+            continue;
+        };
+        let overridden = def
+            .overrides
+            .iter()
+            .rev()
+            .find(|o| o.column == column.name)
+            .map(|o| o.nullability == Nullability::Nullable);
+        fields.push(FieldIr {
+            name,
+            column: column.name.clone(),
+            pg_type: column.ty.name().to_string(),
+            ty,
+            nullable: overridden.unwrap_or(inferred),
+        });
+    }
+    for override_ in &def.overrides {
+        if !query.described.columns.iter().any(|c| c.name == override_.column) {
+            let columns: Vec<&str> = query.described.columns.iter().map(|c| c.name.as_str()).collect();
+            errors.push(
+                Diagnostic::error_at(
+                    format!("`{}` is not a column of query `{}`", override_.column, def.name),
+                    &def.file,
+                    override_.span.clone(),
+                )
+                .with_label("unknown column")
+                .with_help(format!("the query returns: {}", columns.join(", "))),
+            );
+            ok = false;
+        }
+    }
+    ok.then_some(fields)
+}

@@ -1,0 +1,995 @@
+//! Lexing of query files: annotations and placeholders.
+//!
+//! Owns everything that is read from a `.sql` file *before* SQL parsing:
+//! splitting a file into queries at `-- name:` lines, the header (name and
+//! kind), doc comments, `-- @…` directives, and the placeholder forms
+//! (`:name`, `:name?`, `@name`, `sqlc.arg(name)`, `sqlc.narg(name)`, `$n`),
+//! which it rewrites to PostgreSQL's `$n`. It also strips the nullability
+//! suffix of alias overrides (`AS "total!"`). Every rewrite is recorded in an
+//! [`OffsetMap`] so positions PostgreSQL or sqlparser report in the rewritten
+//! SQL map back to the byte in the file.
+//!
+//! The scanner understands string literals (`'…'`, `E'…'`, dollar quotes),
+//! quoted identifiers, `--` and nested `/* */` comments and the `::` cast, so
+//! nothing inside them is mistaken for a placeholder. This module does no IO
+//! and knows nothing of PostgreSQL's catalog.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::diagnostic::{Diagnostic, SourceFile};
+
+/// The result kind of a query, from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum QueryKind {
+    /// `:one` — exactly one row.
+    One,
+    /// `:opt` — zero or one row.
+    Opt,
+    /// `:many` — any number of rows.
+    Many,
+    /// `:exec` / `:execrows` — rows affected.
+    Exec,
+}
+
+impl QueryKind {
+    /// The spelling in a header.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryKind::One => ":one",
+            QueryKind::Opt => ":opt",
+            QueryKind::Many => ":many",
+            QueryKind::Exec => ":exec",
+        }
+    }
+
+    /// Whether the kind returns rows.
+    pub fn returns_rows(self) -> bool {
+        !matches!(self, QueryKind::Exec)
+    }
+}
+
+/// A nullability the user asserted for an output column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nullability {
+    /// `"col!"` / `@not_null`.
+    NotNull,
+    /// `"col?"` / `@nullable`.
+    Nullable,
+}
+
+/// A user-written nullability override of one output column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnOverride {
+    /// Column name (without the suffix).
+    pub column: String,
+    /// What the user asserted.
+    pub nullability: Nullability,
+    /// Where it was written (byte range in the file).
+    pub span: Range<usize>,
+}
+
+/// How a parameter was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamStyle {
+    /// `:name`, `@name`, `sqlc.arg(name)` and their nullable forms.
+    Named,
+    /// `$n`.
+    Positional,
+}
+
+/// One parameter of a query, in order of first appearance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamDef {
+    /// The name as written; for positional parameters `None` until named from context.
+    pub name: Option<String>,
+    /// `:name?` / `sqlc.narg(name)`.
+    pub nullable: bool,
+    /// Every occurrence (byte ranges in the file).
+    pub spans: Vec<Range<usize>>,
+    /// How it was written.
+    pub style: ParamStyle,
+}
+
+/// One piece of the rewritten SQL and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Segment {
+    rewritten: usize,
+    original: usize,
+    /// `None`: text copied verbatim; `Some(len)`: a replacement of `len` original bytes.
+    replaced: Option<usize>,
+}
+
+/// Maps byte offsets in the rewritten SQL back to byte offsets in the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OffsetMap {
+    segments: Vec<Segment>,
+}
+
+impl OffsetMap {
+    fn copy(&mut self, rewritten: usize, original: usize) {
+        self.segments.push(Segment {
+            rewritten,
+            original,
+            replaced: None,
+        });
+    }
+
+    fn replace(&mut self, rewritten: usize, original: Range<usize>) {
+        self.segments.push(Segment {
+            rewritten,
+            original: original.start,
+            replaced: Some(original.len()),
+        });
+    }
+
+    /// File byte offset of a rewritten-SQL byte offset. Offsets inside a
+    /// replacement map to the start of what was replaced.
+    pub fn to_file(&self, rewritten: usize) -> usize {
+        let index = self.segments.partition_point(|s| s.rewritten <= rewritten);
+        match index.checked_sub(1).and_then(|i| self.segments.get(i)) {
+            None => self.segments.first().map_or(0, |s| s.original),
+            Some(segment) => match segment.replaced {
+                None => segment.original + (rewritten - segment.rewritten),
+                Some(_) if rewritten == segment.rewritten => segment.original,
+                Some(len) => segment.original + len.min(rewritten - segment.rewritten),
+            },
+        }
+    }
+
+    /// File byte range of a rewritten-SQL byte range.
+    pub fn range_to_file(&self, rewritten: Range<usize>) -> Range<usize> {
+        let start = self.to_file(rewritten.start);
+        let end = self.to_file(rewritten.end).max(start);
+        start..end
+    }
+}
+
+/// A directive line (`-- @name args`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Directive {
+    /// The directive's name without `@`.
+    pub name: String,
+    /// Everything after the name, trimmed.
+    pub args: String,
+    /// The whole directive text (from `@`) in the file.
+    pub span: Range<usize>,
+    /// The arguments in the file.
+    pub args_span: Range<usize>,
+}
+
+/// One query of a file, lexed.
+#[derive(Debug, Clone)]
+pub struct QueryDef {
+    /// The file it comes from.
+    pub file: Arc<SourceFile>,
+    /// The name from the header (`ListPosts`).
+    pub name: String,
+    /// The name in the header.
+    pub name_span: Range<usize>,
+    /// The kind from the header.
+    pub kind: QueryKind,
+    /// The kind in the header (`:one`).
+    pub kind_span: Range<usize>,
+    /// Plain comment lines after the header (rustdoc).
+    pub docs: Vec<String>,
+    /// `@row Name`.
+    pub row_name: Option<(String, Range<usize>)>,
+    /// Overrides from `@nullable`/`@not_null` and alias suffixes.
+    pub overrides: Vec<ColumnOverride>,
+    /// Directives not interpreted by the lexer (for later stages), in order.
+    pub directives: Vec<Directive>,
+    /// The SQL text as written (without the final `;`) in the file.
+    pub sql_span: Range<usize>,
+    /// The SQL with placeholders rewritten to `$n` and alias suffixes removed.
+    pub sql: String,
+    /// Parameters in order of first appearance; `params[i]` is `$(i+1)`.
+    pub params: Vec<ParamDef>,
+    /// Rewritten offsets → file offsets.
+    pub offsets: OffsetMap,
+}
+
+impl QueryDef {
+    /// File span of a byte range of the rewritten SQL.
+    pub fn file_span(&self, rewritten: Range<usize>) -> Range<usize> {
+        self.offsets.range_to_file(rewritten)
+    }
+}
+
+/// Directives the lexer understands itself.
+const LEXER_DIRECTIVES: &[&str] = &["nullable", "not_null", "row"];
+
+/// Directives later stages understand (passed through in [`QueryDef::directives`]).
+pub const STAGE_DIRECTIVES: &[&str] = &[];
+
+const KINDS: &[(&str, QueryKind)] = &[
+    ("one", QueryKind::One),
+    ("opt", QueryKind::Opt),
+    ("many", QueryKind::Many),
+    ("exec", QueryKind::Exec),
+    ("execrows", QueryKind::Exec),
+];
+
+/// Splits a file into queries and lexes each. Returns every query that lexed
+/// cleanly and all diagnostics (errors for the rest).
+pub fn lex_file(file: &Arc<SourceFile>) -> (Vec<QueryDef>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let headers = find_headers(&file.text);
+    if headers.is_empty() {
+        diagnostics.push(no_query_diagnostic(file));
+        return (Vec::new(), diagnostics);
+    }
+    // Anything but comments and blank space before the first header is SQL without a name.
+    if let Some(offset) = first_sql_offset(&file.text[..headers[0]]) {
+        diagnostics.push(
+            Diagnostic::error_at("SQL outside of a query", file, offset..line_end(&file.text, offset))
+                .with_label("this SQL has no `-- name:` header")
+                .with_help("start every query with a header line like `-- name: ListPosts :many`"),
+        );
+    }
+    let mut queries = Vec::new();
+    for (i, &start) in headers.iter().enumerate() {
+        let end = headers.get(i + 1).copied().unwrap_or(file.text.len());
+        match lex_query(file, start..end) {
+            Ok(query) => queries.push(query),
+            Err(mut errors) => diagnostics.append(&mut errors),
+        }
+    }
+    (queries, diagnostics)
+}
+
+fn no_query_diagnostic(file: &Arc<SourceFile>) -> Diagnostic {
+    let (message, span) = match first_sql_offset(&file.text) {
+        None => ("file contains no queries".to_string(), 0..0),
+        Some(offset) => (
+            "SQL outside of a query".to_string(),
+            offset..line_end(&file.text, offset),
+        ),
+    };
+    Diagnostic::error_at(message, file, span)
+        .with_label("expected a `-- name:` header")
+        .with_help("start every query with a header line like `-- name: ListPosts :many`")
+}
+
+fn line_end(text: &str, offset: usize) -> usize {
+    text[offset..].find('\n').map_or(text.len(), |i| offset + i)
+}
+
+/// Byte offsets of every `-- name:` line.
+fn find_headers(text: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if header_rest(line).is_some() {
+            out.push(offset + (line.len() - line.trim_start().len()));
+        }
+        offset += line.len();
+    }
+    out
+}
+
+/// For a `-- name: …` line, the text after `name:`.
+fn header_rest(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("--")?.trim_start();
+    rest.strip_prefix("name:")
+}
+
+/// The first byte that is not whitespace or a comment, if any.
+fn first_sql_offset(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = skip_block_comment(bytes, i).unwrap_or(bytes.len());
+            }
+            _ => return Some(i),
+        }
+    }
+    None
+}
+
+fn is_ident_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c >= 0x80
+}
+
+fn is_ident_char(c: u8) -> bool {
+    is_ident_start(c) || c.is_ascii_digit() || c == b'$'
+}
+
+fn is_valid_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && (bytes[0].is_ascii_alphabetic() || bytes[0] == b'_')
+        && bytes.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// Lexes the query whose header line starts at `range.start`.
+fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Vec<Diagnostic>> {
+    let text = &file.text;
+    let mut errors = Vec::new();
+    let header_end = line_end(text, range.start);
+    let header_line = &text[range.start..header_end];
+    let (name, name_span, kind, kind_span) = lex_header(file, range.start, header_line)?;
+
+    // Comment lines right after the header: docs and directives.
+    let mut docs = Vec::new();
+    let mut directives = Vec::new();
+    let mut offset = (header_end + 1).min(range.end);
+    while offset < range.end {
+        let end = line_end(text, offset).min(range.end);
+        let line = &text[offset..end];
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.is_empty() {
+            offset = (end + 1).min(range.end);
+            continue;
+        }
+        let Some(comment) = trimmed.strip_prefix("--") else {
+            break;
+        };
+        let comment_start = offset + indent + 2;
+        let body = comment.trim();
+        if let Some(directive) = body.strip_prefix('@') {
+            let at = comment_start + (comment.len() - comment.trim_start().len());
+            let name_len = directive
+                .bytes()
+                .take_while(|&c| c.is_ascii_alphanumeric() || c == b'_')
+                .count();
+            let args = directive[name_len..].trim();
+            let args_start = at + 1 + name_len + (directive[name_len..].len() - directive[name_len..].trim_start().len());
+            directives.push(Directive {
+                name: directive[..name_len].to_string(),
+                args: args.to_string(),
+                span: at..at + 1 + directive.len(),
+                args_span: args_start..args_start + args.len(),
+            });
+        } else {
+            docs.push(comment.strip_prefix(' ').unwrap_or(comment).trim_end().to_string());
+        }
+        offset = (end + 1).min(range.end);
+    }
+    // Trailing empty doc lines carry nothing.
+    while docs.last().is_some_and(String::is_empty) {
+        docs.pop();
+    }
+
+    let mut row_name = None;
+    let mut overrides = Vec::new();
+    let mut passthrough = Vec::new();
+    for directive in directives {
+        match directive.name.as_str() {
+            "nullable" | "not_null" => {
+                let nullability = if directive.name == "nullable" {
+                    Nullability::Nullable
+                } else {
+                    Nullability::NotNull
+                };
+                if directive.args.is_empty() {
+                    errors.push(
+                        Diagnostic::error_at(
+                            format!("`@{}` needs at least one column name", directive.name),
+                            file,
+                            directive.span.clone(),
+                        )
+                        .with_help(format!("write `-- @{} col_a, col_b`", directive.name)),
+                    );
+                    continue;
+                }
+                let mut at = directive.args_span.start;
+                for part in directive.args.split(',') {
+                    let column = part.trim();
+                    let lead = part.len() - part.trim_start().len();
+                    let span = at + lead..at + lead + column.len();
+                    at += part.len() + 1;
+                    if column.is_empty() {
+                        errors.push(Diagnostic::error_at("empty column name", file, span));
+                    } else {
+                        overrides.push(ColumnOverride {
+                            column: column.to_string(),
+                            nullability,
+                            span,
+                        });
+                    }
+                }
+            }
+            "row" => {
+                if !is_valid_name(&directive.args) {
+                    errors.push(
+                        Diagnostic::error_at("`@row` needs a type name", file, directive.span.clone())
+                            .with_help("write `-- @row Post`"),
+                    );
+                } else if row_name.is_some() {
+                    errors.push(Diagnostic::error_at("duplicate `@row` directive", file, directive.span.clone()));
+                } else {
+                    row_name = Some((directive.args.clone(), directive.args_span.clone()));
+                }
+            }
+            other if STAGE_DIRECTIVES.contains(&other) => passthrough.push(directive),
+            other => {
+                let known: Vec<String> = LEXER_DIRECTIVES
+                    .iter()
+                    .chain(STAGE_DIRECTIVES)
+                    .map(|d| format!("`@{d}`"))
+                    .collect();
+                let name_end = directive.span.start + 1 + other.len();
+                errors.push(
+                    Diagnostic::error_at(
+                        format!("unknown directive `@{other}`"),
+                        file,
+                        directive.span.start..name_end.max(directive.span.start + 1),
+                    )
+                    .with_label("not a Quarry directive")
+                    .with_help(format!("known directives: {}", known.join(", "))),
+                );
+            }
+        }
+    }
+
+    // The SQL: from the first non-comment byte to the end of the query's range.
+    let Some(sql_rel) = first_sql_offset(&text[offset..range.end]) else {
+        errors.push(
+            Diagnostic::error_at(format!("query `{name}` has no SQL"), file, range.start..header_end)
+                .with_label("header without a statement")
+                .with_help("write the statement on the lines after the header"),
+        );
+        return Err(errors);
+    };
+    let sql_start = offset + sql_rel;
+    let scan = match scan_sql(file, sql_start..range.end) {
+        Ok(scan) => scan,
+        Err(error) => {
+            errors.push(*error);
+            return Err(errors);
+        }
+    };
+    overrides.extend(scan.alias_overrides);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(QueryDef {
+        file: Arc::clone(file),
+        name,
+        name_span,
+        kind,
+        kind_span,
+        docs,
+        row_name,
+        overrides,
+        directives: passthrough,
+        sql_span: sql_start..scan.end,
+        sql: scan.sql,
+        params: scan.params,
+        offsets: scan.offsets,
+    })
+}
+
+type Header = (String, Range<usize>, QueryKind, Range<usize>);
+
+fn lex_header(file: &Arc<SourceFile>, start: usize, line: &str) -> Result<Header, Vec<Diagnostic>> {
+    let help = "a header looks like `-- name: ListPosts :many` (kinds: :one, :opt, :many, :exec, :execrows)";
+    let rest_start = start + line.find("name:").map_or(0, |i| i + "name:".len());
+    let rest = &file.text[rest_start..start + line.len()];
+    let mut words = Vec::new();
+    let mut offset = rest_start;
+    for word in rest.split_whitespace() {
+        let at = offset + file.text[offset..].find(word).unwrap_or(0);
+        words.push((word, at..at + word.len()));
+        offset = at + word.len();
+    }
+    let header_span = start..start + line.trim_end().len();
+    let Some((name, name_span)) = words.first().cloned() else {
+        return Err(vec![Diagnostic::error_at("query header without a name", file, header_span)
+            .with_label("expected a query name after `name:`")
+            .with_help(help)]);
+    };
+    if !is_valid_name(name) {
+        return Err(vec![Diagnostic::error_at(format!("invalid query name `{name}`"), file, name_span)
+            .with_label("query names are identifiers (letters, digits, `_`)")
+            .with_help(help)]);
+    }
+    let Some((kind_word, kind_span)) = words.get(1).cloned() else {
+        return Err(vec![Diagnostic::error_at(format!("query `{name}` has no kind"), file, header_span)
+            .with_label("expected `:one`, `:opt`, `:many` or `:exec` after the name")
+            .with_help(help)]);
+    };
+    let kind = match kind_word.strip_prefix(':') {
+        Some("copyfrom") => {
+            return Err(vec![Diagnostic::error_at("`:copyfrom` is not supported yet", file, kind_span)
+                .with_help("use `:exec` with an `INSERT … SELECT … FROM unnest(:col_a, :col_b)` for bulk inserts")]);
+        }
+        Some(word) => KINDS.iter().find(|(k, _)| *k == word).map(|(_, kind)| *kind),
+        None => None,
+    };
+    let Some(kind) = kind else {
+        return Err(vec![Diagnostic::error_at(format!("unknown query kind `{kind_word}`"), file, kind_span)
+            .with_label("not a query kind")
+            .with_help(help)]);
+    };
+    if let Some((extra, span)) = words.get(2).cloned() {
+        return Err(vec![Diagnostic::error_at(format!("unexpected `{extra}` in query header"), file, span)
+            .with_help(help)]);
+    }
+    Ok((name.to_string(), name_span, kind, kind_span))
+}
+
+struct Scan {
+    sql: String,
+    end: usize,
+    params: Vec<ParamDef>,
+    offsets: OffsetMap,
+    alias_overrides: Vec<ColumnOverride>,
+}
+
+fn skip_block_comment(bytes: &[u8], start: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = start;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'/' && bytes[i + 1] == b'*' {
+            depth += 1;
+            i += 2;
+        } else if bytes[i] == b'*' && bytes[i + 1] == b'/' {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return Some(i);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// Scans the SQL of one query, rewriting placeholders and alias suffixes.
+fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Diagnostic>> {
+    let text = &file.text;
+    let bytes = text.as_bytes();
+    let mut sql = String::new();
+    let mut offsets = OffsetMap::default();
+    let mut params: Vec<ParamDef> = Vec::new();
+    let mut alias_overrides = Vec::new();
+    let mut copied_from = range.start;
+    offsets.copy(0, range.start);
+    // End of the statement: after its last meaningful byte, before a final `;`.
+    let mut last_meaningful = range.start;
+    let mut statement_end: Option<usize> = None;
+    let mut i = range.start;
+
+    macro_rules! flush_and_replace {
+        ($from:expr, $to:expr, $replacement:expr) => {{
+            sql.push_str(&text[copied_from..$from]);
+            offsets.replace(sql.len(), $from..$to);
+            sql.push_str(&$replacement);
+            copied_from = $to;
+            offsets.copy(sql.len(), $to);
+        }};
+    }
+
+    let unterminated = |what: &str, start: usize, end: usize| {
+        Box::new(
+            Diagnostic::error_at(format!("unterminated {what}"), file, start..end)
+                .with_label(format!("{what} starts here and is never closed")),
+        )
+    };
+
+    while i < range.end {
+        let c = bytes[i];
+        if let Some(end) = statement_end {
+            // After a top-level `;` only whitespace and comments may follow.
+            match c {
+                b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+                b'-' if bytes.get(i + 1) == Some(&b'-') => i = line_end(text, i).min(range.end),
+                b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                    i = skip_block_comment(bytes, i).ok_or_else(|| unterminated("block comment", i, i + 2))?;
+                }
+                _ => {
+                    let _ = end;
+                    return Err(Box::new(
+                        Diagnostic::error_at("more than one statement in a query", file, i..line_end(text, i))
+                            .with_label("a second statement starts here")
+                            .with_help("give every statement its own `-- name:` header"),
+                    ));
+                }
+            }
+            continue;
+        }
+        match c {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                i = line_end(text, i).min(range.end);
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i = skip_block_comment(bytes, i).ok_or_else(|| unterminated("block comment", i, i + 2))?;
+            }
+            b'\'' => {
+                let escapes = i > range.start
+                    && matches!(bytes[i - 1], b'e' | b'E')
+                    && (i - 1 == range.start || !is_ident_char(bytes[i - 2]));
+                i = skip_quoted(bytes, i, b'\'', escapes).ok_or_else(|| unterminated("string literal", i, i + 1))?;
+                last_meaningful = i;
+            }
+            b'"' => {
+                let start = i;
+                let end = skip_quoted(bytes, i, b'"', false)
+                    .ok_or_else(|| unterminated("quoted identifier", start, start + 1))?;
+                let inner = &text[start + 1..end - 1];
+                let suffix = inner.as_bytes().last().copied();
+                if inner.len() > 1 && matches!(suffix, Some(b'!' | b'?')) {
+                    let column = inner[..inner.len() - 1].replace("\"\"", "\"");
+                    let nullability = if suffix == Some(b'!') {
+                        Nullability::NotNull
+                    } else {
+                        Nullability::Nullable
+                    };
+                    alias_overrides.push(ColumnOverride {
+                        column,
+                        nullability,
+                        span: start..end,
+                    });
+                    flush_and_replace!(start, end, format!("\"{}\"", &inner[..inner.len() - 1]));
+                }
+                i = end;
+                last_meaningful = i;
+            }
+            b'$' => {
+                let digits = bytes[i + 1..range.end].iter().take_while(|c| c.is_ascii_digit()).count();
+                if digits > 0 && (i == range.start || !is_ident_char(bytes[i - 1])) {
+                    let end = i + 1 + digits;
+                    let number: usize = text[i + 1..end].parse().unwrap_or(usize::MAX);
+                    if number == 0 || number > 65535 {
+                        return Err(Box::new(Diagnostic::error_at(
+                            format!("invalid positional parameter `{}`", &text[i..end]),
+                            file,
+                            i..end,
+                        )));
+                    }
+                    if let Some(named) = params.iter().find(|p| p.style == ParamStyle::Named) {
+                        return Err(mixed_params(file, i..end, named));
+                    }
+                    if params.len() < number {
+                        params.resize(
+                            number,
+                            ParamDef {
+                                name: None,
+                                nullable: false,
+                                spans: Vec::new(),
+                                style: ParamStyle::Positional,
+                            },
+                        );
+                    }
+                    params[number - 1].spans.push(i..end);
+                    i = end;
+                    last_meaningful = i;
+                } else if let Some(end) = dollar_quote_end(file, i, range.end) {
+                    i = end?;
+                    last_meaningful = i;
+                } else {
+                    i += 1;
+                    last_meaningful = i;
+                }
+            }
+            b':' if bytes.get(i + 1) == Some(&b':') => {
+                i += 2;
+                last_meaningful = i;
+            }
+            b':' if bytes.get(i + 1).is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+                && (i == range.start || bytes[i - 1] != b':') =>
+            {
+                let name_end = i + 1 + bytes[i + 1..range.end].iter().take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_').count();
+                let nullable = bytes.get(name_end) == Some(&b'?');
+                let end = if nullable { name_end + 1 } else { name_end };
+                let name = &text[i + 1..name_end];
+                let index = add_named(file, &mut params, name, nullable, i..end)?;
+                flush_and_replace!(i, end, format!("${index}"));
+                i = end;
+                last_meaningful = i;
+            }
+            b'@' if bytes.get(i + 1).is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+                && (i == range.start || !is_ident_char(bytes[i - 1]) && !b"@<>=!~#&|^".contains(&bytes[i - 1])) =>
+            {
+                let end = i + 1 + bytes[i + 1..range.end].iter().take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_').count();
+                let name = &text[i + 1..end];
+                let index = add_named(file, &mut params, name, false, i..end)?;
+                flush_and_replace!(i, end, format!("${index}"));
+                i = end;
+                last_meaningful = i;
+            }
+            b's' | b'S' if (i == range.start || !is_ident_char(bytes[i - 1]))
+                && text[i..range.end].len() >= 9
+                && text.get(i..i + 5).is_some_and(|s| s.eq_ignore_ascii_case("sqlc.")) =>
+            {
+                if let Some((name, nullable, end)) = sqlc_arg(text, i, range.end) {
+                    let index = add_named(file, &mut params, &name, nullable, i..end)?;
+                    flush_and_replace!(i, end, format!("${index}"));
+                    i = end;
+                } else {
+                    i += 1;
+                }
+                last_meaningful = i;
+            }
+            b';' => {
+                statement_end = Some(i);
+                i += 1;
+            }
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            _ => {
+                // Skip a whole identifier or number so `x@y`-like text inside words is left alone.
+                if is_ident_char(c) {
+                    while i < range.end && is_ident_char(bytes[i]) {
+                        i += 1;
+                    }
+                } else {
+                    i += text[i..].chars().next().map_or(1, char::len_utf8);
+                }
+                last_meaningful = i;
+            }
+        }
+    }
+    let end = statement_end.map_or(last_meaningful, |semi| last_meaningful.min(semi));
+    let end = end.max(copied_from);
+    sql.push_str(&text[copied_from..end]);
+    let sql = sql.trim_end().to_string();
+    if let Some((index, _)) = params.iter().enumerate().find(|(_, p)| p.spans.is_empty()) {
+        let last = params.iter().rev().find_map(|p| p.spans.first().cloned()).unwrap_or(range.start..range.start);
+        return Err(Box::new(
+            Diagnostic::error_at(format!("parameter `${}` is never used", index + 1), file, last)
+                .with_help("positional parameters must be numbered $1, $2, … without gaps"),
+        ));
+    }
+    Ok(Scan {
+        sql,
+        end,
+        params,
+        offsets,
+        alias_overrides,
+    })
+}
+
+fn mixed_params(file: &Arc<SourceFile>, span: Range<usize>, named: &ParamDef) -> Box<Diagnostic> {
+    let mut diagnostic = Diagnostic::error_at("positional and named parameters mixed in one query", file, span)
+        .with_label("positional parameter")
+        .with_help("use either `$1`-style or `:name`-style parameters in a query, not both");
+    if let (Some(name), Some(first)) = (&named.name, named.spans.first()) {
+        let (line, col) = file.line_col(first.start);
+        diagnostic = diagnostic.with_note(format!("named parameter `{name}` is used at {line}:{col}"));
+    }
+    Box::new(diagnostic)
+}
+
+fn add_named(
+    file: &Arc<SourceFile>,
+    params: &mut Vec<ParamDef>,
+    name: &str,
+    nullable: bool,
+    span: Range<usize>,
+) -> Result<usize, Box<Diagnostic>> {
+    if let Some(positional) = params.iter().find(|p| p.style == ParamStyle::Positional) {
+        let mut diagnostic = Diagnostic::error_at("positional and named parameters mixed in one query", file, span)
+            .with_label("named parameter")
+            .with_help("use either `$1`-style or `:name`-style parameters in a query, not both");
+        if let Some(first) = positional.spans.first() {
+            let (line, col) = file.line_col(first.start);
+            diagnostic = diagnostic.with_note(format!("a positional parameter is used at {line}:{col}"));
+        }
+        return Err(Box::new(diagnostic));
+    }
+    if let Some(index) = params.iter().position(|p| p.name.as_deref() == Some(name)) {
+        params[index].nullable |= nullable;
+        params[index].spans.push(span);
+        return Ok(index + 1);
+    }
+    params.push(ParamDef {
+        name: Some(name.to_string()),
+        nullable,
+        spans: vec![span],
+        style: ParamStyle::Named,
+    });
+    Ok(params.len())
+}
+
+/// `sqlc.arg(name)`, `sqlc.narg(name)` (also with a quoted name): name, nullable, end.
+fn sqlc_arg(text: &str, start: usize, limit: usize) -> Option<(String, bool, usize)> {
+    let rest = &text[start + 5..limit];
+    let (nullable, rest_at) = if rest.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("narg")) {
+        (true, 4)
+    } else if rest.get(..3).is_some_and(|s| s.eq_ignore_ascii_case("arg")) {
+        (false, 3)
+    } else {
+        return None;
+    };
+    let after = &rest[rest_at..];
+    let open = after.len() - after.trim_start().len();
+    let inner = after[open..].strip_prefix('(')?;
+    let close = inner.find(')')?;
+    let name = inner[..close].trim().trim_matches(|c| c == '\'' || c == '"');
+    if !is_valid_name(name) {
+        return None;
+    }
+    let end = start + 5 + rest_at + open + 1 + close + 1;
+    Some((name.to_string(), nullable, end))
+}
+
+/// End (exclusive) of a quoted run starting at `start`, honouring doubled quotes
+/// and (for `E'…'`) backslash escapes.
+fn skip_quoted(bytes: &[u8], start: usize, quote: u8, backslash_escapes: bool) -> Option<usize> {
+    let mut i = start + 1;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if backslash_escapes && c == b'\\' {
+            i += 2;
+            continue;
+        }
+        if c == quote {
+            if bytes.get(i + 1) == Some(&quote) {
+                i += 2;
+                continue;
+            }
+            return Some(i + 1);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// If a dollar quote (`$$` or `$tag$`) starts at `start`, its end (or an error if unterminated).
+fn dollar_quote_end(
+    file: &Arc<SourceFile>,
+    start: usize,
+    limit: usize,
+) -> Option<Result<usize, Box<Diagnostic>>> {
+    let text = &file.text;
+    let bytes = text.as_bytes();
+    let tag_len = bytes[start + 1..limit]
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80)
+        .count();
+    if bytes.get(start + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    if bytes.get(start + 1 + tag_len) != Some(&b'$') {
+        return None;
+    }
+    let tag = &text[start..start + tag_len + 2];
+    let body = start + tag.len();
+    Some(match text[body..limit].find(tag) {
+        Some(i) => Ok(body + i + tag.len()),
+        None => Err(Box::new(
+            Diagnostic::error_at("unterminated dollar-quoted string", file, start..start + tag.len())
+                .with_label(format!("`{tag}` opens a string that is never closed")),
+        )),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex(text: &str) -> (Vec<QueryDef>, Vec<Diagnostic>) {
+        lex_file(&SourceFile::new("q.sql", text))
+    }
+
+    fn one(text: &str) -> QueryDef {
+        let (queries, diagnostics) = lex(text);
+        assert!(diagnostics.is_empty(), "unexpected diagnostics: {diagnostics:#?}");
+        assert_eq!(queries.len(), 1);
+        queries.into_iter().next().unwrap_or_else(|| unreachable!())
+    }
+
+    fn error(text: &str) -> String {
+        let (_, diagnostics) = lex(text);
+        let first = diagnostics.first().unwrap_or_else(|| panic!("expected an error for {text:?}"));
+        format!("{}: {}", first.position().unwrap_or_default(), first.message)
+    }
+
+    fn names(query: &QueryDef) -> Vec<(Option<&str>, bool)> {
+        query.params.iter().map(|p| (p.name.as_deref(), p.nullable)).collect()
+    }
+
+    #[test]
+    fn header_docs_and_sql() {
+        let q = one("-- name: ListPosts :many\n-- Newest posts.\n--\n-- Second line.\nSELECT 1 AS one;\n");
+        assert_eq!(q.name, "ListPosts");
+        assert_eq!(q.kind, QueryKind::Many);
+        assert_eq!(q.docs, vec!["Newest posts.", "", "Second line."]);
+        assert_eq!(q.sql, "SELECT 1 AS one");
+        assert_eq!(&q.file.text[q.sql_span.clone()], "SELECT 1 AS one");
+    }
+
+    #[test]
+    fn kinds() {
+        for (word, kind) in [(":one", QueryKind::One), (":opt", QueryKind::Opt), (":exec", QueryKind::Exec), (":execrows", QueryKind::Exec)] {
+            assert_eq!(one(&format!("-- name: Q {word}\nSELECT 1")).kind, kind);
+        }
+    }
+
+    #[test]
+    fn splits_queries_at_headers() {
+        let (queries, diagnostics) = lex("-- file comment\n\n-- name: A :one\nSELECT 1;\n\n-- name: B :exec\nDELETE FROM t;\n");
+        assert!(diagnostics.is_empty());
+        let names: Vec<_> = queries.iter().map(|q| (q.name.as_str(), q.sql.as_str())).collect();
+        assert_eq!(names, vec![("A", "SELECT 1"), ("B", "DELETE FROM t")]);
+    }
+
+    #[test]
+    fn named_params_are_numbered_by_first_appearance() {
+        let q = one("-- name: Q :many\nSELECT * FROM t WHERE a = :b AND c = :a AND d = :b");
+        assert_eq!(q.sql, "SELECT * FROM t WHERE a = $1 AND c = $2 AND d = $1");
+        assert_eq!(names(&q), vec![(Some("b"), false), (Some("a"), false)]);
+        assert_eq!(q.params[0].spans.len(), 2);
+    }
+
+    #[test]
+    fn nullable_and_sqlc_forms() {
+        let q = one("-- name: Q :many\nSELECT * FROM t WHERE a = :x? OR b = @y OR c = sqlc.arg(z) OR d = sqlc.narg('w')");
+        assert_eq!(q.sql, "SELECT * FROM t WHERE a = $1 OR b = $2 OR c = $3 OR d = $4");
+        assert_eq!(names(&q), vec![(Some("x"), true), (Some("y"), false), (Some("z"), false), (Some("w"), true)]);
+    }
+
+    #[test]
+    fn casts_strings_comments_and_quotes_are_skipped() {
+        let q = one(
+            "-- name: Q :many\nSELECT ':no', E'\\':no', $$ :no $$, $tag$ :no $tag$, \"a:no\", x::text -- :no\n/* :no /* :no */ */ FROM t WHERE y = :yes::int",
+        );
+        assert_eq!(names(&q), vec![(Some("yes"), false)]);
+        assert!(q.sql.ends_with("y = $1::int"));
+    }
+
+    #[test]
+    fn positional_params() {
+        let q = one("-- name: Q :many\nSELECT * FROM t WHERE a = $2 AND b = $1");
+        assert_eq!(q.params.len(), 2);
+        assert!(q.params.iter().all(|p| p.style == ParamStyle::Positional && p.name.is_none()));
+        assert_eq!(q.sql, "SELECT * FROM t WHERE a = $2 AND b = $1");
+    }
+
+    #[test]
+    fn alias_overrides_are_stripped() {
+        let q = one("-- name: Q :one\nSELECT count(*) AS \"total!\", max(x) AS \"top?\" FROM t");
+        assert_eq!(q.sql, "SELECT count(*) AS \"total\", max(x) AS \"top\" FROM t");
+        let overrides: Vec<_> = q.overrides.iter().map(|o| (o.column.as_str(), o.nullability)).collect();
+        assert_eq!(overrides, vec![("total", Nullability::NotNull), ("top", Nullability::Nullable)]);
+    }
+
+    #[test]
+    fn directives() {
+        let q = one("-- name: Q :many\n-- @row Post\n-- @nullable a, b\n-- @not_null c\nSELECT 1 AS a, 2 AS b, 3 AS c");
+        assert_eq!(q.row_name.as_ref().map(|r| r.0.as_str()), Some("Post"));
+        let overrides: Vec<_> = q.overrides.iter().map(|o| (o.column.as_str(), o.nullability)).collect();
+        assert_eq!(
+            overrides,
+            vec![("a", Nullability::Nullable), ("b", Nullability::Nullable), ("c", Nullability::NotNull)]
+        );
+        let b = &q.overrides[1];
+        assert_eq!(&q.file.text[b.span.clone()], "b");
+    }
+
+    #[test]
+    fn offsets_map_back_through_rewrites() {
+        let q = one("-- name: Q :many\nSELECT :long_name, \"x!\", zz FROM t");
+        let rewritten = q.sql.find("zz").unwrap_or(0);
+        let file_offset = q.offsets.to_file(rewritten);
+        assert_eq!(&q.file.text[file_offset..file_offset + 2], "zz");
+        let param = q.sql.find("$1").unwrap_or(0);
+        assert_eq!(&q.file.text[q.offsets.to_file(param)..][..10], ":long_name");
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        assert_eq!(error(""), "q.sql:1:1: file contains no queries");
+        assert_eq!(error("SELECT 1;"), "q.sql:1:1: SQL outside of a query");
+        assert_eq!(error("-- name: Q :many\n-- @bogus x\nSELECT 1"), "q.sql:2:4: unknown directive `@bogus`");
+        assert_eq!(error("-- name: Q :first\nSELECT 1"), "q.sql:1:12: unknown query kind `:first`");
+        assert_eq!(error("-- name: Q\nSELECT 1"), "q.sql:1:1: query `Q` has no kind");
+        assert_eq!(error("-- name: Q :one\nSELECT 'abc"), "q.sql:2:8: unterminated string literal");
+        assert_eq!(error("-- name: Q :one\nSELECT \"abc"), "q.sql:2:8: unterminated quoted identifier");
+        assert_eq!(error("-- name: Q :one\nSELECT 1; SELECT 2"), "q.sql:2:11: more than one statement in a query");
+        assert_eq!(error("-- name: Q :one\n"), "q.sql:1:1: query `Q` has no SQL");
+        assert_eq!(error("-- name: Q :one\nSELECT $1, :a"), "q.sql:2:12: positional and named parameters mixed in one query");
+        assert_eq!(error("-- name: Q :one\nSELECT $2"), "q.sql:2:8: parameter `$1` is never used");
+        assert_eq!(error("-- name: Q :one\nSELECT $$ abc"), "q.sql:2:8: unterminated dollar-quoted string");
+    }
+}

@@ -1,0 +1,370 @@
+//! Quarry's generator: annotated PostgreSQL `.sql` files in, a typed Rust
+//! access layer out.
+//!
+//! The pipeline, one module per stage (see `ARCHITECTURE.md`):
+//!
+//! ```text
+//! discover → lex → parse → schema → describe → nullability → lint → ir → emit → write
+//! ```
+//!
+//! [`generate`] runs everything up to emit and returns the files as strings;
+//! [`write::write_files`] and [`write::check_files`] are the only functions
+//! that touch the output directory. Only the schema and describe stages talk
+//! to PostgreSQL, through a [`pg::Server`].
+
+pub mod describe;
+pub mod diagnostic;
+pub mod emit;
+pub mod ident;
+pub mod ir;
+pub mod lex;
+pub mod lint;
+pub mod nullability;
+pub mod parse;
+pub mod pg;
+pub mod schema;
+pub mod typemap;
+pub mod write;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::diagnostic::{display_path, Diagnostic, Diagnostics, SourceFile};
+use crate::ir::CheckedQuery;
+use crate::lex::QueryDef;
+
+/// The generator's version, written into every file header.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Everything that can stop a generator run.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Problems with the user's query or schema files (rendered rustc-style).
+    #[error("{0}")]
+    Diagnostics(Diagnostics),
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// PostgreSQL failed outside of any query (connecting, introspecting).
+    #[error("PostgreSQL error while {context}: {source}")]
+    Postgres {
+        /// What the generator was doing.
+        context: String,
+        /// The cause.
+        source: tokio_postgres::Error,
+    },
+    /// Starting or reaching the database server failed.
+    #[error(transparent)]
+    Server(#[from] pg::PgError),
+    /// The generator produced code that does not parse (a bug).
+    #[error(transparent)]
+    Emit(#[from] emit::EmitError),
+    /// Invalid configuration.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// What to generate from, and where to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// A directory of `.sql` query files (its top level), or a single file.
+    pub queries: PathBuf,
+    /// Schema files or directories, applied in order.
+    pub schema: Vec<PathBuf>,
+    /// Output directory of the generated modules.
+    pub out: PathBuf,
+}
+
+impl Config {
+    /// The repository's defaults: `queries/`, `queries/schema/`, the example app's module.
+    pub fn workspace_default() -> Self {
+        Self {
+            queries: PathBuf::from("queries"),
+            schema: vec![PathBuf::from("queries/schema")],
+            out: PathBuf::from("examples/app/src/queries"),
+        }
+    }
+}
+
+/// The result of a successful run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Generated files, relative to [`Config::out`].
+    pub files: BTreeMap<PathBuf, String>,
+    /// Warnings (errors abort the run instead).
+    pub warnings: Vec<Diagnostic>,
+    /// Number of query files.
+    pub query_files: usize,
+    /// Number of queries.
+    pub queries: usize,
+    /// The hash of every input, as written in the headers.
+    pub input_hash: String,
+}
+
+/// The inputs of a run, read from disk.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// `(module name, file)` per query file, sorted by path.
+    pub query_files: Vec<(String, Arc<SourceFile>)>,
+    /// Schema files in application order.
+    pub schema_files: Vec<Arc<SourceFile>>,
+    /// Hash of everything above plus the generator version.
+    pub input_hash: String,
+}
+
+/// Lists the query files of `path` (a file, or the `.sql` files at the top of a directory).
+pub fn discover_query_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if metadata.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries = std::fs::read_dir(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file = entry.path();
+        if file.is_file() && file.extension().is_some_and(|e| e == "sql") {
+            files.push(file);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads a text file; invalid UTF-8 becomes a diagnostic at the first bad byte.
+fn read_source(path: &Path) -> Result<Result<Arc<SourceFile>, Diagnostic>, Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(display_path(path), text)),
+        Err(error) => {
+            let valid = error.utf8_error().valid_up_to();
+            let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+            // Offsets of the lossy text match the original up to the first bad byte.
+            let file = SourceFile::new(display_path(path), text);
+            Err(Diagnostic::error_at("file is not valid UTF-8", &file, valid..valid + 1)
+                .with_label("invalid byte here")
+                .with_help("save query files as UTF-8"))
+        }
+    })
+}
+
+/// Reads every input and computes the input hash. No database needed.
+pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
+    let mut diagnostics = Vec::new();
+    let mut query_files = Vec::new();
+    let mut hasher = Sha256::new();
+    hasher.update(format!("quarry-codegen {VERSION}\n"));
+    let query_root = if config.queries.is_dir() {
+        config.queries.clone()
+    } else {
+        config.queries.parent().map(Path::to_path_buf).unwrap_or_default()
+    };
+    for path in discover_query_files(&config.queries)? {
+        let relative = path.strip_prefix(&query_root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let module = ident::snake(&stem);
+        match read_source(&path)? {
+            Ok(file) => {
+                hasher.update(format!("query {relative} {}\n", file.text.len()));
+                hasher.update(file.text.as_bytes());
+                query_files.push((module, file));
+            }
+            Err(diagnostic) => diagnostics.push(diagnostic),
+        }
+    }
+    let mut schema_files = Vec::new();
+    for root in &config.schema {
+        for path in schema::schema_files(root)? {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            match read_source(&path)? {
+                Ok(file) => {
+                    hasher.update(format!("schema {relative} {}\n", file.text.len()));
+                    hasher.update(file.text.as_bytes());
+                    schema_files.push(file);
+                }
+                Err(diagnostic) => diagnostics.push(diagnostic),
+            }
+        }
+    }
+    if !diagnostics.is_empty() {
+        return Err(Error::Diagnostics(Diagnostics(diagnostics)));
+    }
+    if query_files.is_empty() {
+        return Err(Error::Config(format!(
+            "no `.sql` query files found in `{}`",
+            config.queries.display()
+        )));
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Inputs {
+        query_files,
+        schema_files,
+        input_hash: format!("sha256:{hex}"),
+    })
+}
+
+/// Runs the whole pipeline against `server` and returns the generated files.
+/// Nothing is written; on any error no output is produced at all.
+pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Error> {
+    let inputs = read_inputs(config)?;
+    let mut diagnostics = Vec::new();
+
+    // lex
+    let mut queries: Vec<(&str, QueryDef)> = Vec::new();
+    for (module, file) in &inputs.query_files {
+        let (defs, mut errors) = lex::lex_file(file);
+        diagnostics.append(&mut errors);
+        queries.extend(defs.into_iter().map(|def| (module.as_str(), def)));
+    }
+    check_duplicate_names(&queries, &mut diagnostics);
+
+    // parse
+    let statements: Vec<_> = queries.iter().map(|(_, def)| parse::parse_query(def)).collect();
+
+    // schema
+    let database = server.create_database("quarry_gen").await?;
+    let result = async {
+        let client = server.connect(Some(&database)).await?;
+        schema::apply_schema(&client, &inputs.schema_files).await?;
+        let catalog = schema::introspect(&client).await?;
+        // describe
+        let defs: Vec<&QueryDef> = queries.iter().map(|(_, def)| def).collect();
+        let described = describe::describe_statements(&client, &defs).await;
+        Ok::<_, Error>((catalog, described))
+    }
+    .await;
+    let dropped = server.drop_database(&database).await;
+    let (catalog, described) = result?;
+    dropped?;
+
+    // nullability, lint
+    let mut checked = Vec::new();
+    for (((module, def), statement), described) in queries.iter().zip(&statements).zip(&described) {
+        let described = match described {
+            Ok(described) => described,
+            Err(diagnostic) => {
+                diagnostics.push(diagnostic.clone());
+                continue;
+            }
+        };
+        let statement = match statement {
+            Ok(statement) => Some(statement),
+            Err(error) => {
+                // PostgreSQL accepted what sqlparser could not: keep going, conservatively.
+                let at = def.file_span(error.offset..error.offset);
+                diagnostics.push(
+                    Diagnostic::warning(
+                        format!("could not analyse query `{}`: {}", def.name, error.message),
+                        Some(diagnostic::Location::new(&def.file, at)),
+                    )
+                    .with_help("PostgreSQL accepts it; every column is typed `Option` unless overridden"),
+                );
+                None
+            }
+        };
+        diagnostics.extend(lint::lint_query(def, statement, described));
+        let nullable = nullability::infer_nullability(statement, &described.columns, &catalog);
+        let positional_names = statement
+            .map(|s| parse::positional_param_names(s, def.params.len()))
+            .unwrap_or_default();
+        checked.push(CheckedQuery {
+            module,
+            def,
+            positional_names,
+            described,
+            nullable,
+        });
+    }
+
+    // ir
+    let modules: Vec<(String, String)> = inputs
+        .query_files
+        .iter()
+        .map(|(module, file)| (module.clone(), file.display_path.display().to_string()))
+        .collect();
+    check_module_names(&inputs.query_files, &mut diagnostics);
+    let project = match ir::build_project(&modules, &checked, &catalog) {
+        Ok(project) => Some(project),
+        Err(mut errors) => {
+            diagnostics.append(&mut errors);
+            None
+        }
+    };
+    let diagnostics = Diagnostics(diagnostics);
+    let project = match project {
+        Some(project) if !diagnostics.has_errors() => project,
+        _ => return Err(Error::Diagnostics(diagnostics)),
+    };
+
+    // emit
+    let header = emit::Header {
+        version: VERSION.to_string(),
+        input_hash: inputs.input_hash.clone(),
+    };
+    let files = emit::emit_project(&project, &header)?;
+    Ok(Output {
+        files,
+        warnings: diagnostics.0,
+        query_files: inputs.query_files.len(),
+        queries: queries.len(),
+        input_hash: inputs.input_hash,
+    })
+}
+
+fn check_duplicate_names(queries: &[(&str, QueryDef)], diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<&str, &QueryDef> = BTreeMap::new();
+    for (_, def) in queries {
+        if let Some(first) = seen.insert(def.name.as_str(), def) {
+            let (line, col) = first.file.line_col(first.name_span.start);
+            diagnostics.push(
+                Diagnostic::error_at(format!("duplicate query name `{}`", def.name), &def.file, def.name_span.clone())
+                    .with_label("defined again here")
+                    .with_note(format!(
+                        "first defined at {}:{line}:{col}",
+                        first.file.display_path.display()
+                    ))
+                    .with_help("query names must be unique across all query files"),
+            );
+            seen.insert(first.name.as_str(), first);
+        }
+    }
+}
+
+fn check_module_names(files: &[(String, Arc<SourceFile>)], diagnostics: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<&str, &Arc<SourceFile>> = BTreeMap::new();
+    for (module, file) in files {
+        let reserved = module == "types" || module == "mod";
+        if reserved || seen.contains_key(module.as_str()) {
+            let why = if reserved {
+                format!("the module name `{module}` is reserved for generated code")
+            } else {
+                format!("two query files become the module `{module}`")
+            };
+            diagnostics.push(
+                Diagnostic::error_at(why, file, 0..0).with_help("rename the query file"),
+            );
+        }
+        seen.insert(module.as_str(), file);
+    }
+}

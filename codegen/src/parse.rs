@@ -1,0 +1,286 @@
+//! Parsing: each query's rewritten SQL through sqlparser's PostgreSQL dialect.
+//!
+//! Owns the conversion of a [`QueryDef`]'s SQL into a sqlparser [`Statement`]
+//! and the facts later stages read straight off the syntax tree: what kind of
+//! statement it is ([`StatementClass`]) and what positional parameters are
+//! compared with (to name `$1` after its column). Syntax errors carry their
+//! position in the rewritten SQL; mapping to the file is the caller's job via
+//! [`QueryDef::offsets`]. No IO, no catalog.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    visit_expressions, AssignmentTarget, Expr, ObjectName, ObjectNamePart, SetExpr, Statement, Value,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::lex::QueryDef;
+
+/// A syntax error reported by sqlparser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// sqlparser's message without its location suffix.
+    pub message: String,
+    /// Byte offset in the rewritten SQL (0 when sqlparser gave no location).
+    pub offset: usize,
+}
+
+/// Parses one statement of rewritten SQL.
+pub fn parse_statement(sql: &str) -> Result<Statement, SyntaxError> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|error| {
+        let text = error.to_string();
+        let text = text.strip_prefix("sql parser error: ").unwrap_or(&text).to_string();
+        let (message, offset) = split_location(sql, &text);
+        SyntaxError { message, offset }
+    })?;
+    match statements.len() {
+        1 => Ok(statements.remove(0)),
+        0 => Err(SyntaxError {
+            message: "empty statement".to_string(),
+            offset: 0,
+        }),
+        _ => Err(SyntaxError {
+            message: "more than one statement in a query".to_string(),
+            offset: 0,
+        }),
+    }
+}
+
+/// Splits "… at Line: 3, Column: 8" off a sqlparser message into a byte offset.
+fn split_location(sql: &str, text: &str) -> (String, usize) {
+    let Some(at) = text.rfind(" at Line: ") else {
+        return (text.to_string(), 0);
+    };
+    let location = &text[at + " at Line: ".len()..];
+    let mut parts = location.split(", Column: ");
+    let line = parts.next().and_then(|l| l.trim().parse::<usize>().ok());
+    let col = parts.next().and_then(|c| {
+        c.trim()
+            .trim_end_matches(|ch: char| !ch.is_ascii_digit())
+            .parse::<usize>()
+            .ok()
+    });
+    match (line, col) {
+        (Some(line), Some(col)) => (text[..at].to_string(), line_col_to_offset(sql, line, col)),
+        _ => (text.to_string(), 0),
+    }
+}
+
+fn line_col_to_offset(text: &str, line: usize, col: usize) -> usize {
+    let mut start = 0;
+    for _ in 1..line {
+        match text[start..].find('\n') {
+            Some(i) => start += i + 1,
+            None => return text.len(),
+        }
+    }
+    let rest = &text[start..];
+    start
+        + rest
+            .char_indices()
+            .nth(col.saturating_sub(1))
+            .map_or(rest.len(), |(i, _)| i)
+}
+
+/// What a statement does, as far as query kinds care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementClass {
+    /// `SELECT`, `VALUES`, `WITH … SELECT`, `TABLE`.
+    Query,
+    /// `INSERT`, `UPDATE`, `DELETE`, `MERGE`; `returning` when it has a `RETURNING` clause.
+    Modify {
+        /// SQL keyword of the statement.
+        verb: &'static str,
+        /// Has `RETURNING`.
+        returning: bool,
+    },
+    /// Anything else (DDL, utility statements).
+    Other,
+}
+
+/// Classifies a statement.
+pub fn classify(statement: &Statement) -> StatementClass {
+    match statement {
+        Statement::Query(query) => match query.body.as_ref() {
+            SetExpr::Insert(inner) | SetExpr::Update(inner) | SetExpr::Delete(inner) | SetExpr::Merge(inner) => {
+                classify(inner)
+            }
+            _ => StatementClass::Query,
+        },
+        Statement::Insert(insert) => StatementClass::Modify {
+            verb: "INSERT",
+            returning: insert.returning.is_some(),
+        },
+        Statement::Update(update) => StatementClass::Modify {
+            verb: "UPDATE",
+            returning: update.returning.is_some(),
+        },
+        Statement::Delete(delete) => StatementClass::Modify {
+            verb: "DELETE",
+            returning: delete.returning.is_some(),
+        },
+        Statement::Merge(_) => StatementClass::Modify {
+            verb: "MERGE",
+            returning: false,
+        },
+        _ => StatementClass::Other,
+    }
+}
+
+/// The last identifier of an object name (`public.posts` → `posts`).
+pub fn object_base_name(name: &ObjectName) -> Option<String> {
+    match name.0.last()? {
+        ObjectNamePart::Identifier(ident) => Some(normalize_ident(ident)),
+        ObjectNamePart::Function(_) => None,
+    }
+}
+
+/// The schema part of an object name, if qualified.
+pub fn object_schema(name: &ObjectName) -> Option<String> {
+    if name.0.len() < 2 {
+        return None;
+    }
+    match &name.0[name.0.len() - 2] {
+        ObjectNamePart::Identifier(ident) => Some(normalize_ident(ident)),
+        ObjectNamePart::Function(_) => None,
+    }
+}
+
+/// PostgreSQL folds unquoted identifiers to lower case.
+pub fn normalize_ident(ident: &sqlparser::ast::Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+fn column_name(expr: &Expr) -> Option<String> {
+    match expr {
+        Expr::Identifier(ident) => Some(normalize_ident(ident)),
+        Expr::CompoundIdentifier(parts) => parts.last().map(normalize_ident),
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => column_name(inner),
+        _ => None,
+    }
+}
+
+fn placeholder_index(expr: &Expr) -> Option<usize> {
+    match expr {
+        Expr::Value(value) => match &value.value {
+            Value::Placeholder(p) => p.strip_prefix('$')?.parse().ok(),
+            _ => None,
+        },
+        Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => placeholder_index(inner),
+        _ => None,
+    }
+}
+
+/// For each positional parameter `$n` (1-based, up to `count`), the column it is
+/// compared with, assigned to, or inserted into — the name it gets in Rust.
+pub fn positional_param_names(statement: &Statement, count: usize) -> Vec<Option<String>> {
+    let mut names: HashMap<usize, String> = HashMap::new();
+    let mut record = |index: Option<usize>, name: Option<String>| {
+        if let (Some(index), Some(name)) = (index, name) {
+            names.entry(index).or_insert(name);
+        }
+    };
+    let _ = visit_expressions(statement, |expr| {
+        match expr {
+            Expr::BinaryOp { left, right, .. } => {
+                record(placeholder_index(right), column_name(left));
+                record(placeholder_index(left), column_name(right));
+            }
+            Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } => {
+                record(placeholder_index(right), column_name(left).map(|n| format!("{n}s")));
+            }
+            Expr::InList { expr, list, .. } => {
+                for item in list {
+                    record(placeholder_index(item), column_name(expr));
+                }
+            }
+            Expr::Between { expr, low, high, .. } => {
+                let name = column_name(expr);
+                record(placeholder_index(low), name.as_ref().map(|n| format!("{n}_from")));
+                record(placeholder_index(high), name.map(|n| format!("{n}_to")));
+            }
+            _ => {}
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    match statement {
+        Statement::Insert(insert) => {
+            let columns: Vec<String> = insert.columns.iter().filter_map(object_base_name).collect();
+            if let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref()) {
+                for row in &values.rows {
+                    for (expr, column) in row.iter().zip(&columns) {
+                        record(placeholder_index(expr), Some(column.clone()));
+                    }
+                }
+            }
+        }
+        Statement::Update(update) => {
+            for assignment in &update.assignments {
+                if let AssignmentTarget::ColumnName(name) = &assignment.target {
+                    record(placeholder_index(&assignment.value), object_base_name(name));
+                }
+            }
+        }
+        _ => {}
+    }
+    (1..=count).map(|i| names.remove(&i)).collect()
+}
+
+/// Parses a lexed query; on failure returns the error with its offset in the rewritten SQL.
+pub fn parse_query(query: &QueryDef) -> Result<Statement, SyntaxError> {
+    parse_statement(&query.sql)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_error_offsets() {
+        let error = parse_statement("SELECT a\nFROM t WHERE").err();
+        let error = error.unwrap_or_else(|| panic!("expected a syntax error"));
+        assert!(error.message.contains("Expected"), "{}", error.message);
+        assert_eq!(error.offset, "SELECT a\nFROM t WHERE".len());
+    }
+
+    #[test]
+    fn classifies() {
+        let class = |sql: &str| parse_statement(sql).map(|s| classify(&s)).ok();
+        assert_eq!(class("SELECT 1"), Some(StatementClass::Query));
+        assert_eq!(class("WITH x AS (SELECT 1) SELECT * FROM x"), Some(StatementClass::Query));
+        assert_eq!(
+            class("INSERT INTO t (a) VALUES (1)"),
+            Some(StatementClass::Modify { verb: "INSERT", returning: false })
+        );
+        assert_eq!(
+            class("UPDATE t SET a = 1 RETURNING a"),
+            Some(StatementClass::Modify { verb: "UPDATE", returning: true })
+        );
+        assert_eq!(class("CREATE TABLE t (a int)"), Some(StatementClass::Other));
+    }
+
+    #[test]
+    fn names_positional_params() {
+        let names = |sql: &str, n: usize| parse_statement(sql).map(|s| positional_param_names(&s, n)).ok();
+        assert_eq!(
+            names("SELECT * FROM t WHERE t.author_id = $1 AND $2 < created_at", 2),
+            Some(vec![Some("author_id".to_string()), Some("created_at".to_string())])
+        );
+        assert_eq!(
+            names("INSERT INTO t (a, b) VALUES ($1, $2)", 2),
+            Some(vec![Some("a".to_string()), Some("b".to_string())])
+        );
+        assert_eq!(
+            names("UPDATE t SET title = $2 WHERE id = $1", 2),
+            Some(vec![Some("id".to_string()), Some("title".to_string())])
+        );
+        assert_eq!(names("SELECT $1::int + 1", 1), Some(vec![None]));
+        assert_eq!(names("SELECT * FROM t WHERE id = ANY($1)", 1), Some(vec![Some("ids".to_string())]));
+    }
+}

@@ -1,0 +1,404 @@
+//! Schema: loading DDL into PostgreSQL and reading the catalog back.
+//!
+//! Owns two things: applying the user's schema (a file, a directory of `.sql`
+//! files in lexical order, or a migration directory whose `*.up.sql` files
+//! alone are applied) to a database, and introspecting `pg_catalog` into a
+//! [`Catalog`] — tables and views with their columns (`attnotnull`), primary,
+//! unique and foreign keys, indexes, and enums. Everything after this stage
+//! reads the [`Catalog`], never the database's catalog tables directly.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio_postgres::Client;
+
+use crate::diagnostic::{display_path, Diagnostic, SourceFile};
+use crate::Error;
+
+/// One schema file, read.
+pub type SchemaFile = Arc<SourceFile>;
+
+/// Lists the schema files under `path` in the order they are applied.
+pub fn schema_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if metadata.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut files = Vec::new();
+    let entries = std::fs::read_dir(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file = entry.path();
+        if file.is_file() && file.extension().is_some_and(|e| e == "sql") {
+            files.push(file);
+        }
+    }
+    files.sort();
+    // A migration directory (`0001_x.up.sql` / `0001_x.down.sql`) applies the `up` half only.
+    let is_up = |f: &PathBuf| f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".up.sql"));
+    if files.iter().any(is_up) {
+        files.retain(is_up);
+    }
+    Ok(files)
+}
+
+/// Applies schema files in order; a failing statement becomes a diagnostic at its position.
+pub async fn apply_schema(client: &Client, files: &[SchemaFile]) -> Result<(), Error> {
+    for file in files {
+        if let Err(error) = client.batch_execute(&file.text).await {
+            let Some(db) = error.as_db_error() else {
+                return Err(Error::Postgres {
+                    context: format!("applying {}", file.display_path.display()),
+                    source: error,
+                });
+            };
+            let offset = match db.position() {
+                Some(tokio_postgres::error::ErrorPosition::Original(chars)) => {
+                    char_position_to_byte(&file.text, *chars as usize)
+                }
+                _ => 0,
+            };
+            let end = file.text[offset..]
+                .find(|c: char| c.is_whitespace() || c == ';' || c == ',' || c == ')')
+                .map_or(file.text.len(), |i| offset + i);
+            let mut diagnostic = Diagnostic::error_at(
+                format!("schema error: {}", db.message()),
+                file,
+                offset..end.max(offset),
+            );
+            if let Some(hint) = db.hint() {
+                diagnostic = diagnostic.with_help(hint.to_string());
+            }
+            if let Some(detail) = db.detail() {
+                diagnostic = diagnostic.with_note(detail.to_string());
+            }
+            return Err(Error::Diagnostics(crate::diagnostic::Diagnostics(vec![diagnostic])));
+        }
+    }
+    Ok(())
+}
+
+/// Byte offset of PostgreSQL's 1-based character position in `text`.
+pub fn char_position_to_byte(text: &str, position: usize) -> usize {
+    text.char_indices()
+        .nth(position.saturating_sub(1))
+        .map_or(text.len(), |(i, _)| i)
+}
+
+/// Reads schema files from disk.
+pub fn read_schema_files(paths: &[PathBuf]) -> Result<Vec<SchemaFile>, Error> {
+    paths
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let offset = e.utf8_error().valid_up_to();
+                let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
+                let file = SourceFile::new(display_path(path), valid);
+                Error::Diagnostics(crate::diagnostic::Diagnostics(vec![Diagnostic::error_at(
+                    "schema file is not valid UTF-8",
+                    &file,
+                    offset..offset,
+                )]))
+            })?;
+            Ok(SourceFile::new(display_path(path), text))
+        })
+        .collect()
+}
+
+/// What kind of relation a catalog entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    /// An ordinary or partitioned table.
+    Table,
+    /// A view.
+    View,
+    /// A materialized view.
+    MaterializedView,
+    /// Anything else (foreign table, …).
+    Other,
+}
+
+/// A column of a table or view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// `attnum`.
+    pub attnum: i16,
+    /// Column name.
+    pub name: String,
+    /// Type OID.
+    pub type_oid: u32,
+    /// `attnotnull`.
+    pub not_null: bool,
+    /// Has a default (or is an identity/generated column).
+    pub has_default: bool,
+}
+
+/// A foreign key constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    /// Constraint name.
+    pub name: String,
+    /// Referencing columns (attnums of the owning table).
+    pub columns: Vec<i16>,
+    /// Referenced table OID.
+    pub referenced_table: u32,
+    /// Referenced columns.
+    pub referenced_columns: Vec<i16>,
+}
+
+/// An index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Index {
+    /// Index name.
+    pub name: String,
+    /// Indexed columns (0 for expressions).
+    pub columns: Vec<i16>,
+    /// Unique index.
+    pub unique: bool,
+    /// Backs the primary key.
+    pub primary: bool,
+}
+
+/// A table, view or materialized view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// `pg_class.oid`.
+    pub oid: u32,
+    /// Schema name.
+    pub schema: String,
+    /// Relation name.
+    pub name: String,
+    /// Relation kind.
+    pub kind: RelationKind,
+    /// Live columns in `attnum` order.
+    pub columns: Vec<Column>,
+    /// Primary key columns.
+    pub primary_key: Vec<i16>,
+    /// Unique constraints' columns (including the primary key).
+    pub unique_keys: Vec<Vec<i16>>,
+    /// Foreign keys from this table.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Indexes on this table.
+    pub indexes: Vec<Index>,
+}
+
+impl Table {
+    /// The column with `attnum`.
+    pub fn column(&self, attnum: i16) -> Option<&Column> {
+        self.columns.iter().find(|c| c.attnum == attnum)
+    }
+
+    /// The column named `name`.
+    pub fn column_named(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// An enum type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnumType {
+    /// Type OID.
+    pub oid: u32,
+    /// Schema name.
+    pub schema: String,
+    /// Type name.
+    pub name: String,
+    /// Labels in sort order.
+    pub labels: Vec<String>,
+}
+
+/// What the generator knows about the database schema.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Catalog {
+    /// Tables and views by OID.
+    pub tables: BTreeMap<u32, Table>,
+    /// Enums by OID.
+    pub enums: BTreeMap<u32, EnumType>,
+    by_name: HashMap<String, Vec<u32>>,
+}
+
+impl Catalog {
+    /// Looks up a relation by (optionally schema-qualified) name the way the
+    /// default `search_path` would: `public` first, then a unique match elsewhere.
+    pub fn resolve(&self, schema: Option<&str>, name: &str) -> Option<&Table> {
+        let candidates = self.by_name.get(name)?;
+        let tables = candidates.iter().filter_map(|oid| self.tables.get(oid));
+        match schema {
+            Some(schema) => tables.into_iter().find(|t| t.schema == schema),
+            None => {
+                let all: Vec<&Table> = tables.collect();
+                all.iter()
+                    .find(|t| t.schema == "public")
+                    .or_else(|| all.iter().find(|t| t.schema == "pg_catalog"))
+                    .or(if all.len() == 1 { all.first() } else { None })
+                    .copied()
+            }
+        }
+    }
+
+    /// The column `attnum` of table `oid`.
+    pub fn column(&self, oid: u32, attnum: i16) -> Option<(&Table, &Column)> {
+        let table = self.tables.get(&oid)?;
+        Some((table, table.column(attnum)?))
+    }
+}
+
+const TABLES_SQL: &str = "
+SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+ORDER BY c.oid";
+
+const COLUMNS_SQL: &str = "
+SELECT a.attrelid, a.attnum, a.attname::text, a.atttypid, a.attnotnull,
+       (a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '')
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+ORDER BY a.attrelid, a.attnum";
+
+const CONSTRAINTS_SQL: &str = "
+SELECT con.conrelid, con.conname::text, con.contype::text, con.conkey, con.confrelid, con.confkey
+FROM pg_constraint con
+JOIN pg_class c ON c.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE con.contype IN ('p', 'u', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+ORDER BY con.conrelid, con.conname";
+
+const INDEXES_SQL: &str = "
+SELECT i.indrelid, ic.relname::text, i.indisunique, i.indisprimary, i.indkey::int2[]
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+ORDER BY i.indrelid, ic.relname";
+
+const ENUMS_SQL: &str = "
+SELECT t.oid, n.nspname::text, t.typname::text,
+       array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+FROM pg_type t
+JOIN pg_namespace n ON n.oid = t.typnamespace
+JOIN pg_enum e ON e.enumtypid = t.oid
+GROUP BY t.oid, n.nspname, t.typname
+ORDER BY t.oid";
+
+/// Reads tables, columns, keys, indexes and enums from `pg_catalog`.
+pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
+    let context = |what: &str| format!("introspecting {what}");
+    let pg = |what: &'static str| move |source| Error::Postgres {
+        context: context(what),
+        source,
+    };
+    let (tables, columns, constraints, indexes, enums) = futures_util::try_join!(
+        async { client.query(TABLES_SQL, &[]).await.map_err(pg("tables")) },
+        async { client.query(COLUMNS_SQL, &[]).await.map_err(pg("columns")) },
+        async { client.query(CONSTRAINTS_SQL, &[]).await.map_err(pg("constraints")) },
+        async { client.query(INDEXES_SQL, &[]).await.map_err(pg("indexes")) },
+        async { client.query(ENUMS_SQL, &[]).await.map_err(pg("enums")) },
+    )?;
+    let decode = |source| Error::Postgres {
+        context: context("the catalog"),
+        source,
+    };
+
+    let mut catalog = Catalog::default();
+    for row in &tables {
+        let oid: u32 = row.try_get(0).map_err(decode)?;
+        let kind: String = row.try_get(3).map_err(decode)?;
+        let table = Table {
+            oid,
+            schema: row.try_get(1).map_err(decode)?,
+            name: row.try_get(2).map_err(decode)?,
+            kind: match kind.as_str() {
+                "r" | "p" => RelationKind::Table,
+                "v" => RelationKind::View,
+                "m" => RelationKind::MaterializedView,
+                _ => RelationKind::Other,
+            },
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            unique_keys: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+        };
+        catalog.by_name.entry(table.name.clone()).or_default().push(oid);
+        catalog.tables.insert(oid, table);
+    }
+    for row in &columns {
+        let oid: u32 = row.try_get(0).map_err(decode)?;
+        if let Some(table) = catalog.tables.get_mut(&oid) {
+            table.columns.push(Column {
+                attnum: row.try_get(1).map_err(decode)?,
+                name: row.try_get(2).map_err(decode)?,
+                type_oid: row.try_get(3).map_err(decode)?,
+                not_null: row.try_get(4).map_err(decode)?,
+                has_default: row.try_get(5).map_err(decode)?,
+            });
+        }
+    }
+    for row in &constraints {
+        let oid: u32 = row.try_get(0).map_err(decode)?;
+        let Some(table) = catalog.tables.get_mut(&oid) else {
+            continue;
+        };
+        let name: String = row.try_get(1).map_err(decode)?;
+        let kind: String = row.try_get(2).map_err(decode)?;
+        let columns: Vec<i16> = row.try_get::<_, Option<Vec<i16>>>(3).map_err(decode)?.unwrap_or_default();
+        match kind.as_str() {
+            "p" => {
+                table.primary_key.clone_from(&columns);
+                table.unique_keys.push(columns);
+            }
+            "u" => table.unique_keys.push(columns),
+            _ => table.foreign_keys.push(ForeignKey {
+                name,
+                columns,
+                referenced_table: row.try_get(4).map_err(decode)?,
+                referenced_columns: row.try_get::<_, Option<Vec<i16>>>(5).map_err(decode)?.unwrap_or_default(),
+            }),
+        }
+    }
+    for row in &indexes {
+        let oid: u32 = row.try_get(0).map_err(decode)?;
+        if let Some(table) = catalog.tables.get_mut(&oid) {
+            table.indexes.push(Index {
+                name: row.try_get(1).map_err(decode)?,
+                unique: row.try_get(2).map_err(decode)?,
+                primary: row.try_get(3).map_err(decode)?,
+                columns: row.try_get(4).map_err(decode)?,
+            });
+        }
+    }
+    for row in &enums {
+        let oid: u32 = row.try_get(0).map_err(decode)?;
+        catalog.enums.insert(
+            oid,
+            EnumType {
+                oid,
+                schema: row.try_get(1).map_err(decode)?,
+                name: row.try_get(2).map_err(decode)?,
+                labels: row.try_get(3).map_err(decode)?,
+            },
+        );
+    }
+    Ok(catalog)
+}

@@ -1,0 +1,233 @@
+//! [`Error`]: what every generated function returns, always carrying the
+//! query name.
+
+use std::error::Error as _;
+use std::fmt;
+
+use tokio_postgres::error::{DbError, SqlState};
+
+/// Error from running a generated query.
+///
+/// Every variant carries the name of the query (see [`Error::query`]), so a
+/// log line says which statement failed without a backtrace.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// PostgreSQL (or the connection to it) reported an error while the
+    /// statement was prepared or executed.
+    #[error("query `{query}` failed: {}", SourceMessage(.source))]
+    Db {
+        /// The query name.
+        query: &'static str,
+        /// The tokio-postgres error; see [`Error::as_db_error`] for the server's report.
+        source: tokio_postgres::Error,
+    },
+    /// No connection could be taken from the pool.
+    #[error("query `{query}`: cannot get a connection from the pool: {source}")]
+    Pool {
+        /// The query name.
+        query: &'static str,
+        /// The pool's error.
+        source: deadpool_postgres::PoolError,
+    },
+    /// A column of a returned row could not be decoded into its Rust type
+    /// (wrong type or an unexpected `NULL`: the generated code is stale).
+    #[error(
+        "query `{query}`: cannot decode column `{column}` (index {index}): {}",
+        DecodeMessage(.source)
+    )]
+    Decode {
+        /// The query name.
+        query: &'static str,
+        /// The column name.
+        column: &'static str,
+        /// The column position (0-based).
+        index: usize,
+        /// The tokio-postgres error.
+        source: tokio_postgres::Error,
+    },
+    /// A `:one` query returned no row.
+    #[error("query `{query}` returned no row, expected exactly one")]
+    NotFound {
+        /// The query name.
+        query: &'static str,
+    },
+    /// A `:one` or `:opt` query returned more than one row.
+    #[error("query `{query}` returned more than one row, expected at most one")]
+    TooManyRows {
+        /// The query name.
+        query: &'static str,
+    },
+}
+
+impl Error {
+    /// The name of the query that failed.
+    pub fn query(&self) -> &'static str {
+        match self {
+            Self::Db { query, .. }
+            | Self::Pool { query, .. }
+            | Self::Decode { query, .. }
+            | Self::NotFound { query }
+            | Self::TooManyRows { query } => query,
+        }
+    }
+
+    /// The error PostgreSQL reported, if this is one (including one raised
+    /// while the pool opened a new connection).
+    pub fn as_db_error(&self) -> Option<&DbError> {
+        match self {
+            Self::Db { source, .. } => source.as_db_error(),
+            Self::Pool {
+                source: deadpool_postgres::PoolError::Backend(source),
+                ..
+            } => source.as_db_error(),
+            _ => None,
+        }
+    }
+
+    /// The SQLSTATE code of the error PostgreSQL reported, if any: compare it
+    /// with the constants of [`SqlState`], e.g. `SqlState::UNIQUE_VIOLATION`.
+    pub fn code(&self) -> Option<&SqlState> {
+        self.as_db_error().map(DbError::code)
+    }
+
+    /// The column that could not be decoded, for [`Error::Decode`].
+    pub fn column(&self) -> Option<&'static str> {
+        match self {
+            Self::Decode { column, .. } => Some(column),
+            _ => None,
+        }
+    }
+
+    #[cold]
+    pub(crate) fn db(query: &'static str, source: tokio_postgres::Error) -> Self {
+        Self::Db { query, source }
+    }
+}
+
+/// Displays the useful part of a tokio-postgres error, whose own `Display`
+/// stops at its kind ("db error", "error communicating with the server"): the
+/// server's report (severity, message, detail, hint) for a database error,
+/// the kind followed by the underlying cause otherwise.
+pub(crate) struct SourceMessage<'a>(pub(crate) &'a tokio_postgres::Error);
+
+impl fmt::Display for SourceMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(db_error) = self.0.as_db_error() {
+            return fmt::Display::fmt(db_error, f);
+        }
+        fmt::Display::fmt(self.0, f)?;
+        match self.0.source() {
+            Some(cause) => write!(f, ": {cause}"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Displays why a column could not be decoded: the cause (wrong type,
+/// unexpected `NULL`, …) without tokio-postgres' "error deserializing column
+/// N" prefix, which repeats what the surrounding message already says.
+pub(crate) struct DecodeMessage<'a>(pub(crate) &'a tokio_postgres::Error);
+
+impl fmt::Display for DecodeMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.source() {
+            Some(cause) => fmt::Display::fmt(cause, f),
+            None => fmt::Display::fmt(self.0, f),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use deadpool_postgres::{PoolError, TimeoutType};
+
+    use super::Error;
+
+    /// A tokio-postgres error with a cause, made without a server.
+    fn config_error() -> tokio_postgres::Error {
+        match "port=notaport".parse::<tokio_postgres::Config>() {
+            Ok(_) => panic!("`port=notaport` parsed"),
+            Err(error) => error,
+        }
+    }
+
+    #[test]
+    fn db_error_names_the_query_and_the_cause() {
+        let error = Error::Db {
+            query: "ListPosts",
+            source: config_error(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "query `ListPosts` failed: invalid connection string: invalid value for option `port`"
+        );
+        assert_eq!(error.query(), "ListPosts");
+        assert!(error.as_db_error().is_none());
+        assert!(error.code().is_none());
+        assert_eq!(error.column(), None);
+        assert!(error.source().is_some());
+    }
+
+    #[test]
+    fn decode_error_names_query_column_and_index() {
+        let error = Error::Decode {
+            query: "GetPost",
+            column: "title",
+            index: 1,
+            source: config_error(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "query `GetPost`: cannot decode column `title` (index 1): invalid value for option `port`"
+        );
+        assert_eq!(error.query(), "GetPost");
+        assert_eq!(error.column(), Some("title"));
+        assert!(error.code().is_none());
+    }
+
+    #[test]
+    fn pool_error_names_the_query() {
+        let error = Error::Pool {
+            query: "ListPosts",
+            source: PoolError::Timeout(TimeoutType::Wait),
+        };
+        assert_eq!(error.query(), "ListPosts");
+        assert!(
+            error
+                .to_string()
+                .starts_with("query `ListPosts`: cannot get a connection from the pool: "),
+            "{error}"
+        );
+        assert!(error.as_db_error().is_none());
+        assert!(error.source().is_some());
+    }
+
+    #[test]
+    fn row_count_errors() {
+        let not_found = Error::NotFound { query: "GetPost" };
+        assert_eq!(
+            not_found.to_string(),
+            "query `GetPost` returned no row, expected exactly one"
+        );
+        assert_eq!(not_found.query(), "GetPost");
+        assert!(not_found.source().is_none());
+
+        let too_many = Error::TooManyRows { query: "FindPost" };
+        assert_eq!(
+            too_many.to_string(),
+            "query `FindPost` returned more than one row, expected at most one"
+        );
+        assert_eq!(too_many.query(), "FindPost");
+        assert_eq!(too_many.column(), None);
+    }
+
+    #[test]
+    fn error_is_send_sync_and_static() {
+        fn assert_bounds<T: Send + Sync + 'static>() {}
+        assert_bounds::<Error>();
+        assert_bounds::<crate::DecodeError>();
+    }
+}

@@ -1,0 +1,147 @@
+//! [`Pool`]: a deadpool-postgres pool with Quarry's defaults.
+
+use std::num::NonZeroUsize;
+
+use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
+use tokio_postgres::NoTls;
+
+use crate::error::SourceMessage;
+
+/// Connection pool over deadpool-postgres with sane defaults.
+///
+/// * no TLS (plain TCP or Unix socket); for TLS or any other setting build a
+///   [`deadpool_postgres::Pool`] yourself and wrap it with [`Pool::from_pool`];
+/// * [`RecyclingMethod::Fast`]: a returned connection is reused as is, unless
+///   it was closed;
+/// * at most 4 × (number of CPU cores) connections;
+/// * prepared statements cached per connection (deadpool's statement cache).
+///
+/// Connections are opened lazily, on first use: building a pool never fails
+/// because the server is down. Cloning is cheap and shares the pool.
+#[derive(Clone, Debug)]
+pub struct Pool {
+    inner: deadpool_postgres::Pool,
+}
+
+/// Error building a [`Pool`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PoolBuildError {
+    /// The connection string could not be parsed.
+    #[error("invalid connection string: {}", SourceMessage(.0))]
+    InvalidConfig(#[source] tokio_postgres::Error),
+    /// The maximum number of connections was zero.
+    #[error("a connection pool needs a max size of at least 1")]
+    ZeroMaxSize,
+    /// deadpool refused the configuration.
+    #[error("cannot build the connection pool: {0}")]
+    Build(#[source] deadpool_postgres::BuildError),
+}
+
+impl Pool {
+    /// Creates a pool for a connection string, either a URL
+    /// (`postgres://user:password@host:port/db`) or `key=value` pairs
+    /// (`host=/run/postgresql user=app dbname=app`), with the default max size.
+    pub fn connect(url: &str) -> Result<Pool, PoolBuildError> {
+        let config = url
+            .parse::<tokio_postgres::Config>()
+            .map_err(PoolBuildError::InvalidConfig)?;
+        Self::from_config(config, default_max_size())
+    }
+
+    /// Creates a pool from a tokio-postgres configuration, with at most
+    /// `max_size` connections.
+    pub fn from_config(
+        config: tokio_postgres::Config,
+        max_size: usize,
+    ) -> Result<Pool, PoolBuildError> {
+        if max_size == 0 {
+            return Err(PoolBuildError::ZeroMaxSize);
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let inner = deadpool_postgres::Pool::builder(manager)
+            .max_size(max_size)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(PoolBuildError::Build)?;
+        Ok(Self { inner })
+    }
+
+    /// Wraps a pool configured by hand (TLS, timeouts, hooks, …).
+    pub fn from_pool(pool: deadpool_postgres::Pool) -> Pool {
+        Self { inner: pool }
+    }
+
+    /// Takes a connection from the pool, to run several statements on the
+    /// same connection or to start a transaction
+    /// ([`deadpool_postgres::ClientWrapper::transaction`]).
+    pub async fn get(&self) -> Result<deadpool_postgres::Object, deadpool_postgres::PoolError> {
+        self.inner.get().await
+    }
+
+    /// The underlying deadpool-postgres pool (status, resizing, metrics).
+    pub fn inner(&self) -> &deadpool_postgres::Pool {
+        &self.inner
+    }
+}
+
+impl From<deadpool_postgres::Pool> for Pool {
+    fn from(pool: deadpool_postgres::Pool) -> Self {
+        Self::from_pool(pool)
+    }
+}
+
+/// 4 × the number of cores, as deadpool itself defaults to.
+fn default_max_size() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get) * 4
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{default_max_size, Pool, PoolBuildError};
+
+    #[test]
+    fn default_max_size_is_four_per_core() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(default_max_size(), 4 * cores);
+    }
+
+    #[test]
+    fn connect_rejects_a_malformed_url() {
+        let error = Pool::connect("postgres://app@localhost:notaport/app")
+            .err()
+            .map(|e| e.to_string());
+        assert!(
+            matches!(&error, Some(m) if m.starts_with("invalid connection string: ")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn zero_max_size_is_rejected() {
+        let config = "host=localhost user=app"
+            .parse()
+            .map_err(PoolBuildError::InvalidConfig);
+        let result = config.and_then(|config| Pool::from_config(config, 0));
+        assert!(matches!(result, Err(PoolBuildError::ZeroMaxSize)));
+    }
+
+    #[tokio::test]
+    async fn connect_is_lazy_and_uses_the_defaults() {
+        let pool = Pool::connect("postgres://app@127.0.0.1:1/app");
+        let status = pool.as_ref().map(|pool| pool.inner().status());
+        match status {
+            Ok(status) => {
+                assert_eq!(status.max_size, default_max_size());
+                assert_eq!(status.size, 0);
+            }
+            Err(error) => panic!("{error}"),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Test harness for Quarry's end-to-end tests.
+//!
+//! One PostgreSQL server per test process — `DATABASE_URL` when set, else an
+//! ephemeral cluster started on first use and stopped when the process exits
+//! — and a fresh database per test, so tests never see each other's data.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use codegen::pg::Server;
+
+/// The workspace root (where `Cargo.toml`, `queries/` and `examples/` live).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".."))
+}
+
+/// The process-wide server. Panics (failing the test) when none can be had.
+pub fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| match Server::from_env() {
+        Ok(server) => server,
+        Err(error) => panic!("cannot start PostgreSQL for the tests: {error}"),
+    })
+}
+
+/// A fresh, empty database on [`server`], with a connected client.
+pub struct TestDb {
+    /// Database name.
+    pub name: String,
+    /// Connection URL.
+    pub url: String,
+    /// A connected client.
+    pub client: tokio_postgres::Client,
+}
+
+impl TestDb {
+    /// Creates a new database named after `prefix`.
+    pub async fn new(prefix: &str) -> TestDb {
+        let server = server();
+        let name = server
+            .create_database(prefix)
+            .await
+            .unwrap_or_else(|e| panic!("create database: {e}"));
+        let client = server
+            .connect(Some(&name))
+            .await
+            .unwrap_or_else(|e| panic!("connect to {name}: {e}"));
+        TestDb {
+            url: server.url(Some(&name)),
+            name,
+            client,
+        }
+    }
+
+    /// A new database with the example application's schema applied.
+    pub async fn with_example_schema(prefix: &str) -> TestDb {
+        let db = TestDb::new(prefix).await;
+        let dir = workspace_root().join("queries/schema");
+        let files = codegen::schema::schema_files(&dir).unwrap_or_else(|e| panic!("{e}"));
+        for file in files {
+            db.execute_file(&file).await;
+        }
+        db
+    }
+
+    /// A new database with the example schema and `examples/app/seed.sql`.
+    pub async fn with_example_data(prefix: &str) -> TestDb {
+        let db = TestDb::with_example_schema(prefix).await;
+        db.execute_file(&workspace_root().join("examples/app/seed.sql")).await;
+        db
+    }
+
+    /// Runs every statement of a SQL file.
+    pub async fn execute_file(&self, path: &Path) {
+        let sql = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        self.client
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("apply {}: {e:?}", path.display()));
+    }
+
+    /// A connection pool on this database.
+    pub fn pool(&self) -> quarry::Pool {
+        quarry::Pool::connect(&self.url).unwrap_or_else(|e| panic!("pool: {e}"))
+    }
+}
+
+/// Runs the generator on one query file and one schema text, in a temporary
+/// directory, against the shared server. Returns the generator's result and
+/// the directory (kept alive by the caller).
+pub async fn generate_fixture(
+    file_name: &str,
+    queries: &[u8],
+    schema: &str,
+) -> (Result<codegen::Output, codegen::Error>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let queries_dir = dir.path().join("queries");
+    std::fs::create_dir_all(&queries_dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(queries_dir.join(file_name), queries).unwrap_or_else(|e| panic!("{e}"));
+    let schema_path = dir.path().join("schema.sql");
+    std::fs::write(&schema_path, schema).unwrap_or_else(|e| panic!("{e}"));
+    let config = codegen::Config {
+        queries: queries_dir,
+        schema: vec![schema_path],
+        out: dir.path().join("out"),
+    };
+    (codegen::generate(&config, server()).await, dir)
+}
