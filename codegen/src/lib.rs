@@ -118,6 +118,8 @@ pub struct Inputs {
     pub schema_files: Vec<Arc<SourceFile>>,
     /// Hash of everything above plus the generator version.
     pub input_hash: String,
+    /// `(path as shown, short hash)` of every input file, for `check` to name what changed.
+    pub manifest: Vec<(String, String)>,
 }
 
 /// Lists the query files of `path` (a file, or the `.sql` files at the top of a directory).
@@ -172,6 +174,7 @@ fn read_source(path: &Path) -> Result<Result<Arc<SourceFile>, Diagnostic>, Error
 pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
     let mut diagnostics = Vec::new();
     let mut query_files = Vec::new();
+    let mut manifest = Vec::new();
     let mut hasher = Sha256::new();
     hasher.update(format!("quarry-codegen {VERSION}\n"));
     let query_root = if config.queries.is_dir() {
@@ -187,6 +190,7 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
             Ok(file) => {
                 hasher.update(format!("query {relative} {}\n", file.text.len()));
                 hasher.update(file.text.as_bytes());
+                manifest.push((file.display_path.display().to_string(), short_hash(&file.text)));
                 query_files.push((module, file));
             }
             Err(diagnostic) => diagnostics.push(diagnostic),
@@ -200,6 +204,7 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
                 Ok(file) => {
                     hasher.update(format!("schema {relative} {}\n", file.text.len()));
                     hasher.update(file.text.as_bytes());
+                    manifest.push((file.display_path.display().to_string(), short_hash(&file.text)));
                     schema_files.push(file);
                 }
                 Err(diagnostic) => diagnostics.push(diagnostic),
@@ -221,7 +226,35 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
         query_files,
         schema_files,
         input_hash: format!("sha256:{hex}"),
+        manifest,
     })
+}
+
+/// First 16 hex digits of a file's SHA-256: enough to tell which input changed.
+fn short_hash(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Inputs whose content differs from the manifest recorded in a generated
+/// `mod.rs` (added, changed or removed), by path.
+pub fn changed_inputs(inputs: &Inputs, generated_mod_rs: &str) -> Vec<String> {
+    let recorded: BTreeMap<&str, &str> = generated_mod_rs
+        .lines()
+        .filter_map(|line| line.strip_prefix(emit::INPUT_PREFIX))
+        .filter_map(|rest| rest.rsplit_once(' '))
+        .collect();
+    let current: BTreeMap<&str, &str> = inputs.manifest.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect();
+    let mut changed: Vec<String> = current
+        .iter()
+        .filter(|(path, hash)| recorded.get(*path) != Some(*hash))
+        .map(|(path, _)| path.to_string())
+        .collect();
+    changed.extend(recorded.keys().filter(|path| !current.contains_key(*path)).map(|p| format!("{p} (removed)")));
+    changed
 }
 
 /// Runs the whole pipeline against `server` and returns the generated files.
@@ -237,7 +270,14 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
         diagnostics.append(&mut errors);
         queries.extend(defs.into_iter().map(|def| (module.as_str(), def)));
     }
-    check_duplicate_names(&queries, &mut diagnostics);
+    let duplicates = check_duplicate_names(&queries, &mut diagnostics);
+    // A duplicate is reported once; checking it further would only repeat the news.
+    let queries: Vec<(&str, QueryDef)> = queries
+        .into_iter()
+        .enumerate()
+        .filter(|(index, _)| !duplicates.contains(index))
+        .map(|(_, query)| query)
+        .collect();
 
     // parse
     let statements: Vec<_> = queries.iter().map(|(_, def)| parse::parse_query(def)).collect();
@@ -321,6 +361,7 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
     let header = emit::Header {
         version: VERSION.to_string(),
         input_hash: inputs.input_hash.clone(),
+        inputs: inputs.manifest.clone(),
     };
     let files = emit::emit_project(&project, &header)?;
     Ok(Output {
@@ -332,10 +373,13 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
     })
 }
 
-fn check_duplicate_names(queries: &[(&str, QueryDef)], diagnostics: &mut Vec<Diagnostic>) {
+/// Reports queries whose name was used before; returns their indices.
+fn check_duplicate_names(queries: &[(&str, QueryDef)], diagnostics: &mut Vec<Diagnostic>) -> Vec<usize> {
     let mut seen: BTreeMap<&str, &QueryDef> = BTreeMap::new();
-    for (_, def) in queries {
+    let mut duplicates = Vec::new();
+    for (index, (_, def)) in queries.iter().enumerate() {
         if let Some(first) = seen.insert(def.name.as_str(), def) {
+            duplicates.push(index);
             let (line, col) = first.file.line_col(first.name_span.start);
             diagnostics.push(
                 Diagnostic::error_at(format!("duplicate query name `{}`", def.name), &def.file, def.name_span.clone())
@@ -349,6 +393,7 @@ fn check_duplicate_names(queries: &[(&str, QueryDef)], diagnostics: &mut Vec<Dia
             seen.insert(first.name.as_str(), first);
         }
     }
+    duplicates
 }
 
 fn check_module_names(files: &[(String, Arc<SourceFile>)], diagnostics: &mut Vec<Diagnostic>) {

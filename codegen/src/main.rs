@@ -79,7 +79,7 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let config = options.config();
     // Fail on unreadable input before paying for a database.
-    codegen::read_inputs(&config)?;
+    let inputs = codegen::read_inputs(&config)?;
     let server = match options.database_url.as_deref().filter(|url| !url.is_empty()) {
         Some(url) => pg::Server::external(url)?,
         None => pg::Server::ephemeral()?,
@@ -120,6 +120,11 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
                 for line in diff.lines() {
                     eprintln!("    {line}");
                 }
+            }
+        }
+        if let Ok(committed) = std::fs::read_to_string(config.out.join("mod.rs")) {
+            for input in codegen::changed_inputs(&inputs, &committed) {
+                eprintln!("changed since generation: {input}");
             }
         }
         eprintln!(

@@ -158,21 +158,45 @@ pub fn check_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Vec<
     Ok(stale)
 }
 
-/// The first differing lines, in unified-diff style, at most a dozen lines.
+/// The first differing lines of the code below the `//` header, in
+/// unified-diff style (a few lines each way); or a note that only the header
+/// (the input hashes) differs.
 fn short_diff(old: &str, new: &str) -> String {
-    let old: Vec<&str> = old.lines().collect();
-    let new: Vec<&str> = new.lines().collect();
-    let first = old.iter().zip(&new).position(|(a, b)| a != b).unwrap_or(old.len().min(new.len()));
-    let mut out = format!("@@ line {} @@\n", first + 1);
-    let context_start = first.saturating_sub(1);
-    if context_start < first {
-        out.push_str(&format!(" {}\n", old[context_start]));
+    let body = |text: &str| -> Vec<String> {
+        text.lines()
+            .enumerate()
+            .skip_while(|(_, line)| line.starts_with("//") && !line.starts_with("///") && !line.starts_with("//!"))
+            .map(|(number, line)| format!("{}:{line}", number + 1))
+            .collect()
+    };
+    let (old, new) = (body(old), body(new));
+    let strip = |numbered: &str| numbered.split_once(':').map_or(String::new(), |(_, line)| line.to_string());
+    let Some(first) = (0..old.len().max(new.len())).find(|&i| old.get(i).map(|l| strip(l)) != new.get(i).map(|l| strip(l)))
+    else {
+        return "only the header's input hash differs (an input changed without changing this file's code)\n".to_string();
+    };
+    // Re-synchronise on the first old line that reappears in the new text within a window.
+    let window = 40;
+    let (mut removed, mut added) = (old.len().min(first + 5), new.len().min(first + 5));
+    'sync: for i in first..old.len().min(first + window) {
+        for j in first..new.len().min(first + window) {
+            if strip(&old[i]) == strip(&new[j]) && !strip(&old[i]).trim().is_empty() {
+                (removed, added) = (i, j);
+                break 'sync;
+            }
+        }
     }
-    for line in old.iter().skip(first).take(5) {
-        out.push_str(&format!("-{line}\n"));
+    let line_of = |numbered: &str| numbered.split_once(':').map_or(String::new(), |(n, _)| n.to_string());
+    let at = old.get(first).or_else(|| new.get(first)).map(|l| line_of(l)).unwrap_or_default();
+    let mut out = format!("@@ line {at} @@\n");
+    if let Some(context) = first.checked_sub(1).and_then(|i| old.get(i)) {
+        out.push_str(&format!(" {}\n", strip(context)));
     }
-    for line in new.iter().skip(first).take(5) {
-        out.push_str(&format!("+{line}\n"));
+    for line in old[first..removed.max(first)].iter().take(6) {
+        out.push_str(&format!("-{}\n", strip(line)));
+    }
+    for line in new[first..added.max(first)].iter().take(6) {
+        out.push_str(&format!("+{}\n", strip(line)));
     }
     out
 }

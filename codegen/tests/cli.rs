@@ -1,0 +1,125 @@
+//! The `codegen` binary as users run it: generate, check, and failing on bad
+//! input without touching the output. Each run starts its own ephemeral
+//! PostgreSQL (or uses `DATABASE_URL` when set), exactly as in real use.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn codegen(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_codegen"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap_or_else(|e| panic!("run codegen: {e}"))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{e}")) {
+        let entry = entry.unwrap_or_else(|e| panic!("{e}"));
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+/// A scratch project: a copy of the repository's queries and committed output.
+fn scratch_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = workspace_root();
+    copy_dir(&root.join("queries"), &dir.path().join("queries"));
+    copy_dir(&root.join("examples/app/src/queries"), &dir.path().join("examples/app/src/queries"));
+    dir
+}
+
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|entry| {
+            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|e| panic!("{e}"));
+            (path, bytes, modified)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_passes_on_the_committed_tree() {
+    let output = codegen(&workspace_root(), &["check"]);
+    assert!(output.status.success(), "check failed:\n{}", text(&output.stderr));
+    assert!(text(&output.stdout).starts_with("up to date: "), "{}", text(&output.stdout));
+}
+
+#[test]
+fn generation_reproduces_the_committed_output_byte_for_byte_and_is_idempotent() {
+    let project = scratch_project();
+    let out = project.path().join("examples/app/src/queries");
+    let before = snapshot(&out);
+    for _ in 0..2 {
+        let output = codegen(project.path(), &[]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let summary = text(&output.stdout);
+        assert!(summary.contains("44 queries"), "{summary}");
+        assert!(summary.contains("0 written"), "committed output differs from a fresh run: {summary}");
+    }
+    assert_eq!(snapshot(&out), before, "files (or their mtimes) changed");
+}
+
+#[test]
+fn check_fails_after_a_query_edit_and_names_the_file() {
+    let project = scratch_project();
+    let blog = project.path().join("queries/blog.sql");
+    let sql = std::fs::read_to_string(&blog).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&blog, sql.replacen("SELECT", "SELECT  ", 1)).unwrap_or_else(|e| panic!("{e}"));
+    let output = codegen(project.path(), &["check"]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("changed since generation: queries/blog.sql"), "{stderr}");
+    assert!(stderr.contains("stale: examples/app/src/queries/blog.rs (out of date)"), "{stderr}");
+    assert!(!stderr.contains("changed since generation: queries/shop.sql"), "{stderr}");
+}
+
+#[test]
+fn a_bad_query_is_reported_and_nothing_is_written() {
+    let project = scratch_project();
+    let out = project.path().join("examples/app/src/queries");
+    let before = snapshot(&out);
+    let blog = project.path().join("queries/blog.sql");
+    let mut sql = std::fs::read_to_string(&blog).unwrap_or_else(|e| panic!("{e}"));
+    // A valid new query and a broken one: neither may reach the output.
+    sql.push_str("\n-- name: NewQuery :many\nSELECT id FROM posts;\n\n-- name: Broken :many\nSELECT title FROM postss;\n");
+    std::fs::write(&blog, &sql).unwrap_or_else(|e| panic!("{e}"));
+    let line = sql.lines().count();
+    let output = codegen(project.path(), &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("error: relation \"postss\" does not exist"), "{stderr}");
+    assert!(stderr.contains(&format!("--> queries/blog.sql:{line}:19")), "{stderr}");
+    assert!(stderr.contains(&format!("{line} | SELECT title FROM postss;")), "{stderr}");
+    assert!(stderr.contains("^^^^^^"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert_eq!(snapshot(&out), before, "output was touched");
+}
+
+#[test]
+fn missing_query_directory_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let output = codegen(dir.path(), &["--queries", "nope"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(stderr.starts_with("error: nope: "), "{stderr}");
+}
