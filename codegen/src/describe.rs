@@ -40,7 +40,10 @@ pub struct Described {
 
 /// Describes every query on one connection, pipelined. The result is in the
 /// order of `queries`.
-pub async fn describe_statements(client: &Client, queries: &[&QueryDef]) -> Vec<Result<Described, Diagnostic>> {
+pub async fn describe_statements(
+    client: &Client,
+    queries: &[&QueryDef],
+) -> Vec<Result<Described, Diagnostic>> {
     let prepares = queries.iter().map(|query| async move {
         match client.prepare(&query.sql).await {
             Ok(statement) => Ok(Described {
@@ -77,17 +80,25 @@ pub fn database_error(query: &QueryDef, error: &tokio_postgres::Error) -> Diagno
             let end = token_end(&query.sql, start);
             query.file_span(start..end)
         }
-        _ => param_span_from_message(query, db.message()).unwrap_or_else(|| query.sql_span.start..query.sql_span.start),
+        _ => param_span_from_message(query, db.message())
+            .unwrap_or(query.sql_span.start..query.sql_span.start),
     };
     let mut diagnostic = Diagnostic::error_at(db.message().to_string(), &query.file, span)
-        .with_label(format!("PostgreSQL error {} in query `{}`", db.code().code(), query.name));
+        .with_label(format!(
+            "PostgreSQL error {} in query `{}`",
+            db.code().code(),
+            query.name
+        ));
     if let Some(hint) = db.hint() {
         diagnostic = diagnostic.with_help(hint.to_string());
     }
     if let Some(detail) = db.detail() {
         diagnostic = diagnostic.with_note(detail.to_string());
     }
-    if let Some(ErrorPosition::Internal { query: internal, .. }) = db.position() {
+    if let Some(ErrorPosition::Internal {
+        query: internal, ..
+    }) = db.position()
+    {
         diagnostic = diagnostic.with_note(format!("in an internally generated query: {internal}"));
     }
     diagnostic
@@ -102,7 +113,12 @@ fn param_span_from_message(query: &QueryDef, message: &str) -> Option<std::ops::
         .take_while(char::is_ascii_digit)
         .collect();
     let index: usize = digits.parse().ok()?;
-    query.params.get(index.checked_sub(1)?)?.spans.first().cloned()
+    query
+        .params
+        .get(index.checked_sub(1)?)?
+        .spans
+        .first()
+        .cloned()
 }
 
 /// End of the token starting at `start` (identifier, number, or one character).

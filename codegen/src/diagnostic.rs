@@ -164,7 +164,11 @@ impl Diagnostic {
     }
 
     /// An error at `span` of `file`.
-    pub fn error_at(message: impl Into<String>, file: &Arc<SourceFile>, span: Range<usize>) -> Self {
+    pub fn error_at(
+        message: impl Into<String>,
+        file: &Arc<SourceFile>,
+        span: Range<usize>,
+    ) -> Self {
         Self::error(message, Some(Location::new(file, span)))
     }
 
@@ -308,7 +312,10 @@ mod tests {
 
     #[test]
     fn renders_like_rustc() {
-        let file = SourceFile::new("queries/blog.sql", "-- name: X :one\nSELECT titl FROM posts;\n");
+        let file = SourceFile::new(
+            "queries/blog.sql",
+            "-- name: X :one\nSELECT titl FROM posts;\n",
+        );
         let start = file.text.find("titl").unwrap_or(0);
         let d = Diagnostic::error_at("column \"titl\" does not exist", &file, start..start + 4)
             .with_label("unknown column")

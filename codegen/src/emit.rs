@@ -47,17 +47,31 @@ pub struct EmitError {
 }
 
 /// Renders every file of the project, keyed by path relative to the output directory.
-pub fn emit_project(project: &Project, header: &Header) -> Result<BTreeMap<PathBuf, String>, EmitError> {
+pub fn emit_project(
+    project: &Project,
+    header: &Header,
+) -> Result<BTreeMap<PathBuf, String>, EmitError> {
     let mut files = BTreeMap::new();
     let has_types = !project.enums.is_empty();
     for module in &project.modules {
         let tokens = module_tokens(module);
         let path = PathBuf::from(format!("{}.rs", module.name));
-        files.insert(path, render(&tokens, header, &module.source, &format!("{}.rs", module.name))?);
+        files.insert(
+            path,
+            render(
+                &tokens,
+                header,
+                &module.source,
+                &format!("{}.rs", module.name),
+            )?,
+        );
     }
     if has_types {
         let tokens = types_tokens(&project.enums);
-        files.insert(PathBuf::from("types.rs"), render(&tokens, header, "the schema", "types.rs")?);
+        files.insert(
+            PathBuf::from("types.rs"),
+            render(&tokens, header, "the schema", "types.rs")?,
+        );
     }
     let mut names: Vec<&str> = project.modules.iter().map(|m| m.name.as_str()).collect();
     if has_types {
@@ -86,7 +100,12 @@ pub fn emit_project(project: &Project, header: &Header) -> Result<BTreeMap<PathB
     Ok(files)
 }
 
-fn render(tokens: &TokenStream, header: &Header, source: &str, file: &str) -> Result<String, EmitError> {
+fn render(
+    tokens: &TokenStream,
+    header: &Header,
+    source: &str,
+    file: &str,
+) -> Result<String, EmitError> {
     let parsed: syn::File = syn::parse2(tokens.clone()).map_err(|e| EmitError {
         file: file.to_string(),
         message: e.to_string(),
@@ -108,7 +127,8 @@ fn separate_items(code: &str) -> String {
     let mut out = String::with_capacity(code.len() + code.len() / 16);
     let mut previous = "";
     for line in code.lines() {
-        let starts_item = !line.is_empty() && !line.starts_with([' ', '}', ')']) && !line.starts_with("//!");
+        let starts_item =
+            !line.is_empty() && !line.starts_with([' ', '}', ')']) && !line.starts_with("//!");
         let after_item = previous == "}" || previous == "];" || previous.starts_with("//!");
         if starts_item && after_item {
             out.push('\n');
@@ -122,7 +142,11 @@ fn separate_items(code: &str) -> String {
 
 fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
     let attrs = lines.into_iter().map(|line| {
-        let line = if line.is_empty() { String::new() } else { format!(" {line}") };
+        let line = if line.is_empty() {
+            String::new()
+        } else {
+            format!(" {line}")
+        };
         quote!(#[doc = #line])
     });
     quote!(#(#attrs)*)
@@ -159,7 +183,11 @@ fn field_type(field: &FieldIr, types_module: &TokenStream) -> TokenStream {
 
 fn row_tokens(row: &RowIr, types_module: &TokenStream) -> TokenStream {
     let name = ident::ident(&row.name);
-    let users: Vec<String> = row.used_by.iter().map(|f| format!("[`{}`]", local_path(f))).collect();
+    let users: Vec<String> = row
+        .used_by
+        .iter()
+        .map(|f| format!("[`{}`]", local_path(f)))
+        .collect();
     let doc = doc_lines([format!("A row returned by {}.", users.join(", "))]);
     let fields = row.fields.iter().map(|field| {
         let name = ident::ident(&field.name);
@@ -268,7 +296,11 @@ fn enum_tokens(enum_: &EnumIr) -> TokenStream {
     let name = ident::ident(&enum_.name);
     let pg_name = &enum_.pg_name;
     let doc = format!(" The PostgreSQL enum `{pg_name}`.");
-    let variants: Vec<_> = enum_.variants.iter().map(|(v, _)| ident::ident(v)).collect();
+    let variants: Vec<_> = enum_
+        .variants
+        .iter()
+        .map(|(v, _)| ident::ident(v))
+        .collect();
     let labels: Vec<&String> = enum_.variants.iter().map(|(_, l)| l).collect();
     let label_docs = labels.iter().map(|l| format!(" `{l}`"));
     let byte_labels = labels.iter().map(|l| Literal::byte_string(l.as_bytes()));
@@ -297,7 +329,7 @@ fn enum_tokens(enum_: &EnumIr) -> TokenStream {
 
         impl std::fmt::Display for #name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
 

@@ -158,7 +158,10 @@ pub fn build_project(
             let (line, col) = first.file.line_col(first.name_span.start);
             errors.push(
                 Diagnostic::error_at(
-                    format!("query `{}` and `{}` both become the function `{fn_name}`", first.name, def.name),
+                    format!(
+                        "query `{}` and `{}` both become the function `{fn_name}`",
+                        first.name, def.name
+                    ),
                     &def.file,
                     def.name_span.clone(),
                 )
@@ -174,7 +177,11 @@ pub fn build_project(
         let (Some(params), Some(fields)) = (params, fields) else {
             continue;
         };
-        for ty in params.iter().map(|p| &p.ty).chain(fields.iter().map(|f| &f.ty)) {
+        for ty in params
+            .iter()
+            .map(|p| &p.ty)
+            .chain(fields.iter().map(|f| &f.ty))
+        {
             if let Some(name) = ty.enums() {
                 add_enum(&mut enums, name, query, catalog);
             }
@@ -217,7 +224,10 @@ pub fn build_project(
                     })
                 }
                 None => {
-                    rows.insert(row_name.clone(), (query.module.to_string(), fields.clone(), def));
+                    rows.insert(
+                        row_name.clone(),
+                        (query.module.to_string(), fields.clone(), def),
+                    );
                     if let Some(module_ir) = out.iter_mut().find(|m| m.name == query.module) {
                         module_ir.rows.push(RowIr {
                             name: row_name.clone(),
@@ -263,7 +273,12 @@ fn describe_fields(fields: &[FieldIr]) -> String {
     format!("({})", list.join(", "))
 }
 
-fn add_enum(enums: &mut BTreeMap<String, EnumIr>, name: &str, query: &CheckedQuery<'_>, catalog: &Catalog) {
+fn add_enum(
+    enums: &mut BTreeMap<String, EnumIr>,
+    name: &str,
+    query: &CheckedQuery<'_>,
+    catalog: &Catalog,
+) {
     if enums.contains_key(name) {
         return;
     }
@@ -312,7 +327,12 @@ fn add_enum(enums: &mut BTreeMap<String, EnumIr>, name: &str, query: &CheckedQue
     }
 }
 
-fn unsupported_type(query: &CheckedQuery<'_>, what: String, ty: &postgres_types::Type, span: std::ops::Range<usize>) -> Diagnostic {
+fn unsupported_type(
+    query: &CheckedQuery<'_>,
+    what: String,
+    ty: &postgres_types::Type,
+    span: std::ops::Range<usize>,
+) -> Diagnostic {
     Diagnostic::error_at(
         format!("unsupported type `{}` for {what} of query `{}`", ty.name(), query.def.name),
         &query.def.file,
@@ -331,10 +351,22 @@ fn build_params(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
     let mut params = Vec::new();
     let mut used: HashSet<String> = HashSet::new();
     for (index, (param, ty)) in def.params.iter().zip(&query.described.params).enumerate() {
-        let span = param.spans.first().cloned().unwrap_or_else(|| def.sql_span.clone());
+        let span = param
+            .spans
+            .first()
+            .cloned()
+            .unwrap_or_else(|| def.sql_span.clone());
         let Some(rust) = map_type(ty) else {
-            let name = param.name.clone().unwrap_or_else(|| format!("${}", index + 1));
-            errors.push(unsupported_type(query, format!("parameter `{name}`"), ty, span));
+            let name = param
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("${}", index + 1));
+            errors.push(unsupported_type(
+                query,
+                format!("parameter `{name}`"),
+                ty,
+                span,
+            ));
             ok = false;
             continue;
         };
@@ -386,7 +418,10 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
         if fields.iter().any(|f| f.name == name) {
             errors.push(
                 Diagnostic::error_at(
-                    format!("query `{}` returns two columns named `{}`", def.name, column.name),
+                    format!(
+                        "query `{}` returns two columns named `{}`",
+                        def.name, column.name
+                    ),
                     &def.file,
                     def.sql_span.start..def.sql_span.start,
                 )
@@ -396,7 +431,12 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
             continue;
         }
         let Some(ty) = map_type(&column.ty) else {
-            errors.push(unsupported_type(query, format!("column `{}`", column.name), &column.ty, header.clone()));
+            errors.push(unsupported_type(
+                query,
+                format!("column `{}`", column.name),
+                &column.ty,
+                header.clone(),
+            ));
             ok = false;
             continue;
         };
@@ -409,17 +449,33 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
         fields.push(FieldIr {
             name,
             column: column.name.clone(),
-            pg_type: column.ty.name().to_string(),
+            pg_type: match column.ty.kind() {
+                postgres_types::Kind::Array(element) => format!("{}[]", element.name()),
+                _ => column.ty.name().to_string(),
+            },
             ty,
             nullable: overridden.unwrap_or(inferred),
         });
     }
     for override_ in &def.overrides {
-        if !query.described.columns.iter().any(|c| c.name == override_.column) {
-            let columns: Vec<&str> = query.described.columns.iter().map(|c| c.name.as_str()).collect();
+        if !query
+            .described
+            .columns
+            .iter()
+            .any(|c| c.name == override_.column)
+        {
+            let columns: Vec<&str> = query
+                .described
+                .columns
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
             errors.push(
                 Diagnostic::error_at(
-                    format!("`{}` is not a column of query `{}`", override_.column, def.name),
+                    format!(
+                        "`{}` is not a column of query `{}`",
+                        override_.column, def.name
+                    ),
                     &def.file,
                     override_.span.clone(),
                 )

@@ -222,9 +222,13 @@ pub fn lex_file(file: &Arc<SourceFile>) -> (Vec<QueryDef>, Vec<Diagnostic>) {
     // Anything but comments and blank space before the first header is SQL without a name.
     if let Some(offset) = first_sql_offset(&file.text[..headers[0]]) {
         diagnostics.push(
-            Diagnostic::error_at("SQL outside of a query", file, offset..line_end(&file.text, offset))
-                .with_label("this SQL has no `-- name:` header")
-                .with_help("start every query with a header line like `-- name: ListPosts :many`"),
+            Diagnostic::error_at(
+                "SQL outside of a query",
+                file,
+                offset..line_end(&file.text, offset),
+            )
+            .with_label("this SQL has no `-- name:` header")
+            .with_help("start every query with a header line like `-- name: ListPosts :many`"),
         );
     }
     let mut queries = Vec::new();
@@ -305,7 +309,9 @@ fn is_valid_name(name: &str) -> bool {
     let bytes = name.as_bytes();
     !bytes.is_empty()
         && (bytes[0].is_ascii_alphabetic() || bytes[0] == b'_')
-        && bytes.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        && bytes
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 /// Lexes the query whose header line starts at `range.start`.
@@ -341,7 +347,10 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
                 .take_while(|&c| c.is_ascii_alphanumeric() || c == b'_')
                 .count();
             let args = directive[name_len..].trim();
-            let args_start = at + 1 + name_len + (directive[name_len..].len() - directive[name_len..].trim_start().len());
+            let args_start = at
+                + 1
+                + name_len
+                + (directive[name_len..].len() - directive[name_len..].trim_start().len());
             directives.push(Directive {
                 name: directive[..name_len].to_string(),
                 args: args.to_string(),
@@ -349,7 +358,13 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
                 args_span: args_start..args_start + args.len(),
             });
         } else {
-            docs.push(comment.strip_prefix(' ').unwrap_or(comment).trim_end().to_string());
+            docs.push(
+                comment
+                    .strip_prefix(' ')
+                    .unwrap_or(comment)
+                    .trim_end()
+                    .to_string(),
+            );
         }
         offset = (end + 1).min(range.end);
     }
@@ -400,11 +415,19 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
             "row" => {
                 if !is_valid_name(&directive.args) {
                     errors.push(
-                        Diagnostic::error_at("`@row` needs a type name", file, directive.span.clone())
-                            .with_help("write `-- @row Post`"),
+                        Diagnostic::error_at(
+                            "`@row` needs a type name",
+                            file,
+                            directive.span.clone(),
+                        )
+                        .with_help("write `-- @row Post`"),
                     );
                 } else if row_name.is_some() {
-                    errors.push(Diagnostic::error_at("duplicate `@row` directive", file, directive.span.clone()));
+                    errors.push(Diagnostic::error_at(
+                        "duplicate `@row` directive",
+                        file,
+                        directive.span.clone(),
+                    ));
                 } else {
                     row_name = Some((directive.args.clone(), directive.args_span.clone()));
                 }
@@ -433,9 +456,13 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
     // The SQL: from the first non-comment byte to the end of the query's range.
     let Some(sql_rel) = first_sql_offset(&text[offset..range.end]) else {
         errors.push(
-            Diagnostic::error_at(format!("query `{name}` has no SQL"), file, range.start..header_end)
-                .with_label("header without a statement")
-                .with_help("write the statement on the lines after the header"),
+            Diagnostic::error_at(
+                format!("query `{name}` has no SQL"),
+                file,
+                range.start..header_end,
+            )
+            .with_label("header without a statement")
+            .with_help("write the statement on the lines after the header"),
         );
         return Err(errors);
     };
@@ -483,36 +510,59 @@ fn lex_header(file: &Arc<SourceFile>, start: usize, line: &str) -> Result<Header
     }
     let header_span = start..start + line.trim_end().len();
     let Some((name, name_span)) = words.first().cloned() else {
-        return Err(vec![Diagnostic::error_at("query header without a name", file, header_span)
-            .with_label("expected a query name after `name:`")
-            .with_help(help)]);
+        return Err(vec![Diagnostic::error_at(
+            "query header without a name",
+            file,
+            header_span,
+        )
+        .with_label("expected a query name after `name:`")
+        .with_help(help)]);
     };
     if !is_valid_name(name) {
-        return Err(vec![Diagnostic::error_at(format!("invalid query name `{name}`"), file, name_span)
-            .with_label("query names are identifiers (letters, digits, `_`)")
-            .with_help(help)]);
+        return Err(vec![Diagnostic::error_at(
+            format!("invalid query name `{name}`"),
+            file,
+            name_span,
+        )
+        .with_label("query names are identifiers (letters, digits, `_`)")
+        .with_help(help)]);
     }
     let Some((kind_word, kind_span)) = words.get(1).cloned() else {
-        return Err(vec![Diagnostic::error_at(format!("query `{name}` has no kind"), file, header_span)
-            .with_label("expected `:one`, `:opt`, `:many` or `:exec` after the name")
-            .with_help(help)]);
+        return Err(vec![Diagnostic::error_at(
+            format!("query `{name}` has no kind"),
+            file,
+            header_span,
+        )
+        .with_label("expected `:one`, `:opt`, `:many` or `:exec` after the name")
+        .with_help(help)]);
     };
     let kind = match kind_word.strip_prefix(':') {
         Some("copyfrom") => {
             return Err(vec![Diagnostic::error_at("`:copyfrom` is not supported yet", file, kind_span)
                 .with_help("use `:exec` with an `INSERT … SELECT … FROM unnest(:col_a, :col_b)` for bulk inserts")]);
         }
-        Some(word) => KINDS.iter().find(|(k, _)| *k == word).map(|(_, kind)| *kind),
+        Some(word) => KINDS
+            .iter()
+            .find(|(k, _)| *k == word)
+            .map(|(_, kind)| *kind),
         None => None,
     };
     let Some(kind) = kind else {
-        return Err(vec![Diagnostic::error_at(format!("unknown query kind `{kind_word}`"), file, kind_span)
-            .with_label("not a query kind")
-            .with_help(help)]);
+        return Err(vec![Diagnostic::error_at(
+            format!("unknown query kind `{kind_word}`"),
+            file,
+            kind_span,
+        )
+        .with_label("not a query kind")
+        .with_help(help)]);
     };
     if let Some((extra, span)) = words.get(2).cloned() {
-        return Err(vec![Diagnostic::error_at(format!("unexpected `{extra}` in query header"), file, span)
-            .with_help(help)]);
+        return Err(vec![Diagnostic::error_at(
+            format!("unexpected `{extra}` in query header"),
+            file,
+            span,
+        )
+        .with_help(help)]);
     }
     Ok((name.to_string(), name_span, kind, kind_span))
 }
@@ -585,14 +635,19 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                 b' ' | b'\t' | b'\r' | b'\n' => i += 1,
                 b'-' if bytes.get(i + 1) == Some(&b'-') => i = line_end(text, i).min(range.end),
                 b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                    i = skip_block_comment(bytes, i).ok_or_else(|| unterminated("block comment", i, i + 2))?;
+                    i = skip_block_comment(bytes, i)
+                        .ok_or_else(|| unterminated("block comment", i, i + 2))?;
                 }
                 _ => {
                     let _ = end;
                     return Err(Box::new(
-                        Diagnostic::error_at("more than one statement in a query", file, i..line_end(text, i))
-                            .with_label("a second statement starts here")
-                            .with_help("give every statement its own `-- name:` header"),
+                        Diagnostic::error_at(
+                            "more than one statement in a query",
+                            file,
+                            i..line_end(text, i),
+                        )
+                        .with_label("a second statement starts here")
+                        .with_help("give every statement its own `-- name:` header"),
                     ));
                 }
             }
@@ -603,13 +658,15 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                 i = line_end(text, i).min(range.end);
             }
             b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = skip_block_comment(bytes, i).ok_or_else(|| unterminated("block comment", i, i + 2))?;
+                i = skip_block_comment(bytes, i)
+                    .ok_or_else(|| unterminated("block comment", i, i + 2))?;
             }
             b'\'' => {
                 let escapes = i > range.start
                     && matches!(bytes[i - 1], b'e' | b'E')
                     && (i - 1 == range.start || !is_ident_char(bytes[i - 2]));
-                i = skip_quoted(bytes, i, b'\'', escapes).ok_or_else(|| unterminated("string literal", i, i + 1))?;
+                i = skip_quoted(bytes, i, b'\'', escapes)
+                    .ok_or_else(|| unterminated("string literal", i, i + 1))?;
                 last_meaningful = i;
             }
             b'"' => {
@@ -636,7 +693,10 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                 last_meaningful = i;
             }
             b'$' => {
-                let digits = bytes[i + 1..range.end].iter().take_while(|c| c.is_ascii_digit()).count();
+                let digits = bytes[i + 1..range.end]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
                 if digits > 0 && (i == range.start || !is_ident_char(bytes[i - 1])) {
                     let end = i + 1 + digits;
                     let number: usize = text[i + 1..end].parse().unwrap_or(usize::MAX);
@@ -676,10 +736,17 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                 i += 2;
                 last_meaningful = i;
             }
-            b':' if bytes.get(i + 1).is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+            b':' if bytes
+                .get(i + 1)
+                .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
                 && (i == range.start || bytes[i - 1] != b':') =>
             {
-                let name_end = i + 1 + bytes[i + 1..range.end].iter().take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_').count();
+                let name_end = i
+                    + 1
+                    + bytes[i + 1..range.end]
+                        .iter()
+                        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
+                        .count();
                 let nullable = bytes.get(name_end) == Some(&b'?');
                 let end = if nullable { name_end + 1 } else { name_end };
                 let name = &text[i + 1..name_end];
@@ -688,19 +755,30 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                 i = end;
                 last_meaningful = i;
             }
-            b'@' if bytes.get(i + 1).is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
-                && (i == range.start || !is_ident_char(bytes[i - 1]) && !b"@<>=!~#&|^".contains(&bytes[i - 1])) =>
+            b'@' if bytes
+                .get(i + 1)
+                .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
+                && (i == range.start
+                    || !is_ident_char(bytes[i - 1]) && !b"@<>=!~#&|^".contains(&bytes[i - 1])) =>
             {
-                let end = i + 1 + bytes[i + 1..range.end].iter().take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_').count();
+                let end = i
+                    + 1
+                    + bytes[i + 1..range.end]
+                        .iter()
+                        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
+                        .count();
                 let name = &text[i + 1..end];
                 let index = add_named(file, &mut params, name, false, i..end)?;
                 flush_and_replace!(i, end, format!("${index}"));
                 i = end;
                 last_meaningful = i;
             }
-            b's' | b'S' if (i == range.start || !is_ident_char(bytes[i - 1]))
-                && text[i..range.end].len() >= 9
-                && text.get(i..i + 5).is_some_and(|s| s.eq_ignore_ascii_case("sqlc.")) =>
+            b's' | b'S'
+                if (i == range.start || !is_ident_char(bytes[i - 1]))
+                    && text[i..range.end].len() >= 9
+                    && text
+                        .get(i..i + 5)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("sqlc.")) =>
             {
                 if let Some((name, nullable, end)) = sqlc_arg(text, i, range.end) {
                     let index = add_named(file, &mut params, &name, nullable, i..end)?;
@@ -734,10 +812,18 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
     sql.push_str(&text[copied_from..end]);
     let sql = sql.trim_end().to_string();
     if let Some((index, _)) = params.iter().enumerate().find(|(_, p)| p.spans.is_empty()) {
-        let last = params.iter().rev().find_map(|p| p.spans.first().cloned()).unwrap_or(range.start..range.start);
+        let last = params
+            .iter()
+            .rev()
+            .find_map(|p| p.spans.first().cloned())
+            .unwrap_or(range.start..range.start);
         return Err(Box::new(
-            Diagnostic::error_at(format!("parameter `${}` is never used", index + 1), file, last)
-                .with_help("positional parameters must be numbered $1, $2, … without gaps"),
+            Diagnostic::error_at(
+                format!("parameter `${}` is never used", index + 1),
+                file,
+                last,
+            )
+            .with_help("positional parameters must be numbered $1, $2, … without gaps"),
         ));
     }
     Ok(Scan {
@@ -750,12 +836,17 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
 }
 
 fn mixed_params(file: &Arc<SourceFile>, span: Range<usize>, named: &ParamDef) -> Box<Diagnostic> {
-    let mut diagnostic = Diagnostic::error_at("positional and named parameters mixed in one query", file, span)
-        .with_label("positional parameter")
-        .with_help("use either `$1`-style or `:name`-style parameters in a query, not both");
+    let mut diagnostic = Diagnostic::error_at(
+        "positional and named parameters mixed in one query",
+        file,
+        span,
+    )
+    .with_label("positional parameter")
+    .with_help("use either `$1`-style or `:name`-style parameters in a query, not both");
     if let (Some(name), Some(first)) = (&named.name, named.spans.first()) {
         let (line, col) = file.line_col(first.start);
-        diagnostic = diagnostic.with_note(format!("named parameter `{name}` is used at {line}:{col}"));
+        diagnostic =
+            diagnostic.with_note(format!("named parameter `{name}` is used at {line}:{col}"));
     }
     Box::new(diagnostic)
 }
@@ -768,12 +859,17 @@ fn add_named(
     span: Range<usize>,
 ) -> Result<usize, Box<Diagnostic>> {
     if let Some(positional) = params.iter().find(|p| p.style == ParamStyle::Positional) {
-        let mut diagnostic = Diagnostic::error_at("positional and named parameters mixed in one query", file, span)
-            .with_label("named parameter")
-            .with_help("use either `$1`-style or `:name`-style parameters in a query, not both");
+        let mut diagnostic = Diagnostic::error_at(
+            "positional and named parameters mixed in one query",
+            file,
+            span,
+        )
+        .with_label("named parameter")
+        .with_help("use either `$1`-style or `:name`-style parameters in a query, not both");
         if let Some(first) = positional.spans.first() {
             let (line, col) = file.line_col(first.start);
-            diagnostic = diagnostic.with_note(format!("a positional parameter is used at {line}:{col}"));
+            diagnostic =
+                diagnostic.with_note(format!("a positional parameter is used at {line}:{col}"));
         }
         return Err(Box::new(diagnostic));
     }
@@ -794,7 +890,10 @@ fn add_named(
 /// `sqlc.arg(name)`, `sqlc.narg(name)` (also with a quoted name): name, nullable, end.
 fn sqlc_arg(text: &str, start: usize, limit: usize) -> Option<(String, bool, usize)> {
     let rest = &text[start + 5..limit];
-    let (nullable, rest_at) = if rest.get(..4).is_some_and(|s| s.eq_ignore_ascii_case("narg")) {
+    let (nullable, rest_at) = if rest
+        .get(..4)
+        .is_some_and(|s| s.eq_ignore_ascii_case("narg"))
+    {
         (true, 4)
     } else if rest.get(..3).is_some_and(|s| s.eq_ignore_ascii_case("arg")) {
         (false, 3)
@@ -805,7 +904,9 @@ fn sqlc_arg(text: &str, start: usize, limit: usize) -> Option<(String, bool, usi
     let open = after.len() - after.trim_start().len();
     let inner = after[open..].strip_prefix('(')?;
     let close = inner.find(')')?;
-    let name = inner[..close].trim().trim_matches(|c| c == '\'' || c == '"');
+    let name = inner[..close]
+        .trim()
+        .trim_matches(|c| c == '\'' || c == '"');
     if !is_valid_name(name) {
         return None;
     }
@@ -858,8 +959,12 @@ fn dollar_quote_end(
     Some(match text[body..limit].find(tag) {
         Some(i) => Ok(body + i + tag.len()),
         None => Err(Box::new(
-            Diagnostic::error_at("unterminated dollar-quoted string", file, start..start + tag.len())
-                .with_label(format!("`{tag}` opens a string that is never closed")),
+            Diagnostic::error_at(
+                "unterminated dollar-quoted string",
+                file,
+                start..start + tag.len(),
+            )
+            .with_label(format!("`{tag}` opens a string that is never closed")),
         )),
     })
 }
@@ -874,24 +979,39 @@ mod tests {
 
     fn one(text: &str) -> QueryDef {
         let (queries, diagnostics) = lex(text);
-        assert!(diagnostics.is_empty(), "unexpected diagnostics: {diagnostics:#?}");
+        assert!(
+            diagnostics.is_empty(),
+            "unexpected diagnostics: {diagnostics:#?}"
+        );
         assert_eq!(queries.len(), 1);
         queries.into_iter().next().unwrap_or_else(|| unreachable!())
     }
 
     fn error(text: &str) -> String {
         let (_, diagnostics) = lex(text);
-        let first = diagnostics.first().unwrap_or_else(|| panic!("expected an error for {text:?}"));
-        format!("{}: {}", first.position().unwrap_or_default(), first.message)
+        let first = diagnostics
+            .first()
+            .unwrap_or_else(|| panic!("expected an error for {text:?}"));
+        format!(
+            "{}: {}",
+            first.position().unwrap_or_default(),
+            first.message
+        )
     }
 
     fn names(query: &QueryDef) -> Vec<(Option<&str>, bool)> {
-        query.params.iter().map(|p| (p.name.as_deref(), p.nullable)).collect()
+        query
+            .params
+            .iter()
+            .map(|p| (p.name.as_deref(), p.nullable))
+            .collect()
     }
 
     #[test]
     fn header_docs_and_sql() {
-        let q = one("-- name: ListPosts :many\n-- Newest posts.\n--\n-- Second line.\nSELECT 1 AS one;\n");
+        let q = one(
+            "-- name: ListPosts :many\n-- Newest posts.\n--\n-- Second line.\nSELECT 1 AS one;\n",
+        );
         assert_eq!(q.name, "ListPosts");
         assert_eq!(q.kind, QueryKind::Many);
         assert_eq!(q.docs, vec!["Newest posts.", "", "Second line."]);
@@ -901,16 +1021,26 @@ mod tests {
 
     #[test]
     fn kinds() {
-        for (word, kind) in [(":one", QueryKind::One), (":opt", QueryKind::Opt), (":exec", QueryKind::Exec), (":execrows", QueryKind::Exec)] {
+        for (word, kind) in [
+            (":one", QueryKind::One),
+            (":opt", QueryKind::Opt),
+            (":exec", QueryKind::Exec),
+            (":execrows", QueryKind::Exec),
+        ] {
             assert_eq!(one(&format!("-- name: Q {word}\nSELECT 1")).kind, kind);
         }
     }
 
     #[test]
     fn splits_queries_at_headers() {
-        let (queries, diagnostics) = lex("-- file comment\n\n-- name: A :one\nSELECT 1;\n\n-- name: B :exec\nDELETE FROM t;\n");
+        let (queries, diagnostics) = lex(
+            "-- file comment\n\n-- name: A :one\nSELECT 1;\n\n-- name: B :exec\nDELETE FROM t;\n",
+        );
         assert!(diagnostics.is_empty());
-        let names: Vec<_> = queries.iter().map(|q| (q.name.as_str(), q.sql.as_str())).collect();
+        let names: Vec<_> = queries
+            .iter()
+            .map(|q| (q.name.as_str(), q.sql.as_str()))
+            .collect();
         assert_eq!(names, vec![("A", "SELECT 1"), ("B", "DELETE FROM t")]);
     }
 
@@ -925,8 +1055,19 @@ mod tests {
     #[test]
     fn nullable_and_sqlc_forms() {
         let q = one("-- name: Q :many\nSELECT * FROM t WHERE a = :x? OR b = @y OR c = sqlc.arg(z) OR d = sqlc.narg('w')");
-        assert_eq!(q.sql, "SELECT * FROM t WHERE a = $1 OR b = $2 OR c = $3 OR d = $4");
-        assert_eq!(names(&q), vec![(Some("x"), true), (Some("y"), false), (Some("z"), false), (Some("w"), true)]);
+        assert_eq!(
+            q.sql,
+            "SELECT * FROM t WHERE a = $1 OR b = $2 OR c = $3 OR d = $4"
+        );
+        assert_eq!(
+            names(&q),
+            vec![
+                (Some("x"), true),
+                (Some("y"), false),
+                (Some("z"), false),
+                (Some("w"), true)
+            ]
+        );
     }
 
     #[test]
@@ -942,26 +1083,50 @@ mod tests {
     fn positional_params() {
         let q = one("-- name: Q :many\nSELECT * FROM t WHERE a = $2 AND b = $1");
         assert_eq!(q.params.len(), 2);
-        assert!(q.params.iter().all(|p| p.style == ParamStyle::Positional && p.name.is_none()));
+        assert!(q
+            .params
+            .iter()
+            .all(|p| p.style == ParamStyle::Positional && p.name.is_none()));
         assert_eq!(q.sql, "SELECT * FROM t WHERE a = $2 AND b = $1");
     }
 
     #[test]
     fn alias_overrides_are_stripped() {
         let q = one("-- name: Q :one\nSELECT count(*) AS \"total!\", max(x) AS \"top?\" FROM t");
-        assert_eq!(q.sql, "SELECT count(*) AS \"total\", max(x) AS \"top\" FROM t");
-        let overrides: Vec<_> = q.overrides.iter().map(|o| (o.column.as_str(), o.nullability)).collect();
-        assert_eq!(overrides, vec![("total", Nullability::NotNull), ("top", Nullability::Nullable)]);
+        assert_eq!(
+            q.sql,
+            "SELECT count(*) AS \"total\", max(x) AS \"top\" FROM t"
+        );
+        let overrides: Vec<_> = q
+            .overrides
+            .iter()
+            .map(|o| (o.column.as_str(), o.nullability))
+            .collect();
+        assert_eq!(
+            overrides,
+            vec![
+                ("total", Nullability::NotNull),
+                ("top", Nullability::Nullable)
+            ]
+        );
     }
 
     #[test]
     fn directives() {
         let q = one("-- name: Q :many\n-- @row Post\n-- @nullable a, b\n-- @not_null c\nSELECT 1 AS a, 2 AS b, 3 AS c");
         assert_eq!(q.row_name.as_ref().map(|r| r.0.as_str()), Some("Post"));
-        let overrides: Vec<_> = q.overrides.iter().map(|o| (o.column.as_str(), o.nullability)).collect();
+        let overrides: Vec<_> = q
+            .overrides
+            .iter()
+            .map(|o| (o.column.as_str(), o.nullability))
+            .collect();
         assert_eq!(
             overrides,
-            vec![("a", Nullability::Nullable), ("b", Nullability::Nullable), ("c", Nullability::NotNull)]
+            vec![
+                ("a", Nullability::Nullable),
+                ("b", Nullability::Nullable),
+                ("c", Nullability::NotNull)
+            ]
         );
         let b = &q.overrides[1];
         assert_eq!(&q.file.text[b.span.clone()], "b");
@@ -981,15 +1146,45 @@ mod tests {
     fn errors_have_positions() {
         assert_eq!(error(""), "q.sql:1:1: file contains no queries");
         assert_eq!(error("SELECT 1;"), "q.sql:1:1: SQL outside of a query");
-        assert_eq!(error("-- name: Q :many\n-- @bogus x\nSELECT 1"), "q.sql:2:4: unknown directive `@bogus`");
-        assert_eq!(error("-- name: Q :first\nSELECT 1"), "q.sql:1:12: unknown query kind `:first`");
-        assert_eq!(error("-- name: Q\nSELECT 1"), "q.sql:1:1: query `Q` has no kind");
-        assert_eq!(error("-- name: Q :one\nSELECT 'abc"), "q.sql:2:8: unterminated string literal");
-        assert_eq!(error("-- name: Q :one\nSELECT \"abc"), "q.sql:2:8: unterminated quoted identifier");
-        assert_eq!(error("-- name: Q :one\nSELECT 1; SELECT 2"), "q.sql:2:11: more than one statement in a query");
-        assert_eq!(error("-- name: Q :one\n"), "q.sql:1:1: query `Q` has no SQL");
-        assert_eq!(error("-- name: Q :one\nSELECT $1, :a"), "q.sql:2:12: positional and named parameters mixed in one query");
-        assert_eq!(error("-- name: Q :one\nSELECT $2"), "q.sql:2:8: parameter `$1` is never used");
-        assert_eq!(error("-- name: Q :one\nSELECT $$ abc"), "q.sql:2:8: unterminated dollar-quoted string");
+        assert_eq!(
+            error("-- name: Q :many\n-- @bogus x\nSELECT 1"),
+            "q.sql:2:4: unknown directive `@bogus`"
+        );
+        assert_eq!(
+            error("-- name: Q :first\nSELECT 1"),
+            "q.sql:1:12: unknown query kind `:first`"
+        );
+        assert_eq!(
+            error("-- name: Q\nSELECT 1"),
+            "q.sql:1:1: query `Q` has no kind"
+        );
+        assert_eq!(
+            error("-- name: Q :one\nSELECT 'abc"),
+            "q.sql:2:8: unterminated string literal"
+        );
+        assert_eq!(
+            error("-- name: Q :one\nSELECT \"abc"),
+            "q.sql:2:8: unterminated quoted identifier"
+        );
+        assert_eq!(
+            error("-- name: Q :one\nSELECT 1; SELECT 2"),
+            "q.sql:2:11: more than one statement in a query"
+        );
+        assert_eq!(
+            error("-- name: Q :one\n"),
+            "q.sql:1:1: query `Q` has no SQL"
+        );
+        assert_eq!(
+            error("-- name: Q :one\nSELECT $1, :a"),
+            "q.sql:2:12: positional and named parameters mixed in one query"
+        );
+        assert_eq!(
+            error("-- name: Q :one\nSELECT $2"),
+            "q.sql:2:8: parameter `$1` is never used"
+        );
+        assert_eq!(
+            error("-- name: Q :one\nSELECT $$ abc"),
+            "q.sql:2:8: unterminated dollar-quoted string"
+        );
     }
 }

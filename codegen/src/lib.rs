@@ -63,13 +63,19 @@ pub enum Error {
     },
     /// Starting or reaching the database server failed.
     #[error(transparent)]
-    Server(#[from] pg::PgError),
+    Server(Box<pg::PgError>),
     /// The generator produced code that does not parse (a bug).
     #[error(transparent)]
     Emit(#[from] emit::EmitError),
     /// Invalid configuration.
     #[error("{0}")]
     Config(String),
+}
+
+impl From<pg::PgError> for Error {
+    fn from(error: pg::PgError) -> Self {
+        Error::Server(Box::new(error))
+    }
 }
 
 /// What to generate from, and where to.
@@ -163,9 +169,11 @@ fn read_source(path: &Path) -> Result<Result<Arc<SourceFile>, Diagnostic>, Error
             let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
             // Offsets of the lossy text match the original up to the first bad byte.
             let file = SourceFile::new(display_path(path), text);
-            Err(Diagnostic::error_at("file is not valid UTF-8", &file, valid..valid + 1)
-                .with_label("invalid byte here")
-                .with_help("save query files as UTF-8"))
+            Err(
+                Diagnostic::error_at("file is not valid UTF-8", &file, valid..valid + 1)
+                    .with_label("invalid byte here")
+                    .with_help("save query files as UTF-8"),
+            )
         }
     })
 }
@@ -180,17 +188,31 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
     let query_root = if config.queries.is_dir() {
         config.queries.clone()
     } else {
-        config.queries.parent().map(Path::to_path_buf).unwrap_or_default()
+        config
+            .queries
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
     };
     for path in discover_query_files(&config.queries)? {
-        let relative = path.strip_prefix(&query_root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
-        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+        let relative = path
+            .strip_prefix(&query_root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let module = ident::snake(&stem);
         match read_source(&path)? {
             Ok(file) => {
                 hasher.update(format!("query {relative} {}\n", file.text.len()));
                 hasher.update(file.text.as_bytes());
-                manifest.push((file.display_path.display().to_string(), short_hash(&file.text)));
+                manifest.push((
+                    file.display_path.display().to_string(),
+                    short_hash(&file.text),
+                ));
                 query_files.push((module, file));
             }
             Err(diagnostic) => diagnostics.push(diagnostic),
@@ -199,12 +221,19 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
     let mut schema_files = Vec::new();
     for root in &config.schema {
         for path in schema::schema_files(root)? {
-            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
             match read_source(&path)? {
                 Ok(file) => {
                     hasher.update(format!("schema {relative} {}\n", file.text.len()));
                     hasher.update(file.text.as_bytes());
-                    manifest.push((file.display_path.display().to_string(), short_hash(&file.text)));
+                    manifest.push((
+                        file.display_path.display().to_string(),
+                        short_hash(&file.text),
+                    ));
                     schema_files.push(file);
                 }
                 Err(diagnostic) => diagnostics.push(diagnostic),
@@ -247,13 +276,22 @@ pub fn changed_inputs(inputs: &Inputs, generated_mod_rs: &str) -> Vec<String> {
         .filter_map(|line| line.strip_prefix(emit::INPUT_PREFIX))
         .filter_map(|rest| rest.rsplit_once(' '))
         .collect();
-    let current: BTreeMap<&str, &str> = inputs.manifest.iter().map(|(p, h)| (p.as_str(), h.as_str())).collect();
+    let current: BTreeMap<&str, &str> = inputs
+        .manifest
+        .iter()
+        .map(|(p, h)| (p.as_str(), h.as_str()))
+        .collect();
     let mut changed: Vec<String> = current
         .iter()
         .filter(|(path, hash)| recorded.get(*path) != Some(*hash))
         .map(|(path, _)| path.to_string())
         .collect();
-    changed.extend(recorded.keys().filter(|path| !current.contains_key(*path)).map(|p| format!("{p} (removed)")));
+    changed.extend(
+        recorded
+            .keys()
+            .filter(|path| !current.contains_key(*path))
+            .map(|p| format!("{p} (removed)")),
+    );
     changed
 }
 
@@ -280,7 +318,10 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
         .collect();
 
     // parse
-    let statements: Vec<_> = queries.iter().map(|(_, def)| parse::parse_query(def)).collect();
+    let statements: Vec<_> = queries
+        .iter()
+        .map(|(_, def)| parse::parse_query(def))
+        .collect();
 
     // schema
     let database = server.create_database("quarry_gen").await?;
@@ -318,7 +359,9 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
                         format!("could not analyse query `{}`: {}", def.name, error.message),
                         Some(diagnostic::Location::new(&def.file, at)),
                     )
-                    .with_help("PostgreSQL accepts it; every column is typed `Option` unless overridden"),
+                    .with_help(
+                        "PostgreSQL accepts it; every column is typed `Option` unless overridden",
+                    ),
                 );
                 None
             }
@@ -374,7 +417,10 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
 }
 
 /// Reports queries whose name was used before; returns their indices.
-fn check_duplicate_names(queries: &[(&str, QueryDef)], diagnostics: &mut Vec<Diagnostic>) -> Vec<usize> {
+fn check_duplicate_names(
+    queries: &[(&str, QueryDef)],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<usize> {
     let mut seen: BTreeMap<&str, &QueryDef> = BTreeMap::new();
     let mut duplicates = Vec::new();
     for (index, (_, def)) in queries.iter().enumerate() {
@@ -382,13 +428,17 @@ fn check_duplicate_names(queries: &[(&str, QueryDef)], diagnostics: &mut Vec<Dia
             duplicates.push(index);
             let (line, col) = first.file.line_col(first.name_span.start);
             diagnostics.push(
-                Diagnostic::error_at(format!("duplicate query name `{}`", def.name), &def.file, def.name_span.clone())
-                    .with_label("defined again here")
-                    .with_note(format!(
-                        "first defined at {}:{line}:{col}",
-                        first.file.display_path.display()
-                    ))
-                    .with_help("query names must be unique across all query files"),
+                Diagnostic::error_at(
+                    format!("duplicate query name `{}`", def.name),
+                    &def.file,
+                    def.name_span.clone(),
+                )
+                .with_label("defined again here")
+                .with_note(format!(
+                    "first defined at {}:{line}:{col}",
+                    first.file.display_path.display()
+                ))
+                .with_help("query names must be unique across all query files"),
             );
             seen.insert(first.name.as_str(), first);
         }
@@ -406,9 +456,8 @@ fn check_module_names(files: &[(String, Arc<SourceFile>)], diagnostics: &mut Vec
             } else {
                 format!("two query files become the module `{module}`")
             };
-            diagnostics.push(
-                Diagnostic::error_at(why, file, 0..0).with_help("rename the query file"),
-            );
+            diagnostics
+                .push(Diagnostic::error_at(why, file, 0..0).with_help("rename the query file"));
         }
         seen.insert(module.as_str(), file);
     }

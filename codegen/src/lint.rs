@@ -14,21 +14,33 @@ use crate::lex::{QueryDef, QueryKind};
 use crate::parse::{classify, StatementClass};
 
 /// Checks one query's kind against its statement.
-pub fn lint_query(def: &QueryDef, statement: Option<&Statement>, described: &Described) -> Vec<Diagnostic> {
+pub fn lint_query(
+    def: &QueryDef,
+    statement: Option<&Statement>,
+    described: &Described,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let class = statement.map(classify);
     if def.kind.returns_rows() && described.columns.is_empty() {
         let what = match class {
-            Some(StatementClass::Modify { verb, .. }) => format!("{verb} without RETURNING returns no rows"),
+            Some(StatementClass::Modify { verb, .. }) => {
+                format!("{verb} without RETURNING returns no rows")
+            }
             _ => "the statement returns no rows".to_string(),
         };
         let help = match class {
-            Some(StatementClass::Modify { .. }) => "add a `RETURNING …` clause, or use `:exec` to get the number of rows affected",
+            Some(StatementClass::Modify { .. }) => {
+                "add a `RETURNING …` clause, or use `:exec` to get the number of rows affected"
+            }
             _ => "use `:exec` for statements that return no rows",
         };
         out.push(
             Diagnostic::error_at(
-                format!("query `{}` is declared `{}` but {what}", def.name, def.kind.as_str()),
+                format!(
+                    "query `{}` is declared `{}` but {what}",
+                    def.name,
+                    def.kind.as_str()
+                ),
                 &def.file,
                 def.kind_span.clone(),
             )
@@ -36,11 +48,20 @@ pub fn lint_query(def: &QueryDef, statement: Option<&Statement>, described: &Des
             .with_help(help),
         );
     }
-    if def.kind == QueryKind::Exec && !described.columns.is_empty() && class == Some(StatementClass::Query) {
+    if def.kind == QueryKind::Exec
+        && !described.columns.is_empty()
+        && class == Some(StatementClass::Query)
+    {
         out.push(
             Diagnostic::warning(
-                format!("query `{}` is a SELECT declared `:exec`; its rows are discarded", def.name),
-                Some(crate::diagnostic::Location::new(&def.file, def.kind_span.clone())),
+                format!(
+                    "query `{}` is a SELECT declared `:exec`; its rows are discarded",
+                    def.name
+                ),
+                Some(crate::diagnostic::Location::new(
+                    &def.file,
+                    def.kind_span.clone(),
+                )),
             )
             .with_help("use `:one`, `:opt` or `:many` to get the rows"),
         );

@@ -50,7 +50,11 @@ impl Options {
         let defaults = Config::workspace_default();
         Config {
             queries: self.queries.clone().unwrap_or(defaults.queries),
-            schema: if self.schema.is_empty() { defaults.schema } else { self.schema.clone() },
+            schema: if self.schema.is_empty() {
+                defaults.schema
+            } else {
+                self.schema.clone()
+            },
             out: self.out.clone().unwrap_or(defaults.out),
         }
     }
@@ -80,7 +84,11 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
     let config = options.config();
     // Fail on unreadable input before paying for a database.
     let inputs = codegen::read_inputs(&config)?;
-    let server = match options.database_url.as_deref().filter(|url| !url.is_empty()) {
+    let server = match options
+        .database_url
+        .as_deref()
+        .filter(|url| !url.is_empty())
+    {
         Some(url) => pg::Server::external(url)?,
         None => pg::Server::ephemeral()?,
     };

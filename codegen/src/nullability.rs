@@ -21,8 +21,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    visit_relations, Expr, FromTable, GroupByExpr, JoinOperator, Query, Select, SelectItem, SetExpr, Statement,
-    TableFactor, TableObject, TableWithJoins, Visit, Visitor,
+    visit_relations, Expr, FromTable, GroupByExpr, JoinOperator, Query, Select, SelectItem,
+    SetExpr, Statement, TableFactor, TableObject, TableWithJoins, Visit, Visitor,
 };
 
 use crate::describe::DescribedColumn;
@@ -30,7 +30,11 @@ use crate::parse::{normalize_ident, object_base_name, object_schema};
 use crate::schema::{Catalog, RelationKind};
 
 /// Infers, for each described output column, whether it may be NULL.
-pub fn infer_nullability(statement: Option<&Statement>, columns: &[DescribedColumn], catalog: &Catalog) -> Vec<bool> {
+pub fn infer_nullability(
+    statement: Option<&Statement>,
+    columns: &[DescribedColumn],
+    catalog: &Catalog,
+) -> Vec<bool> {
     let all_nullable = || vec![true; columns.len()];
     let Some(statement) = statement else {
         return all_nullable();
@@ -45,7 +49,9 @@ pub fn infer_nullability(statement: Option<&Statement>, columns: &[DescribedColu
     // Columns the projection names through an inner-side table instance.
     let proven = match statement {
         Statement::Query(query) => match query.body.as_ref() {
-            SetExpr::Select(select) => inner_projection_columns(select, catalog, &nullable_side_aliases(select)),
+            SetExpr::Select(select) => {
+                inner_projection_columns(select, catalog, &nullable_side_aliases(select))
+            }
             _ => HashMap::new(),
         },
         _ => HashMap::new(),
@@ -172,14 +178,20 @@ impl Visitor for Scan<'_> {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
-        if let TableFactor::NestedJoin { table_with_joins, .. } = factor {
+        if let TableFactor::NestedJoin {
+            table_with_joins, ..
+        } = factor
+        {
             self.joins(table_with_joins);
         }
         ControlFlow::Continue(())
     }
 
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-        if matches!(expr, Expr::GroupingSets(_) | Expr::Cube(_) | Expr::Rollup(_)) {
+        if matches!(
+            expr,
+            Expr::GroupingSets(_) | Expr::Cube(_) | Expr::Rollup(_)
+        ) {
             self.grouping_sets = true;
         }
         ControlFlow::Continue(())
@@ -198,7 +210,8 @@ impl Visitor for Scan<'_> {
                 }
             }
             Statement::Delete(delete) => {
-                let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) = &delete.from;
+                let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) =
+                    &delete.from;
                 for table in tables.iter().chain(delete.using.iter().flatten()) {
                     self.joins(table);
                 }
@@ -216,7 +229,8 @@ impl Scan<'_> {
                 for from in &select.from {
                     self.joins(from);
                 }
-                if !matches!(&select.group_by, GroupByExpr::Expressions(_, modifiers) if modifiers.is_empty()) {
+                if !matches!(&select.group_by, GroupByExpr::Expressions(_, modifiers) if modifiers.is_empty())
+                {
                     self.grouping_sets = true;
                 }
             }
@@ -241,8 +255,12 @@ fn nullable_side_aliases(select: &Select) -> BTreeSet<String> {
     for from in &select.from {
         for (index, join) in from.joins.iter().enumerate() {
             match &join.join_operator {
-                JoinOperator::Left(_) | JoinOperator::LeftOuter(_) | JoinOperator::OuterApply => add(&join.relation),
-                JoinOperator::Right(_) | JoinOperator::RightOuter(_) | JoinOperator::FullOuter(_) => {
+                JoinOperator::Left(_) | JoinOperator::LeftOuter(_) | JoinOperator::OuterApply => {
+                    add(&join.relation)
+                }
+                JoinOperator::Right(_)
+                | JoinOperator::RightOuter(_)
+                | JoinOperator::FullOuter(_) => {
                     add(&from.relation);
                     for earlier in &from.joins[..index] {
                         add(&earlier.relation);
@@ -303,10 +321,17 @@ fn factor_alias(factor: &TableFactor) -> Option<String> {
 fn top_level_tables(select: &Select, catalog: &Catalog) -> HashMap<String, u32> {
     let mut out = HashMap::new();
     let mut add = |factor: &TableFactor| {
-        if let TableFactor::Table { name, alias, args: None, .. } = factor {
+        if let TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } = factor
+        {
             if let (Some(base), Some(table)) = (
                 object_base_name(name),
-                object_base_name(name).and_then(|base| catalog.resolve(object_schema(name).as_deref(), &base)),
+                object_base_name(name)
+                    .and_then(|base| catalog.resolve(object_schema(name).as_deref(), &base)),
             ) {
                 let key = alias.as_ref().map_or(base, |a| normalize_ident(&a.name));
                 out.insert(key, table.oid);
@@ -325,7 +350,11 @@ fn top_level_tables(select: &Select, catalog: &Catalog) -> HashMap<String, u32> 
 /// Output index → table OID for projection items `alias.column` whose alias is a
 /// plain table on the inner side of every join at the top level. Stops at the
 /// first wildcard (positions after it are unknown here).
-fn inner_projection_columns(select: &Select, catalog: &Catalog, nullable: &BTreeSet<String>) -> HashMap<usize, u32> {
+fn inner_projection_columns(
+    select: &Select,
+    catalog: &Catalog,
+    nullable: &BTreeSet<String>,
+) -> HashMap<usize, u32> {
     let tables = top_level_tables(select, catalog);
     let mut out = HashMap::new();
     for (index, item) in select.projection.iter().enumerate() {
@@ -350,12 +379,19 @@ fn inner_projection_columns(select: &Select, catalog: &Catalog, nullable: &BTree
 
 /// Output index → "is not null" for `RETURNING` items that name a column of the
 /// target table (or `RETURNING *` of a single-table statement).
-fn returning_columns(statement: &Statement, catalog: &Catalog, count: usize) -> HashMap<usize, bool> {
+fn returning_columns(
+    statement: &Statement,
+    catalog: &Catalog,
+    count: usize,
+) -> HashMap<usize, bool> {
     let (target, alias, returning, single_table) = match statement {
         Statement::Insert(insert) => match &insert.table {
             TableObject::TableName(name) => (
                 Some(name),
-                insert.table_alias.as_ref().map(|a| normalize_ident(&a.alias)),
+                insert
+                    .table_alias
+                    .as_ref()
+                    .map(|a| normalize_ident(&a.alias)),
                 insert.returning.as_ref(),
                 true,
             ),
@@ -371,7 +407,8 @@ fn returning_columns(statement: &Statement, catalog: &Catalog, count: usize) -> 
             _ => (None, None, None, false),
         },
         Statement::Delete(delete) => {
-            let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) = &delete.from;
+            let (FromTable::WithFromKeyword(tables) | FromTable::WithoutKeyword(tables)) =
+                &delete.from;
             match tables.as_slice() {
                 [only] if only.joins.is_empty() => match &only.relation {
                     TableFactor::Table { name, alias, .. } => (
@@ -411,7 +448,8 @@ fn returning_columns(statement: &Statement, catalog: &Catalog, count: usize) -> 
                 let column = match expr {
                     Expr::Identifier(ident) => Some(normalize_ident(ident)),
                     Expr::CompoundIdentifier(parts)
-                        if parts.len() == 2 && own_names.contains(&Some(normalize_ident(&parts[0]))) =>
+                        if parts.len() == 2
+                            && own_names.contains(&Some(normalize_ident(&parts[0]))) =>
                     {
                         Some(normalize_ident(&parts[1]))
                     }

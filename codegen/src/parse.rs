@@ -11,7 +11,8 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    visit_expressions, AssignmentTarget, Expr, ObjectName, ObjectNamePart, SetExpr, Statement, Value,
+    visit_expressions, AssignmentTarget, Expr, ObjectName, ObjectNamePart, SetExpr, Statement,
+    Value,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -31,7 +32,10 @@ pub struct SyntaxError {
 pub fn parse_statement(sql: &str) -> Result<Statement, SyntaxError> {
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|error| {
         let text = error.to_string();
-        let text = text.strip_prefix("sql parser error: ").unwrap_or(&text).to_string();
+        let text = text
+            .strip_prefix("sql parser error: ")
+            .unwrap_or(&text)
+            .to_string();
         let (message, offset) = split_location(sql, &text);
         SyntaxError { message, offset }
     })?;
@@ -51,7 +55,13 @@ pub fn parse_statement(sql: &str) -> Result<Statement, SyntaxError> {
 /// Splits "… at Line: 3, Column: 8" off a sqlparser message into a byte offset.
 fn split_location(sql: &str, text: &str) -> (String, usize) {
     let Some(at) = text.rfind(" at Line: ") else {
-        return (text.to_string(), 0);
+        // sqlparser gives no location for errors at the end of input.
+        let offset = if text.ends_with("found: EOF") {
+            sql.len()
+        } else {
+            0
+        };
+        return (text.to_string(), offset);
     };
     let location = &text[at + " at Line: ".len()..];
     let mut parts = location.split(", Column: ");
@@ -104,9 +114,10 @@ pub enum StatementClass {
 pub fn classify(statement: &Statement) -> StatementClass {
     match statement {
         Statement::Query(query) => match query.body.as_ref() {
-            SetExpr::Insert(inner) | SetExpr::Update(inner) | SetExpr::Delete(inner) | SetExpr::Merge(inner) => {
-                classify(inner)
-            }
+            SetExpr::Insert(inner)
+            | SetExpr::Update(inner)
+            | SetExpr::Delete(inner)
+            | SetExpr::Merge(inner) => classify(inner),
             _ => StatementClass::Query,
         },
         Statement::Insert(insert) => StatementClass::Modify {
@@ -193,16 +204,24 @@ pub fn positional_param_names(statement: &Statement, count: usize) -> Vec<Option
                 record(placeholder_index(left), column_name(right));
             }
             Expr::AnyOp { left, right, .. } | Expr::AllOp { left, right, .. } => {
-                record(placeholder_index(right), column_name(left).map(|n| format!("{n}s")));
+                record(
+                    placeholder_index(right),
+                    column_name(left).map(|n| format!("{n}s")),
+                );
             }
             Expr::InList { expr, list, .. } => {
                 for item in list {
                     record(placeholder_index(item), column_name(expr));
                 }
             }
-            Expr::Between { expr, low, high, .. } => {
+            Expr::Between {
+                expr, low, high, ..
+            } => {
                 let name = column_name(expr);
-                record(placeholder_index(low), name.as_ref().map(|n| format!("{n}_from")));
+                record(
+                    placeholder_index(low),
+                    name.as_ref().map(|n| format!("{n}_from")),
+                );
                 record(placeholder_index(high), name.map(|n| format!("{n}_to")));
             }
             _ => {}
@@ -243,34 +262,54 @@ mod tests {
 
     #[test]
     fn syntax_error_offsets() {
-        let error = parse_statement("SELECT a\nFROM t WHERE").err();
+        let error = parse_statement("SELECT a\nFROM t WHERE )").err();
         let error = error.unwrap_or_else(|| panic!("expected a syntax error"));
         assert!(error.message.contains("Expected"), "{}", error.message);
-        assert_eq!(error.offset, "SELECT a\nFROM t WHERE".len());
+        assert!(!error.message.contains("Line:"), "{}", error.message);
+        assert_eq!(error.offset, "SELECT a\nFROM t WHERE ".len());
     }
 
     #[test]
     fn classifies() {
         let class = |sql: &str| parse_statement(sql).map(|s| classify(&s)).ok();
         assert_eq!(class("SELECT 1"), Some(StatementClass::Query));
-        assert_eq!(class("WITH x AS (SELECT 1) SELECT * FROM x"), Some(StatementClass::Query));
+        assert_eq!(
+            class("WITH x AS (SELECT 1) SELECT * FROM x"),
+            Some(StatementClass::Query)
+        );
         assert_eq!(
             class("INSERT INTO t (a) VALUES (1)"),
-            Some(StatementClass::Modify { verb: "INSERT", returning: false })
+            Some(StatementClass::Modify {
+                verb: "INSERT",
+                returning: false
+            })
         );
         assert_eq!(
             class("UPDATE t SET a = 1 RETURNING a"),
-            Some(StatementClass::Modify { verb: "UPDATE", returning: true })
+            Some(StatementClass::Modify {
+                verb: "UPDATE",
+                returning: true
+            })
         );
         assert_eq!(class("CREATE TABLE t (a int)"), Some(StatementClass::Other));
     }
 
     #[test]
     fn names_positional_params() {
-        let names = |sql: &str, n: usize| parse_statement(sql).map(|s| positional_param_names(&s, n)).ok();
+        let names = |sql: &str, n: usize| {
+            parse_statement(sql)
+                .map(|s| positional_param_names(&s, n))
+                .ok()
+        };
         assert_eq!(
-            names("SELECT * FROM t WHERE t.author_id = $1 AND $2 < created_at", 2),
-            Some(vec![Some("author_id".to_string()), Some("created_at".to_string())])
+            names(
+                "SELECT * FROM t WHERE t.author_id = $1 AND $2 < created_at",
+                2
+            ),
+            Some(vec![
+                Some("author_id".to_string()),
+                Some("created_at".to_string())
+            ])
         );
         assert_eq!(
             names("INSERT INTO t (a, b) VALUES ($1, $2)", 2),
@@ -281,6 +320,9 @@ mod tests {
             Some(vec![Some("id".to_string()), Some("title".to_string())])
         );
         assert_eq!(names("SELECT $1::int + 1", 1), Some(vec![None]));
-        assert_eq!(names("SELECT * FROM t WHERE id = ANY($1)", 1), Some(vec![Some("ids".to_string())]));
+        assert_eq!(
+            names("SELECT * FROM t WHERE id = ANY($1)", 1),
+            Some(vec![Some("ids".to_string())])
+        );
     }
 }

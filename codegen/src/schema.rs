@@ -45,7 +45,11 @@ pub fn schema_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
     }
     files.sort();
     // A migration directory (`0001_x.up.sql` / `0001_x.down.sql`) applies the `up` half only.
-    let is_up = |f: &PathBuf| f.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".up.sql"));
+    let is_up = |f: &PathBuf| {
+        f.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".up.sql"))
+    };
     if files.iter().any(is_up) {
         files.retain(is_up);
     }
@@ -82,7 +86,9 @@ pub async fn apply_schema(client: &Client, files: &[SchemaFile]) -> Result<(), E
             if let Some(detail) = db.detail() {
                 diagnostic = diagnostic.with_note(detail.to_string());
             }
-            return Err(Error::Diagnostics(crate::diagnostic::Diagnostics(vec![diagnostic])));
+            return Err(Error::Diagnostics(crate::diagnostic::Diagnostics(vec![
+                diagnostic,
+            ])));
         }
     }
     Ok(())
@@ -304,14 +310,21 @@ ORDER BY t.oid";
 /// Reads tables, columns, keys, indexes and enums from `pg_catalog`.
 pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
     let context = |what: &str| format!("introspecting {what}");
-    let pg = |what: &'static str| move |source| Error::Postgres {
-        context: context(what),
-        source,
+    let pg = |what: &'static str| {
+        move |source| Error::Postgres {
+            context: context(what),
+            source,
+        }
     };
     let (tables, columns, constraints, indexes, enums) = futures_util::try_join!(
         async { client.query(TABLES_SQL, &[]).await.map_err(pg("tables")) },
         async { client.query(COLUMNS_SQL, &[]).await.map_err(pg("columns")) },
-        async { client.query(CONSTRAINTS_SQL, &[]).await.map_err(pg("constraints")) },
+        async {
+            client
+                .query(CONSTRAINTS_SQL, &[])
+                .await
+                .map_err(pg("constraints"))
+        },
         async { client.query(INDEXES_SQL, &[]).await.map_err(pg("indexes")) },
         async { client.query(ENUMS_SQL, &[]).await.map_err(pg("enums")) },
     )?;
@@ -340,7 +353,11 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
             foreign_keys: Vec::new(),
             indexes: Vec::new(),
         };
-        catalog.by_name.entry(table.name.clone()).or_default().push(oid);
+        catalog
+            .by_name
+            .entry(table.name.clone())
+            .or_default()
+            .push(oid);
         catalog.tables.insert(oid, table);
     }
     for row in &columns {
@@ -362,7 +379,10 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
         };
         let name: String = row.try_get(1).map_err(decode)?;
         let kind: String = row.try_get(2).map_err(decode)?;
-        let columns: Vec<i16> = row.try_get::<_, Option<Vec<i16>>>(3).map_err(decode)?.unwrap_or_default();
+        let columns: Vec<i16> = row
+            .try_get::<_, Option<Vec<i16>>>(3)
+            .map_err(decode)?
+            .unwrap_or_default();
         match kind.as_str() {
             "p" => {
                 table.primary_key.clone_from(&columns);
@@ -373,7 +393,10 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
                 name,
                 columns,
                 referenced_table: row.try_get(4).map_err(decode)?,
-                referenced_columns: row.try_get::<_, Option<Vec<i16>>>(5).map_err(decode)?.unwrap_or_default(),
+                referenced_columns: row
+                    .try_get::<_, Option<Vec<i16>>>(5)
+                    .map_err(decode)?
+                    .unwrap_or_default(),
             }),
         }
     }

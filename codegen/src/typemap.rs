@@ -158,7 +158,9 @@ impl RustType {
             RustType::Enum(_) => self.owned(types_module),
             RustType::Array(element) => {
                 let element = match element.as_ref() {
-                    RustType::Builtin(builtin @ (Builtin::Text | Builtin::Bytea)) => builtin.param(),
+                    RustType::Builtin(builtin @ (Builtin::Text | Builtin::Bytea)) => {
+                        builtin.param()
+                    }
                     other => other.owned(types_module),
                 };
                 quote!(&[#element])
@@ -189,8 +191,14 @@ mod tests {
     fn maps_builtins_and_arrays() {
         assert_eq!(spell(&Type::INT8), Some(("i64".into(), "i64".into())));
         assert_eq!(spell(&Type::TEXT), Some(("String".into(), "& str".into())));
-        assert_eq!(spell(&Type::TEXT_ARRAY), Some(("Vec < String >".into(), "& [& str]".into())));
-        assert_eq!(spell(&Type::INT4_ARRAY), Some(("Vec < i32 >".into(), "& [i32]".into())));
+        assert_eq!(
+            spell(&Type::TEXT_ARRAY),
+            Some(("Vec < String >".into(), "& [& str]".into()))
+        );
+        assert_eq!(
+            spell(&Type::INT4_ARRAY),
+            Some(("Vec < i32 >".into(), "& [i32]".into()))
+        );
         assert_eq!(spell(&Type::INTERVAL), None);
     }
 }

@@ -109,7 +109,10 @@ pub fn write_files(dir: &Path, files: &BTreeMap<PathBuf, String>) -> Result<Writ
 /// Writes `bytes` to a temporary file next to `path`, syncs it and renames it over `path`.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
@@ -165,29 +168,48 @@ fn short_diff(old: &str, new: &str) -> String {
     let body = |text: &str| -> Vec<String> {
         text.lines()
             .enumerate()
-            .skip_while(|(_, line)| line.starts_with("//") && !line.starts_with("///") && !line.starts_with("//!"))
+            .skip_while(|(_, line)| {
+                line.starts_with("//") && !line.starts_with("///") && !line.starts_with("//!")
+            })
             .map(|(number, line)| format!("{}:{line}", number + 1))
             .collect()
     };
     let (old, new) = (body(old), body(new));
-    let strip = |numbered: &str| numbered.split_once(':').map_or(String::new(), |(_, line)| line.to_string());
-    let Some(first) = (0..old.len().max(new.len())).find(|&i| old.get(i).map(|l| strip(l)) != new.get(i).map(|l| strip(l)))
+    let strip = |numbered: &str| {
+        numbered
+            .split_once(':')
+            .map_or(String::new(), |(_, line)| line.to_string())
+    };
+    let Some(first) = (0..old.len().max(new.len()))
+        .find(|&i| old.get(i).map(|l| strip(l)) != new.get(i).map(|l| strip(l)))
     else {
         return "only the header's input hash differs (an input changed without changing this file's code)\n".to_string();
     };
     // Re-synchronise on the first old line that reappears in the new text within a window.
     let window = 40;
     let (mut removed, mut added) = (old.len().min(first + 5), new.len().min(first + 5));
-    'sync: for i in first..old.len().min(first + window) {
-        for j in first..new.len().min(first + window) {
-            if strip(&old[i]) == strip(&new[j]) && !strip(&old[i]).trim().is_empty() {
+    'sync: for (i, old_line) in old.iter().enumerate().skip(first).take(window) {
+        let old_line = strip(old_line);
+        if old_line.trim().is_empty() {
+            continue;
+        }
+        for (j, new_line) in new.iter().enumerate().skip(first).take(window) {
+            if strip(new_line) == old_line {
                 (removed, added) = (i, j);
                 break 'sync;
             }
         }
     }
-    let line_of = |numbered: &str| numbered.split_once(':').map_or(String::new(), |(n, _)| n.to_string());
-    let at = old.get(first).or_else(|| new.get(first)).map(|l| line_of(l)).unwrap_or_default();
+    let line_of = |numbered: &str| {
+        numbered
+            .split_once(':')
+            .map_or(String::new(), |(n, _)| n.to_string())
+    };
+    let at = old
+        .get(first)
+        .or_else(|| new.get(first))
+        .map(|l| line_of(l))
+        .unwrap_or_default();
     let mut out = format!("@@ line {at} @@\n");
     if let Some(context) = first.checked_sub(1).and_then(|i| old.get(i)) {
         out.push_str(&format!(" {}\n", strip(context)));
@@ -223,7 +245,10 @@ mod tests {
         let report = write_files(dir.path(), &files)?;
         assert_eq!(report.written, vec![dir.path().join("a.rs")]);
         assert_eq!(report.removed, vec![dir.path().join("b.rs")]);
-        assert!(dir.path().join("user.rs").exists(), "non-generated files are never removed");
+        assert!(
+            dir.path().join("user.rs").exists(),
+            "non-generated files are never removed"
+        );
         assert!(check_files(dir.path(), &files)?.is_empty());
         Ok(())
     }

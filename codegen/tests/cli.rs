@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn codegen(cwd: &Path, args: &[&str]) -> Output {
@@ -35,7 +38,10 @@ fn scratch_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let root = workspace_root();
     copy_dir(&root.join("queries"), &dir.path().join("queries"));
-    copy_dir(&root.join("examples/app/src/queries"), &dir.path().join("examples/app/src/queries"));
+    copy_dir(
+        &root.join("examples/app/src/queries"),
+        &dir.path().join("examples/app/src/queries"),
+    );
     dir
 }
 
@@ -45,7 +51,9 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
         .map(|entry| {
             let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
             let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
-            let modified = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or_else(|e| panic!("{e}"));
+            let modified = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .unwrap_or_else(|e| panic!("{e}"));
             (path, bytes, modified)
         })
         .collect();
@@ -60,8 +68,16 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn check_passes_on_the_committed_tree() {
     let output = codegen(&workspace_root(), &["check"]);
-    assert!(output.status.success(), "check failed:\n{}", text(&output.stderr));
-    assert!(text(&output.stdout).starts_with("up to date: "), "{}", text(&output.stdout));
+    assert!(
+        output.status.success(),
+        "check failed:\n{}",
+        text(&output.stderr)
+    );
+    assert!(
+        text(&output.stdout).starts_with("up to date: "),
+        "{}",
+        text(&output.stdout)
+    );
 }
 
 #[test]
@@ -74,7 +90,10 @@ fn generation_reproduces_the_committed_output_byte_for_byte_and_is_idempotent() 
         assert!(output.status.success(), "{}", text(&output.stderr));
         let summary = text(&output.stdout);
         assert!(summary.contains("44 queries"), "{summary}");
-        assert!(summary.contains("0 written"), "committed output differs from a fresh run: {summary}");
+        assert!(
+            summary.contains("0 written"),
+            "committed output differs from a fresh run: {summary}"
+        );
     }
     assert_eq!(snapshot(&out), before, "files (or their mtimes) changed");
 }
@@ -88,9 +107,18 @@ fn check_fails_after_a_query_edit_and_names_the_file() {
     let output = codegen(project.path(), &["check"]);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("changed since generation: queries/blog.sql"), "{stderr}");
-    assert!(stderr.contains("stale: examples/app/src/queries/blog.rs (out of date)"), "{stderr}");
-    assert!(!stderr.contains("changed since generation: queries/shop.sql"), "{stderr}");
+    assert!(
+        stderr.contains("changed since generation: queries/blog.sql"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("stale: examples/app/src/queries/blog.rs (out of date)"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("changed since generation: queries/shop.sql"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -107,9 +135,18 @@ fn a_bad_query_is_reported_and_nothing_is_written() {
     let output = codegen(project.path(), &[]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("error: relation \"postss\" does not exist"), "{stderr}");
-    assert!(stderr.contains(&format!("--> queries/blog.sql:{line}:19")), "{stderr}");
-    assert!(stderr.contains(&format!("{line} | SELECT title FROM postss;")), "{stderr}");
+    assert!(
+        stderr.contains("error: relation \"postss\" does not exist"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("--> queries/blog.sql:{line}:19")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{line} | SELECT title FROM postss;")),
+        "{stderr}"
+    );
     assert!(stderr.contains("^^^^^^"), "{stderr}");
     assert!(stderr.contains("nothing was written"), "{stderr}");
     assert_eq!(snapshot(&out), before, "output was touched");

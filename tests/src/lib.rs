@@ -69,13 +69,15 @@ impl TestDb {
     /// A new database with the example schema and `examples/app/seed.sql`.
     pub async fn with_example_data(prefix: &str) -> TestDb {
         let db = TestDb::with_example_schema(prefix).await;
-        db.execute_file(&workspace_root().join("examples/app/seed.sql")).await;
+        db.execute_file(&workspace_root().join("examples/app/seed.sql"))
+            .await;
         db
     }
 
     /// Runs every statement of a SQL file.
     pub async fn execute_file(&self, path: &Path) {
-        let sql = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        let sql = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
         self.client
             .batch_execute(&sql)
             .await

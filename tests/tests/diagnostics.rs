@@ -85,14 +85,16 @@ async fn bad_header() {
 
 #[tokio::test]
 async fn unknown_directive() {
-    let (at, message) = single("-- name: Q :many\n-- Docs.\n-- @nulable title\nSELECT title FROM posts;\n").await;
+    let (at, message) =
+        single("-- name: Q :many\n-- Docs.\n-- @nulable title\nSELECT title FROM posts;\n").await;
     assert_eq!(at, "bad.sql:3:4");
     assert_eq!(message, "unknown directive `@nulable`");
 }
 
 #[tokio::test]
 async fn duplicate_query_name() {
-    let (at, message) = single("-- name: Q :many\nSELECT 1 AS a;\n\n-- name: Q :many\nSELECT 2 AS b;\n").await;
+    let (at, message) =
+        single("-- name: Q :many\nSELECT 1 AS a;\n\n-- name: Q :many\nSELECT 2 AS b;\n").await;
     assert_eq!(at, "bad.sql:4:10");
     assert_eq!(message, "duplicate query name `Q`");
 }
@@ -101,26 +103,32 @@ async fn duplicate_query_name() {
 async fn one_on_insert_without_returning() {
     let (at, message) = single("-- name: AddPost :one\nINSERT INTO posts (author_id, title) VALUES (:author_id, :title);\n").await;
     assert_eq!(at, "bad.sql:1:18");
-    assert_eq!(message, "query `AddPost` is declared `:one` but INSERT without RETURNING returns no rows");
+    assert_eq!(
+        message,
+        "query `AddPost` is declared `:one` but INSERT without RETURNING returns no rows"
+    );
 }
 
 #[tokio::test]
 async fn type_error_in_sql() {
-    let (at, message) = single("-- name: Q :many\nSELECT id FROM posts WHERE views = 'many' || 1 + true;\n").await;
+    let (at, message) =
+        single("-- name: Q :many\nSELECT id FROM posts WHERE views = 'many' || 1 + true;\n").await;
     assert_eq!(at, "bad.sql:2:48");
     assert_eq!(message, "operator does not exist: integer + boolean");
 }
 
 #[tokio::test]
 async fn param_used_with_two_incompatible_types() {
-    let (at, message) = single("-- name: Q :many\nSELECT id FROM posts WHERE title = :v OR views = :v;\n").await;
+    let (at, message) =
+        single("-- name: Q :many\nSELECT id FROM posts WHERE title = :v OR views = :v;\n").await;
     assert_eq!(at, "bad.sql:2:48");
     assert_eq!(message, "operator does not exist: integer = text");
 }
 
 #[tokio::test]
 async fn unterminated_string() {
-    let (at, message) = single("-- name: Q :many\nSELECT id FROM posts\nWHERE title = 'oops;\n").await;
+    let (at, message) =
+        single("-- name: Q :many\nSELECT id FROM posts\nWHERE title = 'oops;\n").await;
     assert_eq!(at, "bad.sql:3:15");
     assert_eq!(message, "unterminated string literal");
 }
@@ -152,22 +160,33 @@ async fn unnamed_and_duplicate_columns() {
     assert_eq!(
         all,
         vec![
-            ("bad.sql:2:1".to_string(), "query `A` returns a column without a name".to_string()),
-            ("bad.sql:5:1".to_string(), "query `B` returns two columns named `id`".to_string()),
+            (
+                "bad.sql:2:1".to_string(),
+                "query `A` returns a column without a name".to_string()
+            ),
+            (
+                "bad.sql:5:1".to_string(),
+                "query `B` returns two columns named `id`".to_string()
+            ),
         ]
     );
 }
 
 #[tokio::test]
 async fn unsupported_type_names_the_type() {
-    let (at, message) = single("-- name: Age :many\nSELECT now() - now() AS age FROM posts;\n").await;
+    let (at, message) =
+        single("-- name: Age :many\nSELECT now() - now() AS age FROM posts;\n").await;
     assert_eq!(at, "bad.sql:1:10");
-    assert_eq!(message, "unsupported type `interval` for column `age` of query `Age`");
+    assert_eq!(
+        message,
+        "unsupported type `interval` for column `age` of query `Age`"
+    );
 }
 
 #[tokio::test]
 async fn override_of_unknown_column() {
-    let (at, message) = single("-- name: Q :many\n-- @not_null title, bdy\nSELECT title, body FROM posts;\n").await;
+    let (at, message) =
+        single("-- name: Q :many\n-- @not_null title, bdy\nSELECT title, body FROM posts;\n").await;
     assert_eq!(at, "bad.sql:2:21");
     assert_eq!(message, "`bdy` is not a column of query `Q`");
 }
@@ -180,5 +199,8 @@ async fn all_errors_of_a_run_are_reported() {
     )
     .await;
     let positions: Vec<&str> = all.iter().map(|(at, _)| at.as_str()).collect();
-    assert_eq!(positions, vec!["bad.sql:5:4", "bad.sql:2:8", "bad.sql:8:12"]);
+    assert_eq!(
+        positions,
+        vec!["bad.sql:5:4", "bad.sql:2:8", "bad.sql:8:12"]
+    );
 }

@@ -295,7 +295,7 @@ pub struct ProductsInCategoryTreeRow {
     pub price: quarry::rust_decimal::Decimal,
     /// Column `stock` (`int4`).
     pub stock: i32,
-    /// Column `tags` (`_text`).
+    /// Column `tags` (`text[]`).
     pub tags: Vec<String>,
     /// Column `category_name` (`text`).
     pub category_name: String,
@@ -359,7 +359,7 @@ pub struct SearchProductsRow {
     pub description: Option<String>,
     /// Column `stock` (`int4`).
     pub stock: i32,
-    /// Column `tags` (`_text`).
+    /// Column `tags` (`text[]`).
     pub tags: Vec<String>,
     /// Column `weight_kg` (`float8`, may be NULL).
     pub weight_kg: Option<f64>,
@@ -423,7 +423,7 @@ pub struct ProductsByIdsRow {
     pub description: Option<String>,
     /// Column `stock` (`int4`).
     pub stock: i32,
-    /// Column `tags` (`_text`).
+    /// Column `tags` (`text[]`).
     pub tags: Vec<String>,
     /// Column `weight_kg` (`float8`, may be NULL).
     pub weight_kg: Option<f64>,
@@ -515,7 +515,7 @@ pub struct SetProductTagsRow {
     pub id: i64,
     /// Column `sku` (`varchar`).
     pub sku: String,
-    /// Column `tags` (`_text`).
+    /// Column `tags` (`text[]`).
     pub tags: Vec<String>,
 }
 

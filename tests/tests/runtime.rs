@@ -1,18 +1,9 @@
-//! Smoke test against a real PostgreSQL, for working on the runtime itself.
-//! The end-to-end suite (workspace member `tests`) starts its own server; this
-//! one is ignored unless asked for:
-//!
-//! ```text
-//! QUARRY_RUNTIME_TEST_URL='host=/tmp/pg port=54329 user=postgres' \
-//!     cargo test -p quarry --test smoke -- --ignored
-//! ```
-//!
-//! It creates and drops its own schema, `quarry_runtime_smoke`.
+//! The runtime against a real PostgreSQL: every executor (pool, pooled
+//! connection, pooled transaction, plain client and transaction), the
+//! statement cache, and every error kind. Uses its own database.
 
 use quarry::tokio_postgres::error::SqlState;
 use quarry::{Error, Executor, FromRow, Query};
-
-const URL_VAR: &str = "QUARRY_RUNTIME_TEST_URL";
 
 #[derive(Debug, PartialEq)]
 struct ItemRow {
@@ -166,9 +157,9 @@ async fn exercise_server_errors<E: Executor + ?Sized>(db: &E, in_transaction: bo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs PostgreSQL: set QUARRY_RUNTIME_TEST_URL"]
 async fn every_executor_against_postgres() -> Result<(), Box<dyn std::error::Error>> {
-    let url = std::env::var(URL_VAR)?;
+    let db = quarry_tests::TestDb::new("runtime").await;
+    let url = db.url.clone();
     let pool = quarry::Pool::connect(&url)?;
     pool.get().await?.batch_execute(SETUP).await?;
 

@@ -1,0 +1,96 @@
+//! The example app: a few of the generated queries against a real database.
+//!
+//! ```text
+//! cargo run -p quarry-example-app                 # ephemeral PostgreSQL, seeded
+//! DATABASE_URL=postgres://… cargo run -p quarry-example-app
+//! ```
+//!
+//! With `DATABASE_URL` the app creates (and afterwards drops) a scratch
+//! database on that server, so it never touches existing data.
+
+use std::error::Error;
+
+use codegen::pg::Server;
+use quarry_example_app::queries::{blog, shop, types::OrderStatus};
+
+const SCHEMA: [&str; 2] = [
+    include_str!("../../../queries/schema/001_shop.sql"),
+    include_str!("../../../queries/schema/002_blog.sql"),
+];
+const SEED: &str = include_str!("../seed.sql");
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let server = Server::from_env()?;
+    let database = server.create_database("quarry_example").await?;
+    let result = run(&server.url(Some(&database))).await;
+    server.drop_database(&database).await?;
+    result
+}
+
+async fn run(url: &str) -> Result<(), Box<dyn Error>> {
+    let pool = quarry::Pool::connect(url)?;
+    let client = pool.get().await?;
+    for ddl in SCHEMA.iter().chain([&SEED]) {
+        client.batch_execute(ddl).await?;
+    }
+
+    let alice = shop::get_customer_by_email(&pool, "alice@example.com")
+        .await?
+        .ok_or("alice is missing from the seed")?;
+    println!("{} <{}>, phone {:?}", alice.name, alice.email, alice.phone);
+
+    println!("\nOrders of {}:", alice.name);
+    for order in shop::list_orders_for_customer(&pool, alice.id, None).await? {
+        println!(
+            "  #{} {:<9} placed {}  {} item(s), total {:?}",
+            order.id,
+            order.status,
+            order.placed_at.format("%Y-%m-%d"),
+            order.item_count.unwrap_or_default(),
+            order.total
+        );
+    }
+    let pending =
+        shop::list_orders_for_customer(&pool, alice.id, Some(OrderStatus::Pending)).await?;
+    println!("  … of which pending: {}", pending.len());
+
+    println!("\nCategory tree:");
+    for category in shop::category_tree(&pool).await? {
+        let depth = usize::try_from(category.depth.unwrap_or_default()).unwrap_or_default();
+        println!(
+            "  {}{}",
+            "  ".repeat(depth),
+            category.name.unwrap_or_default()
+        );
+    }
+
+    println!("\nPosts with comment counts:");
+    for post in blog::posts_with_comment_counts(&pool, 0).await? {
+        println!(
+            "  {:<32} by {:<14} {:?} comment(s)",
+            post.title, post.author_name, post.comment_count
+        );
+    }
+
+    // Writes go through a transaction; dropping it without commit rolls back.
+    let mut conn = pool.get().await?;
+    let tx = conn.transaction().await?;
+    let now = quarry::chrono::Utc::now();
+    let order = shop::place_order(
+        &tx,
+        alice.id,
+        OrderStatus::Pending,
+        now,
+        Some("from the example app"),
+    )
+    .await?;
+    let price = "19.90".parse()?;
+    let item = shop::add_order_item(&tx, order.id, 4, 2, price).await?;
+    tx.commit().await?;
+    println!(
+        "\nPlaced order #{} ({}) with {} × product {} at {}",
+        order.id, order.status, item.quantity, item.product_id, item.unit_price
+    );
+    Ok(())
+}
