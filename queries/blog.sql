@@ -6,8 +6,9 @@ SELECT a.id, a.name, a.email, a.bio, a.avatar
 FROM authors a
 WHERE a.id = :id;
 
--- name: AuthorsByIds :many
--- Authors with the given ids (in id order); the batch loader behind posts and comments.
+-- name: AuthorsByIds :one
+-- Authors with the given ids, one per id; the batch loader behind posts and comments.
+-- @key id
 SELECT a.id, a.name, a.email, a.bio
 FROM authors a
 WHERE a.id = ANY (:ids)
@@ -33,6 +34,7 @@ ORDER BY leaderboard_rank;
 
 -- name: PostsByAuthor :many
 -- Posts of the given authors, drafts first and then newest first within an author; the batch loader behind authors.
+-- @key author_id
 SELECT p.id, p.author_id, p.title, p.published_at, p.views
 FROM posts p
 WHERE p.author_id = ANY (:author_ids)
@@ -120,7 +122,10 @@ WHERE p.published_at IS NOT NULL
 ORDER BY p.author_id, p.published_at, p.id;
 
 -- name: CommentsByPost :many
--- Comments of the given posts, oldest first within a post, with the commenter's name (NULL for anonymous comments).
+-- Comments of the given posts, oldest first within a post, with the commenter's name
+-- and profile (both NULL for anonymous comments).
+-- @key post_id
+-- @prefetch commenter = AuthorsByIds(author_id)
 SELECT c.id, c.post_id, c.author_id, a.name AS author_name, c.body, c.created_at
 FROM comments c
 LEFT JOIN authors a ON a.id = c.author_id
@@ -154,8 +159,23 @@ ON CONFLICT DO NOTHING;
 
 -- name: TagsByPost :many
 -- Tags of the given posts, alphabetically within a post; the batch loader through the post_tags junction.
+-- @key post_id
 SELECT pt.post_id, t.id, t.name
 FROM post_tags pt
 JOIN tags t ON t.id = pt.tag_id
 WHERE pt.post_id = ANY (:post_ids)
 ORDER BY pt.post_id, t.name;
+
+-- name: ListPostsWithRelations :many
+-- Published posts, newest first, with their comments, their author and their tags.
+-- Comments (with their commenters) come from explicit loaders; author (a foreign
+-- key of posts) and tags (through the post_tags junction table) are derived from
+-- the schema. Five statements in all, whatever the number of posts.
+-- @prefetch comments = CommentsByPost(id)
+-- @prefetch author
+-- @prefetch tags
+SELECT p.id, p.author_id, p.title, p.published_at, p.views
+FROM posts p
+WHERE p.published_at IS NOT NULL
+ORDER BY p.published_at DESC, p.id
+LIMIT :limit;

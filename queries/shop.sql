@@ -31,9 +31,10 @@ SET name = EXCLUDED.name,
     phone = COALESCE(EXCLUDED.phone, customers.phone)
 RETURNING id, email, name, phone, created_at;
 
--- name: CustomersByIds :many
+-- name: CustomersByIds :one
+-- Customers with the given ids, one per id; the batch loader behind orders.
 -- @row Customer
--- Customers with the given ids (in id order); the batch loader behind orders.
+-- @key id
 SELECT c.id, c.email, c.name, c.phone, c.created_at
 FROM customers c
 WHERE c.id = ANY (:ids)
@@ -64,8 +65,9 @@ SELECT t.id, t.parent_id, t.name, t.slug, t.sort_order, t.depth, t.path
 FROM tree t
 ORDER BY t.path;
 
--- name: CategoriesByIds :many
--- Categories with the given ids (in id order); the batch loader behind products.
+-- name: CategoriesByIds :one
+-- Categories with the given ids, one per id; the batch loader behind products.
+-- @key id
 SELECT c.id, c.parent_id, c.name, c.slug
 FROM categories c
 WHERE c.id = ANY (:ids)
@@ -99,8 +101,10 @@ WHERE p.active
   AND (:max_price?::numeric IS NULL OR p.price <= :max_price?::numeric)
 ORDER BY p.price, p.id;
 
--- name: ProductsByIds :many
--- Products with the given ids (in id order); the batch loader behind order items.
+-- name: ProductsByIds :one
+-- Products with the given ids, one per id, each with its category; the batch loader behind order items.
+-- @key id
+-- @prefetch category = CategoriesByIds(category_id)
 SELECT p.id, p.category_id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg, p.active
 FROM products p
 WHERE p.id = ANY (:ids)
@@ -163,7 +167,9 @@ SET quantity = order_items.quantity + EXCLUDED.quantity
 RETURNING id, order_id, product_id, quantity, unit_price;
 
 -- name: ItemsByOrder :many
--- Line items of the given orders with their product, grouped by order; the batch loader for order items.
+-- Line items of the given orders, grouped by order, each with its product (and the product's category).
+-- @key order_id
+-- @prefetch product = ProductsByIds(product_id)
 SELECT oi.id, oi.order_id, oi.product_id, p.sku, p.name AS product_name,
        oi.quantity, oi.unit_price,
        oi.quantity * oi.unit_price AS line_total
@@ -240,3 +246,14 @@ FROM current_period cur
 FULL JOIN previous_period prev ON prev.product_id = cur.product_id
 JOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)
 ORDER BY p.id;
+
+-- name: ListOrdersWithDetails :many
+-- Orders placed at or after `since`, newest first, each with its customer and its
+-- items, each item with its product and the product's category: five statements
+-- in all (orders, customers, items, products, categories), whatever the number of orders.
+-- @prefetch customer = CustomersByIds(customer_id)
+-- @prefetch items = ItemsByOrder(id)
+SELECT o.id, o.customer_id, o.status, o.placed_at, o.note
+FROM orders o
+WHERE o.placed_at >= :since
+ORDER BY o.placed_at DESC, o.id DESC;

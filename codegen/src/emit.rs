@@ -13,7 +13,10 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use crate::ident;
-use crate::ir::{EnumIr, FieldIr, ModuleIr, Project, QueryIr, RowIr};
+use proc_macro2::Ident;
+
+use crate::ir::{EnumIr, FieldIr, LoaderIr, ModuleIr, Project, QueryIr, RelationIr, RowIr, RowRef};
+use crate::typemap::{Builtin, RustType};
 use crate::lex::QueryKind;
 
 /// Values of the `@generated` header shared by every file.
@@ -162,7 +165,7 @@ fn module_tokens(module: &ModuleIr) -> TokenStream {
             .rows
             .iter()
             .filter(|row| row.used_by.first() == Some(&path))
-            .map(|row| row_tokens(row, &types_module));
+            .map(|row| row_tokens(module, row, &types_module));
         let function = query_tokens(module, query, &types_module);
         quote!(#(#rows)* #function)
     });
@@ -181,7 +184,7 @@ fn field_type(field: &FieldIr, types_module: &TokenStream) -> TokenStream {
     }
 }
 
-fn row_tokens(row: &RowIr, types_module: &TokenStream) -> TokenStream {
+fn row_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream) -> TokenStream {
     let name = ident::ident(&row.name);
     let users: Vec<String> = row
         .used_by
@@ -189,36 +192,239 @@ fn row_tokens(row: &RowIr, types_module: &TokenStream) -> TokenStream {
         .map(|f| format!("[`{}`]", local_path(f)))
         .collect();
     let doc = doc_lines([format!("A row returned by {}.", users.join(", "))]);
-    let fields = row.fields.iter().map(|field| {
-        let name = ident::ident(&field.name);
-        let ty = field_type(field, types_module);
-        let null = if field.nullable { ", may be NULL" } else { "" };
-        let doc = format!(" Column `{}` (`{}`{null}).", field.column, field.pg_type);
-        quote! {
-            #[doc = #doc]
-            pub #name: #ty,
-        }
-    });
-    let decodes = row.fields.iter().enumerate().map(|(index, field)| {
+    let fields: Vec<TokenStream> = row
+        .fields
+        .iter()
+        .map(|field| {
+            let name = ident::ident(&field.name);
+            let ty = field_type(field, types_module);
+            let null = if field.nullable { ", may be NULL" } else { "" };
+            let doc = format!(" Column `{}` (`{}`{null}).", field.column, field.pg_type);
+            quote! {
+                #[doc = #doc]
+                pub #name: #ty,
+            }
+        })
+        .collect();
+    let decodes = row.fields.iter().map(|field| {
         let name = ident::ident(&field.name);
         let column = &field.column;
-        let index = Literal::usize_unsuffixed(index);
+        let index = Literal::usize_unsuffixed(field.index);
         quote!(#name: quarry::decode(row, #index, #column)?,)
     });
+    if row.relations.is_empty() {
+        return quote! {
+            #doc
+            #[derive(Debug, Clone, PartialEq)]
+            pub struct #name {
+                #(#fields)*
+            }
+
+            impl quarry::FromRow for #name {
+                fn from_row(row: &quarry::Row) -> Result<Self, quarry::DecodeError> {
+                    Ok(Self {
+                        #(#decodes)*
+                    })
+                }
+            }
+        };
+    }
+    // A row with relations is built in two steps: its columns are decoded into
+    // a private struct, then `with_relations` loads every relation for all rows
+    // at once and assembles the public struct.
+    let columns_name = ident::ident(&format!("{}Columns", row.name));
+    let columns_doc = format!(" The columns of [`{}`], before its relations are loaded.", row.name);
+    let relation_fields = row.relations.iter().map(|relation| {
+        let field = ident::ident(&relation.field);
+        let ty = relation_type(module, relation);
+        let doc = format!(
+            " Relation `{}`, loaded by [`{}`]({}) for all rows in one statement.",
+            relation.field,
+            relation.loader_query,
+            loader_doc_path(module, relation)
+        );
+        quote! {
+            #[doc = #doc]
+            pub #field: #ty,
+        }
+    });
+    let with_relations = with_relations_tokens(module, row);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq)]
         pub struct #name {
             #(#fields)*
+            #(#relation_fields)*
         }
 
-        impl quarry::FromRow for #name {
+        #[doc = #columns_doc]
+        #[derive(Debug, Clone, PartialEq)]
+        pub(crate) struct #columns_name {
+            #(#fields)*
+        }
+
+        impl quarry::FromRow for #columns_name {
             fn from_row(row: &quarry::Row) -> Result<Self, quarry::DecodeError> {
                 Ok(Self {
                     #(#decodes)*
                 })
             }
         }
+
+        #with_relations
+    }
+}
+
+/// Path to a row type from `module`.
+fn row_path(module: &ModuleIr, row: &RowRef) -> TokenStream {
+    let name = ident::ident(&row.name);
+    if row.module == module.name {
+        quote!(#name)
+    } else {
+        let other = ident::ident(&row.module);
+        quote!(super::#other::#name)
+    }
+}
+
+fn loader_path(module: &ModuleIr, relation: &RelationIr) -> TokenStream {
+    let function = ident::ident(&relation.loader_fn);
+    if relation.loader_module == module.name {
+        quote!(#function)
+    } else {
+        let other = ident::ident(&relation.loader_module);
+        quote!(super::#other::#function)
+    }
+}
+
+fn loader_doc_path(module: &ModuleIr, relation: &RelationIr) -> String {
+    if relation.loader_module == module.name {
+        relation.loader_fn.clone()
+    } else {
+        format!("super::{}::{}", relation.loader_module, relation.loader_fn)
+    }
+}
+
+fn relation_type(module: &ModuleIr, relation: &RelationIr) -> TokenStream {
+    let row = row_path(module, &relation.row);
+    if relation.to_many {
+        quote!(Vec<#row>)
+    } else if relation.optional {
+        quote!(Option<#row>)
+    } else {
+        row
+    }
+}
+
+/// `impl Row { async fn with_relations(...) }`: one statement per relation for
+/// all rows, sibling relations sent together on the same connection.
+fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
+    let name = ident::ident(&row.name);
+    let columns_name = ident::ident(&format!("{}Columns", row.name));
+    let locals: Vec<Ident> = row.relations.iter().map(|r| ident::ident(&r.field)).collect();
+    let key_vars: Vec<Ident> = row
+        .relations
+        .iter()
+        .map(|r| ident::ident(&format!("{}_keys", ident::snake(&r.field))))
+        .collect();
+    let collect_keys = row.relations.iter().zip(&key_vars).map(|(relation, keys)| {
+        let field = ident::ident(&relation.parent_field);
+        let key = key_expression(&relation.key_type, quote!(parent.#field), relation.parent_nullable);
+        let iterate = if relation.parent_nullable {
+            quote!(filter_map)
+        } else {
+            quote!(map)
+        };
+        quote!(let #keys = quarry::unique_keys(columns.iter().#iterate(|parent| #key));)
+    });
+    let loads: Vec<TokenStream> = row
+        .relations
+        .iter()
+        .zip(&key_vars)
+        .map(|(relation, keys)| {
+            let loader = loader_path(module, relation);
+            quote!(#loader(db, &#keys))
+        })
+        .collect();
+    // Sibling relations are awaited together, so their statements are in
+    // flight at the same time (pipelined on one connection): a right-nested
+    // chain of `try_join`s, `(a, (b, c))`.
+    let (joined, pattern) = loads
+        .iter()
+        .zip(&locals)
+        .rev()
+        .fold(None, |inner: Option<(TokenStream, TokenStream)>, (load, local)| {
+            Some(match inner {
+                None => (load.clone(), quote!(mut #local)),
+                Some((future, pattern)) => (quote!(quarry::try_join(#load, #future)), quote!((mut #local, #pattern))),
+            })
+        })
+        .unwrap_or_default();
+    let load_all = quote!(let #pattern = #joined.await?;);
+    let expect_uses = row.relations.iter().zip(&locals).map(|(relation, local)| {
+        let field = ident::ident(&relation.parent_field);
+        if relation.parent_nullable {
+            quote!(#local.expect_uses(columns.iter().filter_map(|parent| parent.#field.as_ref()));)
+        } else {
+            quote!(#local.expect_uses(columns.iter().map(|parent| &parent.#field));)
+        }
+    });
+    let takes = row.relations.iter().zip(&locals).map(|(relation, local)| {
+        let field = ident::ident(&relation.parent_field);
+        let value = match (relation.to_many, relation.parent_nullable, relation.optional) {
+            (true, false, _) => quote!(#local.take(&parent.#field)),
+            (true, true, _) => quote!(parent.#field.as_ref().map(|key| #local.take(key)).unwrap_or_default()),
+            (false, true, _) => quote!(parent.#field.as_ref().and_then(|key| #local.take(key))),
+            (false, false, true) => quote!(#local.take(&parent.#field)),
+            (false, false, false) => {
+                let loader = &relation.loader_query;
+                quote! {
+                    #local.take(&parent.#field).ok_or_else(|| quarry::Error::MissingRelated {
+                        query: #loader,
+                        key: format!("{:?}", parent.#field),
+                    })?
+                }
+            }
+        };
+        quote!(let #local = #value;)
+    });
+    let assign_columns = row.fields.iter().map(|field| {
+        let field = ident::ident(&field.name);
+        quote!(#field: parent.#field,)
+    });
+    quote! {
+        impl #name {
+            /// Loads the relations of `columns` (one statement per relation, sibling
+            /// relations pipelined on `db`) and assembles the rows.
+            pub(crate) async fn with_relations<E: quarry::Executor + ?Sized>(
+                db: &E,
+                columns: Vec<#columns_name>,
+            ) -> Result<Vec<Self>, quarry::Error> {
+                #(#collect_keys)*
+                #load_all
+                #(#expect_uses)*
+                columns
+                    .into_iter()
+                    .map(|parent| {
+                        #(#takes)*
+                        Ok(Self {
+                            #(#assign_columns)*
+                            #(#locals,)*
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+/// The expression giving a parent's key as the loader's slice element type
+/// (`&str` for text, `&[u8]` for bytes, the value itself for `Copy` types).
+fn key_expression(ty: &RustType, field: TokenStream, nullable: bool) -> TokenStream {
+    match (ty, nullable) {
+        (RustType::Builtin(Builtin::Text), false) => quote!(#field.as_str()),
+        (RustType::Builtin(Builtin::Bytea), false) => quote!(#field.as_slice()),
+        (RustType::Builtin(Builtin::Text | Builtin::Bytea), true) => quote!(#field.as_deref()),
+        (_, _) => quote!(#field),
     }
 }
 
@@ -233,40 +439,46 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
     if docs.is_empty() {
         docs.push(format!("Runs query `{}`.", query.name));
     }
+    if let Some(loader) = &query.loader {
+        docs.push(String::new());
+        docs.push(format!(
+            "A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `{}`{}.",
+            loader.key_column,
+            if loader.to_many { "" } else { ", at most one per key" }
+        ));
+    }
+    if query.has_relations {
+        docs.push(String::new());
+        docs.push("Relations are loaded with one statement each, whatever the number of rows, on one connection.".to_string());
+    }
     docs.push(String::new());
     docs.push("```sql".to_string());
     docs.extend(query.sql.lines().map(str::to_string));
     docs.push("```".to_string());
     let docs = doc_lines(docs);
 
-    let params = query.params.iter().map(|param| {
-        let name = ident::ident(&param.name);
-        let ty = param.ty.param(types_module);
-        if param.nullable {
-            quote!(#name: Option<#ty>)
-        } else {
-            quote!(#name: #ty)
-        }
-    });
-    let args = query.params.iter().map(|param| {
-        let name = ident::ident(&param.name);
-        quote!(&#name)
-    });
-    let row_type = query.row.as_ref().map(|row| {
-        let name = ident::ident(&row.name);
-        if row.module == module.name {
-            quote!(#name)
-        } else {
-            let other = ident::ident(&row.module);
-            quote!(super::#other::#name)
-        }
-    });
-    let (ret, call) = match (query.kind, row_type) {
-        (QueryKind::One, Some(row)) => (quote!(#row), quote!(quarry::fetch_one)),
-        (QueryKind::Opt, Some(row)) => (quote!(Option<#row>), quote!(quarry::fetch_opt)),
-        (QueryKind::Many, Some(row)) => (quote!(Vec<#row>), quote!(quarry::fetch_all)),
-        _ => (quote!(u64), quote!(quarry::execute)),
-    };
+    let params: Vec<TokenStream> = query
+        .params
+        .iter()
+        .map(|param| {
+            let name = ident::ident(&param.name);
+            let ty = param.ty.param(types_module);
+            if param.nullable {
+                quote!(#name: Option<#ty>)
+            } else {
+                quote!(#name: #ty)
+            }
+        })
+        .collect();
+    let args: Vec<TokenStream> = query
+        .params
+        .iter()
+        .map(|param| {
+            let name = ident::ident(&param.name);
+            quote!(&#name)
+        })
+        .collect();
+    let row_type = query.row.as_ref().map(|row| (row_path(module, row), columns_path(module, row)));
     let allow = if query.params.len() > 6 {
         quote!(#[allow(clippy::too_many_arguments)])
     } else {
@@ -274,14 +486,122 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
     };
     let name = &query.name;
     let sql = &query.sql;
+    let query_const = quote!(const QUERY: quarry::Query = quarry::Query::new(#name, #sql););
+
+    let (ret, body) = match (&query.loader, row_type) {
+        (Some(loader), Some((row, columns))) => loader_body(query, loader, &row, &columns),
+        (None, Some((row, columns))) if query.has_relations => {
+            let (ret, fetch) = match query.kind {
+                QueryKind::One => (
+                    quote!(#row),
+                    quote! {
+                        let columns: #columns = quarry::fetch_one(&conn, &QUERY, &[#(#args),*]).await?;
+                        #row::with_relations(&conn, vec![columns])
+                            .await?
+                            .into_iter()
+                            .next()
+                            .ok_or(quarry::Error::NotFound { query: QUERY.name() })
+                    },
+                ),
+                QueryKind::Opt => (
+                    quote!(Option<#row>),
+                    quote! {
+                        let Some(columns) = quarry::fetch_opt::<#columns, _>(&conn, &QUERY, &[#(#args),*]).await? else {
+                            return Ok(None);
+                        };
+                        Ok(#row::with_relations(&conn, vec![columns]).await?.into_iter().next())
+                    },
+                ),
+                _ => (
+                    quote!(Vec<#row>),
+                    quote! {
+                        let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[#(#args),*]).await?;
+                        #row::with_relations(&conn, columns).await
+                    },
+                ),
+            };
+            (
+                ret,
+                quote! {
+                    let conn = db.pin(&QUERY).await?;
+                    #fetch
+                },
+            )
+        }
+        (None, Some((row, _))) => {
+            let (ret, call) = match query.kind {
+                QueryKind::One => (quote!(#row), quote!(quarry::fetch_one)),
+                QueryKind::Opt => (quote!(Option<#row>), quote!(quarry::fetch_opt)),
+                _ => (quote!(Vec<#row>), quote!(quarry::fetch_all)),
+            };
+            (ret, quote!(#call(db, &QUERY, &[#(#args),*]).await))
+        }
+        (_, None) => (quote!(u64), quote!(quarry::execute(db, &QUERY, &[#(#args),*]).await)),
+    };
     quote! {
         #docs
         #allow
         pub async fn #fn_name<E: quarry::Executor + ?Sized>(db: &E, #(#params),*) -> Result<#ret, quarry::Error> {
-            const QUERY: quarry::Query = quarry::Query::new(#name, #sql);
-            #call(db, &QUERY, &[#(#args),*]).await
+            #query_const
+            #body
         }
     }
+}
+
+/// Path to the private columns struct of a row with relations.
+fn columns_path(module: &ModuleIr, row: &RowRef) -> TokenStream {
+    row_path(
+        module,
+        &RowRef {
+            module: row.module.clone(),
+            name: format!("{}Columns", row.name),
+        },
+    )
+}
+
+/// Body of a loader: de-duplicate keys, skip the statement for none, group the rows.
+fn loader_body(query: &QueryIr, loader: &LoaderIr, row: &TokenStream, columns: &TokenStream) -> (TokenStream, TokenStream) {
+    let keys_param = query.params.first().map(|p| ident::ident(&p.name));
+    let key_type = loader.key_type.owned(&quote!(super::types));
+    let key_index = Literal::usize_unsuffixed(loader.key_index);
+    let key_column = &loader.key_column;
+    let (container, group) = if loader.to_many {
+        (
+            quote!(quarry::ToMany<#key_type, #row>),
+            quote!(Ok(quarry::ToMany::from_pairs(pairs))),
+        )
+    } else {
+        (
+            quote!(quarry::ToOne<#key_type, #row>),
+            quote!(quarry::ToOne::from_pairs(pairs, &QUERY)),
+        )
+    };
+    let fetch = if query.has_relations {
+        quote! {
+            let conn = db.pin(&QUERY).await?;
+            let keyed: Vec<(#key_type, #columns)> =
+                quarry::fetch_keyed(&conn, &QUERY, &[&keys], #key_index, #key_column).await?;
+            let (row_keys, columns): (Vec<#key_type>, Vec<#columns>) = keyed.into_iter().unzip();
+            let rows = #row::with_relations(&conn, columns).await?;
+            let pairs = row_keys.into_iter().zip(rows);
+        }
+    } else {
+        quote! {
+            let pairs: Vec<(#key_type, #row)> =
+                quarry::fetch_keyed(db, &QUERY, &[&keys], #key_index, #key_column).await?;
+        }
+    };
+    (
+        container,
+        quote! {
+            let keys = quarry::unique_keys(#keys_param.iter().copied());
+            if keys.is_empty() {
+                return Ok(Default::default());
+            }
+            #fetch
+            #group
+        },
+    )
 }
 
 fn types_tokens(enums: &[EnumIr]) -> TokenStream {

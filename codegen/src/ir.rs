@@ -13,7 +13,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::describe::Described;
 use crate::diagnostic::Diagnostic;
 use crate::ident;
-use crate::lex::{Nullability, ParamStyle, QueryDef, QueryKind};
+use crate::lex::{ParamStyle, QueryDef, QueryKind};
+use crate::prefetch::QueryPrefetch;
 use crate::schema::Catalog;
 use crate::typemap::{map_type, RustType};
 
@@ -46,13 +47,55 @@ pub struct RowIr {
     pub name: String,
     /// Fields in column order.
     pub fields: Vec<FieldIr>,
+    /// Relation fields (after the columns), loaded by prefetching.
+    pub relations: Vec<RelationIr>,
     /// Functions returning it (for its rustdoc).
     pub used_by: Vec<String>,
+}
+
+/// A relation of a row: a field filled by a loader, in one statement for all rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationIr {
+    /// Field name.
+    pub field: String,
+    /// The loader's query name (for errors).
+    pub loader_query: String,
+    /// Module of the loader function.
+    pub loader_module: String,
+    /// The loader function.
+    pub loader_fn: String,
+    /// The loader's row type.
+    pub row: RowRef,
+    /// The parent field holding the key.
+    pub parent_field: String,
+    /// Its type (without `Option`).
+    pub key_type: RustType,
+    /// The parent field is `Option`.
+    pub parent_nullable: bool,
+    /// `Vec<Row>`; otherwise to-one.
+    pub to_many: bool,
+    /// To-one typed `Option<Row>`.
+    pub optional: bool,
+}
+
+/// What makes a query a loader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoaderIr {
+    /// Output column index of the key.
+    pub key_index: usize,
+    /// Its name.
+    pub key_column: String,
+    /// Its Rust type.
+    pub key_type: RustType,
+    /// Many rows per key (`:many`) or at most one.
+    pub to_many: bool,
 }
 
 /// A field of a row struct: one output column.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldIr {
+    /// Index of the column in the SQL row.
+    pub index: usize,
     /// Rust field name.
     pub name: String,
     /// SQL column name (for decode errors).
@@ -91,6 +134,10 @@ pub struct QueryIr {
     pub params: Vec<ParamIr>,
     /// Row type for kinds that return rows.
     pub row: Option<RowRef>,
+    /// Set when the query is a loader (`@key`).
+    pub loader: Option<LoaderIr>,
+    /// Whether its row type has relations (the function pins one connection).
+    pub has_relations: bool,
 }
 
 /// A parameter of a query function.
@@ -126,8 +173,10 @@ pub struct CheckedQuery<'a> {
     pub positional_names: Vec<Option<String>>,
     /// Describe result.
     pub described: &'a Described,
-    /// Inferred nullability per column.
+    /// Final nullability per column (inference, then overrides).
     pub nullable: Vec<bool>,
+    /// Loader spec and relations (indices refer to the same query slice).
+    pub prefetch: QueryPrefetch,
 }
 
 /// Builds the IR. `modules` lists `(module name, display path)` in order.
@@ -146,8 +195,22 @@ pub fn build_project(
             queries: Vec::new(),
         })
         .collect();
-    // Row name → (defining module, fields, first query def) for `@row` reuse checks.
-    let mut rows: HashMap<String, (String, Vec<FieldIr>, &QueryDef)> = HashMap::new();
+    // Where every query's function and row type live, so relations can point at them.
+    let mut row_homes: HashMap<String, String> = HashMap::new();
+    let targets: Vec<(String, RowRef)> = queries
+        .iter()
+        .map(|query| {
+            let row_name = row_name_of(query.def);
+            let module = row_homes
+                .entry(row_name.clone())
+                .or_insert_with(|| query.module.to_string())
+                .clone();
+            (ident::snake(&query.def.name), RowRef { module, name: row_name })
+        })
+        .collect();
+    // Row name → (defining module, fields and relations, first query def) for `@row` reuse checks.
+    type RowShape = (Vec<FieldIr>, Vec<RelationIr>);
+    let mut rows: HashMap<String, (String, RowShape, &QueryDef)> = HashMap::new();
     let mut fn_names: HashMap<(String, String), &QueryDef> = HashMap::new();
     let mut enums: BTreeMap<String, EnumIr> = BTreeMap::new();
 
@@ -186,14 +249,36 @@ pub fn build_project(
                 add_enum(&mut enums, name, query, catalog);
             }
         }
+        let relations: Vec<RelationIr> = query
+            .prefetch
+            .relations
+            .iter()
+            .filter_map(|relation| {
+                let loader = &queries[relation.loader];
+                let (loader_fn, row) = targets[relation.loader].clone();
+                // The parent column is a field (prefetch checked it exists with the key's type).
+                let key_type = fields.iter().find(|f| f.index == relation.parent_index)?.ty.clone();
+                Some(RelationIr {
+                    field: relation.field.clone(),
+                    loader_query: loader.def.name.clone(),
+                    loader_module: loader.module.to_string(),
+                    loader_fn,
+                    row,
+                    parent_field: ident::snake(&relation.parent_column),
+                    key_type,
+                    parent_nullable: relation.parent_nullable,
+                    to_many: relation.to_many,
+                    optional: relation.optional,
+                })
+            })
+            .collect();
+        let shape: RowShape = (fields, relations);
         let row = if def.kind.returns_rows() {
-            let (row_name, row_span) = match &def.row_name {
-                Some((name, span)) => (ident::pascal(name), Some(span.clone())),
-                None => (format!("{}Row", ident::pascal(&def.name)), None),
-            };
+            let row_name = row_name_of(def);
+            let row_span = def.row_name.as_ref().map(|(_, span)| span.clone());
             match rows.get(&row_name) {
                 Some((module, existing, first)) => {
-                    if existing != &fields {
+                    if existing != &shape {
                         let span = row_span.unwrap_or_else(|| def.name_span.clone());
                         let (line, col) = first.file.line_col(first.name_span.start);
                         errors.push(
@@ -202,14 +287,14 @@ pub fn build_project(
                                 &def.file,
                                 span,
                             )
-                            .with_label(format!("`{}` returns {}", def.name, describe_fields(&fields)))
+                            .with_label(format!("`{}` returns {}", def.name, describe_shape(&shape)))
                             .with_note(format!(
                                 "`{}` at {}:{line}:{col} returns {}",
                                 first.name,
                                 first.file.display_path.display(),
-                                describe_fields(existing)
+                                describe_shape(existing)
                             ))
-                            .with_help("queries sharing an `@row` type must return the same column names, types and nullability"),
+                            .with_help("queries sharing an `@row` type must return the same column names, types, nullability and relations"),
                         );
                         continue;
                     }
@@ -226,12 +311,14 @@ pub fn build_project(
                 None => {
                     rows.insert(
                         row_name.clone(),
-                        (query.module.to_string(), fields.clone(), def),
+                        (query.module.to_string(), shape.clone(), def),
                     );
                     if let Some(module_ir) = out.iter_mut().find(|m| m.name == query.module) {
+                        let (fields, relations) = shape.clone();
                         module_ir.rows.push(RowIr {
                             name: row_name.clone(),
                             fields,
+                            relations,
                             used_by: vec![format!("{}::{fn_name}", query.module)],
                         });
                     }
@@ -244,6 +331,12 @@ pub fn build_project(
         } else {
             None
         };
+        let loader = query.prefetch.loader.as_ref().map(|spec| LoaderIr {
+            key_index: spec.key_index,
+            key_column: spec.key_column.clone(),
+            key_type: spec.key_type.clone(),
+            to_many: spec.to_many,
+        });
         if let Some(module_ir) = out.iter_mut().find(|m| m.name == query.module) {
             module_ir.queries.push(QueryIr {
                 name: def.name.clone(),
@@ -253,6 +346,8 @@ pub fn build_project(
                 sql: def.sql.clone(),
                 params,
                 row,
+                loader,
+                has_relations: !shape.1.is_empty(),
             });
         }
     }
@@ -265,10 +360,18 @@ pub fn build_project(
     })
 }
 
-fn describe_fields(fields: &[FieldIr]) -> String {
+fn row_name_of(def: &QueryDef) -> String {
+    match &def.row_name {
+        Some((name, _)) => ident::pascal(name),
+        None => format!("{}Row", ident::pascal(&def.name)),
+    }
+}
+
+fn describe_shape((fields, relations): &(Vec<FieldIr>, Vec<RelationIr>)) -> String {
     let list: Vec<String> = fields
         .iter()
         .map(|f| format!("{}{}", f.column, if f.nullable { "?" } else { "" }))
+        .chain(relations.iter().map(|r| format!("{} (relation)", r.field)))
         .collect();
     format!("({})", list.join(", "))
 }
@@ -401,7 +504,16 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
     let header = def.name_span.clone();
     let mut ok = true;
     let mut fields: Vec<FieldIr> = Vec::new();
-    for (column, &inferred) in query.described.columns.iter().zip(&query.nullable) {
+    let hidden = query
+        .prefetch
+        .loader
+        .as_ref()
+        .filter(|loader| loader.hidden)
+        .map(|loader| loader.key_index);
+    for (index, (column, &nullable)) in query.described.columns.iter().zip(&query.nullable).enumerate() {
+        if Some(index) == hidden {
+            continue;
+        }
         if column.name == "?column?" {
             errors.push(
                 Diagnostic::error_at(
@@ -440,13 +552,8 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
             ok = false;
             continue;
         };
-        let overridden = def
-            .overrides
-            .iter()
-            .rev()
-            .find(|o| o.column == column.name)
-            .map(|o| o.nullability == Nullability::Nullable);
         fields.push(FieldIr {
+            index,
             name,
             column: column.name.clone(),
             pg_type: match column.ty.kind() {
@@ -454,7 +561,7 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
                 _ => column.ty.name().to_string(),
             },
             ty,
-            nullable: overridden.unwrap_or(inferred),
+            nullable,
         });
     }
     for override_ in &def.overrides {

@@ -123,6 +123,18 @@ impl OffsetMap {
         });
     }
 
+    /// A map sending every offset to `span.start`: for SQL the generator wrote
+    /// itself, whose errors belong at the line that asked for it.
+    pub fn pointing_at(span: Range<usize>) -> Self {
+        Self {
+            segments: vec![Segment {
+                rewritten: 0,
+                original: span.start,
+                replaced: Some(0),
+            }],
+        }
+    }
+
     /// File byte offset of a rewritten-SQL byte offset. Offsets inside a
     /// replacement map to the start of what was replaced.
     pub fn to_file(&self, rewritten: usize) -> usize {
@@ -200,7 +212,7 @@ impl QueryDef {
 const LEXER_DIRECTIVES: &[&str] = &["nullable", "not_null", "row"];
 
 /// Directives later stages understand (passed through in [`QueryDef::directives`]).
-pub const STAGE_DIRECTIVES: &[&str] = &[];
+pub const STAGE_DIRECTIVES: &[&str] = &["key", "prefetch"];
 
 const KINDS: &[(&str, QueryKind)] = &[
     ("one", QueryKind::One),

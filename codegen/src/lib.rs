@@ -22,6 +22,7 @@ pub mod lint;
 pub mod nullability;
 pub mod parse;
 pub mod pg;
+pub mod prefetch;
 pub mod schema;
 pub mod typemap;
 pub mod write;
@@ -316,36 +317,71 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
         .filter(|(index, _)| !duplicates.contains(index))
         .map(|(_, query)| query)
         .collect();
-
-    // parse
-    let statements: Vec<_> = queries
+    let mut directives: Vec<prefetch::Directives> = queries
         .iter()
-        .map(|(_, def)| parse::parse_query(def))
+        .map(|(_, def)| {
+            let (directives, mut errors) = prefetch::parse_directives(def);
+            diagnostics.append(&mut errors);
+            directives
+        })
         .collect();
 
-    // schema
+    // parse
+    let mut statements: Vec<_> = queries.iter().map(|(_, def)| parse::parse_query(def)).collect();
+
+    // schema, describe (with loaders derived from the schema's foreign keys)
     let database = server.create_database("quarry_gen").await?;
     let result = async {
         let client = server.connect(Some(&database)).await?;
         schema::apply_schema(&client, &inputs.schema_files).await?;
         let catalog = schema::introspect(&client).await?;
-        // describe
         let defs: Vec<&QueryDef> = queries.iter().map(|(_, def)| def).collect();
         let described = describe::describe_statements(&client, &defs).await;
-        Ok::<_, Error>((catalog, described))
+        let taken = queries.iter().map(|(_, def)| def.name.clone()).collect();
+        let parents = queries
+            .iter()
+            .zip(&described)
+            .zip(directives.iter_mut())
+            .filter_map(|(((module, def), described), directives)| {
+                Some(prefetch::Parent {
+                    module,
+                    def,
+                    described: described.as_ref().ok()?,
+                    directives,
+                })
+            })
+            .collect();
+        let (derived, errors) = prefetch::derive_loaders(parents, &catalog, &taken);
+        let derived_defs: Vec<&QueryDef> = derived.iter().map(|loader| &loader.def).collect();
+        let derived_described = describe::describe_statements(&client, &derived_defs).await;
+        Ok::<_, Error>((catalog, described, derived, derived_described, errors))
     }
     .await;
     let dropped = server.drop_database(&database).await;
-    let (catalog, described) = result?;
+    let (catalog, mut described, derived, derived_described, mut errors) = result?;
     dropped?;
+    diagnostics.append(&mut errors);
 
-    // nullability, lint
-    let mut checked = Vec::new();
-    for (((module, def), statement), described) in queries.iter().zip(&statements).zip(&described) {
+    // Derived loaders join the user's queries from here on.
+    let mut hidden_keys = vec![false; queries.len()];
+    let mut all: Vec<(&str, &QueryDef)> = queries.iter().map(|(module, def)| (*module, def)).collect();
+    for (loader, described_loader) in derived.iter().zip(derived_described) {
+        all.push((loader.module.as_str(), &loader.def));
+        statements.push(parse::parse_query(&loader.def));
+        described.push(described_loader);
+        directives.push(prefetch::parse_directives(&loader.def).0);
+        hidden_keys.push(loader.hidden_key);
+    }
+
+    // nullability (then overrides), lint
+    let mut analysed = Vec::new();
+    let mut describe_failed = false;
+    for (index, (((module, def), statement), described)) in all.iter().zip(&statements).zip(&described).enumerate() {
         let described = match described {
             Ok(described) => described,
             Err(diagnostic) => {
                 diagnostics.push(diagnostic.clone());
+                describe_failed = true;
                 continue;
             }
         };
@@ -359,45 +395,75 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
                         format!("could not analyse query `{}`: {}", def.name, error.message),
                         Some(diagnostic::Location::new(&def.file, at)),
                     )
-                    .with_help(
-                        "PostgreSQL accepts it; every column is typed `Option` unless overridden",
-                    ),
+                    .with_help("PostgreSQL accepts it; every column is typed `Option` unless overridden"),
                 );
                 None
             }
         };
         diagnostics.extend(lint::lint_query(def, statement, described));
-        let nullable = nullability::infer_nullability(statement, &described.columns, &catalog);
-        let positional_names = statement
-            .map(|s| parse::positional_param_names(s, def.params.len()))
-            .unwrap_or_default();
-        checked.push(CheckedQuery {
-            module,
-            def,
-            positional_names,
-            described,
-            nullable,
-        });
+        let mut nullable = nullability::infer_nullability(statement, &described.columns, &catalog);
+        for (column, nullable) in described.columns.iter().zip(nullable.iter_mut()) {
+            if let Some(asserted) = def.overrides.iter().rev().find(|o| o.column == column.name) {
+                *nullable = asserted.nullability == lex::Nullability::Nullable;
+            }
+        }
+        analysed.push((index, *module, *def, statement, described, nullable));
+    }
+    check_module_names(&inputs.query_files, &mut diagnostics);
+    if describe_failed {
+        // Without every query's columns, prefetch and IR checks would only
+        // pile consequences on top.
+        return Err(Error::Diagnostics(Diagnostics(diagnostics)));
     }
 
+    // prefetch
+    let facts: Vec<prefetch::QueryFacts<'_>> = analysed
+        .iter()
+        .map(|(index, module, def, statement, described, nullable)| prefetch::QueryFacts {
+            module,
+            def,
+            statement: *statement,
+            described,
+            nullable,
+            directives: &directives[*index],
+            hidden_key: hidden_keys[*index],
+        })
+        .collect();
+    let resolved = match prefetch::resolve_prefetch(&facts, &catalog) {
+        Ok(resolved) if !diagnostics.iter().any(Diagnostic::is_error) => resolved,
+        Ok(_) => return Err(Error::Diagnostics(Diagnostics(diagnostics))),
+        Err(mut errors) => {
+            diagnostics.append(&mut errors);
+            return Err(Error::Diagnostics(Diagnostics(diagnostics)));
+        }
+    };
+
     // ir
+    let checked: Vec<CheckedQuery<'_>> = analysed
+        .iter()
+        .zip(resolved)
+        .map(|((_, module, def, statement, described, nullable), prefetch)| CheckedQuery {
+            module,
+            def,
+            positional_names: statement
+                .map(|s| parse::positional_param_names(s, def.params.len()))
+                .unwrap_or_default(),
+            described,
+            nullable: nullable.clone(),
+            prefetch,
+        })
+        .collect();
     let modules: Vec<(String, String)> = inputs
         .query_files
         .iter()
         .map(|(module, file)| (module.clone(), file.display_path.display().to_string()))
         .collect();
-    check_module_names(&inputs.query_files, &mut diagnostics);
     let project = match ir::build_project(&modules, &checked, &catalog) {
-        Ok(project) => Some(project),
+        Ok(project) => project,
         Err(mut errors) => {
             diagnostics.append(&mut errors);
-            None
+            return Err(Error::Diagnostics(Diagnostics(diagnostics)));
         }
-    };
-    let diagnostics = Diagnostics(diagnostics);
-    let project = match project {
-        Some(project) if !diagnostics.has_errors() => project,
-        _ => return Err(Error::Diagnostics(diagnostics)),
     };
 
     // emit
@@ -409,14 +475,13 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
     let files = emit::emit_project(&project, &header)?;
     Ok(Output {
         files,
-        warnings: diagnostics.0,
+        warnings: diagnostics,
         query_files: inputs.query_files.len(),
         queries: queries.len(),
         input_hash: inputs.input_hash,
     })
 }
 
-/// Reports queries whose name was used before; returns their indices.
 fn check_duplicate_names(
     queries: &[(&str, QueryDef)],
     diagnostics: &mut Vec<Diagnostic>,

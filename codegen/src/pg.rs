@@ -18,12 +18,17 @@
 //! Layout under [`std::env::temp_dir`]:
 //!
 //! ```text
-//! quarry-pg-cache/<version>-uid<uid>-v1/template   initdb'd data dir, built once
-//! quarry-pg-<pid>-<n>/owner.pid                     id of the creating process
-//! quarry-pg-<pid>-<n>/data                          copy of the template (0700)
-//! quarry-pg-<pid>-<n>/sock                          private unix socket directory
-//! quarry-pg-<pid>-<n>/server.log                    server log
+//! quarry-pg-cache/<key>/template            initdb'd data dir, built once
+//! quarry-pg-cache/<key>/spare-<pid>-<n>      ready copy of it (see "Spare data directories")
+//! quarry-pg-cache/<key>/filling-<pid>-<n>    spare being copied
+//! quarry-pg-<pid>-<n>/owner.pid              id of the creating process
+//! quarry-pg-<pid>-<n>/data                   copy of the template (0700)
+//! quarry-pg-<pid>-<n>/sock                   private unix socket directory
+//! quarry-pg-<pid>-<n>/server.log             server log
 //! ```
+//!
+//! `<key>` is the sanitised `postgres --version` plus the server's uid, e.g.
+//! `postgres-postgresql-15.18-debian-15.18-0-deb12u1-uid101-v1`.
 //!
 //! PostgreSQL refuses to run as root, so when this process is root the
 //! binaries run as the `postgres` system user and everything the server
@@ -198,11 +203,12 @@ pub struct EphemeralCluster {
 
 impl EphemeralCluster {
     /// Start a new cluster. Blocking: call it from sync code or inside
-    /// `tokio::task::spawn_blocking`. A warm start (template cached) copies
-    /// the template and runs `pg_ctl start`; the first start on a machine also
-    /// runs `initdb` once to build the template.
+    /// `tokio::task::spawn_blocking`. The first start on a machine runs
+    /// `initdb` once to build the cached template (~1-3 s); later starts take
+    /// a ready spare copy of it (or copy it) and run `pg_ctl start`
+    /// (~0.15 s with a spare).
     pub fn start() -> Result<EphemeralCluster, PgError> {
-        start_cluster(None)
+        start_cluster(None, &mut free_port)
     }
 
     /// TCP port on 127.0.0.1.
@@ -607,7 +613,12 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn start_cluster(cache_root: Option<&Path>) -> Result<EphemeralCluster, PgError> {
+/// Start a cluster; `cache_root` overrides the template cache location and
+/// `pick_port` the port probe (both for tests).
+fn start_cluster(
+    cache_root: Option<&Path>,
+    pick_port: &mut dyn FnMut() -> Result<u16, PgError>,
+) -> Result<EphemeralCluster, PgError> {
     let started = Instant::now();
     install_cleanup_hooks();
     if SHUTTING_DOWN.load(Ordering::SeqCst) {
@@ -651,26 +662,41 @@ fn start_cluster(cache_root: Option<&Path>) -> Result<EphemeralCluster, PgError>
         .map_err(io_error(format!("writing {}", owner_file.display())))?;
     run_as.chown(&dir)?;
     make_private_dir(&cluster.socket_dir, run_as)?;
-    let mut claimed_spare = false;
-    match &template {
+    let data_source = match &template {
+        Some(template) if claim_spare(template, &cluster.data_dir, run_as.uid()) => "spare",
         Some(template) => {
-            claimed_spare = claim_spare(template, &cluster.data_dir, run_as.uid());
-            if !claimed_spare {
-                copy_tree(template, &cluster.data_dir, run_as).map_err(io_error(format!(
-                    "copying template {} to {}",
-                    template.display(),
-                    cluster.data_dir.display()
-                )))?;
+            // No spare: finish a spare fill that a dead process left
+            // half-done, if there is one, else copy from scratch.
+            let resumed = template.parent().is_some_and(|key_dir| {
+                adopt_abandoned_fill(key_dir, &cluster.data_dir, run_as.uid(), false)
+            });
+            copy_tree(template, &cluster.data_dir, run_as, resumed).map_err(io_error(format!(
+                "copying template {} to {}",
+                template.display(),
+                cluster.data_dir.display()
+            )))?;
+            if resumed {
+                "resumed copy"
+            } else {
+                "copy"
             }
         }
         None => {
             make_private_dir(&cluster.data_dir, run_as)?;
             initdb(&bins, &cluster.data_dir, run_as, &dir)?;
+            "initdb"
         }
-    }
+    };
     let copy_done = started.elapsed();
 
-    cluster.port = start_server(&bins, &dir, &cluster.data_dir, &cluster.socket_dir, run_as)?;
+    cluster.port = start_server(
+        &bins,
+        &dir,
+        &cluster.data_dir,
+        &cluster.socket_dir,
+        run_as,
+        pick_port,
+    )?;
     if SHUTTING_DOWN.load(Ordering::SeqCst) {
         return Err(PgError::ShuttingDown);
     }
@@ -680,7 +706,7 @@ fn start_cluster(cache_root: Option<&Path>) -> Result<EphemeralCluster, PgError>
     tracing::debug!(
         dir = %dir.display(),
         port = cluster.port,
-        claimed_spare,
+        data_source,
         template_ms = template_done.as_millis() as u64,
         copy_ms = (copy_done - template_done).as_millis() as u64,
         pg_ctl_start_ms = (started.elapsed() - copy_done).as_millis() as u64,
@@ -702,6 +728,12 @@ fn create_cluster_dir(tmp: &Path) -> Result<PathBuf, PgError> {
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => return Ok(dir),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                return Err(PgError::UnusableDir {
+                    path: tmp.to_path_buf(),
+                    reason: format!("this user may not create directories in it ({e})"),
+                })
+            }
             Err(e) => {
                 return Err(PgError::Io {
                     context: format!("creating cluster directory {}", dir.display()),
@@ -778,28 +810,17 @@ fn ensure_template_unlocked(
         TemplateState::Missing => {}
     }
 
-    // The cache root is shared by all users, like /tmp itself: world-writable
-    // and sticky. Each key dir belongs to its server user.
-    create_dir_with_mode(cache_root, 0o1777)?;
-    if create_dir_with_mode(&key_dir, 0o755)? {
-        run_as.chown(&key_dir)?;
-    }
-    let key_meta =
-        fs::symlink_metadata(&key_dir).map_err(io_error(format!("stat {}", key_dir.display())))?;
-    if !key_meta.is_dir() || (key_meta.uid() != server_uid && key_meta.uid() != effective_uid()) {
-        tracing::warn!(dir = %key_dir.display(), "not using the template cache: owned by another user");
-        return Ok(None);
-    }
-    remove_stale(&key_dir, "build-");
-
+    // The cache is an optimisation: if it cannot be set up, say so and let
+    // the caller initdb the cluster directly. Only initdb failing is fatal
+    // (it would fail the same way there).
     let started = Instant::now();
-    static NEXT_BUILD: AtomicU64 = AtomicU64::new(0);
-    let build = key_dir.join(format!(
-        "build-{}-{}",
-        std::process::id(),
-        NEXT_BUILD.fetch_add(1, Ordering::Relaxed)
-    ));
-    make_private_dir(&build, run_as)?;
+    let build = match prepare_build_dir(cache_root, &key_dir, run_as) {
+        Ok(build) => build,
+        Err(e) => {
+            tracing::warn!("not using the cluster template cache: {e}");
+            return Ok(None);
+        }
+    };
     if let Err(e) = initdb(bins, &build, run_as, &key_dir) {
         remove_dir_quietly(&build);
         return Err(e);
@@ -810,12 +831,15 @@ fn ensure_template_unlocked(
     if let Err(e) = fs::rename(&build, &template) {
         remove_dir_quietly(&build);
         if template_state(&template, server_uid) != TemplateState::Ready {
-            return Err(PgError::Io {
-                context: format!("renaming {} to {}", build.display(), template.display()),
-                source: e,
-            });
+            tracing::warn!(
+                "not using the cluster template cache: renaming {} to {}: {e}",
+                build.display(),
+                template.display()
+            );
+            return Ok(None);
         }
         tracing::debug!("another process built the cluster template first; using theirs");
+        return Ok(Some(template));
     }
     tracing::debug!(
         template = %template.display(),
@@ -823,6 +847,38 @@ fn ensure_template_unlocked(
         "built cluster template"
     );
     Ok(Some(template))
+}
+
+/// Create the cache dirs as needed and a fresh, empty `build-<pid>-<n>`
+/// directory in `key_dir` for initdb, owned by the server user.
+fn prepare_build_dir(cache_root: &Path, key_dir: &Path, run_as: RunAs) -> Result<PathBuf, PgError> {
+    // The cache root is shared by all users, like /tmp itself: world-writable
+    // and sticky. Each key dir belongs to its server user.
+    create_dir_with_mode(cache_root, 0o1777)?;
+    if create_dir_with_mode(key_dir, 0o755)? {
+        run_as.chown(key_dir)?;
+    }
+    let key_meta =
+        fs::symlink_metadata(key_dir).map_err(io_error(format!("stat {}", key_dir.display())))?;
+    let server_uid = run_as.uid();
+    if !key_meta.is_dir() || (key_meta.uid() != server_uid && key_meta.uid() != effective_uid()) {
+        return Err(PgError::UnusableDir {
+            path: key_dir.to_path_buf(),
+            reason: format!(
+                "owned by uid {}, not by this or the server user",
+                key_meta.uid()
+            ),
+        });
+    }
+    remove_stale(key_dir, "build-");
+    static NEXT_BUILD: AtomicU64 = AtomicU64::new(0);
+    let build = key_dir.join(format!(
+        "build-{}-{}",
+        std::process::id(),
+        NEXT_BUILD.fetch_add(1, Ordering::Relaxed)
+    ));
+    make_private_dir(&build, run_as)?;
+    Ok(build)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -973,7 +1029,6 @@ fn refill_spare(template: PathBuf, run_as: RunAs) {
         .spawn({
             let done = done.clone();
             move || {
-                remove_stale(&key_dir, "filling-");
                 fill_spare(&key_dir, &template, run_as);
                 done();
             }
@@ -1005,10 +1060,15 @@ fn fill_spare(key_dir: &Path, template: &Path, run_as: RunAs) {
     let n = NEXT_SPARE.fetch_add(1, Ordering::Relaxed);
     let pid = std::process::id();
     let filling = key_dir.join(format!("filling-{pid}-{n}"));
-    let result = copy_tree(template, &filling, run_as)
+    // Short-lived processes (a codegen run) often exit before their fill is
+    // done: adopt such an abandoned fill and finish it, so successive runs
+    // make progress together instead of each starting over.
+    let adopted = adopt_abandoned_fill(key_dir, &filling, run_as.uid(), true);
+    let result = copy_tree(template, &filling, run_as, adopted)
         .and_then(|()| fs::rename(&filling, key_dir.join(format!("spare-{pid}-{n}"))));
     match result {
         Ok(()) => tracing::debug!(
+            adopted,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "prepared spare cluster data directory"
         ),
@@ -1019,11 +1079,53 @@ fn fill_spare(key_dir: &Path, template: &Path, run_as: RunAs) {
     }
 }
 
+/// Claim (rename to `ours`) one `filling-<pid>-<n>` dir whose process is
+/// gone; with `delete_others`, delete any further ones (slow: only off the
+/// start path). Returns whether one was claimed.
+fn adopt_abandoned_fill(key_dir: &Path, ours: &Path, server_uid: u32, delete_others: bool) -> bool {
+    let Ok(entries) = fs::read_dir(key_dir) else {
+        return false;
+    };
+    let me = std::process::id();
+    let mut adopted = false;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| owner_in_name(n, "filling-")) else {
+            continue;
+        };
+        if pid == me || process_exists(pid) {
+            continue;
+        }
+        let path = entry.path();
+        let trusted =
+            fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == server_uid);
+        // rename is the claim: another process adopting it at the same time
+        // gets ENOENT.
+        if !adopted && trusted && fs::rename(&path, ours).is_ok() {
+            adopted = true;
+            if !delete_others {
+                break;
+            }
+        } else if delete_others {
+            remove_dir_quietly(&path);
+        }
+    }
+    adopted
+}
+
 /// Recursive copy keeping permission bits (PostgreSQL insists on 0700/0750
-/// data dirs), owned by the server user. Fails if `dst` exists.
-fn copy_tree(src: &Path, dst: &Path, run_as: RunAs) -> io::Result<()> {
+/// data dirs), owned by the server user. Without `resume` it fails if `dst`
+/// exists. With `resume`, `dst` may hold the result of an interrupted copy:
+/// existing directories are kept, and files of the right size too (a copy
+/// only ever grows a file, so a cut-short one is smaller); everything else is
+/// (re)copied, and modes and owners are reapplied.
+fn copy_tree(src: &Path, dst: &Path, run_as: RunAs, resume: bool) -> io::Result<()> {
     let mode = fs::symlink_metadata(src)?.permissions().mode() & 0o7777;
-    fs::DirBuilder::new().mode(mode).create(dst)?;
+    match fs::DirBuilder::new().mode(mode).create(dst) {
+        Ok(()) => {}
+        Err(e) if resume && e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
     fs::set_permissions(dst, fs::Permissions::from_mode(mode))?;
     chown_io(dst, run_as)?;
     for entry in fs::read_dir(src)? {
@@ -1032,14 +1134,28 @@ fn copy_tree(src: &Path, dst: &Path, run_as: RunAs) -> io::Result<()> {
         let from = entry.path();
         let to = dst.join(entry.file_name());
         if file_type.is_dir() {
-            copy_tree(&from, &to, run_as)?;
+            copy_tree(&from, &to, run_as, resume)?;
         } else if file_type.is_symlink() {
+            if resume {
+                match fs::remove_file(&to) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
+                }
+            }
             std::os::unix::fs::symlink(fs::read_link(&from)?, &to)?;
             chown_io(&to, run_as)?;
         } else if file_type.is_file() {
-            // fs::copy also copies the permission bits (uses copy_file_range,
-            // i.e. reflinks where the filesystem supports them).
-            fs::copy(&from, &to)?;
+            let done = resume
+                && fs::symlink_metadata(&to).is_ok_and(|existing| {
+                    existing.is_file() && entry.metadata().is_ok_and(|m| m.len() == existing.len())
+                });
+            if done {
+                fs::set_permissions(&to, entry.metadata()?.permissions())?;
+            } else {
+                // fs::copy truncates, copies the permission bits, and uses
+                // copy_file_range (reflinks where the filesystem can).
+                fs::copy(&from, &to)?;
+            }
             chown_io(&to, run_as)?;
         }
         // Sockets/fifos: a stopped data dir has none worth copying.
@@ -1062,12 +1178,13 @@ fn start_server(
     data: &Path,
     socket_dir: &Path,
     run_as: RunAs,
+    pick_port: &mut dyn FnMut() -> Result<u16, PgError>,
 ) -> Result<u16, PgError> {
     let log = dir.join("server.log");
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let port = free_port()?;
+        let port = pick_port()?;
         let options = format!(
             "-k {} -h 127.0.0.1 -p {port} -F -c fsync=off -c synchronous_commit=off \
              -c full_page_writes=off -c max_connections=200",
@@ -1512,7 +1629,7 @@ fn watch_signals(read_fd: libc::c_int) {
     }
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(target_os = "linux")]
 fn errno_location() -> *mut libc::c_int {
     // SAFETY: returns this thread's errno slot.
     unsafe { libc::__errno_location() }
@@ -1526,7 +1643,6 @@ fn errno_location() -> *mut libc::c_int {
 
 #[cfg(any(
     target_os = "linux",
-    target_os = "android",
     target_os = "macos",
     target_os = "ios",
     target_os = "freebsd"
@@ -1538,7 +1654,6 @@ fn errno() -> libc::c_int {
 
 #[cfg(any(
     target_os = "linux",
-    target_os = "android",
     target_os = "macos",
     target_os = "ios",
     target_os = "freebsd"
@@ -1550,7 +1665,6 @@ fn set_errno(value: libc::c_int) {
 
 #[cfg(not(any(
     target_os = "linux",
-    target_os = "android",
     target_os = "macos",
     target_os = "ios",
     target_os = "freebsd"
@@ -1561,7 +1675,6 @@ fn errno() -> libc::c_int {
 
 #[cfg(not(any(
     target_os = "linux",
-    target_os = "android",
     target_os = "macos",
     target_os = "ios",
     target_os = "freebsd"
@@ -1964,7 +2077,7 @@ mod tests {
     fn cold_and_warm_start_timings() {
         let cache = ScratchCache::new();
         let t = Instant::now();
-        let cold = start_cluster(Some(&cache.0)).expect("cold start");
+        let cold = start_cluster(Some(&cache.0), &mut free_port).expect("cold start");
         let cold_time = t.elapsed();
         drop(cold);
         // Warm, with a spare data dir ready (the normal case) ...
@@ -1972,15 +2085,15 @@ mod tests {
         for _ in 0..3 {
             wait_for_spare_fill();
             let t = Instant::now();
-            let warm = start_cluster(Some(&cache.0)).expect("warm start");
+            let warm = start_cluster(Some(&cache.0), &mut free_port).expect("warm start");
             spare_times.push(t.elapsed());
             drop(warm);
         }
         // ... and without one (two starts in quick succession).
         wait_for_spare_fill();
-        let first = start_cluster(Some(&cache.0)).expect("warm start");
+        let first = start_cluster(Some(&cache.0), &mut free_port).expect("warm start");
         let t = Instant::now();
-        let second = start_cluster(Some(&cache.0)).expect("warm start");
+        let second = start_cluster(Some(&cache.0), &mut free_port).expect("warm start");
         let copy_time = t.elapsed();
         let t = Instant::now();
         drop(second);
@@ -2010,6 +2123,37 @@ mod tests {
             fastest < Duration::from_secs(5),
             "warm start took {fastest:?}"
         );
+    }
+
+    #[test]
+    fn retries_when_the_port_is_taken() {
+        let blocker = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let taken = blocker.local_addr().expect("addr").port();
+        let mut first = Some(taken);
+        let cluster = start_cluster(None, &mut || first.take().map_or_else(free_port, Ok))
+            .expect("start on the second port");
+        assert_ne!(cluster.port(), taken);
+        let log = fs::read_to_string(cluster.data_dir().with_file_name("server.log"))
+            .expect("server log");
+        assert!(log.contains("Address already in use"), "{log}");
+    }
+
+    #[test]
+    fn failed_start_cleans_up_and_reports_the_log() {
+        let blocker = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let taken = blocker.local_addr().expect("addr").port();
+        let error = start_cluster(None, &mut || Ok(taken)).expect_err("port always taken");
+        let PgError::Start { attempts, log, .. } = &error else {
+            panic!("unexpected error: {error}");
+        };
+        assert_eq!(*attempts, PORT_ATTEMPTS);
+        let message = error.to_string();
+        println!("{message}");
+        assert!(message.contains("pg_ctl"), "{message}");
+        assert!(message.contains("Address already in use"), "{message}");
+        let dir = log.parent().expect("cluster dir");
+        assert!(!dir.exists(), "{} left behind", dir.display());
+        assert!(!lock(&LIVE).iter().any(|p| p.dir == dir));
     }
 
     #[test]
@@ -2174,6 +2318,55 @@ mod tests {
             "postgres-postgresql-15.18-debian-15.18-0-deb12u1-uid101-v1"
         );
         assert_eq!(shell_quote("a'b"), r"'a'\''b'");
+    }
+
+    #[test]
+    fn resumed_copy_completes_a_partial_tree() {
+        let root = ScratchCache::new();
+        let src = root.0.join("src");
+        let dst = root.0.join("dst");
+        fs::create_dir_all(src.join("sub")).expect("mkdir");
+        fs::set_permissions(&src, fs::Permissions::from_mode(0o700)).expect("chmod");
+        fs::write(src.join("a"), vec![1u8; 10_000]).expect("write");
+        fs::write(src.join("empty"), b"").expect("write");
+        fs::write(src.join("sub/b"), b"bbb").expect("write");
+        fs::set_permissions(src.join("sub/b"), fs::Permissions::from_mode(0o600)).expect("chmod");
+        copy_tree(&src, &dst, RunAs::CurrentUser, false).expect("copy");
+        // Simulate an interrupted copy: a cut-short file and a missing one.
+        fs::write(dst.join("a"), vec![1u8; 100]).expect("truncate");
+        fs::remove_file(dst.join("sub/b")).expect("rm");
+        assert!(
+            copy_tree(&src, &dst, RunAs::CurrentUser, false).is_err(),
+            "plain copy must not reuse"
+        );
+        copy_tree(&src, &dst, RunAs::CurrentUser, true).expect("resume");
+        assert_eq!(fs::read(dst.join("a")).expect("a"), vec![1u8; 10_000]);
+        assert_eq!(fs::read(dst.join("sub/b")).expect("b"), b"bbb");
+        assert_eq!(fs::read(dst.join("empty")).expect("empty"), b"");
+        let mode = |p: &Path| fs::metadata(p).expect("stat").mode() & 0o777;
+        assert_eq!(mode(&dst), 0o700);
+        assert_eq!(mode(&dst.join("sub/b")), 0o600);
+    }
+
+    #[test]
+    fn picks_the_newest_major_version() {
+        let root = ScratchCache::new();
+        for version in ["9.6", "15", "16", "main"] {
+            let bin = root.0.join(version).join("bin");
+            fs::create_dir_all(&bin).expect("mkdir");
+            for name in ["initdb", "pg_ctl", "postgres"] {
+                // 16 is incomplete, so 15 must win over it and over 9.6.
+                if version == "16" && name == "postgres" {
+                    continue;
+                }
+                let path = bin.join(name);
+                fs::write(&path, "#!/bin/sh\n").expect("write");
+                fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
+            }
+        }
+        let bins = newest_versioned(&root.0).expect("found");
+        assert!(bins.pg_ctl.ends_with("15/bin/pg_ctl"), "{bins:?}");
+        assert!(newest_versioned(&root.0.join("nonexistent")).is_none());
     }
 
     #[test]

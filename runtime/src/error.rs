@@ -58,6 +58,31 @@ pub enum Error {
         /// The query name.
         query: &'static str,
     },
+    /// A to-one relation that the schema promises (a NOT NULL foreign key)
+    /// found no row: it was deleted between the parent's statement and the
+    /// loader's. Never papered over with a default.
+    #[error("query `{query}` found no row for key {key}, which a parent row references")]
+    MissingRelated {
+        /// The loader's query name.
+        query: &'static str,
+        /// The key, formatted with `Debug`.
+        key: String,
+    },
+    /// The N+1 detector, with [`NPlusOneAction::Error`](crate::NPlusOneAction::Error),
+    /// refused to run the query once more in the same scope: the statement
+    /// was not sent.
+    #[error(
+        "query `{query}` would run {count} times in one scope (N+1 detected): \
+         load the rows with one batched statement instead \
+         (a loader with `= ANY($1)`, or `-- @prefetch` on the parent query)"
+    )]
+    NPlusOne {
+        /// The query name.
+        query: &'static str,
+        /// How many times it would have run in the scope, counting the
+        /// refused execution.
+        count: u32,
+    },
 }
 
 impl Error {
@@ -68,7 +93,9 @@ impl Error {
             | Self::Pool { query, .. }
             | Self::Decode { query, .. }
             | Self::NotFound { query }
-            | Self::TooManyRows { query } => query,
+            | Self::TooManyRows { query }
+            | Self::MissingRelated { query, .. }
+            | Self::NPlusOne { query, .. } => query,
         }
     }
 
@@ -222,6 +249,23 @@ mod tests {
         );
         assert_eq!(too_many.query(), "FindPost");
         assert_eq!(too_many.column(), None);
+    }
+
+    #[test]
+    fn n_plus_one_error_names_query_and_count() {
+        let error = Error::NPlusOne {
+            query: "GetAuthor",
+            count: 6,
+        };
+        assert_eq!(error.query(), "GetAuthor");
+        assert_eq!(
+            error.to_string(),
+            "query `GetAuthor` would run 6 times in one scope (N+1 detected): \
+             load the rows with one batched statement instead \
+             (a loader with `= ANY($1)`, or `-- @prefetch` on the parent query)"
+        );
+        assert!(error.source().is_none());
+        assert!(error.code().is_none());
     }
 
     #[test]

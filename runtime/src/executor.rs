@@ -4,24 +4,25 @@
 //! Every impl funnels into [`Session`] (prepare, then execute) wrapped in
 //! [`observe`], so there is one code path for all of them.
 
-use std::future::Future;
+use std::future::{ready, Future};
 
 use deadpool_postgres::{ClientWrapper, StatementCache};
+use futures_util::TryFutureExt as _;
 use postgres_types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
 use crate::observe::observe;
-use crate::{Error, Pool, Query};
+use crate::{Error, Pool, PooledConnection, Query};
 
 /// Something that can run a generated query: a connection, a transaction or
 /// a pool.
 ///
 /// Implemented for:
 ///
-/// * [`Pool`], [`deadpool_postgres::Object`] (a pooled connection),
-///   [`deadpool_postgres::ClientWrapper`] and [`deadpool_postgres::Transaction`]:
-///   statements are prepared once per connection and then served from that
-///   connection's statement cache;
+/// * [`Pool`], [`PooledConnection`] (what [`Pool::get`] returns),
+///   [`deadpool_postgres::Object`], [`deadpool_postgres::ClientWrapper`] and
+///   [`deadpool_postgres::Transaction`]: statements are prepared once per
+///   connection and then served from that connection's statement cache;
 /// * [`tokio_postgres::Client`] and [`tokio_postgres::Transaction`]: these have
 ///   no statement cache, so every execution prepares the statement and then
 ///   executes it (two round trips). Prefer a pooled connection on hot paths;
@@ -29,7 +30,8 @@ use crate::{Error, Pool, Query};
 ///
 /// With a [`Pool`], each call takes a connection for the duration of that one
 /// statement; to run several statements on one connection (or in one
-/// transaction) take the connection with [`Pool::get`] and pass it instead.
+/// transaction) take the connection with [`Pool::get`] and pass it instead,
+/// or, in code generic over the executor, [`pin`](Executor::pin) it.
 pub trait Executor: Sync {
     /// Runs `query` with `params` and returns all rows.
     fn query(
@@ -44,6 +46,46 @@ pub trait Executor: Sync {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// Binds to one connection, so that the statements of one operation run
+    /// on it — and, sent concurrently (`try_join!`), are pipelined on it: a
+    /// pool checks one out (a [`PooledConnection`], a new N+1 detector
+    /// scope); connections and transactions return themselves, immediately.
+    /// The result is an executor bound to that connection for the duration
+    /// of a multi-statement operation.
+    ///
+    /// `query` is only used to name the query in the error, should the pool
+    /// fail to hand out a connection ([`Error::Pool`]).
+    ///
+    /// ```no_run
+    /// # use quarry::{Executor, Query};
+    /// # const POSTS: Query = Query::new("ListPosts", "SELECT 1");
+    /// # const COMMENTS: Query = Query::new("CommentsByPost", "SELECT 2");
+    /// # const AUTHORS: Query = Query::new("AuthorsById", "SELECT 3");
+    /// async fn load<E: Executor + ?Sized>(db: &E) -> Result<(), quarry::Error> {
+    ///     let conn = db.pin(&POSTS).await?;
+    ///     let conn = &conn;
+    ///     let posts = conn.query(&POSTS, &[]).await?;
+    ///     // Two statements in flight at once on the same connection.
+    ///     let (comments, authors) = quarry::futures_util::try_join!(
+    ///         conn.query(&COMMENTS, &[]),
+    ///         conn.query(&AUTHORS, &[]),
+    ///     )?;
+    /// #   let _ = (posts, comments, authors);
+    ///     Ok(())
+    /// }
+    /// ```
+    // Not a named associated type (`type Pinned<'a>: Executor where Self: 'a`):
+    // with such a GAT, rustc (up to at least 1.95) cannot prove that the future
+    // of a generic function that pins and then calls another pinning function
+    // is `Send` for a concrete executor whose pinned type borrows
+    // (`&'a Client`) — "implementation of `Executor` is not general enough",
+    // caused by the GAT's `Self: 'a` clause. The anonymous type has no such
+    // clause; runtime/tests/pinned_shape.rs checks the pattern.
+    fn pin(
+        &self,
+        query: &'static Query,
+    ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_;
 }
 
 /// A connection as the executors see it: the client that talks to the
@@ -95,7 +137,7 @@ impl<'a> Session<'a> {
 }
 
 /// Implements [`Executor`] for a connection type, given how to view it as a
-/// [`Session`].
+/// [`Session`]; the pinned executor is the connection itself.
 macro_rules! impl_executor_for_connection {
     ($(#[$doc:meta])* $ty:ty, |$this:ident| $session:expr) => {
         $(#[$doc])*
@@ -106,7 +148,9 @@ macro_rules! impl_executor_for_connection {
                 params: &[&(dyn ToSql + Sync)],
             ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
                 let $this = self;
-                observe(query, $session.query(query, params))
+                observe(query, None, ready(Ok($session)), move |session| {
+                    session.query(query, params)
+                })
             }
 
             fn execute(
@@ -115,7 +159,16 @@ macro_rules! impl_executor_for_connection {
                 params: &[&(dyn ToSql + Sync)],
             ) -> impl Future<Output = Result<u64, Error>> + Send {
                 let $this = self;
-                observe(query, $session.execute(query, params))
+                observe(query, None, ready(Ok($session)), move |session| {
+                    session.execute(query, params)
+                })
+            }
+
+            fn pin(
+                &self,
+                _query: &'static Query,
+            ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
+                ready(Ok(self))
             }
         }
     };
@@ -154,16 +207,55 @@ impl_executor_for_connection!(
     }
 );
 
+/// Uses the connection's statement cache, and counts every execution in the
+/// checkout's N+1 detector scope.
+impl Executor for PooledConnection {
+    fn query(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
+        let session = Session::cached(&self.object);
+        observe(
+            query,
+            Some(&self.detector),
+            ready(Ok(session)),
+            move |session| session.query(query, params),
+        )
+    }
+
+    fn execute(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<u64, Error>> + Send {
+        let session = Session::cached(&self.object);
+        observe(
+            query,
+            Some(&self.detector),
+            ready(Ok(session)),
+            move |session| session.execute(query, params),
+        )
+    }
+
+    fn pin(
+        &self,
+        _query: &'static Query,
+    ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
+        ready(Ok(self))
+    }
+}
+
 /// Takes a connection from the pool for this one statement, and uses that
-/// connection's statement cache.
+/// connection's statement cache. [`pin`](Executor::pin) checks one out for
+/// several statements.
 impl Executor for Pool {
     fn query(
         &self,
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        observe(query, async move {
-            let client = self.get_for(query).await?;
+        observe(query, None, self.get_for(query), move |client| async move {
             Session::cached(&client).query(query, params).await
         })
     }
@@ -173,16 +265,26 @@ impl Executor for Pool {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send {
-        observe(query, async move {
-            let client = self.get_for(query).await?;
+        observe(query, None, self.get_for(query), move |client| async move {
             Session::cached(&client).execute(query, params).await
+        })
+    }
+
+    fn pin(
+        &self,
+        query: &'static Query,
+    ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
+        self.get().map_err(|source| Error::Pool {
+            query: query.name(),
+            source,
         })
     }
 }
 
 impl Pool {
+    /// A connection for one statement: not a detector scope of its own.
     async fn get_for(&self, query: &Query) -> Result<deadpool_postgres::Object, Error> {
-        self.get().await.map_err(|source| Error::Pool {
+        self.inner().get().await.map_err(|source| Error::Pool {
             query: query.name(),
             source,
         })
@@ -205,6 +307,13 @@ impl<T: Executor + ?Sized> Executor for &T {
     ) -> impl Future<Output = Result<u64, Error>> + Send {
         (**self).execute(query, params)
     }
+
+    fn pin(
+        &self,
+        query: &'static Query,
+    ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
+        (**self).pin(query)
+    }
 }
 
 impl<T: Executor + ?Sized> Executor for Box<T> {
@@ -222,5 +331,12 @@ impl<T: Executor + ?Sized> Executor for Box<T> {
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send {
         (**self).execute(query, params)
+    }
+
+    fn pin(
+        &self,
+        query: &'static Query,
+    ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
+        (**self).pin(query)
     }
 }

@@ -23,22 +23,37 @@
 //! # }
 //! ```
 //!
-//! Every statement execution is wrapped in a `tracing` span named
-//! `quarry.query` with the query name and the number of rows as fields.
+//! # Instrumentation
+//!
+//! * Every statement execution is a `tracing` span named `quarry.query`,
+//!   with the fields `query` (the name), `rows` (returned or affected) and
+//!   `elapsed_us` (time in flight, in microseconds).
+//! * [`record`] runs a block and returns the [`QueryLog`] of the statements
+//!   it executed: count them in tests ([`QueryLog::assert_count`], the
+//!   `assertNumQueries` of Quarry) or check that two were pipelined
+//!   ([`QueryLog::overlapping`]).
+//! * The N+1 detector flags one query run more than a threshold of times in
+//!   one scope — a [`record`] or [`scope`] block, or one [`PooledConnection`]
+//!   checkout — with a `tracing` warning (debug builds, by default) or an
+//!   [`Error::NPlusOne`]: see [`set_n_plus_one_policy`].
 
 #![warn(missing_docs)]
 
+mod detect;
 mod error;
 mod executor;
 mod fetch;
 mod observe;
 mod pool;
+mod prefetch;
 mod query;
+mod record;
 mod row;
 pub mod types;
 
 pub use chrono;
 pub use deadpool_postgres;
+pub use futures_util;
 pub use postgres_types;
 pub use rust_decimal;
 pub use serde_json;
@@ -46,9 +61,15 @@ pub use tokio_postgres;
 pub use tokio_postgres::Row;
 pub use uuid;
 
+pub use crate::detect::{
+    n_plus_one_policy, set_n_plus_one_policy, NPlusOne, NPlusOneAction, NPlusOnePolicy,
+};
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
-pub use crate::pool::{Pool, PoolBuildError};
+pub use crate::pool::{Pool, PoolBuildError, PooledConnection};
+pub use crate::prefetch::{fetch_keyed, unique_keys, ToMany, ToOne};
+pub use futures_util::future::try_join;
 pub use crate::query::Query;
+pub use crate::record::{record, scope, QueryLog, QueryRecord};
 pub use crate::row::{decode, DecodeError, FromRow};

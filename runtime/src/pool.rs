@@ -1,10 +1,12 @@
 //! [`Pool`]: a deadpool-postgres pool with Quarry's defaults.
 
 use std::num::NonZeroUsize;
+use std::ops::{Deref, DerefMut};
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+use crate::detect::{Detector, NPlusOne};
 use crate::error::SourceMessage;
 
 /// Connection pool over deadpool-postgres with sane defaults.
@@ -79,10 +81,11 @@ impl Pool {
     }
 
     /// Takes a connection from the pool, to run several statements on the
-    /// same connection or to start a transaction
-    /// ([`deadpool_postgres::ClientWrapper::transaction`]).
-    pub async fn get(&self) -> Result<deadpool_postgres::Object, deadpool_postgres::PoolError> {
-        self.inner.get().await
+    /// same connection (sent concurrently, they are pipelined) or to start a
+    /// transaction ([`deadpool_postgres::ClientWrapper::transaction`], through
+    /// `Deref`). The checkout is one scope of the N+1 detector.
+    pub async fn get(&self) -> Result<PooledConnection, deadpool_postgres::PoolError> {
+        self.inner.get().await.map(PooledConnection::from)
     }
 
     /// The underlying deadpool-postgres pool (status, resizing, metrics).
@@ -94,6 +97,67 @@ impl Pool {
 impl From<deadpool_postgres::Pool> for Pool {
     fn from(pool: deadpool_postgres::Pool) -> Self {
         Self::from_pool(pool)
+    }
+}
+
+/// A connection checked out of a [`Pool`] by [`Pool::get`] (or
+/// [`Executor::pin`](crate::Executor::pin)), returned to the pool on drop.
+///
+/// It derefs to [`deadpool_postgres::Object`], so everything a deadpool
+/// connection offers works on it (`transaction()`, `statement_cache`, the
+/// tokio-postgres client methods…), and it is an
+/// [`Executor`](crate::Executor) that uses the connection's statement cache.
+///
+/// The checkout is one scope of the N+1 detector: statements run through it
+/// (not those of a transaction opened on it, which is a different executor —
+/// wrap such code in [`scope`](crate::scope) or [`record`](crate::record))
+/// are counted per query name, from checkout to drop.
+#[derive(Debug)]
+pub struct PooledConnection {
+    pub(crate) object: deadpool_postgres::Object,
+    pub(crate) detector: Detector,
+}
+
+impl PooledConnection {
+    /// What the N+1 detector flagged on this checkout so far (empty when the
+    /// policy is [`Off`](crate::NPlusOneAction::Off)).
+    pub fn n_plus_one(&self) -> Vec<NPlusOne> {
+        self.detector.lock().flagged()
+    }
+
+    /// The deadpool connection, still returned to the pool when dropped.
+    pub fn into_inner(self) -> deadpool_postgres::Object {
+        self.object
+    }
+}
+
+impl From<deadpool_postgres::Object> for PooledConnection {
+    /// Makes a deadpool connection a quarry checkout (a new detector scope).
+    fn from(object: deadpool_postgres::Object) -> Self {
+        Self {
+            object,
+            detector: Detector::default(),
+        }
+    }
+}
+
+impl Deref for PooledConnection {
+    type Target = deadpool_postgres::Object;
+
+    fn deref(&self) -> &Self::Target {
+        &self.object
+    }
+}
+
+impl DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.object
+    }
+}
+
+impl AsRef<deadpool_postgres::Object> for PooledConnection {
+    fn as_ref(&self) -> &deadpool_postgres::Object {
+        &self.object
     }
 }
 

@@ -65,6 +65,50 @@ async fn run(url: &str) -> Result<(), Box<dyn Error>> {
         );
     }
 
+    // Relations: one statement per relation, versus one per row.
+    let since = quarry::chrono::DateTime::UNIX_EPOCH;
+    let (orders, prefetched) = quarry::record(shop::list_orders_with_details(&pool, since)).await;
+    let orders = orders?;
+    println!("\nOrders with customer, items, products and categories:");
+    for order in &orders {
+        let items: Vec<String> = order
+            .items
+            .iter()
+            .map(|item| format!("{}× {} ({})", item.quantity, item.product.name, item.product.category.name))
+            .collect();
+        println!("  #{} for {}: {}", order.id, order.customer.name, items.join(", "));
+    }
+    let (naive, looped) = quarry::record(async {
+        let mut loaded = 0;
+        for order in shop::list_recent_orders(&pool, since, i64::MAX).await? {
+            shop::get_customer(&pool, order.customer_id).await?;
+            // A one-key call per order: it loads that order's products and categories too.
+            loaded += shop::items_by_order(&pool, &[order.id]).await?.len();
+        }
+        Ok::<_, quarry::Error>(loaded)
+    })
+    .await;
+    naive?;
+    println!(
+        "  statements: {} with prefetching, {} with a loop over the same {} orders",
+        prefetched.len(),
+        looped.len(),
+        orders.len()
+    );
+
+    let (posts, log) = quarry::record(blog::list_posts_with_relations(&pool, 10)).await;
+    println!("\nPosts with comments, commenters, author and tags ({} statements):", log.len());
+    for post in posts? {
+        let tags: Vec<&str> = post.tags.iter().map(|tag| tag.name.as_str()).collect();
+        println!(
+            "  {:<32} by {:<14} {} comment(s), tags [{}]",
+            post.title,
+            post.author.name,
+            post.comments.len(),
+            tags.join(", ")
+        );
+    }
+
     println!("\nPosts with comment counts:");
     for post in blog::posts_with_comment_counts(&pool, 0).await? {
         println!(
