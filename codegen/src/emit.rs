@@ -16,8 +16,8 @@ use crate::ident;
 use proc_macro2::Ident;
 
 use crate::ir::{EnumIr, FieldIr, LoaderIr, ModuleIr, Project, QueryIr, RelationIr, RowIr, RowRef};
-use crate::typemap::{Builtin, RustType};
 use crate::lex::QueryKind;
+use crate::typemap::{Builtin, RustType};
 
 /// Values of the `@generated` header shared by every file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +233,10 @@ fn row_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream) -> Tok
     // a private struct, then `with_relations` loads every relation for all rows
     // at once and assembles the public struct.
     let columns_name = ident::ident(&format!("{}Columns", row.name));
-    let columns_doc = format!(" The columns of [`{}`], before its relations are loaded.", row.name);
+    let columns_doc = format!(
+        " The columns of [`{}`], before its relations are loaded.",
+        row.name
+    );
     let relation_fields = row.relations.iter().map(|relation| {
         let field = ident::ident(&relation.field);
         let ty = relation_type(module, relation);
@@ -320,7 +323,11 @@ fn relation_type(module: &ModuleIr, relation: &RelationIr) -> TokenStream {
 fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
     let name = ident::ident(&row.name);
     let columns_name = ident::ident(&format!("{}Columns", row.name));
-    let locals: Vec<Ident> = row.relations.iter().map(|r| ident::ident(&r.field)).collect();
+    let locals: Vec<Ident> = row
+        .relations
+        .iter()
+        .map(|r| ident::ident(&r.field))
+        .collect();
     let key_vars: Vec<Ident> = row
         .relations
         .iter()
@@ -328,7 +335,11 @@ fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
         .collect();
     let collect_keys = row.relations.iter().zip(&key_vars).map(|(relation, keys)| {
         let field = ident::ident(&relation.parent_field);
-        let key = key_expression(&relation.key_type, quote!(parent.#field), relation.parent_nullable);
+        let key = key_expression(
+            &relation.key_type,
+            quote!(parent.#field),
+            relation.parent_nullable,
+        );
         let iterate = if relation.parent_nullable {
             quote!(filter_map)
         } else {
@@ -352,12 +363,18 @@ fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
         .iter()
         .zip(&locals)
         .rev()
-        .fold(None, |inner: Option<(TokenStream, TokenStream)>, (load, local)| {
-            Some(match inner {
-                None => (load.clone(), quote!(mut #local)),
-                Some((future, pattern)) => (quote!(quarry::try_join(#load, #future)), quote!((mut #local, #pattern))),
-            })
-        })
+        .fold(
+            None,
+            |inner: Option<(TokenStream, TokenStream)>, (load, local)| {
+                Some(match inner {
+                    None => (load.clone(), quote!(mut #local)),
+                    Some((future, pattern)) => (
+                        quote!(quarry::try_join(#load, #future)),
+                        quote!((mut #local, #pattern)),
+                    ),
+                })
+            },
+        )
         .unwrap_or_default();
     let load_all = quote!(let #pattern = #joined.await?;);
     let expect_uses = row.relations.iter().zip(&locals).map(|(relation, local)| {
@@ -370,9 +387,15 @@ fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
     });
     let takes = row.relations.iter().zip(&locals).map(|(relation, local)| {
         let field = ident::ident(&relation.parent_field);
-        let value = match (relation.to_many, relation.parent_nullable, relation.optional) {
+        let value = match (
+            relation.to_many,
+            relation.parent_nullable,
+            relation.optional,
+        ) {
             (true, false, _) => quote!(#local.take(&parent.#field)),
-            (true, true, _) => quote!(parent.#field.as_ref().map(|key| #local.take(key)).unwrap_or_default()),
+            (true, true, _) => {
+                quote!(parent.#field.as_ref().map(|key| #local.take(key)).unwrap_or_default())
+            }
             (false, true, _) => quote!(parent.#field.as_ref().and_then(|key| #local.take(key))),
             (false, false, true) => quote!(#local.take(&parent.#field)),
             (false, false, false) => {
@@ -478,7 +501,10 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
             quote!(&#name)
         })
         .collect();
-    let row_type = query.row.as_ref().map(|row| (row_path(module, row), columns_path(module, row)));
+    let row_type = query
+        .row
+        .as_ref()
+        .map(|row| (row_path(module, row), columns_path(module, row)));
     let allow = if query.params.len() > 6 {
         quote!(#[allow(clippy::too_many_arguments)])
     } else {
@@ -536,7 +562,10 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
             };
             (ret, quote!(#call(db, &QUERY, &[#(#args),*]).await))
         }
-        (_, None) => (quote!(u64), quote!(quarry::execute(db, &QUERY, &[#(#args),*]).await)),
+        (_, None) => (
+            quote!(u64),
+            quote!(quarry::execute(db, &QUERY, &[#(#args),*]).await),
+        ),
     };
     quote! {
         #docs
@@ -560,7 +589,12 @@ fn columns_path(module: &ModuleIr, row: &RowRef) -> TokenStream {
 }
 
 /// Body of a loader: de-duplicate keys, skip the statement for none, group the rows.
-fn loader_body(query: &QueryIr, loader: &LoaderIr, row: &TokenStream, columns: &TokenStream) -> (TokenStream, TokenStream) {
+fn loader_body(
+    query: &QueryIr,
+    loader: &LoaderIr,
+    row: &TokenStream,
+    columns: &TokenStream,
+) -> (TokenStream, TokenStream) {
     let keys_param = query.params.first().map(|p| ident::ident(&p.name));
     let key_type = loader.key_type.owned(&quote!(super::types));
     let key_index = Literal::usize_unsuffixed(loader.key_index);

@@ -205,7 +205,13 @@ pub fn build_project(
                 .entry(row_name.clone())
                 .or_insert_with(|| query.module.to_string())
                 .clone();
-            (ident::snake(&query.def.name), RowRef { module, name: row_name })
+            (
+                ident::snake(&query.def.name),
+                RowRef {
+                    module,
+                    name: row_name,
+                },
+            )
         })
         .collect();
     // Row name → (defining module, fields and relations, first query def) for `@row` reuse checks.
@@ -257,7 +263,11 @@ pub fn build_project(
                 let loader = &queries[relation.loader];
                 let (loader_fn, row) = targets[relation.loader].clone();
                 // The parent column is a field (prefetch checked it exists with the key's type).
-                let key_type = fields.iter().find(|f| f.index == relation.parent_index)?.ty.clone();
+                let key_type = fields
+                    .iter()
+                    .find(|f| f.index == relation.parent_index)?
+                    .ty
+                    .clone();
                 Some(RelationIr {
                     field: relation.field.clone(),
                     loader_query: loader.def.name.clone(),
@@ -510,7 +520,13 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
         .as_ref()
         .filter(|loader| loader.hidden)
         .map(|loader| loader.key_index);
-    for (index, (column, &nullable)) in query.described.columns.iter().zip(&query.nullable).enumerate() {
+    for (index, (column, &nullable)) in query
+        .described
+        .columns
+        .iter()
+        .zip(&query.nullable)
+        .enumerate()
+    {
         if Some(index) == hidden {
             continue;
         }

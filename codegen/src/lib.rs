@@ -327,7 +327,10 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
         .collect();
 
     // parse
-    let mut statements: Vec<_> = queries.iter().map(|(_, def)| parse::parse_query(def)).collect();
+    let mut statements: Vec<_> = queries
+        .iter()
+        .map(|(_, def)| parse::parse_query(def))
+        .collect();
 
     // schema, describe (with loaders derived from the schema's foreign keys)
     let database = server.create_database("quarry_gen").await?;
@@ -364,7 +367,8 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
 
     // Derived loaders join the user's queries from here on.
     let mut hidden_keys = vec![false; queries.len()];
-    let mut all: Vec<(&str, &QueryDef)> = queries.iter().map(|(module, def)| (*module, def)).collect();
+    let mut all: Vec<(&str, &QueryDef)> =
+        queries.iter().map(|(module, def)| (*module, def)).collect();
     for (loader, described_loader) in derived.iter().zip(derived_described) {
         all.push((loader.module.as_str(), &loader.def));
         statements.push(parse::parse_query(&loader.def));
@@ -376,7 +380,9 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
     // nullability (then overrides), lint
     let mut analysed = Vec::new();
     let mut describe_failed = false;
-    for (index, (((module, def), statement), described)) in all.iter().zip(&statements).zip(&described).enumerate() {
+    for (index, (((module, def), statement), described)) in
+        all.iter().zip(&statements).zip(&described).enumerate()
+    {
         let described = match described {
             Ok(described) => described,
             Err(diagnostic) => {
@@ -395,7 +401,9 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
                         format!("could not analyse query `{}`: {}", def.name, error.message),
                         Some(diagnostic::Location::new(&def.file, at)),
                     )
-                    .with_help("PostgreSQL accepts it; every column is typed `Option` unless overridden"),
+                    .with_help(
+                        "PostgreSQL accepts it; every column is typed `Option` unless overridden",
+                    ),
                 );
                 None
             }
@@ -419,15 +427,17 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
     // prefetch
     let facts: Vec<prefetch::QueryFacts<'_>> = analysed
         .iter()
-        .map(|(index, module, def, statement, described, nullable)| prefetch::QueryFacts {
-            module,
-            def,
-            statement: *statement,
-            described,
-            nullable,
-            directives: &directives[*index],
-            hidden_key: hidden_keys[*index],
-        })
+        .map(
+            |(index, module, def, statement, described, nullable)| prefetch::QueryFacts {
+                module,
+                def,
+                statement: *statement,
+                described,
+                nullable,
+                directives: &directives[*index],
+                hidden_key: hidden_keys[*index],
+            },
+        )
         .collect();
     let resolved = match prefetch::resolve_prefetch(&facts, &catalog) {
         Ok(resolved) if !diagnostics.iter().any(Diagnostic::is_error) => resolved,
@@ -442,16 +452,18 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
     let checked: Vec<CheckedQuery<'_>> = analysed
         .iter()
         .zip(resolved)
-        .map(|((_, module, def, statement, described, nullable), prefetch)| CheckedQuery {
-            module,
-            def,
-            positional_names: statement
-                .map(|s| parse::positional_param_names(s, def.params.len()))
-                .unwrap_or_default(),
-            described,
-            nullable: nullable.clone(),
-            prefetch,
-        })
+        .map(
+            |((_, module, def, statement, described, nullable), prefetch)| CheckedQuery {
+                module,
+                def,
+                positional_names: statement
+                    .map(|s| parse::positional_param_names(s, def.params.len()))
+                    .unwrap_or_default(),
+                described,
+                nullable: nullable.clone(),
+                prefetch,
+            },
+        )
         .collect();
     let modules: Vec<(String, String)> = inputs
         .query_files

@@ -79,13 +79,24 @@ pub fn parse_directives(def: &QueryDef) -> (Directives, Vec<Diagnostic>) {
         match directive.name.as_str() {
             "key" => {
                 let column = directive.args.trim();
-                if column.is_empty() || column.contains(char::is_whitespace) || column.contains(',') {
+                if column.is_empty() || column.contains(char::is_whitespace) || column.contains(',')
+                {
                     errors.push(
-                        Diagnostic::error_at("`@key` needs exactly one column name", &def.file, directive.span.clone())
-                            .with_help("write `-- @key post_id` (the output column the rows are grouped by)"),
+                        Diagnostic::error_at(
+                            "`@key` needs exactly one column name",
+                            &def.file,
+                            directive.span.clone(),
+                        )
+                        .with_help(
+                            "write `-- @key post_id` (the output column the rows are grouped by)",
+                        ),
                     );
                 } else if out.key.is_some() {
-                    errors.push(Diagnostic::error_at("duplicate `@key` directive", &def.file, directive.span.clone()));
+                    errors.push(Diagnostic::error_at(
+                        "duplicate `@key` directive",
+                        &def.file,
+                        directive.span.clone(),
+                    ));
                 } else {
                     out.key = Some((column.to_string(), directive.args_span.clone()));
                 }
@@ -100,7 +111,10 @@ pub fn parse_directives(def: &QueryDef) -> (Directives, Vec<Diagnostic>) {
     (out, errors)
 }
 
-fn parse_prefetch(def: &QueryDef, directive: &Directive) -> Result<PrefetchDirective, Box<Diagnostic>> {
+fn parse_prefetch(
+    def: &QueryDef,
+    directive: &Directive,
+) -> Result<PrefetchDirective, Box<Diagnostic>> {
     let bad = |message: &str| {
         Box::new(
             Diagnostic::error_at(message.to_string(), &def.file, directive.span.clone()).with_help(
@@ -132,12 +146,16 @@ fn parse_prefetch(def: &QueryDef, directive: &Directive) -> Result<PrefetchDirec
     let trimmed = rest.trim();
     let lead = rest.len() - rest.trim_start().len();
     let (Some(open), true) = (trimmed.find('('), trimmed.ends_with(')')) else {
-        return Err(bad("`@prefetch` loader must be written `Loader(parent_column)`"));
+        return Err(bad(
+            "`@prefetch` loader must be written `Loader(parent_column)`",
+        ));
     };
     let loader = trimmed[..open].trim();
     let column = trimmed[open + 1..trimmed.len() - 1].trim();
     if !is_identifier(loader) || !is_identifier(column) {
-        return Err(bad("`@prefetch` loader must be written `Loader(parent_column)`"));
+        return Err(bad(
+            "`@prefetch` loader must be written `Loader(parent_column)`",
+        ));
     }
     let loader_start = rest_start + lead;
     let column_offset = trimmed[open + 1..].find(column).unwrap_or(0);
@@ -157,7 +175,9 @@ fn parse_prefetch(def: &QueryDef, directive: &Directive) -> Result<PrefetchDirec
 
 fn is_identifier(text: &str) -> bool {
     let mut chars = text.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -183,17 +203,33 @@ enum Path {
     /// `source.fk_column → target.referenced`: to-one.
     Forward { target: u32, fk: ForeignKey },
     /// `junction.a → source`, `junction.b → target`: many-to-many.
-    Junction { junction: u32, to_source: ForeignKey, to_target: ForeignKey, target: u32 },
+    Junction {
+        junction: u32,
+        to_source: ForeignKey,
+        to_target: ForeignKey,
+        target: u32,
+    },
 }
 
 impl Path {
     fn describe(&self, catalog: &Catalog, source: &Table) -> String {
-        let name = |oid: &u32| catalog.tables.get(oid).map_or("?", |t| t.name.as_str()).to_string();
+        let name = |oid: &u32| {
+            catalog
+                .tables
+                .get(oid)
+                .map_or("?", |t| t.name.as_str())
+                .to_string()
+        };
         let column = |oid: &u32, attnums: &[i16]| {
             let table = catalog.tables.get(oid);
             attnums
                 .iter()
-                .map(|a| table.and_then(|t| t.column(*a)).map_or("?", |c| c.name.as_str()).to_string())
+                .map(|a| {
+                    table
+                        .and_then(|t| t.column(*a))
+                        .map_or("?", |c| c.name.as_str())
+                        .to_string()
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -212,7 +248,12 @@ impl Path {
                 name(target),
                 column(target, &fk.referenced_columns)
             ),
-            Path::Junction { junction, to_source, to_target, target } => format!(
+            Path::Junction {
+                junction,
+                to_source,
+                to_target,
+                target,
+            } => format!(
                 "many-to-many: {} through {} ({} → {}, {} → {})",
                 name(target),
                 name(junction),
@@ -298,7 +339,11 @@ fn find_paths(field: &str, source: &Table, catalog: &Catalog) -> Vec<Path> {
         if junction.oid == source.oid {
             continue;
         }
-        for to_source in junction.foreign_keys.iter().filter(|fk| fk.referenced_table == source.oid) {
+        for to_source in junction
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.referenced_table == source.oid)
+        {
             for to_target in &junction.foreign_keys {
                 let Some(target) = catalog.tables.get(&to_target.referenced_table) else {
                     continue;
@@ -326,8 +371,13 @@ fn find_paths(field: &str, source: &Table, catalog: &Catalog) -> Vec<Path> {
 
 /// PostgreSQL identifier quoting, only where needed.
 fn quote_ident(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if plain {
         name.to_string()
     } else {
@@ -339,12 +389,18 @@ fn qualified(table: &Table) -> String {
     if table.schema == "public" {
         quote_ident(&table.name)
     } else {
-        format!("{}.{}", quote_ident(&table.schema), quote_ident(&table.name))
+        format!(
+            "{}.{}",
+            quote_ident(&table.schema),
+            quote_ident(&table.name)
+        )
     }
 }
 
 fn column_name(table: &Table, attnum: i16) -> String {
-    table.column(attnum).map_or_else(String::new, |c| c.name.clone())
+    table
+        .column(attnum)
+        .map_or_else(String::new, |c| c.name.clone())
 }
 
 fn select_list(alias: &str, table: &Table) -> String {
@@ -358,7 +414,12 @@ fn select_list(alias: &str, table: &Table) -> String {
 
 fn order_by(alias: &str, table: &Table, lead: Option<String>) -> String {
     let mut keys: Vec<String> = lead.into_iter().collect();
-    keys.extend(table.primary_key.iter().map(|a| format!("{alias}.{}", quote_ident(&column_name(table, *a)))));
+    keys.extend(
+        table
+            .primary_key
+            .iter()
+            .map(|a| format!("{alias}.{}", quote_ident(&column_name(table, *a)))),
+    );
     if keys.is_empty() {
         String::new()
     } else {
@@ -397,7 +458,10 @@ pub fn derive_loaders(
             let Some(source) = source_table(parent.described, catalog) else {
                 errors.push(
                     Diagnostic::error_at(
-                        format!("cannot derive `{}`: query `{}` returns no base-table column", prefetch.field, def.name),
+                        format!(
+                            "cannot derive `{}`: query `{}` returns no base-table column",
+                            prefetch.field, def.name
+                        ),
                         &def.file,
                         prefetch.field_span.clone(),
                     )
@@ -427,10 +491,14 @@ pub fn derive_loaders(
                     continue;
                 }
                 many => {
-                    let list: Vec<String> = many.iter().map(|p| p.describe(catalog, source)).collect();
+                    let list: Vec<String> =
+                        many.iter().map(|p| p.describe(catalog, source)).collect();
                     errors.push(
                         Diagnostic::error_at(
-                            format!("ambiguous relation `{}` from `{}`", prefetch.field, source.name),
+                            format!(
+                                "ambiguous relation `{}` from `{}`",
+                                prefetch.field, source.name
+                            ),
                             &def.file,
                             prefetch.field_span.clone(),
                         )
@@ -507,7 +575,12 @@ pub fn derive_loaders(
 }
 
 /// A name for a derived loader: the natural one, unless a user query has it.
-fn unique_name(base: &str, taken: &BTreeSet<String>, derived: &BTreeMap<String, DerivedLoader>, sql: &str) -> String {
+fn unique_name(
+    base: &str,
+    taken: &BTreeSet<String>,
+    derived: &BTreeMap<String, DerivedLoader>,
+    sql: &str,
+) -> String {
     let mut name = base.to_string();
     let mut n = 1;
     loop {
@@ -551,7 +624,10 @@ fn synthesize(
                         &def.file,
                         prefetch.field_span.clone(),
                     )
-                    .with_help(format!("select `{}` in the query", column_name(source, attnum))),
+                    .with_help(format!(
+                        "select `{}` in the query",
+                        column_name(source, attnum)
+                    )),
                 )
             })
     };
@@ -576,9 +652,21 @@ fn synthesize(
                 quote_ident(&fk_column),
                 order_by("t", target, None)
             );
-            let name = format!("{}By{}", ident::pascal(&target.name), ident::pascal(&fk_column));
+            let name = format!(
+                "{}By{}",
+                ident::pascal(&target.name),
+                ident::pascal(&fk_column)
+            );
             let row = ident::pascal(&singular(&target.name));
-            Ok((name, sql, fk_column, parent_column, QueryKind::Many, row, false))
+            Ok((
+                name,
+                sql,
+                fk_column,
+                parent_column,
+                QueryKind::Many,
+                row,
+                false,
+            ))
         }
         Path::Forward { target, fk } => {
             let target = table(target)?;
@@ -590,9 +678,21 @@ fn synthesize(
                 qualified(target),
                 quote_ident(&key_column),
             );
-            let name = format!("{}By{}", ident::pascal(&target.name), ident::pascal(&key_column));
+            let name = format!(
+                "{}By{}",
+                ident::pascal(&target.name),
+                ident::pascal(&key_column)
+            );
             let row = ident::pascal(&singular(&target.name));
-            Ok((name, sql, key_column, parent_column, QueryKind::Opt, row, false))
+            Ok((
+                name,
+                sql,
+                key_column,
+                parent_column,
+                QueryKind::Opt,
+                row,
+                false,
+            ))
         }
         Path::Junction {
             junction,
@@ -615,9 +715,21 @@ fn synthesize(
                 quote_ident(&source_key),
                 order_by("t", target, Some(format!("j.{}", quote_ident(&source_key))))
             );
-            let name = format!("{}Via{}", ident::pascal(&target.name), ident::pascal(&junction.name));
+            let name = format!(
+                "{}Via{}",
+                ident::pascal(&target.name),
+                ident::pascal(&junction.name)
+            );
             let row = ident::pascal(&singular(&target.name));
-            Ok((name, sql, "quarry_key".to_string(), parent_column, QueryKind::Many, row, true))
+            Ok((
+                name,
+                sql,
+                "quarry_key".to_string(),
+                parent_column,
+                QueryKind::Many,
+                row,
+                true,
+            ))
         }
     }
 }
@@ -684,7 +796,11 @@ pub struct QueryPrefetch {
 }
 
 fn column_type(facts: &QueryFacts<'_>, index: usize) -> Option<RustType> {
-    facts.described.columns.get(index).and_then(|c| map_type(&c.ty))
+    facts
+        .described
+        .columns
+        .get(index)
+        .and_then(|c| map_type(&c.ty))
 }
 
 fn is_hashable(ty: &RustType) -> bool {
@@ -722,17 +838,29 @@ fn uses_any(statement: &Statement) -> bool {
 fn check_loader(facts: &QueryFacts<'_>, errors: &mut Vec<Diagnostic>) -> Option<LoaderSpec> {
     let (key, key_span) = facts.directives.key.as_ref()?;
     let def = facts.def;
-    let error = |message: String, span: Range<usize>| Diagnostic::error_at(message, &def.file, span);
+    let error =
+        |message: String, span: Range<usize>| Diagnostic::error_at(message, &def.file, span);
     if !def.kind.returns_rows() {
-        errors.push(error(format!("loader `{}` must return rows", def.name), def.kind_span.clone()));
+        errors.push(error(
+            format!("loader `{}` must return rows", def.name),
+            def.kind_span.clone(),
+        ));
         return None;
     }
     let Some(key_index) = facts.described.columns.iter().position(|c| &c.name == key) else {
-        let columns: Vec<&str> = facts.described.columns.iter().map(|c| c.name.as_str()).collect();
+        let columns: Vec<&str> = facts
+            .described
+            .columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
         errors.push(
-            error(format!("`@key {key}` is not a column of query `{}`", def.name), key_span.clone())
-                .with_label("unknown column")
-                .with_help(format!("the query returns: {}", columns.join(", "))),
+            error(
+                format!("`@key {key}` is not a column of query `{}`", def.name),
+                key_span.clone(),
+            )
+            .with_label("unknown column")
+            .with_help(format!("the query returns: {}", columns.join(", "))),
         );
         return None;
     };
@@ -758,16 +886,34 @@ fn check_loader(facts: &QueryFacts<'_>, errors: &mut Vec<Diagnostic>) -> Option<
             .and_then(|p| p.spans.first().cloned())
             .unwrap_or_else(|| key_span.clone());
         errors.push(
-            error(format!("loader `{}` must take exactly one array parameter, found {what}", def.name), span)
-                .with_help("a loader selects rows for a set of keys: `WHERE t.post_id = ANY(:post_ids)`"),
+            error(
+                format!(
+                    "loader `{}` must take exactly one array parameter, found {what}",
+                    def.name
+                ),
+                span,
+            )
+            .with_help(
+                "a loader selects rows for a set of keys: `WHERE t.post_id = ANY(:post_ids)`",
+            ),
         );
         return None;
     }
-    let param_span = def.params[0].spans.first().cloned().unwrap_or_else(|| key_span.clone());
+    let param_span = def.params[0]
+        .spans
+        .first()
+        .cloned()
+        .unwrap_or_else(|| key_span.clone());
     if facts.statement.is_some_and(|s| !uses_any(s)) {
         errors.push(
-            error(format!("loader `{}` must use its key array as `<expr> = ANY(…)`", def.name), param_span.clone())
-                .with_help("write `WHERE t.post_id = ANY(:post_ids)`"),
+            error(
+                format!(
+                    "loader `{}` must use its key array as `<expr> = ANY(…)`",
+                    def.name
+                ),
+                param_span.clone(),
+            )
+            .with_help("write `WHERE t.post_id = ANY(:post_ids)`"),
         );
         return None;
     }
@@ -791,13 +937,19 @@ fn check_loader(facts: &QueryFacts<'_>, errors: &mut Vec<Diagnostic>) -> Option<
                 ),
                 param_span,
             )
-            .with_help(format!("cast one side, e.g. `= ANY(:keys::{}[])`", facts.described.columns[key_index].ty.name())),
+            .with_help(format!(
+                "cast one side, e.g. `= ANY(:keys::{}[])`",
+                facts.described.columns[key_index].ty.name()
+            )),
         );
         return None;
     }
     if !is_hashable(&key_type) {
         errors.push(error(
-            format!("`@key {key}` has type `{}`, which cannot key a map", facts.described.columns[key_index].ty.name()),
+            format!(
+                "`@key {key}` has type `{}`, which cannot key a map",
+                facts.described.columns[key_index].ty.name()
+            ),
             key_span.clone(),
         ));
         return None;
@@ -812,8 +964,17 @@ fn check_loader(facts: &QueryFacts<'_>, errors: &mut Vec<Diagnostic>) -> Option<
 }
 
 /// Whether a foreign key makes `parent.column → loader.key` total.
-fn backed_by_foreign_key(parent: &QueryFacts<'_>, parent_index: usize, loader: &QueryFacts<'_>, key_index: usize, catalog: &Catalog) -> bool {
-    let (Some(from), Some(to)) = (parent.described.columns.get(parent_index), loader.described.columns.get(key_index)) else {
+fn backed_by_foreign_key(
+    parent: &QueryFacts<'_>,
+    parent_index: usize,
+    loader: &QueryFacts<'_>,
+    key_index: usize,
+    catalog: &Catalog,
+) -> bool {
+    let (Some(from), Some(to)) = (
+        parent.described.columns.get(parent_index),
+        loader.described.columns.get(key_index),
+    ) else {
         return false;
     };
     let (Some(from_table), Some(from_column), Some(to_table), Some(to_column)) =
@@ -823,16 +984,28 @@ fn backed_by_foreign_key(parent: &QueryFacts<'_>, parent_index: usize, loader: &
     };
     catalog.tables.get(&from_table).is_some_and(|table| {
         table.foreign_keys.iter().any(|fk| {
-            fk.columns == [from_column] && fk.referenced_table == to_table && fk.referenced_columns == [to_column]
+            fk.columns == [from_column]
+                && fk.referenced_table == to_table
+                && fk.referenced_columns == [to_column]
         })
     })
 }
 
 /// Checks every loader and relation; returns one entry per query, in order.
-pub fn resolve_prefetch(queries: &[QueryFacts<'_>], catalog: &Catalog) -> Result<Vec<QueryPrefetch>, Vec<Diagnostic>> {
+pub fn resolve_prefetch(
+    queries: &[QueryFacts<'_>],
+    catalog: &Catalog,
+) -> Result<Vec<QueryPrefetch>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
-    let loaders: Vec<Option<LoaderSpec>> = queries.iter().map(|q| check_loader(q, &mut errors)).collect();
-    let by_name: HashMap<&str, usize> = queries.iter().enumerate().map(|(i, q)| (q.def.name.as_str(), i)).collect();
+    let loaders: Vec<Option<LoaderSpec>> = queries
+        .iter()
+        .map(|q| check_loader(q, &mut errors))
+        .collect();
+    let by_name: HashMap<&str, usize> = queries
+        .iter()
+        .enumerate()
+        .map(|(i, q)| (q.def.name.as_str(), i))
+        .collect();
     let mut out: Vec<QueryPrefetch> = loaders
         .iter()
         .map(|loader| QueryPrefetch {
@@ -842,7 +1015,12 @@ pub fn resolve_prefetch(queries: &[QueryFacts<'_>], catalog: &Catalog) -> Result
         .collect();
     for (index, parent) in queries.iter().enumerate() {
         let def = parent.def;
-        let mut fields: BTreeSet<String> = parent.described.columns.iter().map(|c| ident::snake(&c.name)).collect();
+        let mut fields: BTreeSet<String> = parent
+            .described
+            .columns
+            .iter()
+            .map(|c| ident::snake(&c.name))
+            .collect();
         for prefetch in &parent.directives.prefetch {
             let RelationSource::Named {
                 loader,
@@ -853,16 +1031,27 @@ pub fn resolve_prefetch(queries: &[QueryFacts<'_>], catalog: &Catalog) -> Result
             else {
                 continue; // derivation failed and was reported
             };
-            let error = |message: String, span: &Range<usize>| Diagnostic::error_at(message, &def.file, span.clone());
+            let error = |message: String, span: &Range<usize>| {
+                Diagnostic::error_at(message, &def.file, span.clone())
+            };
             if !def.kind.returns_rows() {
-                errors.push(error(format!("`@prefetch` on `{}`, which returns no rows", def.name), &prefetch.span));
+                errors.push(error(
+                    format!("`@prefetch` on `{}`, which returns no rows", def.name),
+                    &prefetch.span,
+                ));
                 continue;
             }
             let field = ident::snake(&prefetch.field);
             if !fields.insert(field.clone()) {
                 errors.push(
-                    error(format!("relation field `{field}` collides with a column or relation of `{}`", def.name), &prefetch.field_span)
-                        .with_help("choose another field name"),
+                    error(
+                        format!(
+                            "relation field `{field}` collides with a column or relation of `{}`",
+                            def.name
+                        ),
+                        &prefetch.field_span,
+                    )
+                    .with_help("choose another field name"),
                 );
                 continue;
             }
@@ -874,13 +1063,14 @@ pub fn resolve_prefetch(queries: &[QueryFacts<'_>], catalog: &Catalog) -> Result
                     .map(|(q, _)| q.def.name.as_str())
                     .collect();
                 errors.push(
-                    error(format!("unknown loader `{loader}`"), loader_span).with_label("no query of this name").with_help(
-                        if known.is_empty() {
-                            "declare a loader with `-- @key <column>` and `= ANY(:keys)`".to_string()
+                    error(format!("unknown loader `{loader}`"), loader_span)
+                        .with_label("no query of this name")
+                        .with_help(if known.is_empty() {
+                            "declare a loader with `-- @key <column>` and `= ANY(:keys)`"
+                                .to_string()
                         } else {
                             format!("loaders: {}", known.join(", "))
-                        },
-                    ),
+                        }),
                 );
                 continue;
             };
@@ -891,12 +1081,25 @@ pub fn resolve_prefetch(queries: &[QueryFacts<'_>], catalog: &Catalog) -> Result
                 );
                 continue;
             };
-            let Some(parent_index) = parent.described.columns.iter().position(|c| &c.name == parent_column) else {
-                let columns: Vec<&str> = parent.described.columns.iter().map(|c| c.name.as_str()).collect();
+            let Some(parent_index) = parent
+                .described
+                .columns
+                .iter()
+                .position(|c| &c.name == parent_column)
+            else {
+                let columns: Vec<&str> = parent
+                    .described
+                    .columns
+                    .iter()
+                    .map(|c| c.name.as_str())
+                    .collect();
                 errors.push(
-                    error(format!("`{parent_column}` is not a column of query `{}`", def.name), column_span)
-                        .with_label("unknown column")
-                        .with_help(format!("the query returns: {}", columns.join(", "))),
+                    error(
+                        format!("`{parent_column}` is not a column of query `{}`", def.name),
+                        column_span,
+                    )
+                    .with_label("unknown column")
+                    .with_help(format!("the query returns: {}", columns.join(", "))),
                 );
                 continue;
             };
@@ -919,7 +1122,13 @@ pub fn resolve_prefetch(queries: &[QueryFacts<'_>], catalog: &Catalog) -> Result
             let parent_nullable = parent.nullable.get(parent_index).copied().unwrap_or(true);
             let optional = !spec.to_many
                 && (parent_nullable
-                    || !backed_by_foreign_key(parent, parent_index, &queries[loader_index], spec.key_index, catalog));
+                    || !backed_by_foreign_key(
+                        parent,
+                        parent_index,
+                        &queries[loader_index],
+                        spec.key_index,
+                        catalog,
+                    ));
             out[index].relations.push(RelationSpec {
                 field,
                 loader: loader_index,
@@ -935,11 +1144,16 @@ pub fn resolve_prefetch(queries: &[QueryFacts<'_>], catalog: &Catalog) -> Result
     for (start, query) in queries.iter().enumerate() {
         if let Some(cycle) = find_cycle(start, &out) {
             let closing = query.directives.prefetch.iter().find(|p| match &p.source {
-                RelationSource::Named { loader, .. } => by_name.get(loader.as_str()) == cycle.get(1),
+                RelationSource::Named { loader, .. } => {
+                    by_name.get(loader.as_str()) == cycle.get(1)
+                }
                 RelationSource::Derived => false,
             });
             if let (Some(closing), true) = (closing, cycle.iter().min() == Some(&start)) {
-                let names: Vec<&str> = cycle.iter().map(|&i| queries[i].def.name.as_str()).collect();
+                let names: Vec<&str> = cycle
+                    .iter()
+                    .map(|&i| queries[i].def.name.as_str())
+                    .collect();
                 errors.push(
                     Diagnostic::error_at(format!("prefetch cycle: {}", names.join(" → ")), &query.def.file, closing.span.clone())
                         .with_help("relations are loaded level by level; a cycle would never end — remove one `@prefetch`"),
@@ -981,7 +1195,14 @@ mod tests {
 
     #[test]
     fn singulars() {
-        for (plural, one) in [("comments", "comment"), ("categories", "category"), ("boxes", "box"), ("status", "status"), ("address", "address"), ("tags", "tag")] {
+        for (plural, one) in [
+            ("comments", "comment"),
+            ("categories", "category"),
+            ("boxes", "box"),
+            ("status", "status"),
+            ("address", "address"),
+            ("tags", "tag"),
+        ] {
             assert_eq!(singular(plural), one);
         }
     }
@@ -996,16 +1217,30 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         let (directives, errors) = parse_directives(&queries[0]);
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(directives.key.as_ref().map(|k| k.0.as_str()), Some("post_id"));
+        assert_eq!(
+            directives.key.as_ref().map(|k| k.0.as_str()),
+            Some("post_id")
+        );
         assert_eq!(directives.prefetch.len(), 2);
         match &directives.prefetch[0].source {
-            RelationSource::Named { loader, parent_column, column_span, .. } => {
-                assert_eq!((loader.as_str(), parent_column.as_str()), ("CommentsByPost", "id"));
+            RelationSource::Named {
+                loader,
+                parent_column,
+                column_span,
+                ..
+            } => {
+                assert_eq!(
+                    (loader.as_str(), parent_column.as_str()),
+                    ("CommentsByPost", "id")
+                );
                 assert_eq!(&file.text[column_span.clone()], "id");
             }
             RelationSource::Derived => panic!("expected a named loader"),
         }
         assert_eq!(directives.prefetch[1].source, RelationSource::Derived);
-        assert_eq!(&file.text[directives.prefetch[1].field_span.clone()], "tags");
+        assert_eq!(
+            &file.text[directives.prefetch[1].field_span.clone()],
+            "tags"
+        );
     }
 }

@@ -69,7 +69,7 @@ pub use crate::executor::Executor;
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
 pub use crate::pool::{Pool, PoolBuildError, PooledConnection};
 pub use crate::prefetch::{fetch_keyed, unique_keys, ToMany, ToOne};
-pub use futures_util::future::try_join;
 pub use crate::query::Query;
 pub use crate::record::{record, scope, QueryLog, QueryRecord};
 pub use crate::row::{decode, DecodeError, FromRow};
+pub use futures_util::future::try_join;

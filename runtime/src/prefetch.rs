@@ -68,7 +68,9 @@ pub struct ToMany<K, R> {
 
 impl<K, R> Default for ToMany<K, R> {
     fn default() -> Self {
-        Self { groups: HashMap::new() }
+        Self {
+            groups: HashMap::new(),
+        }
     }
 }
 
@@ -94,7 +96,9 @@ impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
     where
         K: Borrow<Q>,
     {
-        self.groups.get(key).map_or(&[], |group| group.value.as_slice())
+        self.groups
+            .get(key)
+            .map_or(&[], |group| group.value.as_slice())
     }
 
     /// Number of keys with at least one row.
@@ -109,8 +113,10 @@ impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
 
     /// Announces the parents' keys (one item per parent), so [`take`](Self::take)
     /// can move a group out on its last use instead of cloning it.
-    pub fn expect_uses<'q, Q: Hash + Eq + ?Sized + 'q>(&mut self, keys: impl IntoIterator<Item = &'q Q>)
-    where
+    pub fn expect_uses<'q, Q: Hash + Eq + ?Sized + 'q>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'q Q>,
+    ) where
         K: Borrow<Q>,
     {
         for key in keys {
@@ -131,13 +137,20 @@ impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
                 group.uses -= 1;
                 group.value.clone()
             }
-            Some(_) => self.groups.remove(key).map(|group| group.value).unwrap_or_default(),
+            Some(_) => self
+                .groups
+                .remove(key)
+                .map(|group| group.value)
+                .unwrap_or_default(),
         }
     }
 
     /// All groups.
     pub fn into_map(self) -> HashMap<K, Vec<R>> {
-        self.groups.into_iter().map(|(key, group)| (key, group.value)).collect()
+        self.groups
+            .into_iter()
+            .map(|(key, group)| (key, group.value))
+            .collect()
     }
 }
 
@@ -149,18 +162,25 @@ pub struct ToOne<K, R> {
 
 impl<K, R> Default for ToOne<K, R> {
     fn default() -> Self {
-        Self { rows: HashMap::new() }
+        Self {
+            rows: HashMap::new(),
+        }
     }
 }
 
 impl<K: Hash + Eq, R: Clone> ToOne<K, R> {
     /// Indexes `(key, row)` pairs; two rows for one key is
     /// [`Error::TooManyRows`] for `query`.
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (K, R)>, query: &Query) -> Result<Self, Error> {
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (K, R)>,
+        query: &Query,
+    ) -> Result<Self, Error> {
         let mut rows = HashMap::new();
         for (key, value) in pairs {
             if rows.insert(key, Group { value, uses: 0 }).is_some() {
-                return Err(Error::TooManyRows { query: query.name() });
+                return Err(Error::TooManyRows {
+                    query: query.name(),
+                });
             }
         }
         Ok(Self { rows })
@@ -185,8 +205,10 @@ impl<K: Hash + Eq, R: Clone> ToOne<K, R> {
     }
 
     /// See [`ToMany::expect_uses`].
-    pub fn expect_uses<'q, Q: Hash + Eq + ?Sized + 'q>(&mut self, keys: impl IntoIterator<Item = &'q Q>)
-    where
+    pub fn expect_uses<'q, Q: Hash + Eq + ?Sized + 'q>(
+        &mut self,
+        keys: impl IntoIterator<Item = &'q Q>,
+    ) where
         K: Borrow<Q>,
     {
         for key in keys {
@@ -213,7 +235,10 @@ impl<K: Hash + Eq, R: Clone> ToOne<K, R> {
 
     /// All rows by key.
     pub fn into_map(self) -> HashMap<K, R> {
-        self.rows.into_iter().map(|(key, group)| (key, group.value)).collect()
+        self.rows
+            .into_iter()
+            .map(|(key, group)| (key, group.value))
+            .collect()
     }
 }
 
@@ -236,7 +261,10 @@ mod tests {
         assert_eq!(groups.take(&1), vec!["a", "c"]);
         assert_eq!(groups.take(&1), vec!["a", "c"]);
         assert_eq!(groups.take(&2), vec!["b"]);
-        assert!(groups.is_empty(), "every group was moved out on its last use");
+        assert!(
+            groups.is_empty(),
+            "every group was moved out on its last use"
+        );
         assert_eq!(groups.take(&9), Vec::<&str>::new());
     }
 
@@ -250,6 +278,11 @@ mod tests {
         assert_eq!(one.take("x"), Some(1));
         assert_eq!(one.take("x"), None);
         let two = ToOne::from_pairs([(1, 'a'), (1, 'b')], &Q);
-        assert!(matches!(two, Err(Error::TooManyRows { query: "AuthorsById" })));
+        assert!(matches!(
+            two,
+            Err(Error::TooManyRows {
+                query: "AuthorsById"
+            })
+        ));
     }
 }

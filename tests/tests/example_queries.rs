@@ -4,11 +4,18 @@
 //! run through its generated function against a fresh database seeded with
 //! `examples/app/seed.sql`, and the returned values are checked exactly.
 //! Each test has its own database, so writes never leak between tests.
+//! (The two prefetching list queries added later, `ListOrdersWithDetails` and
+//! `ListPostsWithRelations`, are covered by `prefetch.rs`.)
+//!
+//! Loaders (`-- @key`) return their rows grouped by key (`quarry::ToOne` /
+//! `quarry::ToMany`); they are checked per key, including the relation fields
+//! they prefetch, and as a whole through [`by_key`].
 //!
 //! The executors vary on purpose: `quarry::Pool`, a plain
 //! `tokio_postgres::Client`, `tokio_postgres::Transaction`, and deadpool's
 //! pooled `Object` and `Transaction`.
 
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -96,6 +103,136 @@ fn dave() -> Customer {
     }
 }
 
+/// A loader's groups (from `into_map`), ordered by key: compares a whole
+/// result at once, with a readable diff.
+fn by_key<K: Ord, V>(groups: HashMap<K, V>) -> BTreeMap<K, V> {
+    groups.into_iter().collect()
+}
+
+fn category(id: i64, parent_id: Option<i64>, name: &str, slug: &str) -> CategoriesByIdsRow {
+    CategoriesByIdsRow {
+        id,
+        parent_id,
+        name: s(name),
+        slug: s(slug),
+    }
+}
+
+fn electronics() -> CategoriesByIdsRow {
+    category(1, None, "Electronics", "electronics")
+}
+
+fn laptops() -> CategoriesByIdsRow {
+    category(3, Some(2), "Laptops", "laptops")
+}
+
+fn headphones() -> CategoriesByIdsRow {
+    category(5, Some(4), "Headphones", "headphones")
+}
+
+fn home() -> CategoriesByIdsRow {
+    category(6, None, "Home", "home")
+}
+
+fn kitchen() -> CategoriesByIdsRow {
+    category(7, Some(6), "Kitchen", "kitchen")
+}
+
+/// Product 1, in Laptops.
+fn ultrabook() -> ProductsByIdsRow {
+    ProductsByIdsRow {
+        id: 1,
+        category_id: 3,
+        sku: s("LAP-001"),
+        name: s("Ultrabook 13"),
+        price: dec("1299.00"),
+        description: Some(s("Light 13-inch laptop")),
+        stock: 12,
+        tags: strings(&["portable", "premium"]),
+        weight_kg: Some(1.2),
+        active: true,
+        category: laptops(),
+    }
+}
+
+/// Product 3, in Headphones.
+fn nc_headphones() -> ProductsByIdsRow {
+    ProductsByIdsRow {
+        id: 3,
+        category_id: 5,
+        sku: s("HP-001"),
+        name: s("Noise-Cancelling Headphones"),
+        price: dec("349.99"),
+        description: Some(s("Over-ear, 30h battery")),
+        stock: 40,
+        tags: strings(&["wireless", "premium"]),
+        weight_kg: Some(0.25),
+        active: true,
+        category: headphones(),
+    }
+}
+
+/// Product 4, in Headphones.
+fn earbuds() -> ProductsByIdsRow {
+    ProductsByIdsRow {
+        id: 4,
+        category_id: 5,
+        sku: s("HP-002"),
+        name: s("Wired Earbuds"),
+        price: dec("19.90"),
+        description: None,
+        stock: 150,
+        tags: vec![],
+        weight_kg: Some(0.02),
+        active: true,
+        category: headphones(),
+    }
+}
+
+/// Product 6, in Kitchen, inactive.
+fn chef_knife() -> ProductsByIdsRow {
+    ProductsByIdsRow {
+        id: 6,
+        category_id: 7,
+        sku: s("KIT-002"),
+        name: s("Chef Knife"),
+        price: dec("89.50"),
+        description: None,
+        stock: 25,
+        tags: strings(&["steel"]),
+        weight_kg: Some(0.3),
+        active: false,
+        category: kitchen(),
+    }
+}
+
+fn ada_author() -> AuthorsByIdsRow {
+    AuthorsByIdsRow {
+        id: 1,
+        name: s("Ada Lovelace"),
+        email: s("ada@example.com"),
+        bio: Some(s("Writes about computing engines.")),
+    }
+}
+
+fn grace_author() -> AuthorsByIdsRow {
+    AuthorsByIdsRow {
+        id: 2,
+        name: s("Grace Hopper"),
+        email: s("grace@example.com"),
+        bio: Some(s("Compilers, COBOL and nanoseconds.")),
+    }
+}
+
+fn linus_author() -> AuthorsByIdsRow {
+    AuthorsByIdsRow {
+        id: 3,
+        name: s("Linus Quill"),
+        email: s("linus@example.com"),
+        bio: None,
+    }
+}
+
 #[track_caller]
 fn assert_not_found<T: std::fmt::Debug>(result: Result<T, quarry::Error>, query: &str) {
     match result {
@@ -151,12 +288,26 @@ async fn customer_reads_through_pool() {
         None
     );
 
-    // :many with an array parameter; unknown ids are simply absent.
+    // A :one loader: at most one row per key; unknown ids are simply absent.
+    let customers = shop::customers_by_ids(&pool, &[2, 4, 99]).await.unwrap();
+    assert_eq!(customers.len(), 2);
+    assert!(!customers.is_empty());
+    assert_eq!(customers.get(&2), Some(&bob()));
+    assert_eq!(customers.get(&4), Some(&dave()));
+    assert_eq!(customers.get(&99), None);
+    assert_eq!(customers.get(&1), None); // exists, but not asked for
     assert_eq!(
-        shop::customers_by_ids(&pool, &[2, 4, 99]).await.unwrap(),
-        vec![bob(), dave()]
+        by_key(customers.into_map()),
+        BTreeMap::from([(2, bob()), (4, dave())])
     );
-    assert_eq!(shop::customers_by_ids(&pool, &[]).await.unwrap(), vec![]);
+    // Duplicate keys are de-duplicated; an empty slice yields nothing.
+    let twice = shop::customers_by_ids(&pool, &[1, 1]).await.unwrap();
+    assert_eq!(twice.len(), 1);
+    assert_eq!(by_key(twice.into_map()), BTreeMap::from([(1, alice())]));
+    let none = shop::customers_by_ids(&pool, &[]).await.unwrap();
+    assert!(none.is_empty());
+    assert_eq!(none.len(), 0);
+    assert_eq!(none.get(&1), None);
 
     // Aggregates over a LEFT JOIN: Dave has no orders.
     let stats = shop::customer_order_stats(&pool).await.unwrap();
@@ -280,18 +431,27 @@ async fn customer_writes_in_transaction() {
     );
 
     // Committed: visible through another connection.
+    let committed = shop::customers_by_ids(&pool, &[1, 2, 5, 8]).await.unwrap();
     assert_eq!(
-        shop::customers_by_ids(&pool, &[1, 2, 5, 8])
-            .await
-            .unwrap()
+        committed.get(&2),
+        Some(&Customer {
+            id: 2,
+            email: s("bob@example.com"),
+            name: s("Robert Chen"),
+            phone: Some(s("+1 555 0199")),
+            created_at: ts("2024-01-05T14:30:00Z"),
+        })
+    );
+    assert_eq!(
+        by_key(committed.into_map())
             .into_iter()
-            .map(|c| (c.id, c.name))
+            .map(|(key, c)| (key, c.id, c.name))
             .collect::<Vec<_>>(),
         vec![
-            (1, s("Alice M.")),
-            (2, s("Robert Chen")),
-            (5, s("Erin Park")),
-            (8, s("Frank Ito")),
+            (1, 1, s("Alice M.")),
+            (2, 2, s("Robert Chen")),
+            (5, 5, s("Erin Park")),
+            (8, 8, s("Frank Ito")),
         ]
     );
 
@@ -375,33 +535,53 @@ async fn category_queries_through_client() {
         ]
     );
 
+    let categories = shop::categories_by_ids(client, &[7, 5, 3]).await.unwrap();
+    assert_eq!(categories.len(), 3);
     assert_eq!(
-        shop::categories_by_ids(client, &[7, 5, 3]).await.unwrap(),
-        vec![
-            CategoriesByIdsRow {
-                id: 3,
-                parent_id: Some(2),
-                name: s("Laptops"),
-                slug: s("laptops"),
-            },
-            CategoriesByIdsRow {
-                id: 5,
-                parent_id: Some(4),
-                name: s("Headphones"),
-                slug: s("headphones"),
-            },
-            CategoriesByIdsRow {
-                id: 7,
-                parent_id: Some(6),
-                name: s("Kitchen"),
-                slug: s("kitchen"),
-            },
-        ]
+        categories.get(&3),
+        Some(&CategoriesByIdsRow {
+            id: 3,
+            parent_id: Some(2),
+            name: s("Laptops"),
+            slug: s("laptops"),
+        })
     );
     assert_eq!(
-        shop::categories_by_ids(client, &[1, 6]).await.unwrap()[0].parent_id,
-        None
+        categories.get(&5),
+        Some(&CategoriesByIdsRow {
+            id: 5,
+            parent_id: Some(4),
+            name: s("Headphones"),
+            slug: s("headphones"),
+        })
     );
+    assert_eq!(
+        categories.get(&7),
+        Some(&CategoriesByIdsRow {
+            id: 7,
+            parent_id: Some(6),
+            name: s("Kitchen"),
+            slug: s("kitchen"),
+        })
+    );
+    assert_eq!(categories.get(&1), None);
+    assert_eq!(
+        by_key(categories.into_map()),
+        BTreeMap::from([(3, laptops()), (5, headphones()), (7, kitchen())])
+    );
+    // Roots have no parent.
+    let roots = shop::categories_by_ids(client, &[6, 1, 99]).await.unwrap();
+    assert_eq!(roots.get(&1).map(|c| c.parent_id), Some(None));
+    assert_eq!(roots.get(&6).map(|c| c.parent_id), Some(None));
+    assert_eq!(roots.get(&99), None);
+    assert_eq!(
+        by_key(roots.into_map()),
+        BTreeMap::from([(1, electronics()), (6, home())])
+    );
+    assert!(shop::categories_by_ids(client, &[])
+        .await
+        .unwrap()
+        .is_empty());
 
     let electronics = shop::products_in_category_tree(client, 1).await.unwrap();
     assert_eq!(
@@ -552,40 +732,70 @@ async fn product_search_and_lookup() {
         .is_empty());
 
     let products = shop::products_by_ids(&pool, &[3, 1, 99]).await.unwrap();
+    assert_eq!(products.len(), 2);
     assert_eq!(
-        products,
-        vec![
-            ProductsByIdsRow {
-                id: 1,
-                category_id: 3,
-                sku: s("LAP-001"),
-                name: s("Ultrabook 13"),
-                price: dec("1299.00"),
-                description: Some(s("Light 13-inch laptop")),
-                stock: 12,
-                tags: strings(&["portable", "premium"]),
-                weight_kg: Some(1.2),
-                active: true,
-            },
-            ProductsByIdsRow {
+        products.get(&1),
+        Some(&ProductsByIdsRow {
+            id: 1,
+            category_id: 3,
+            sku: s("LAP-001"),
+            name: s("Ultrabook 13"),
+            price: dec("1299.00"),
+            description: Some(s("Light 13-inch laptop")),
+            stock: 12,
+            tags: strings(&["portable", "premium"]),
+            weight_kg: Some(1.2),
+            active: true,
+            category: CategoriesByIdsRow {
                 id: 3,
-                category_id: 5,
-                sku: s("HP-001"),
-                name: s("Noise-Cancelling Headphones"),
-                price: dec("349.99"),
-                description: Some(s("Over-ear, 30h battery")),
-                stock: 40,
-                tags: strings(&["wireless", "premium"]),
-                weight_kg: Some(0.25),
-                active: true,
+                parent_id: Some(2),
+                name: s("Laptops"),
+                slug: s("laptops"),
             },
-        ]
+        })
     );
-    let knife = shop::products_by_ids(&pool, &[6]).await.unwrap();
+    assert_eq!(
+        products.get(&3),
+        Some(&ProductsByIdsRow {
+            id: 3,
+            category_id: 5,
+            sku: s("HP-001"),
+            name: s("Noise-Cancelling Headphones"),
+            price: dec("349.99"),
+            description: Some(s("Over-ear, 30h battery")),
+            stock: 40,
+            tags: strings(&["wireless", "premium"]),
+            weight_kg: Some(0.25),
+            active: true,
+            category: CategoriesByIdsRow {
+                id: 5,
+                parent_id: Some(4),
+                name: s("Headphones"),
+                slug: s("headphones"),
+            },
+        })
+    );
+    assert_eq!(products.get(&99), None);
+    assert_dec(products.get(&1).unwrap().price, "1299.00");
+    assert_eq!(
+        by_key(products.into_map()),
+        BTreeMap::from([(1, ultrabook()), (3, nc_headphones())])
+    );
+    // The inactive knife too: the loader does not filter on active.
+    let knife = shop::products_by_ids(&pool, &[6, 6]).await.unwrap();
     assert_eq!(knife.len(), 1);
-    assert!(!knife[0].active);
-    assert_eq!(knife[0].description, None);
-    assert_dec(knife[0].price, "89.50");
+    let chef = knife.get(&6).unwrap();
+    assert!(!chef.active);
+    assert_eq!(chef.description, None);
+    assert_dec(chef.price, "89.50");
+    assert_eq!(chef.category, kitchen());
+    assert_eq!(knife.get(&6), Some(&chef_knife()));
+    // Two products sharing a category both get it.
+    let audio = shop::products_by_ids(&pool, &[4, 3]).await.unwrap();
+    assert_eq!(
+        by_key(audio.into_map()),
+        BTreeMap::from([(3, nc_headphones()), (4, earbuds())])
+    );
     assert!(shop::products_by_ids(&pool, &[]).await.unwrap().is_empty());
 }
 
@@ -653,14 +863,22 @@ async fn product_writes_through_deadpool() {
     }
     let after = shop::products_by_ids(&object, &[1, 3, 5]).await.unwrap();
     assert_eq!(
-        after
-            .iter()
-            .map(|p| (p.id, p.stock, p.tags.clone()))
+        after.get(&1),
+        Some(&ProductsByIdsRow {
+            stock: 10,
+            tags: strings(&["sale", "portable"]),
+            ..ultrabook()
+        })
+    );
+    assert_eq!(
+        by_key(after.into_map())
+            .into_iter()
+            .map(|(key, p)| (key, p.id, p.stock, p.tags, p.category.slug))
             .collect::<Vec<_>>(),
         vec![
-            (1, 10, strings(&["sale", "portable"])),
-            (3, 40, vec![]),
-            (5, 5, strings(&["coffee"])),
+            (1, 1, 10, strings(&["sale", "portable"]), s("laptops")),
+            (3, 3, 40, vec![], s("headphones")),
+            (5, 5, 5, strings(&["coffee"]), s("kitchen")),
         ]
     );
 }
@@ -807,7 +1025,8 @@ async fn order_reads_through_client() {
                 name: &str,
                 quantity,
                 unit_price: &str,
-                line_total: &str| {
+                line_total: &str,
+                product: ProductsByIdsRow| {
         ItemsByOrderRow {
             id,
             order_id,
@@ -817,13 +1036,41 @@ async fn order_reads_through_client() {
             quantity,
             unit_price: dec(unit_price),
             line_total: Some(dec(line_total)),
+            product,
         }
     };
+    // Grouped by order, in id order within an order; unrequested orders are absent.
+    assert_eq!(items.len(), 3);
     assert_eq!(
-        items,
-        vec![
-            item(1, 1, 1, "LAP-001", "Ultrabook 13", 1, "1299.00", "1299.00"),
-            item(2, 1, 4, "HP-002", "Wired Earbuds", 2, "19.90", "39.80"),
+        items.get(&1),
+        [
+            item(
+                1,
+                1,
+                1,
+                "LAP-001",
+                "Ultrabook 13",
+                1,
+                "1299.00",
+                "1299.00",
+                ultrabook()
+            ),
+            item(
+                2,
+                1,
+                4,
+                "HP-002",
+                "Wired Earbuds",
+                2,
+                "19.90",
+                "39.80",
+                earbuds()
+            ),
+        ]
+    );
+    assert_eq!(
+        items.get(&2),
+        [
             item(
                 3,
                 2,
@@ -832,9 +1079,25 @@ async fn order_reads_through_client() {
                 "Noise-Cancelling Headphones",
                 1,
                 "349.99",
-                "349.99"
+                "349.99",
+                nc_headphones()
             ),
-            item(4, 2, 4, "HP-002", "Wired Earbuds", 1, "19.90", "19.90"),
+            item(
+                4,
+                2,
+                4,
+                "HP-002",
+                "Wired Earbuds",
+                1,
+                "19.90",
+                "19.90",
+                earbuds()
+            ),
+        ]
+    );
+    assert_eq!(
+        items.get(&5),
+        [
             item(
                 7,
                 5,
@@ -843,17 +1106,53 @@ async fn order_reads_through_client() {
                 "Noise-Cancelling Headphones",
                 2,
                 "329.99",
-                "659.98"
+                "659.98",
+                nc_headphones()
             ),
-            item(8, 5, 6, "KIT-002", "Chef Knife", 1, "89.50", "89.50"),
+            item(
+                8,
+                5,
+                6,
+                "KIT-002",
+                "Chef Knife",
+                1,
+                "89.50",
+                "89.50",
+                chef_knife()
+            ),
         ]
     );
-    assert_dec(items[1].line_total.unwrap(), "39.80");
-    assert_dec(items[1].unit_price, "19.90");
-    assert!(shop::items_by_order(client, &[99])
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(items.get(&3).is_empty()); // has items, but not asked for
+    assert_dec(items.get(&1)[1].line_total.unwrap(), "39.80");
+    assert_dec(items.get(&1)[1].unit_price, "19.90");
+    // The nested relations: item 1's product is the Ultrabook 13, in Laptops
+    // (id 3, under Computers, id 2).
+    let first = &items.get(&1)[0];
+    assert_eq!(first.product.id, 1);
+    assert_eq!(first.product.name, "Ultrabook 13");
+    assert_dec(first.product.price, "1299.00");
+    assert_eq!(
+        (
+            first.product.category.id,
+            first.product.category.parent_id,
+            first.product.category.name.as_str()
+        ),
+        (3, Some(2), "Laptops")
+    );
+    // The inactive knife is still loaded as a product of an old order.
+    assert!(!items.get(&5)[1].product.active);
+    // Every group as a whole: order ids → item ids.
+    assert_eq!(
+        by_key(items.into_map())
+            .into_iter()
+            .map(|(order, rows)| (order, rows.iter().map(|i| i.id).collect::<Vec<_>>()))
+            .collect::<Vec<_>>(),
+        vec![(1, vec![1, 2]), (2, vec![3, 4]), (5, vec![7, 8])]
+    );
+    let unknown = shop::items_by_order(client, &[99]).await.unwrap();
+    assert!(unknown.is_empty());
+    assert!(unknown.get(&99).is_empty());
+    assert!(shop::items_by_order(client, &[]).await.unwrap().is_empty());
 }
 
 /// PlaceOrder, UpdateOrderStatus, AddOrderItem, RemoveOrderItem and
@@ -987,19 +1286,36 @@ async fn order_writes_in_transaction() {
             unit_price: dec("18.50"),
         }
     );
+    let items = shop::items_by_order(&tx, &[3, 7]).await.unwrap();
+    let summary = |rows: &[ItemsByOrderRow]| {
+        rows.iter()
+            .map(|i| {
+                (
+                    i.id,
+                    i.order_id,
+                    i.product_id,
+                    i.quantity,
+                    i.line_total,
+                    i.product.sku.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(items.len(), 2);
     assert_eq!(
-        shop::items_by_order(&tx, &[3, 7])
-            .await
-            .unwrap()
-            .iter()
-            .map(|i| (i.id, i.order_id, i.product_id, i.quantity, i.line_total))
-            .collect::<Vec<_>>(),
+        summary(items.get(&3)),
         vec![
-            (5, 3, 5, 3, Some(dec("1347.00"))),
-            (10, 3, 1, 1, Some(dec("1299.00"))),
-            (12, 7, 4, 5, Some(dec("92.50"))),
+            (5, 3, 5, 3, Some(dec("1347.00")), s("KIT-001")),
+            (10, 3, 1, 1, Some(dec("1299.00")), s("LAP-001")),
         ]
     );
+    assert_eq!(
+        summary(items.get(&7)),
+        vec![(12, 7, 4, 5, Some(dec("92.50")), s("HP-002"))]
+    );
+    // Loaded inside the transaction: the product and category of the new line.
+    assert_eq!(items.get(&7)[0].product, earbuds());
+    assert_eq!(items.get(&3)[1].product, ultrabook());
 
     // RemoveOrderItem: :exec row counts.
     assert_eq!(shop::remove_order_item(&tx, 1, 4).await.unwrap(), 1);
@@ -1009,6 +1325,7 @@ async fn order_writes_in_transaction() {
         shop::items_by_order(&tx, &[1])
             .await
             .unwrap()
+            .get(&1)
             .iter()
             .map(|i| i.id)
             .collect::<Vec<_>>(),
@@ -1030,7 +1347,9 @@ async fn order_writes_in_transaction() {
         0
     );
     // Its items went with it (ON DELETE CASCADE).
-    assert!(shop::items_by_order(&tx, &[4]).await.unwrap().is_empty());
+    let deleted = shop::items_by_order(&tx, &[4]).await.unwrap();
+    assert!(deleted.is_empty());
+    assert!(deleted.get(&4).is_empty());
     assert_eq!(
         shop::delete_cancelled_orders_before(&tx, ts("2025-01-01T00:00:00Z"))
             .await
@@ -1280,32 +1599,49 @@ async fn author_queries_through_client() {
     );
     assert_not_found(blog::get_author(client, 42).await, "GetAuthor");
 
+    let authors = blog::authors_by_ids(client, &[3, 1]).await.unwrap();
+    assert_eq!(authors.len(), 2);
     assert_eq!(
-        blog::authors_by_ids(client, &[3, 1]).await.unwrap(),
-        vec![
-            AuthorsByIdsRow {
-                id: 1,
-                name: s("Ada Lovelace"),
-                email: s("ada@example.com"),
-                bio: Some(s("Writes about computing engines.")),
-            },
-            AuthorsByIdsRow {
-                id: 3,
-                name: s("Linus Quill"),
-                email: s("linus@example.com"),
-                bio: None,
-            },
-        ]
+        authors.get(&1),
+        Some(&AuthorsByIdsRow {
+            id: 1,
+            name: s("Ada Lovelace"),
+            email: s("ada@example.com"),
+            bio: Some(s("Writes about computing engines.")),
+        })
     );
     assert_eq!(
-        blog::authors_by_ids(client, &[2, 2, 42]).await.unwrap(),
-        vec![AuthorsByIdsRow {
+        authors.get(&3),
+        Some(&AuthorsByIdsRow {
+            id: 3,
+            name: s("Linus Quill"),
+            email: s("linus@example.com"),
+            bio: None,
+        })
+    );
+    assert_eq!(authors.get(&2), None);
+    assert_eq!(
+        by_key(authors.into_map()),
+        BTreeMap::from([(1, ada_author()), (3, linus_author())])
+    );
+    // Duplicate keys collapse; unknown keys are absent.
+    let grace = blog::authors_by_ids(client, &[2, 2, 42]).await.unwrap();
+    assert_eq!(grace.len(), 1);
+    assert_eq!(
+        grace.get(&2),
+        Some(&AuthorsByIdsRow {
             id: 2,
             name: s("Grace Hopper"),
             email: s("grace@example.com"),
             bio: Some(s("Compilers, COBOL and nanoseconds.")),
-        }]
+        })
     );
+    assert_eq!(grace.get(&42), None);
+    assert_eq!(
+        by_key(grace.into_map()),
+        BTreeMap::from([(2, grace_author())])
+    );
+    assert!(blog::authors_by_ids(client, &[]).await.unwrap().is_empty());
 
     assert_eq!(
         blog::author_leaderboard(client).await.unwrap(),
@@ -1337,9 +1673,12 @@ async fn author_queries_through_client() {
         ]
     );
 
+    let posts = blog::posts_by_author(client, &[3, 2]).await.unwrap();
+    assert_eq!(posts.len(), 2);
+    // Newest first within an author.
     assert_eq!(
-        blog::posts_by_author(client, &[3, 2]).await.unwrap(),
-        vec![
+        posts.get(&2),
+        [
             PostsByAuthorRow {
                 id: 5,
                 author_id: 2,
@@ -1354,19 +1693,29 @@ async fn author_queries_through_client() {
                 published_at: Some(ts("2024-01-25T12:00:00Z")),
                 views: 95,
             },
-            PostsByAuthorRow {
-                id: 4,
-                author_id: 3,
-                title: s("Draft: prefetching relations"),
-                published_at: None,
-                views: 0,
-            },
         ]
     );
-    assert!(blog::posts_by_author(client, &[42])
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(
+        posts.get(&3),
+        [PostsByAuthorRow {
+            id: 4,
+            author_id: 3,
+            title: s("Draft: prefetching relations"),
+            published_at: None,
+            views: 0,
+        }]
+    );
+    assert!(posts.get(&1).is_empty()); // has posts, but not asked for
+    assert_eq!(
+        by_key(posts.into_map())
+            .into_iter()
+            .map(|(author, rows)| (author, rows.iter().map(|p| p.id).collect::<Vec<_>>()))
+            .collect::<Vec<_>>(),
+        vec![(2, vec![5, 3]), (3, vec![4])]
+    );
+    let unknown = blog::posts_by_author(client, &[42]).await.unwrap();
+    assert!(unknown.is_empty());
+    assert!(unknown.get(&42).is_empty());
 
     // SetAuthorAvatar: set bytes, clear, unknown author.
     assert_eq!(
@@ -1807,14 +2156,16 @@ async fn post_writes_in_transaction() {
             .views,
         122
     );
+    // Drafts first within an author.
+    let linus_posts = blog::posts_by_author(&pool, &[3]).await.unwrap();
+    assert_eq!(linus_posts.len(), 1);
     assert_eq!(
-        blog::posts_by_author(&pool, &[3])
-            .await
-            .unwrap()
+        linus_posts
+            .get(&3)
             .iter()
-            .map(|p| (p.id, p.published_at))
+            .map(|p| (p.id, p.author_id, p.published_at))
             .collect::<Vec<_>>(),
-        vec![(6, None), (4, Some(ts("2024-04-01T09:00:00Z")))]
+        vec![(6, 3, None), (4, 3, Some(ts("2024-04-01T09:00:00Z")))]
     );
     // The newly published posts show up in the listing.
     assert_eq!(
@@ -1836,22 +2187,33 @@ async fn comment_queries_through_pool() {
     let db = TestDb::with_example_data("eq_comments").await;
     let pool = db.pool();
 
+    // `author` is the commenter as the LEFT JOIN sees it (id, name) and as the
+    // prefetched `commenter` relation loads it (the whole AuthorsByIds row).
     let comment =
-        |id, post_id, author: Option<(i64, &str)>, body: &str, at: &str| CommentsByPostRow {
-            id,
-            post_id,
-            author_id: author.map(|(id, _)| id),
-            author_name: author.map(|(_, name)| s(name)),
-            body: s(body),
-            created_at: ts(at),
+        |id, post_id, author: Option<(i64, &str, AuthorsByIdsRow)>, body: &str, at: &str| {
+            let (author_id, author_name, commenter) = match author {
+                Some((id, name, row)) => (Some(id), Some(s(name)), Some(row)),
+                None => (None, None, None),
+            };
+            CommentsByPostRow {
+                id,
+                post_id,
+                author_id,
+                author_name,
+                body: s(body),
+                created_at: ts(at),
+                commenter,
+            }
         };
+    let comments = blog::comments_by_post(&pool, &[1, 2, 4]).await.unwrap();
+    assert_eq!(comments.len(), 2); // post 4 has no comments
     assert_eq!(
-        blog::comments_by_post(&pool, &[1, 2, 4]).await.unwrap(),
-        vec![
+        comments.get(&1),
+        [
             comment(
                 1,
                 1,
-                Some((2, "Grace Hopper")),
+                Some((2, "Grace Hopper", grace_author())),
                 "Great introduction!",
                 "2024-01-10T09:00:00Z"
             ),
@@ -1865,22 +2227,52 @@ async fn comment_queries_through_pool() {
             comment(
                 3,
                 1,
-                Some((3, "Linus Quill")),
+                Some((3, "Linus Quill", linus_author())),
                 "Typed rows FTW.",
                 "2024-01-12T18:45:00Z"
-            ),
-            comment(
-                4,
-                2,
-                Some((3, "Linus Quill")),
-                "The lag() example helped a lot.",
-                "2024-02-02T08:00:00Z"
             ),
         ]
     );
     assert_eq!(
-        blog::comments_by_post(&pool, &[5]).await.unwrap(),
-        vec![comment(
+        comments.get(&2),
+        [comment(
+            4,
+            2,
+            Some((3, "Linus Quill", linus_author())),
+            "The lag() example helped a lot.",
+            "2024-02-02T08:00:00Z"
+        )]
+    );
+    assert!(comments.get(&4).is_empty());
+    assert!(comments.get(&3).is_empty()); // has a comment, but not asked for
+                                          // The commenter relation: Grace (with her bio), anonymous, Linus (no bio).
+    assert_eq!(
+        comments
+            .get(&1)
+            .iter()
+            .map(|c| c
+                .commenter
+                .as_ref()
+                .map(|a| (a.id, a.email.as_str(), a.bio.is_some())))
+            .collect::<Vec<_>>(),
+        vec![
+            Some((2, "grace@example.com", true)),
+            None,
+            Some((3, "linus@example.com", false)),
+        ]
+    );
+    assert_eq!(
+        by_key(comments.into_map())
+            .into_iter()
+            .map(|(post, rows)| (post, rows.iter().map(|c| c.id).collect::<Vec<_>>()))
+            .collect::<Vec<_>>(),
+        vec![(1, vec![1, 2, 3]), (2, vec![4])]
+    );
+    let post5 = blog::comments_by_post(&pool, &[5]).await.unwrap();
+    assert_eq!(post5.len(), 1);
+    assert_eq!(
+        post5.get(&5),
+        [comment(
             6,
             5,
             None,
@@ -1888,6 +2280,7 @@ async fn comment_queries_through_pool() {
             "2024-03-04T21:10:00Z"
         )]
     );
+    assert!(blog::comments_by_post(&pool, &[]).await.unwrap().is_empty());
 
     // AddComment: anonymous and signed.
     assert_eq!(
@@ -1921,13 +2314,15 @@ async fn comment_queries_through_pool() {
         }
     );
     // Oldest first within the post.
+    let post4 = blog::comments_by_post(&pool, &[4]).await.unwrap();
+    assert_eq!(post4.len(), 1);
     assert_eq!(
-        blog::comments_by_post(&pool, &[4]).await.unwrap(),
-        vec![
+        post4.get(&4),
+        [
             comment(
                 8,
                 4,
-                Some((1, "Ada Lovelace")),
+                Some((1, "Ada Lovelace", ada_author())),
                 "Looking forward to it.",
                 "2024-04-01T10:00:00Z"
             ),
@@ -1943,6 +2338,7 @@ async fn comment_queries_through_pool() {
         blog::comments_by_post(&pool, &[1])
             .await
             .unwrap()
+            .get(&1)
             .iter()
             .map(|c| c.id)
             .collect::<Vec<_>>(),
@@ -1968,20 +2364,29 @@ async fn tag_queries_through_client() {
         id,
         name: s(name),
     };
+    // Alphabetically within a post.
+    let tags = blog::tags_by_post(client, &[1, 3, 4]).await.unwrap();
+    assert_eq!(tags.len(), 3);
     assert_eq!(
-        blog::tags_by_post(client, &[1, 3, 4]).await.unwrap(),
-        vec![
-            tag(1, 4, "announcements"),
-            tag(1, 1, "rust"),
-            tag(3, 3, "postgres"),
-            tag(3, 1, "rust"),
-            tag(4, 1, "rust"),
-        ]
+        tags.get(&1),
+        [tag(1, 4, "announcements"), tag(1, 1, "rust")]
     );
+    assert_eq!(tags.get(&3), [tag(3, 3, "postgres"), tag(3, 1, "rust")]);
+    assert_eq!(tags.get(&4), [tag(4, 1, "rust")]);
+    assert!(tags.get(&2).is_empty()); // has tags, but not asked for
     assert_eq!(
-        blog::tags_by_post(client, &[5, 99]).await.unwrap(),
-        vec![tag(5, 3, "postgres"), tag(5, 2, "sql")]
+        by_key(tags.into_map()),
+        BTreeMap::from([
+            (1, vec![tag(1, 4, "announcements"), tag(1, 1, "rust")]),
+            (3, vec![tag(3, 3, "postgres"), tag(3, 1, "rust")]),
+            (4, vec![tag(4, 1, "rust")]),
+        ])
     );
+    let post5 = blog::tags_by_post(client, &[5, 99, 5]).await.unwrap();
+    assert_eq!(post5.len(), 1);
+    assert_eq!(post5.get(&5), [tag(5, 3, "postgres"), tag(5, 2, "sql")]);
+    assert!(post5.get(&99).is_empty());
+    assert!(blog::tags_by_post(client, &[]).await.unwrap().is_empty());
 
     // UpsertTag: existing name keeps its id…
     assert_eq!(
@@ -2013,9 +2418,11 @@ async fn tag_queries_through_client() {
         Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
     );
 
+    let post4 = blog::tags_by_post(client, &[4]).await.unwrap();
+    assert_eq!(post4.len(), 1);
     assert_eq!(
-        blog::tags_by_post(client, &[4]).await.unwrap(),
-        vec![tag(4, 7, "databases"), tag(4, 1, "rust"), tag(4, 2, "sql")]
+        post4.get(&4),
+        [tag(4, 7, "databases"), tag(4, 1, "rust"), tag(4, 2, "sql")]
     );
     assert_eq!(
         blog::posts_by_tag(client, "databases")
@@ -2053,7 +2460,11 @@ async fn generated_field_types_are_pinned() {
     let _: DateTime<Utc> = created_at;
     assert_eq!(phone, None);
 
-    let product = &shop::products_by_ids(&pool, &[5]).await.unwrap()[0];
+    // Loaders: the grouped return types and the relation fields.
+    let _: quarry::ToOne<i64, Customer> = shop::customers_by_ids(&pool, &[2]).await.unwrap();
+    let products: quarry::ToOne<i64, ProductsByIdsRow> =
+        shop::products_by_ids(&pool, &[5]).await.unwrap();
+    let product = products.get(&5).unwrap();
     let _: &Decimal = &product.price;
     let _: &Option<String> = &product.description;
     let _: &i32 = &product.stock;
@@ -2061,6 +2472,18 @@ async fn generated_field_types_are_pinned() {
     let weight: &Option<f64> = &product.weight_kg;
     let _: &bool = &product.active;
     assert_eq!(*weight, None);
+    // NOT NULL foreign key: a required relation.
+    let category: &CategoriesByIdsRow = &product.category;
+    assert_eq!(*category, kitchen());
+    let items: quarry::ToMany<i64, ItemsByOrderRow> =
+        shop::items_by_order(&pool, &[1]).await.unwrap();
+    let _: &ProductsByIdsRow = &items.get(&1)[0].product;
+    let _: quarry::ToOne<i64, CategoriesByIdsRow> =
+        shop::categories_by_ids(&pool, &[1]).await.unwrap();
+    let _: quarry::ToOne<i64, AuthorsByIdsRow> = blog::authors_by_ids(&pool, &[1]).await.unwrap();
+    let _: quarry::ToMany<i64, PostsByAuthorRow> =
+        blog::posts_by_author(&pool, &[1]).await.unwrap();
+    let _: quarry::ToMany<i64, TagsByPostRow> = blog::tags_by_post(&pool, &[1]).await.unwrap();
 
     let order = &shop::list_orders_for_customer(&pool, 1, None)
         .await
@@ -2106,11 +2529,14 @@ async fn generated_field_types_are_pinned() {
     let _: i64 = post.views;
     let _: String = post.author_name; // inner join: required
 
-    // LEFT JOIN: the joined side is optional.
-    let comment = blog::comments_by_post(&pool, &[1]).await.unwrap().remove(1);
+    // LEFT JOIN: the joined side is optional; so is the relation on a nullable key.
+    let comments: quarry::ToMany<i64, CommentsByPostRow> =
+        blog::comments_by_post(&pool, &[1]).await.unwrap();
+    let comment = comments.into_map().remove(&1).unwrap().remove(1);
     let author_id: Option<i64> = comment.author_id;
     let author_name: Option<String> = comment.author_name;
-    assert_eq!((author_id, author_name), (None, None));
+    let commenter: Option<AuthorsByIdsRow> = comment.commenter;
+    assert_eq!((author_id, author_name, commenter), (None, None, None));
 
     let timeline = blog::author_post_timeline(&pool, &[1])
         .await

@@ -35,7 +35,9 @@ JOIN LATERAL (SELECT id, price FROM products ORDER BY (id * 7 + o.id * 13) % 24,
 ";
 
 fn since() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2023, 1, 1, 0, 0, 0).single().unwrap_or_default()
+    Utc.with_ymd_and_hms(2023, 1, 1, 0, 0, 0)
+        .single()
+        .unwrap_or_default()
 }
 
 /// What an order looks like, flattened: enough to compare two loading strategies.
@@ -53,17 +55,37 @@ async fn naive_orders(db: &TestDb) -> Vec<OrderShape> {
         let (id, customer_id): (i64, i64) = (order.get(0), order.get(1));
         let customer = shop::get_customer(client, customer_id).await.unwrap();
         let items = client
-            .query("SELECT id, product_id, quantity FROM order_items WHERE order_id = $1 ORDER BY id", &[&id])
+            .query(
+                "SELECT id, product_id, quantity FROM order_items WHERE order_id = $1 ORDER BY id",
+                &[&id],
+            )
             .await
             .unwrap();
         let mut shaped = Vec::new();
         for item in items {
             let product_id: i64 = item.get(1);
-            let product = client.query_one("SELECT sku, category_id FROM products WHERE id = $1", &[&product_id]).await.unwrap();
+            let product = client
+                .query_one(
+                    "SELECT sku, category_id FROM products WHERE id = $1",
+                    &[&product_id],
+                )
+                .await
+                .unwrap();
             let category_id: i64 = product.get(1);
-            let category =
-                client.query_one("SELECT slug, parent_id FROM categories WHERE id = $1", &[&category_id]).await.unwrap();
-            shaped.push((item.get(0), item.get(2), product.get(0), category.get(0), category.get(1)));
+            let category = client
+                .query_one(
+                    "SELECT slug, parent_id FROM categories WHERE id = $1",
+                    &[&category_id],
+                )
+                .await
+                .unwrap();
+            shaped.push((
+                item.get(0),
+                item.get(2),
+                product.get(0),
+                category.get(0),
+                category.get(1),
+            ));
         }
         out.push((id, customer.email, shaped));
     }
@@ -113,7 +135,11 @@ async fn fifty_orders_with_items_products_and_categories_take_five_statements() 
             ("ProductsByIds", 1),
         ]
     );
-    assert_eq!(log.names()[0], "ListOrdersWithDetails", "the parent runs first");
+    assert_eq!(
+        log.names()[0],
+        "ListOrdersWithDetails",
+        "the parent runs first"
+    );
     assert!(log.n_plus_one().is_empty(), "{:?}", log.n_plus_one());
 
     let (reference, naive_log) = quarry::record(naive_orders(&db)).await;
@@ -129,7 +155,8 @@ async fn every_executor_gives_the_same_five_statements() {
     let pool = db.pool();
     let (from_pool, log) = quarry::record(shop::list_orders_with_details(&pool, since())).await;
     log.assert_count(5);
-    let (from_client, log) = quarry::record(shop::list_orders_with_details(&db.client, since())).await;
+    let (from_client, log) =
+        quarry::record(shop::list_orders_with_details(&db.client, since())).await;
     log.assert_count(5);
     let conn = pool.get().await.unwrap();
     let (from_conn, log) = quarry::record(shop::list_orders_with_details(&conn, since())).await;
@@ -150,13 +177,24 @@ async fn sibling_relations_are_in_flight_together() {
     db.client.batch_execute(SHOP_DATA).await.unwrap();
     let pool = db.pool();
     // Warm the statement cache so the relations are single round trips.
-    shop::list_orders_with_details(&pool, since()).await.unwrap();
+    shop::list_orders_with_details(&pool, since())
+        .await
+        .unwrap();
     let (orders, log) = quarry::record(shop::list_orders_with_details(&pool, since())).await;
     orders.unwrap();
     // customers and items are siblings (level 1): sent together on one connection.
-    assert!(log.overlapping("CustomersByIds", "ItemsByOrder"), "{log:#?}");
+    assert!(
+        log.overlapping("CustomersByIds", "ItemsByOrder"),
+        "{log:#?}"
+    );
     // products are a level below items: they start only once items are back.
-    let record = |name: &str| log.records().iter().find(|r| r.query == name).cloned().unwrap();
+    let record = |name: &str| {
+        log.records()
+            .iter()
+            .find(|r| r.query == name)
+            .cloned()
+            .unwrap()
+    };
     assert!(record("ProductsByIds").started >= record("ItemsByOrder").finished);
     assert!(record("CategoriesByIds").started >= record("ProductsByIds").finished);
     assert!(!log.overlapping("ListOrdersWithDetails", "ItemsByOrder"));
@@ -169,7 +207,13 @@ async fn posts_with_comments_commenters_author_and_tags() {
     let (posts, log) = quarry::record(blog::list_posts_with_relations(&pool, 10)).await;
     let posts = posts.unwrap();
     log.assert_count(5);
-    for name in ["ListPostsWithRelations", "CommentsByPost", "AuthorsByIds", "AuthorsById", "TagsViaPostTags"] {
+    for name in [
+        "ListPostsWithRelations",
+        "CommentsByPost",
+        "AuthorsByIds",
+        "AuthorsById",
+        "TagsViaPostTags",
+    ] {
         assert_eq!(log.count(name), 1, "{name} in {log:#?}");
     }
     // Siblings of level 1 overlap.
@@ -181,16 +225,30 @@ async fn posts_with_comments_commenters_author_and_tags() {
     assert_eq!(ids, vec![5, 2, 3, 1], "published posts, newest first");
     for post in &posts {
         let author = blog::get_author(client, post.author_id).await.unwrap();
-        assert_eq!((post.author.id, &post.author.name, &post.author.email), (author.id, &author.name, &author.email));
+        assert_eq!(
+            (post.author.id, &post.author.name, &post.author.email),
+            (author.id, &author.name, &author.email)
+        );
         let comments = client
-            .query("SELECT id, author_id FROM comments WHERE post_id = $1 ORDER BY created_at, id", &[&post.id])
+            .query(
+                "SELECT id, author_id FROM comments WHERE post_id = $1 ORDER BY created_at, id",
+                &[&post.id],
+            )
             .await
             .unwrap();
-        let expected: Vec<(i64, Option<i64>)> = comments.iter().map(|r| (r.get(0), r.get(1))).collect();
-        let got: Vec<(i64, Option<i64>)> = post.comments.iter().map(|c| (c.id, c.commenter.as_ref().map(|a| a.id))).collect();
+        let expected: Vec<(i64, Option<i64>)> =
+            comments.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let got: Vec<(i64, Option<i64>)> = post
+            .comments
+            .iter()
+            .map(|c| (c.id, c.commenter.as_ref().map(|a| a.id)))
+            .collect();
         assert_eq!(got, expected, "comments of post {}", post.id);
         for comment in &post.comments {
-            assert_eq!(comment.commenter.as_ref().map(|a| a.name.clone()), comment.author_name);
+            assert_eq!(
+                comment.commenter.as_ref().map(|a| a.name.clone()),
+                comment.author_name
+            );
         }
         let tags = client
             .query(
@@ -204,7 +262,11 @@ async fn posts_with_comments_commenters_author_and_tags() {
         assert_eq!(got, expected, "tags of post {}", post.id);
     }
     // Post 1 has an anonymous comment: a NULL key, skipped, typed `None`.
-    let anonymous = posts[3].comments.iter().find(|c| c.author_id.is_none()).unwrap();
+    let anonymous = posts[3]
+        .comments
+        .iter()
+        .find(|c| c.author_id.is_none())
+        .unwrap();
     assert_eq!(anonymous.commenter, None);
 }
 
@@ -225,22 +287,38 @@ async fn empty_parent_set_runs_one_statement() {
 async fn duplicate_and_null_keys() {
     let db = TestDb::with_example_data("prefetch_keys").await;
     // Duplicates are sent once and every parent gets its row.
-    let (customers, log) = quarry::record(shop::customers_by_ids(&db.client, &[2, 1, 2, 2, 1, 99])).await;
+    let (customers, log) =
+        quarry::record(shop::customers_by_ids(&db.client, &[2, 1, 2, 2, 1, 99])).await;
     let customers = customers.unwrap();
     log.assert_count(1);
     assert_eq!(customers.len(), 2);
-    assert_eq!(customers.get(&1).map(|c| c.name.as_str()), Some("Alice Martin"));
+    assert_eq!(
+        customers.get(&1).map(|c| c.name.as_str()),
+        Some("Alice Martin")
+    );
     assert_eq!(customers.get(&99), None);
     // Three orders of customer 1 share one customer row (cloned twice, moved once).
-    let orders = shop::list_orders_with_details(&db.client, since()).await.unwrap();
-    let alice: Vec<i64> = orders.iter().filter(|o| o.customer.id == 1).map(|o| o.id).collect();
+    let orders = shop::list_orders_with_details(&db.client, since())
+        .await
+        .unwrap();
+    let alice: Vec<i64> = orders
+        .iter()
+        .filter(|o| o.customer.id == 1)
+        .map(|o| o.id)
+        .collect();
     assert_eq!(alice, vec![6, 2, 1]);
     assert!(orders.iter().all(|o| o.customer.id == o.customer_id));
     // NULL keys are skipped: comment 2 (anonymous) has no commenter; comments 1 and 3 do.
     let comments = blog::comments_by_post(&db.client, &[1]).await.unwrap();
-    let commenters: Vec<Option<&str>> =
-        comments.get(&1).iter().map(|c| c.commenter.as_ref().map(|a| a.name.as_str())).collect();
-    assert_eq!(commenters, vec![Some("Grace Hopper"), None, Some("Linus Quill")]);
+    let commenters: Vec<Option<&str>> = comments
+        .get(&1)
+        .iter()
+        .map(|c| c.commenter.as_ref().map(|a| a.name.as_str()))
+        .collect();
+    assert_eq!(
+        commenters,
+        vec![Some("Grace Hopper"), None, Some("Linus Quill")]
+    );
 }
 
 #[tokio::test]
@@ -256,14 +334,19 @@ async fn a_vanished_to_one_target_is_an_error_not_a_panic() {
         )
         .await
         .unwrap();
-    let error = shop::list_orders_with_details(&db.client, since()).await.unwrap_err();
+    let error = shop::list_orders_with_details(&db.client, since())
+        .await
+        .unwrap_err();
     match &error {
         quarry::Error::MissingRelated { query, key } => {
             assert_eq!((*query, key.as_str()), ("CustomersByIds", "3"));
         }
         other => panic!("expected MissingRelated, got {other:?}"),
     }
-    assert_eq!(error.to_string(), "query `CustomersByIds` found no row for key 3, which a parent row references");
+    assert_eq!(
+        error.to_string(),
+        "query `CustomersByIds` found no row for key 3, which a parent row references"
+    );
 }
 
 #[tokio::test]
@@ -282,7 +365,12 @@ async fn n_plus_one_detector_fires_for_a_loop_and_not_for_prefetching() {
     let flagged: Vec<&str> = looped.n_plus_one().iter().map(|n| n.query).collect();
     assert_eq!(flagged, vec!["GetCustomer"]);
 
-    let (orders, prefetched) = quarry::record(shop::list_orders_with_details(client, since())).await;
+    let (orders, prefetched) =
+        quarry::record(shop::list_orders_with_details(client, since())).await;
     assert_eq!(orders.unwrap().len(), 50);
-    assert!(prefetched.n_plus_one().is_empty(), "{:?}", prefetched.n_plus_one());
+    assert!(
+        prefetched.n_plus_one().is_empty(),
+        "{:?}",
+        prefetched.n_plus_one()
+    );
 }

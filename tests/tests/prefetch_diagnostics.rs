@@ -48,7 +48,10 @@ async fn errors(sql: &str) -> Vec<(String, String)> {
         .map(|d| {
             let position = d.position().unwrap_or_default();
             assert!(d.render().contains('^'), "{}", d.render());
-            let at = position.split_once("blog.sql:").map(|(_, at)| at.to_string()).unwrap_or(position);
+            let at = position
+                .split_once("blog.sql:")
+                .map(|(_, at)| at.to_string())
+                .unwrap_or(position);
             (at, d.message.clone())
         })
         .collect()
@@ -57,7 +60,12 @@ async fn errors(sql: &str) -> Vec<(String, String)> {
 /// Line of the first line of `sql` containing `needle`, after the loaders.
 fn line_of(sql: &str, needle: &str) -> usize {
     let offset = LOADERS.lines().count() + 1;
-    offset + sql.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}")) + 1
+    offset
+        + sql
+            .lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle}"))
+        + 1
 }
 
 async fn single(sql: &str) -> (String, String) {
@@ -79,7 +87,10 @@ async fn type_mismatch_between_parent_column_and_key() {
     let sql = "-- name: Posts :many\n-- @prefetch comments = CommentsByPost(title)\nSELECT p.id, p.title FROM posts p;\n";
     let (at, message) = single(sql).await;
     assert_eq!(at, format!("{}:40", line_of(sql, "@prefetch")));
-    assert_eq!(message, "type mismatch: `Posts.title` is `text` but the key of `CommentsByPost` is `int8`");
+    assert_eq!(
+        message,
+        "type mismatch: `Posts.title` is `text` but the key of `CommentsByPost` is `int8`"
+    );
 }
 
 #[tokio::test]
@@ -87,7 +98,10 @@ async fn loader_without_key() {
     let sql = "-- name: PostsByIds :many\nSELECT p.id FROM posts p WHERE p.id = ANY(:ids);\n\n-- name: Authors :many\n-- @prefetch posts = PostsByIds(id)\nSELECT a.id FROM authors a;\n";
     let (at, message) = single(sql).await;
     assert_eq!(at, format!("{}:22", line_of(sql, "@prefetch")));
-    assert_eq!(message, "query `PostsByIds` is not a loader: it has no `@key`");
+    assert_eq!(
+        message,
+        "query `PostsByIds` is not a loader: it has no `@key`"
+    );
 }
 
 #[tokio::test]
@@ -95,7 +109,10 @@ async fn loader_with_two_array_parameters() {
     let sql = "-- name: PostsByIds :many\n-- @key id\nSELECT p.id FROM posts p WHERE p.id = ANY(:ids) AND p.author_id = ANY(:author_ids);\n";
     let (at, message) = single(sql).await;
     assert_eq!(at, format!("{}:71", line_of(sql, "SELECT")));
-    assert_eq!(message, "loader `PostsByIds` must take exactly one array parameter, found 2 array parameters");
+    assert_eq!(
+        message,
+        "loader `PostsByIds` must take exactly one array parameter, found 2 array parameters"
+    );
 }
 
 #[tokio::test]
@@ -105,7 +122,10 @@ async fn key_column_not_in_output_and_key_type_differs_from_array() {
     assert_eq!(
         all,
         vec![
-            (format!("{}:9", line_of(sql, "@key post")), "`@key post` is not a column of query `A`".to_string()),
+            (
+                format!("{}:9", line_of(sql, "@key post")),
+                "`@key post` is not a column of query `A`".to_string()
+            ),
             (
                 format!("{}:62", line_of(sql, "int4[]")),
                 "loader `B`: key array elements are `int4` but `@key id` is `int8`".to_string()
@@ -119,7 +139,10 @@ async fn field_collides_with_a_column() {
     let sql = "-- name: Posts :many\n-- @prefetch title = CommentsByPost(id)\nSELECT p.id, p.title FROM posts p;\n";
     let (at, message) = single(sql).await;
     assert_eq!(at, format!("{}:14", line_of(sql, "@prefetch")));
-    assert_eq!(message, "relation field `title` collides with a column or relation of `Posts`");
+    assert_eq!(
+        message,
+        "relation field `title` collides with a column or relation of `Posts`"
+    );
 }
 
 #[tokio::test]
@@ -127,20 +150,35 @@ async fn cycle() {
     let sql = "-- name: PostsById :one\n-- @key id\n-- @prefetch comments = CommentsOfPosts(id)\nSELECT p.id FROM posts p WHERE p.id = ANY(:ids);\n\n-- name: CommentsOfPosts :many\n-- @key post_id\n-- @prefetch post = PostsById(post_id)\nSELECT c.id, c.post_id FROM comments c WHERE c.post_id = ANY(:ids);\n";
     let (at, message) = single(sql).await;
     assert_eq!(at, format!("{}:4", line_of(sql, "@prefetch comments")));
-    assert_eq!(message, "prefetch cycle: PostsById → CommentsOfPosts → PostsById");
+    assert_eq!(
+        message,
+        "prefetch cycle: PostsById → CommentsOfPosts → PostsById"
+    );
 }
 
 #[tokio::test]
 async fn ambiguous_derived_relation() {
     let sql = "-- name: Posts :many\n-- @prefetch reviews\nSELECT p.id FROM posts p;\n";
     let all = errors(sql).await;
-    assert_eq!(all, vec![(format!("{}:14", line_of(sql, "@prefetch")), "ambiguous relation `reviews` from `posts`".to_string())]);
+    assert_eq!(
+        all,
+        vec![(
+            format!("{}:14", line_of(sql, "@prefetch")),
+            "ambiguous relation `reviews` from `posts`".to_string()
+        )]
+    );
     // The note lists both candidates.
     let text = format!("{LOADERS}\n{sql}");
     let (result, _dir) = generate_fixture("blog.sql", text.as_bytes(), SCHEMA).await;
     let rendered = result.err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(rendered.contains("reviews.post_id → posts.id"), "{rendered}");
-    assert!(rendered.contains("reviews.previous_post_id → posts.id"), "{rendered}");
+    assert!(
+        rendered.contains("reviews.post_id → posts.id"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("reviews.previous_post_id → posts.id"),
+        "{rendered}"
+    );
 }
 
 #[tokio::test]
@@ -158,8 +196,14 @@ async fn unknown_parent_column_and_bad_syntax() {
     assert_eq!(
         all,
         vec![
-            (format!("{}:4", line_of(sql, "= Nope")), "`@prefetch` needs a field name".to_string()),
-            (format!("{}:40", line_of(sql, "CommentsByPost(post_id)")), "`post_id` is not a column of query `Posts`".to_string()),
+            (
+                format!("{}:4", line_of(sql, "= Nope")),
+                "`@prefetch` needs a field name".to_string()
+            ),
+            (
+                format!("{}:40", line_of(sql, "CommentsByPost(post_id)")),
+                "`post_id` is not a column of query `Posts`".to_string()
+            ),
         ]
     );
 }

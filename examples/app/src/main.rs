@@ -74,9 +74,19 @@ async fn run(url: &str) -> Result<(), Box<dyn Error>> {
         let items: Vec<String> = order
             .items
             .iter()
-            .map(|item| format!("{}× {} ({})", item.quantity, item.product.name, item.product.category.name))
+            .map(|item| {
+                format!(
+                    "{}× {} ({})",
+                    item.quantity, item.product.name, item.product.category.name
+                )
+            })
             .collect();
-        println!("  #{} for {}: {}", order.id, order.customer.name, items.join(", "));
+        println!(
+            "  #{} for {}: {}",
+            order.id,
+            order.customer.name,
+            items.join(", ")
+        );
     }
     let (naive, looped) = quarry::record(async {
         let mut loaded = 0;
@@ -97,7 +107,10 @@ async fn run(url: &str) -> Result<(), Box<dyn Error>> {
     );
 
     let (posts, log) = quarry::record(blog::list_posts_with_relations(&pool, 10)).await;
-    println!("\nPosts with comments, commenters, author and tags ({} statements):", log.len());
+    println!(
+        "\nPosts with comments, commenters, author and tags ({} statements):",
+        log.len()
+    );
     for post in posts? {
         let tags: Vec<&str> = post.tags.iter().map(|tag| tag.name.as_str()).collect();
         println!(
