@@ -38,6 +38,26 @@ pub struct Described {
     pub columns: Vec<DescribedColumn>,
 }
 
+impl Described {
+    /// The error for `what` naming a column this query does not return:
+    /// `` `what` is not a column of query `Q` ``, listing the columns it does return.
+    pub fn unknown_column(
+        &self,
+        query: &QueryDef,
+        what: &str,
+        span: std::ops::Range<usize>,
+    ) -> Diagnostic {
+        let columns: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        Diagnostic::error_at(
+            format!("`{what}` is not a column of query `{}`", query.name),
+            &query.file,
+            span,
+        )
+        .with_label("unknown column")
+        .with_help(format!("the query returns: {}", columns.join(", ")))
+    }
+}
+
 /// Describes every query on one connection, pipelined. The result is in the
 /// order of `queries`.
 pub async fn describe_statements(

@@ -587,24 +587,11 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
             .iter()
             .any(|c| c.name == override_.column)
         {
-            let columns: Vec<&str> = query
-                .described
-                .columns
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect();
-            errors.push(
-                Diagnostic::error_at(
-                    format!(
-                        "`{}` is not a column of query `{}`",
-                        override_.column, def.name
-                    ),
-                    &def.file,
-                    override_.span.clone(),
-                )
-                .with_label("unknown column")
-                .with_help(format!("the query returns: {}", columns.join(", "))),
-            );
+            errors.push(query.described.unknown_column(
+                def,
+                &override_.column,
+                override_.span.clone(),
+            ));
             ok = false;
         }
     }

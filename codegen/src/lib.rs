@@ -131,24 +131,21 @@ pub struct Inputs {
 
 /// Lists the query files of `path` (a file, or the `.sql` files at the top of a directory).
 pub fn discover_query_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
-    let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
+    sql_files(path)
+}
+
+/// `path` itself if it is a file, else the `.sql` files directly in it, sorted.
+pub(crate) fn sql_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    if metadata.is_file() {
+    };
+    if std::fs::metadata(path).map_err(io)?.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let entries = std::fs::read_dir(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
     let mut files = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let file = entry.path();
+    for entry in std::fs::read_dir(path).map_err(io)? {
+        let file = entry.map_err(io)?.path();
         if file.is_file() && file.extension().is_some_and(|e| e == "sql") {
             files.push(file);
         }

@@ -510,7 +510,15 @@ pub fn derive_loaders(
                 }
             };
             match synthesize(&path, source, parent.described, catalog, def, prefetch) {
-                Ok((name, sql, key_column, parent_column, kind, row, hidden_key)) => {
+                Ok(LoaderShape {
+                    name,
+                    sql,
+                    key_column,
+                    parent_column,
+                    kind,
+                    row,
+                    hidden_key,
+                }) => {
                     let name = unique_name(&name, taken, &loaders, &sql);
                     if !loaders.contains_key(&name) {
                         let loader_def = QueryDef {
@@ -593,7 +601,16 @@ fn unique_name(
     }
 }
 
-type Synthesized = (String, String, String, String, QueryKind, String, bool);
+/// What a derived loader looks like.
+struct LoaderShape {
+    name: String,
+    sql: String,
+    key_column: String,
+    parent_column: String,
+    kind: QueryKind,
+    row: String,
+    hidden_key: bool,
+}
 
 /// SQL, names and shape of the loader for one path.
 fn synthesize(
@@ -603,7 +620,7 @@ fn synthesize(
     catalog: &Catalog,
     def: &QueryDef,
     prefetch: &PrefetchDirective,
-) -> Result<Synthesized, Box<Diagnostic>> {
+) -> Result<LoaderShape, Box<Diagnostic>> {
     // The parent must return the column the path starts from.
     let parent_column_for = |attnum: i16| -> Result<String, Box<Diagnostic>> {
         described
@@ -640,60 +657,46 @@ fn synthesize(
             ))
         })
     };
-    match path {
-        Path::Reverse { target, fk } => {
-            let target = table(target)?;
-            let fk_column = column_name(target, fk.columns[0]);
-            let parent_column = parent_column_for(fk.referenced_columns[0])?;
-            let sql = format!(
-                "SELECT {}\nFROM {} t\nWHERE t.{} = ANY($1){}",
-                select_list("t", target),
-                qualified(target),
-                quote_ident(&fk_column),
-                order_by("t", target, None)
-            );
-            let name = format!(
-                "{}By{}",
-                ident::pascal(&target.name),
-                ident::pascal(&fk_column)
-            );
-            let row = ident::pascal(&singular(&target.name));
-            Ok((
-                name,
-                sql,
-                fk_column,
-                parent_column,
-                QueryKind::Many,
-                row,
-                false,
-            ))
-        }
-        Path::Forward { target, fk } => {
-            let target = table(target)?;
-            let key_column = column_name(target, fk.referenced_columns[0]);
-            let parent_column = parent_column_for(fk.columns[0])?;
-            let sql = format!(
-                "SELECT {}\nFROM {} t\nWHERE t.{} = ANY($1)",
-                select_list("t", target),
-                qualified(target),
-                quote_ident(&key_column),
-            );
-            let name = format!(
+    // Reverse and forward paths read one table, keyed by one of its columns.
+    let one_table = |target: &Table, key_attnum: i16, parent_attnum: i16, kind: QueryKind| {
+        let key_column = column_name(target, key_attnum);
+        let order = if kind == QueryKind::Many {
+            order_by("t", target, None)
+        } else {
+            String::new()
+        };
+        Ok(LoaderShape {
+            name: format!(
                 "{}By{}",
                 ident::pascal(&target.name),
                 ident::pascal(&key_column)
-            );
-            let row = ident::pascal(&singular(&target.name));
-            Ok((
-                name,
-                sql,
-                key_column,
-                parent_column,
-                QueryKind::Opt,
-                row,
-                false,
-            ))
-        }
+            ),
+            sql: format!(
+                "SELECT {}\nFROM {} t\nWHERE t.{} = ANY($1){order}",
+                select_list("t", target),
+                qualified(target),
+                quote_ident(&key_column),
+            ),
+            parent_column: parent_column_for(parent_attnum)?,
+            key_column,
+            kind,
+            row: ident::pascal(&singular(&target.name)),
+            hidden_key: false,
+        })
+    };
+    match path {
+        Path::Reverse { target, fk } => one_table(
+            table(target)?,
+            fk.columns[0],
+            fk.referenced_columns[0],
+            QueryKind::Many,
+        ),
+        Path::Forward { target, fk } => one_table(
+            table(target)?,
+            fk.referenced_columns[0],
+            fk.columns[0],
+            QueryKind::Opt,
+        ),
         Path::Junction {
             junction,
             to_source,
@@ -703,7 +706,7 @@ fn synthesize(
             let junction = table(junction)?;
             let target = table(target)?;
             let source_key = column_name(junction, to_source.columns[0]);
-            let parent_column = parent_column_for(to_source.referenced_columns[0])?;
+            // The key is selected last under a name of its own and kept out of the row struct.
             let sql = format!(
                 "SELECT {}, j.{} AS quarry_key\nFROM {} j\nJOIN {} t ON t.{} = j.{}\nWHERE j.{} = ANY($1){}",
                 select_list("t", target),
@@ -715,21 +718,19 @@ fn synthesize(
                 quote_ident(&source_key),
                 order_by("t", target, Some(format!("j.{}", quote_ident(&source_key))))
             );
-            let name = format!(
-                "{}Via{}",
-                ident::pascal(&target.name),
-                ident::pascal(&junction.name)
-            );
-            let row = ident::pascal(&singular(&target.name));
-            Ok((
-                name,
+            Ok(LoaderShape {
+                name: format!(
+                    "{}Via{}",
+                    ident::pascal(&target.name),
+                    ident::pascal(&junction.name)
+                ),
                 sql,
-                "quarry_key".to_string(),
-                parent_column,
-                QueryKind::Many,
-                row,
-                true,
-            ))
+                key_column: "quarry_key".to_string(),
+                parent_column: parent_column_for(to_source.referenced_columns[0])?,
+                kind: QueryKind::Many,
+                row: ident::pascal(&singular(&target.name)),
+                hidden_key: true,
+            })
         }
     }
 }
@@ -848,19 +849,10 @@ fn check_loader(facts: &QueryFacts<'_>, errors: &mut Vec<Diagnostic>) -> Option<
         return None;
     }
     let Some(key_index) = facts.described.columns.iter().position(|c| &c.name == key) else {
-        let columns: Vec<&str> = facts
-            .described
-            .columns
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
         errors.push(
-            error(
-                format!("`@key {key}` is not a column of query `{}`", def.name),
-                key_span.clone(),
-            )
-            .with_label("unknown column")
-            .with_help(format!("the query returns: {}", columns.join(", "))),
+            facts
+                .described
+                .unknown_column(def, &format!("@key {key}"), key_span.clone()),
         );
         return None;
     };
@@ -1087,20 +1079,11 @@ pub fn resolve_prefetch(
                 .iter()
                 .position(|c| &c.name == parent_column)
             else {
-                let columns: Vec<&str> = parent
-                    .described
-                    .columns
-                    .iter()
-                    .map(|c| c.name.as_str())
-                    .collect();
-                errors.push(
-                    error(
-                        format!("`{parent_column}` is not a column of query `{}`", def.name),
-                        column_span,
-                    )
-                    .with_label("unknown column")
-                    .with_help(format!("the query returns: {}", columns.join(", "))),
-                );
+                errors.push(parent.described.unknown_column(
+                    def,
+                    parent_column,
+                    column_span.clone(),
+                ));
                 continue;
             };
             let parent_type = column_type(parent, parent_index);

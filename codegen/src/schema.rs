@@ -21,29 +21,7 @@ pub type SchemaFile = Arc<SourceFile>;
 
 /// Lists the schema files under `path` in the order they are applied.
 pub fn schema_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
-    let metadata = std::fs::metadata(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if metadata.is_file() {
-        return Ok(vec![path.to_path_buf()]);
-    }
-    let mut files = Vec::new();
-    let entries = std::fs::read_dir(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    for entry in entries {
-        let entry = entry.map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let file = entry.path();
-        if file.is_file() && file.extension().is_some_and(|e| e == "sql") {
-            files.push(file);
-        }
-    }
-    files.sort();
+    let mut files = crate::sql_files(path)?;
     // A migration directory (`0001_x.up.sql` / `0001_x.down.sql`) applies the `up` half only.
     let is_up = |f: &PathBuf| {
         f.file_name()

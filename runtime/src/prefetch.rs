@@ -53,23 +53,65 @@ where
     Ok(out)
 }
 
-/// A group of rows and how many more parents will ask for it.
+/// Values by key, each with the number of parents still to ask for it, so the
+/// last one gets the value moved rather than cloned.
 #[derive(Debug, Clone)]
-struct Group<V> {
-    value: V,
-    uses: usize,
+struct Groups<K, V> {
+    map: HashMap<K, (V, usize)>,
+}
+
+impl<K, V> Default for Groups<K, V> {
+    fn default() -> Self {
+        Self {
+            map: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq, V: Clone> Groups<K, V> {
+    fn expect_uses<'q, Q: Hash + Eq + ?Sized + 'q>(&mut self, keys: impl IntoIterator<Item = &'q Q>)
+    where
+        K: Borrow<Q>,
+    {
+        for key in keys {
+            if let Some((_, uses)) = self.map.get_mut(key) {
+                *uses += 1;
+            }
+        }
+    }
+
+    fn take<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+    {
+        match self.map.get_mut(key) {
+            None => None,
+            Some((value, uses)) if *uses > 1 => {
+                *uses -= 1;
+                Some(value.clone())
+            }
+            Some(_) => self.map.remove(key).map(|(value, _)| value),
+        }
+    }
+
+    fn into_map(self) -> HashMap<K, V> {
+        self.map
+            .into_iter()
+            .map(|(key, (value, _))| (key, value))
+            .collect()
+    }
 }
 
 /// Rows of a to-many relation, grouped by key, in the loader's order within a group.
 #[derive(Debug, Clone)]
 pub struct ToMany<K, R> {
-    groups: HashMap<K, Group<Vec<R>>>,
+    groups: Groups<K, Vec<R>>,
 }
 
 impl<K, R> Default for ToMany<K, R> {
     fn default() -> Self {
         Self {
-            groups: HashMap::new(),
+            groups: Groups::default(),
         }
     }
 }
@@ -77,18 +119,16 @@ impl<K, R> Default for ToMany<K, R> {
 impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
     /// Groups `(key, row)` pairs, keeping their order within each key.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (K, R)>) -> Self {
-        let mut groups: HashMap<K, Group<Vec<R>>> = HashMap::new();
+        let mut map: HashMap<K, (Vec<R>, usize)> = HashMap::new();
         for (key, row) in pairs {
-            groups
-                .entry(key)
-                .or_insert_with(|| Group {
-                    value: Vec::new(),
-                    uses: 0,
-                })
-                .value
+            map.entry(key)
+                .or_insert_with(|| (Vec::new(), 0))
+                .0
                 .push(row);
         }
-        Self { groups }
+        Self {
+            groups: Groups { map },
+        }
     }
 
     /// The rows for `key` (empty when there are none).
@@ -97,18 +137,19 @@ impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
         K: Borrow<Q>,
     {
         self.groups
+            .map
             .get(key)
-            .map_or(&[], |group| group.value.as_slice())
+            .map_or(&[], |(rows, _)| rows.as_slice())
     }
 
     /// Number of keys with at least one row.
     pub fn len(&self) -> usize {
-        self.groups.len()
+        self.groups.map.len()
     }
 
     /// Whether no key has rows.
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.groups.map.is_empty()
     }
 
     /// Announces the parents' keys (one item per parent), so [`take`](Self::take)
@@ -119,11 +160,7 @@ impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
     ) where
         K: Borrow<Q>,
     {
-        for key in keys {
-            if let Some(group) = self.groups.get_mut(key) {
-                group.uses += 1;
-            }
-        }
+        self.groups.expect_uses(keys);
     }
 
     /// The rows for one parent's `key`: moved out on the last announced use, cloned before.
@@ -131,39 +168,25 @@ impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
     where
         K: Borrow<Q>,
     {
-        match self.groups.get_mut(key) {
-            None => Vec::new(),
-            Some(group) if group.uses > 1 => {
-                group.uses -= 1;
-                group.value.clone()
-            }
-            Some(_) => self
-                .groups
-                .remove(key)
-                .map(|group| group.value)
-                .unwrap_or_default(),
-        }
+        self.groups.take(key).unwrap_or_default()
     }
 
     /// All groups.
     pub fn into_map(self) -> HashMap<K, Vec<R>> {
-        self.groups
-            .into_iter()
-            .map(|(key, group)| (key, group.value))
-            .collect()
+        self.groups.into_map()
     }
 }
 
 /// Rows of a to-one relation: at most one per key.
 #[derive(Debug, Clone)]
 pub struct ToOne<K, R> {
-    rows: HashMap<K, Group<R>>,
+    rows: Groups<K, R>,
 }
 
 impl<K, R> Default for ToOne<K, R> {
     fn default() -> Self {
         Self {
-            rows: HashMap::new(),
+            rows: Groups::default(),
         }
     }
 }
@@ -175,15 +198,17 @@ impl<K: Hash + Eq, R: Clone> ToOne<K, R> {
         pairs: impl IntoIterator<Item = (K, R)>,
         query: &Query,
     ) -> Result<Self, Error> {
-        let mut rows = HashMap::new();
-        for (key, value) in pairs {
-            if rows.insert(key, Group { value, uses: 0 }).is_some() {
+        let mut map = HashMap::new();
+        for (key, row) in pairs {
+            if map.insert(key, (row, 0)).is_some() {
                 return Err(Error::TooManyRows {
                     query: query.name(),
                 });
             }
         }
-        Ok(Self { rows })
+        Ok(Self {
+            rows: Groups { map },
+        })
     }
 
     /// The row for `key`, if any.
@@ -191,17 +216,17 @@ impl<K: Hash + Eq, R: Clone> ToOne<K, R> {
     where
         K: Borrow<Q>,
     {
-        self.rows.get(key).map(|group| &group.value)
+        self.rows.map.get(key).map(|(row, _)| row)
     }
 
     /// Number of keys with a row.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.map.len()
     }
 
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.map.is_empty()
     }
 
     /// See [`ToMany::expect_uses`].
@@ -211,11 +236,7 @@ impl<K: Hash + Eq, R: Clone> ToOne<K, R> {
     ) where
         K: Borrow<Q>,
     {
-        for key in keys {
-            if let Some(group) = self.rows.get_mut(key) {
-                group.uses += 1;
-            }
-        }
+        self.rows.expect_uses(keys);
     }
 
     /// The row for one parent's `key`: moved out on the last announced use, cloned before.
@@ -223,22 +244,12 @@ impl<K: Hash + Eq, R: Clone> ToOne<K, R> {
     where
         K: Borrow<Q>,
     {
-        match self.rows.get_mut(key) {
-            None => None,
-            Some(group) if group.uses > 1 => {
-                group.uses -= 1;
-                Some(group.value.clone())
-            }
-            Some(_) => self.rows.remove(key).map(|group| group.value),
-        }
+        self.rows.take(key)
     }
 
     /// All rows by key.
     pub fn into_map(self) -> HashMap<K, R> {
-        self.rows
-            .into_iter()
-            .map(|(key, group)| (key, group.value))
-            .collect()
+        self.rows.into_map()
     }
 }
 
