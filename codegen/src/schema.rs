@@ -403,3 +403,53 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
     }
     Ok(catalog)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(dir: &Path, name: &str) -> Result<(), std::io::Error> {
+        std::fs::write(dir.join(name), "SELECT 1;")
+    }
+
+    #[test]
+    fn schema_directories_apply_in_lexical_order_and_migrations_up_only(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let plain = tempfile::tempdir()?;
+        for name in ["b.sql", "a.sql", "notes.txt", "10_c.sql"] {
+            touch(plain.path(), name)?;
+        }
+        let names = |files: Vec<PathBuf>| -> Vec<String> {
+            files
+                .iter()
+                .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect()
+        };
+        assert_eq!(
+            names(schema_files(plain.path())?),
+            vec!["10_c.sql", "a.sql", "b.sql"]
+        );
+
+        let migrations = tempfile::tempdir()?;
+        for name in [
+            "0002_tags.down.sql",
+            "0001_init.up.sql",
+            "0001_init.down.sql",
+            "0002_tags.up.sql",
+        ] {
+            touch(migrations.path(), name)?;
+        }
+        assert_eq!(
+            names(schema_files(migrations.path())?),
+            vec!["0001_init.up.sql", "0002_tags.up.sql"]
+        );
+
+        let single = plain.path().join("b.sql");
+        assert_eq!(schema_files(&single)?, vec![single.clone()]);
+        assert!(matches!(
+            schema_files(&plain.path().join("missing")),
+            Err(Error::Io { .. })
+        ));
+        Ok(())
+    }
+}
