@@ -114,6 +114,50 @@ pub struct Output {
     pub queries: usize,
     /// The hash of every input, as written in the headers.
     pub input_hash: String,
+    /// What was inferred about every query (user queries and derived loaders), in order.
+    pub reports: Vec<QueryReport>,
+}
+
+/// What the generator found out about one query: for tests, tools and statistics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryReport {
+    /// Query name.
+    pub name: String,
+    /// Module (query file) it belongs to.
+    pub module: String,
+    /// SQL as sent to PostgreSQL (`$n` placeholders).
+    pub sql: String,
+    /// Kind from the header.
+    pub kind: lex::QueryKind,
+    /// Parameters, `$1` first.
+    pub params: Vec<ParamReport>,
+    /// Output columns in order.
+    pub columns: Vec<ColumnReport>,
+}
+
+/// One parameter of a [`QueryReport`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamReport {
+    /// PostgreSQL type name (`int8`, `_text`, `order_status`, …).
+    pub pg_type: String,
+    /// Declared nullable (`:name?`).
+    pub nullable: bool,
+}
+
+/// One output column of a [`QueryReport`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnReport {
+    /// Column name.
+    pub name: String,
+    /// PostgreSQL type name.
+    pub pg_type: String,
+    /// What inference concluded (before overrides).
+    pub inferred_nullable: bool,
+    /// The final answer (after `"col!"`/`"col?"`/`@nullable`/`@not_null`).
+    pub nullable: bool,
+    /// An expression (aggregate, window function, `COALESCE`, `CASE`, …) rather
+    /// than a plain column reference.
+    pub computed: bool,
 }
 
 /// The inputs of a run, read from disk.
@@ -376,6 +420,7 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
 
     // nullability (then overrides), lint
     let mut analysed = Vec::new();
+    let mut reports = Vec::new();
     let mut describe_failed = false;
     for (index, (((module, def), statement), described)) in
         all.iter().zip(&statements).zip(&described).enumerate()
@@ -406,12 +451,43 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
             }
         };
         diagnostics.extend(lint::lint_query(def, statement, described));
-        let mut nullable = nullability::infer_nullability(statement, &described.columns, &catalog);
+        let params_nullable: Vec<bool> = def.params.iter().map(|p| p.nullable).collect();
+        let inferred =
+            nullability::infer_nullability(statement, described, &params_nullable, &catalog);
+        let mut nullable: Vec<bool> = inferred.iter().map(|c| c.nullable).collect();
         for (column, nullable) in described.columns.iter().zip(nullable.iter_mut()) {
             if let Some(asserted) = def.overrides.iter().rev().find(|o| o.column == column.name) {
                 *nullable = asserted.nullability == lex::Nullability::Nullable;
             }
         }
+        reports.push(QueryReport {
+            name: def.name.clone(),
+            module: module.to_string(),
+            sql: def.sql.clone(),
+            kind: def.kind,
+            params: def
+                .params
+                .iter()
+                .zip(&described.params)
+                .map(|(param, ty)| ParamReport {
+                    pg_type: ty.name().to_string(),
+                    nullable: param.nullable,
+                })
+                .collect(),
+            columns: described
+                .columns
+                .iter()
+                .zip(&inferred)
+                .zip(&nullable)
+                .map(|((column, inferred), &nullable)| ColumnReport {
+                    name: column.name.clone(),
+                    pg_type: column.ty.name().to_string(),
+                    inferred_nullable: inferred.nullable,
+                    nullable,
+                    computed: inferred.computed,
+                })
+                .collect(),
+        });
         analysed.push((index, *module, *def, statement, described, nullable));
     }
     check_module_names(&inputs.query_files, &mut diagnostics);
@@ -488,6 +564,7 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
         query_files: inputs.query_files.len(),
         queries: queries.len(),
         input_hash: inputs.input_hash,
+        reports,
     })
 }
 

@@ -25,12 +25,40 @@ use sqlparser::ast::{
     SetExpr, Statement, TableFactor, TableObject, TableWithJoins, Visit, Visitor,
 };
 
-use crate::describe::DescribedColumn;
+use crate::describe::{Described, DescribedColumn};
 use crate::parse::{normalize_ident, object_base_name, object_schema};
 use crate::schema::{Catalog, RelationKind};
 
+/// What inference concluded about one output column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColumnNullability {
+    /// May be NULL (`Option<T>`).
+    pub nullable: bool,
+    /// Computed by an expression rather than a plain column reference.
+    pub computed: bool,
+}
+
 /// Infers, for each described output column, whether it may be NULL.
+/// `params_nullable[i]` says whether `$(i+1)` was declared nullable.
 pub fn infer_nullability(
+    statement: Option<&Statement>,
+    described: &Described,
+    params_nullable: &[bool],
+    catalog: &Catalog,
+) -> Vec<ColumnNullability> {
+    let _ = params_nullable;
+    describe_based(statement, &described.columns, catalog)
+        .into_iter()
+        .zip(&described.columns)
+        .map(|(nullable, column)| ColumnNullability {
+            nullable,
+            computed: column.table_oid.is_none(),
+        })
+        .collect()
+}
+
+/// The conservative rule: trace columns to base tables through describe.
+fn describe_based(
     statement: Option<&Statement>,
     columns: &[DescribedColumn],
     catalog: &Catalog,
