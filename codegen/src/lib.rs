@@ -455,9 +455,15 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
         let inferred =
             nullability::infer_nullability(statement, described, &params_nullable, &catalog);
         let mut nullable: Vec<bool> = inferred.iter().map(|c| c.nullable).collect();
-        for (column, nullable) in described.columns.iter().zip(nullable.iter_mut()) {
+        for ((column, nullable), inferred) in described
+            .columns
+            .iter()
+            .zip(nullable.iter_mut())
+            .zip(&inferred)
+        {
             if let Some(asserted) = def.overrides.iter().rev().find(|o| o.column == column.name) {
                 *nullable = asserted.nullability == lex::Nullability::Nullable;
+                diagnostics.extend(contradicted_override(def, asserted, inferred));
             }
         }
         reports.push(QueryReport {
@@ -568,6 +574,37 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
     })
 }
 
+/// A warning when an override contradicts what inference proved: `!` on a
+/// column that can provably be NULL, `?` on one proven never NULL.
+fn contradicted_override(
+    def: &QueryDef,
+    asserted: &lex::ColumnOverride,
+    inferred: &nullability::ColumnNullability,
+) -> Option<Diagnostic> {
+    let location = Some(diagnostic::Location::new(&def.file, asserted.span.clone()));
+    match asserted.nullability {
+        lex::Nullability::NotNull if inferred.can_be_null => Some(
+            Diagnostic::warning(
+                format!("`{}` is declared not null, but it can be NULL", asserted.column),
+                location,
+            )
+            .with_label("overrides a proven fact")
+            .with_note("the value is NULL for some data (a NULL literal, the nullable side of an outer join, or an aggregate over no rows); decoding it will fail then")
+            .with_help("use `COALESCE(…)` or an inner join instead, or drop the override"),
+        ),
+        lex::Nullability::Nullable if !inferred.nullable => Some(
+            Diagnostic::warning(
+                format!("`{}` is declared nullable, but it is proven never NULL", asserted.column),
+                location,
+            )
+            .with_label("overrides a proven fact")
+            .with_help("drop the override to get a plain value instead of an `Option`"),
+        ),
+        _ => None,
+    }
+}
+
+/// Reports queries whose name was used before; returns their indices.
 fn check_duplicate_names(
     queries: &[(&str, QueryDef)],
     diagnostics: &mut Vec<Diagnostic>,

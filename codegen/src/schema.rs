@@ -178,6 +178,8 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
     /// Indexes on this table.
     pub indexes: Vec<Index>,
+    /// For views and materialized views: the defining query (`pg_get_viewdef`).
+    pub definition: Option<String>,
 }
 
 impl Table {
@@ -205,6 +207,29 @@ pub struct EnumType {
     pub labels: Vec<String>,
 }
 
+/// A domain type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// Type OID.
+    pub oid: u32,
+    /// Type name.
+    pub name: String,
+    /// `NOT NULL` domain: its values are never NULL.
+    pub not_null: bool,
+    /// The base type OID.
+    pub base_type: u32,
+}
+
+/// What nullability needs to know about the functions of one name (all overloads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FunctionInfo {
+    /// Every overload is `STRICT` (returns NULL on NULL input, and is not
+    /// called then).
+    pub strict: bool,
+    /// Some overload is an aggregate.
+    pub aggregate: bool,
+}
+
 /// What the generator knows about the database schema.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Catalog {
@@ -212,6 +237,10 @@ pub struct Catalog {
     pub tables: BTreeMap<u32, Table>,
     /// Enums by OID.
     pub enums: BTreeMap<u32, EnumType>,
+    /// Domains by OID.
+    pub domains: BTreeMap<u32, Domain>,
+    /// Functions by name (lower case), all schemas.
+    pub functions: HashMap<String, FunctionInfo>,
     by_name: HashMap<String, Vec<u32>>,
 }
 
@@ -242,7 +271,8 @@ impl Catalog {
 }
 
 const TABLES_SQL: &str = "
-SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text
+SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text,
+       CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
@@ -276,6 +306,18 @@ JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
 ORDER BY i.indrelid, ic.relname";
 
+const DOMAINS_SQL: &str = "
+SELECT t.oid, t.typname::text, t.typnotnull, t.typbasetype
+FROM pg_type t
+WHERE t.typtype = 'd'
+ORDER BY t.oid";
+
+const FUNCTIONS_SQL: &str = "
+SELECT p.proname::text, bool_and(p.proisstrict), bool_or(p.prokind = 'a')
+FROM pg_proc p
+WHERE p.prokind IN ('f', 'a')
+GROUP BY p.proname";
+
 const ENUMS_SQL: &str = "
 SELECT t.oid, n.nspname::text, t.typname::text,
        array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
@@ -294,7 +336,7 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
             source,
         }
     };
-    let (tables, columns, constraints, indexes, enums) = futures_util::try_join!(
+    let (tables, columns, constraints, indexes, enums, domains, functions) = futures_util::try_join!(
         async { client.query(TABLES_SQL, &[]).await.map_err(pg("tables")) },
         async { client.query(COLUMNS_SQL, &[]).await.map_err(pg("columns")) },
         async {
@@ -305,6 +347,13 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
         },
         async { client.query(INDEXES_SQL, &[]).await.map_err(pg("indexes")) },
         async { client.query(ENUMS_SQL, &[]).await.map_err(pg("enums")) },
+        async { client.query(DOMAINS_SQL, &[]).await.map_err(pg("domains")) },
+        async {
+            client
+                .query(FUNCTIONS_SQL, &[])
+                .await
+                .map_err(pg("functions"))
+        },
     )?;
     let decode = |source| Error::Postgres {
         context: context("the catalog"),
@@ -330,6 +379,7 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
             unique_keys: Vec::new(),
             foreign_keys: Vec::new(),
             indexes: Vec::new(),
+            definition: row.try_get(4).map_err(decode)?,
         };
         catalog
             .by_name
@@ -388,6 +438,28 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
                 columns: row.try_get(4).map_err(decode)?,
             });
         }
+    }
+    for row in &domains {
+        let oid: u32 = row.try_get(0).map_err(decode)?;
+        catalog.domains.insert(
+            oid,
+            Domain {
+                oid,
+                name: row.try_get(1).map_err(decode)?,
+                not_null: row.try_get(2).map_err(decode)?,
+                base_type: row.try_get(3).map_err(decode)?,
+            },
+        );
+    }
+    for row in &functions {
+        let name: String = row.try_get(0).map_err(decode)?;
+        catalog.functions.insert(
+            name,
+            FunctionInfo {
+                strict: row.try_get(1).map_err(decode)?,
+                aggregate: row.try_get(2).map_err(decode)?,
+            },
+        );
     }
     for row in &enums {
         let oid: u32 = row.try_get(0).map_err(decode)?;

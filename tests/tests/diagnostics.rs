@@ -204,3 +204,57 @@ async fn all_errors_of_a_run_are_reported() {
         vec!["bad.sql:5:4", "bad.sql:2:8", "bad.sql:8:12"]
     );
 }
+
+#[tokio::test]
+async fn override_contradicting_a_proven_fact_is_a_warning() {
+    let sql = "-- name: Q :many\nSELECT a.id, p.title AS \"title!\", count(*) AS \"n?\", NULL::text AS \"nothing!\"\nFROM authors a LEFT JOIN posts p ON p.author_id = a.id\nGROUP BY a.id, p.title;\n";
+    let (result, _dir) = generate_fixture("ok.sql", sql.as_bytes(), SCHEMA).await;
+    let output = result.unwrap_or_else(|e| panic!("{e}"));
+    let warnings: Vec<(String, String)> = output
+        .warnings
+        .iter()
+        .map(|w| {
+            (
+                w.position()
+                    .unwrap_or_default()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+                w.message.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        warnings,
+        vec![
+            (
+                "ok.sql:2:25".to_string(),
+                "`title` is declared not null, but it can be NULL".to_string()
+            ),
+            (
+                "ok.sql:2:47".to_string(),
+                "`n` is declared nullable, but it is proven never NULL".to_string()
+            ),
+            (
+                "ok.sql:2:67".to_string(),
+                "`nothing` is declared not null, but it can be NULL".to_string()
+            ),
+        ]
+    );
+    // Overrides still win.
+    let columns = &output.reports[0].columns;
+    let final_nullability: Vec<(&str, bool)> = columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.nullable))
+        .collect();
+    assert_eq!(
+        final_nullability,
+        vec![
+            ("id", false),
+            ("title", false),
+            ("n", true),
+            ("nothing", false)
+        ]
+    );
+}

@@ -43,11 +43,11 @@ async fn run(url: &str) -> Result<(), Box<dyn Error>> {
     println!("\nOrders of {}:", alice.name);
     for order in shop::list_orders_for_customer(&pool, alice.id, None).await? {
         println!(
-            "  #{} {:<9} placed {}  {} item(s), total {:?}",
+            "  #{} {:<9} placed {}  {} item(s), total {}",
             order.id,
             order.status,
             order.placed_at.format("%Y-%m-%d"),
-            order.item_count.unwrap_or_default(),
+            order.item_count,
             order.total
         );
     }
@@ -57,12 +57,8 @@ async fn run(url: &str) -> Result<(), Box<dyn Error>> {
 
     println!("\nCategory tree:");
     for category in shop::category_tree(&pool).await? {
-        let depth = usize::try_from(category.depth.unwrap_or_default()).unwrap_or_default();
-        println!(
-            "  {}{}",
-            "  ".repeat(depth),
-            category.name.unwrap_or_default()
-        );
+        let depth = usize::try_from(category.depth).unwrap_or_default();
+        println!("  {}{}", "  ".repeat(depth), category.name);
     }
 
     // Relations: one statement per relation, versus one per row.

@@ -132,14 +132,14 @@ pub struct AuthorLeaderboardRow {
     pub author_id: i64,
     /// Column `name` (`text`).
     pub name: String,
-    /// Column `post_count` (`int8`, may be NULL).
-    pub post_count: Option<i64>,
-    /// Column `total_views` (`int8`, may be NULL).
-    pub total_views: Option<i64>,
+    /// Column `post_count` (`int8`).
+    pub post_count: i64,
+    /// Column `total_views` (`int8`).
+    pub total_views: i64,
     /// Column `avg_views` (`float8`, may be NULL).
     pub avg_views: Option<f64>,
-    /// Column `leaderboard_rank` (`int8`, may be NULL).
-    pub leaderboard_rank: Option<i64>,
+    /// Column `leaderboard_rank` (`int8`).
+    pub leaderboard_rank: i64,
 }
 
 impl quarry::FromRow for AuthorLeaderboardRow {
@@ -364,8 +364,8 @@ pub struct ListPublishedPostsRow {
     pub title: String,
     /// Column `author_id` (`int8`).
     pub author_id: i64,
-    /// Column `published_at` (`timestamptz`, may be NULL).
-    pub published_at: Option<quarry::chrono::DateTime<quarry::chrono::Utc>>,
+    /// Column `published_at` (`timestamptz`).
+    pub published_at: quarry::chrono::DateTime<quarry::chrono::Utc>,
     /// Column `views` (`int8`).
     pub views: i64,
 }
@@ -411,8 +411,8 @@ pub struct PublishPostRow {
     pub id: i64,
     /// Column `title` (`varchar`).
     pub title: String,
-    /// Column `published_at` (`timestamptz`, may be NULL).
-    pub published_at: Option<quarry::chrono::DateTime<quarry::chrono::Utc>>,
+    /// Column `published_at` (`timestamptz`).
+    pub published_at: quarry::chrono::DateTime<quarry::chrono::Utc>,
 }
 
 impl quarry::FromRow for PublishPostRow {
@@ -472,8 +472,8 @@ pub struct PostsWithCommentCountsRow {
     pub title: String,
     /// Column `author_name` (`text`).
     pub author_name: String,
-    /// Column `comment_count` (`int8`, may be NULL).
-    pub comment_count: Option<i64>,
+    /// Column `comment_count` (`int8`).
+    pub comment_count: i64,
     /// Column `last_comment_at` (`timestamptz`, may be NULL).
     pub last_comment_at: Option<quarry::chrono::DateTime<quarry::chrono::Utc>>,
 }
@@ -617,16 +617,16 @@ pub struct AuthorPostTimelineRow {
     pub post_id: i64,
     /// Column `title` (`varchar`).
     pub title: String,
-    /// Column `published_on` (`date`, may be NULL).
-    pub published_on: Option<quarry::chrono::NaiveDate>,
+    /// Column `published_on` (`date`).
+    pub published_on: quarry::chrono::NaiveDate,
     /// Column `views` (`int8`).
     pub views: i64,
     /// Column `previous_title` (`varchar`, may be NULL).
     pub previous_title: Option<String>,
     /// Column `days_since_previous` (`int4`, may be NULL).
     pub days_since_previous: Option<i32>,
-    /// Column `cumulative_views` (`int8`, may be NULL).
-    pub cumulative_views: Option<i64>,
+    /// Column `cumulative_views` (`int8`).
+    pub cumulative_views: i64,
 }
 
 impl quarry::FromRow for AuthorPostTimelineRow {
@@ -983,8 +983,8 @@ pub struct ListPostsWithRelationsRow {
     pub author_id: i64,
     /// Column `title` (`varchar`).
     pub title: String,
-    /// Column `published_at` (`timestamptz`, may be NULL).
-    pub published_at: Option<quarry::chrono::DateTime<quarry::chrono::Utc>>,
+    /// Column `published_at` (`timestamptz`).
+    pub published_at: quarry::chrono::DateTime<quarry::chrono::Utc>,
     /// Column `views` (`int8`).
     pub views: i64,
     /// Relation `comments`, loaded by [`CommentsByPost`](comments_by_post) for all rows in one statement.
@@ -1004,8 +1004,8 @@ pub(crate) struct ListPostsWithRelationsRowColumns {
     pub author_id: i64,
     /// Column `title` (`varchar`).
     pub title: String,
-    /// Column `published_at` (`timestamptz`, may be NULL).
-    pub published_at: Option<quarry::chrono::DateTime<quarry::chrono::Utc>>,
+    /// Column `published_at` (`timestamptz`).
+    pub published_at: quarry::chrono::DateTime<quarry::chrono::Utc>,
     /// Column `views` (`int8`).
     pub views: i64,
 }

@@ -148,8 +148,8 @@ pub struct CustomerOrderStatsRow {
     pub email: String,
     /// Column `phone` (`text`, may be NULL).
     pub phone: Option<String>,
-    /// Column `order_count` (`int8`, may be NULL).
-    pub order_count: Option<i64>,
+    /// Column `order_count` (`int8`).
+    pub order_count: i64,
     /// Column `last_order_at` (`timestamptz`, may be NULL).
     pub last_order_at: Option<quarry::chrono::DateTime<quarry::chrono::Utc>>,
 }
@@ -191,20 +191,20 @@ pub async fn customer_order_stats<E: quarry::Executor + ?Sized>(
 /// A row returned by [`category_tree`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CategoryTreeRow {
-    /// Column `id` (`int8`, may be NULL).
-    pub id: Option<i64>,
+    /// Column `id` (`int8`).
+    pub id: i64,
     /// Column `parent_id` (`int8`, may be NULL).
     pub parent_id: Option<i64>,
-    /// Column `name` (`text`, may be NULL).
-    pub name: Option<String>,
-    /// Column `slug` (`varchar`, may be NULL).
-    pub slug: Option<String>,
-    /// Column `sort_order` (`int2`, may be NULL).
-    pub sort_order: Option<i16>,
-    /// Column `depth` (`int4`, may be NULL).
-    pub depth: Option<i32>,
-    /// Column `path` (`text`, may be NULL).
-    pub path: Option<String>,
+    /// Column `name` (`text`).
+    pub name: String,
+    /// Column `slug` (`varchar`).
+    pub slug: String,
+    /// Column `sort_order` (`int2`).
+    pub sort_order: i16,
+    /// Column `depth` (`int4`).
+    pub depth: i32,
+    /// Column `path` (`text`).
+    pub path: String,
 }
 
 impl quarry::FromRow for CategoryTreeRow {
@@ -672,10 +672,10 @@ pub struct ListOrdersForCustomerRow {
     pub note: Option<String>,
     /// Column `shipped_on` (`date`, may be NULL).
     pub shipped_on: Option<quarry::chrono::NaiveDate>,
-    /// Column `item_count` (`int8`, may be NULL).
-    pub item_count: Option<i64>,
-    /// Column `total` (`numeric`, may be NULL).
-    pub total: Option<quarry::rust_decimal::Decimal>,
+    /// Column `item_count` (`int8`).
+    pub item_count: i64,
+    /// Column `total` (`numeric`).
+    pub total: quarry::rust_decimal::Decimal,
 }
 
 impl quarry::FromRow for ListOrdersForCustomerRow {
@@ -927,8 +927,8 @@ pub struct ItemsByOrderRow {
     pub quantity: i32,
     /// Column `unit_price` (`numeric`).
     pub unit_price: quarry::rust_decimal::Decimal,
-    /// Column `line_total` (`numeric`, may be NULL).
-    pub line_total: Option<quarry::rust_decimal::Decimal>,
+    /// Column `line_total` (`numeric`).
+    pub line_total: quarry::rust_decimal::Decimal,
     /// Relation `product`, loaded by [`ProductsByIds`](products_by_ids) for all rows in one statement.
     pub product: ProductsByIdsRow,
 }
@@ -950,8 +950,8 @@ pub(crate) struct ItemsByOrderRowColumns {
     pub quantity: i32,
     /// Column `unit_price` (`numeric`).
     pub unit_price: quarry::rust_decimal::Decimal,
-    /// Column `line_total` (`numeric`, may be NULL).
-    pub line_total: Option<quarry::rust_decimal::Decimal>,
+    /// Column `line_total` (`numeric`).
+    pub line_total: quarry::rust_decimal::Decimal,
 }
 
 impl quarry::FromRow for ItemsByOrderRowColumns {
@@ -1094,12 +1094,12 @@ pub struct TopProductsByRevenueRow {
     pub sku: String,
     /// Column `name` (`text`).
     pub name: String,
-    /// Column `units_sold` (`int8`, may be NULL).
-    pub units_sold: Option<i64>,
-    /// Column `revenue` (`numeric`, may be NULL).
-    pub revenue: Option<quarry::rust_decimal::Decimal>,
-    /// Column `revenue_rank` (`int8`, may be NULL).
-    pub revenue_rank: Option<i64>,
+    /// Column `units_sold` (`int8`).
+    pub units_sold: i64,
+    /// Column `revenue` (`numeric`).
+    pub revenue: quarry::rust_decimal::Decimal,
+    /// Column `revenue_rank` (`int8`).
+    pub revenue_rank: i64,
 }
 
 impl quarry::FromRow for TopProductsByRevenueRow {
@@ -1154,14 +1154,14 @@ pub struct CustomerOrderTimelineRow {
     pub status: super::types::OrderStatus,
     /// Column `placed_at` (`timestamptz`).
     pub placed_at: quarry::chrono::DateTime<quarry::chrono::Utc>,
-    /// Column `total` (`numeric`, may be NULL).
-    pub total: Option<quarry::rust_decimal::Decimal>,
-    /// Column `order_seq` (`int8`, may be NULL).
-    pub order_seq: Option<i64>,
+    /// Column `total` (`numeric`).
+    pub total: quarry::rust_decimal::Decimal,
+    /// Column `order_seq` (`int8`).
+    pub order_seq: i64,
     /// Column `previous_placed_at` (`timestamptz`, may be NULL).
     pub previous_placed_at: Option<quarry::chrono::DateTime<quarry::chrono::Utc>>,
-    /// Column `running_total` (`numeric`, may be NULL).
-    pub running_total: Option<quarry::rust_decimal::Decimal>,
+    /// Column `running_total` (`numeric`).
+    pub running_total: quarry::rust_decimal::Decimal,
 }
 
 impl quarry::FromRow for CustomerOrderTimelineRow {
@@ -1219,8 +1219,8 @@ pub struct SalesComparisonRow {
     pub current_units: Option<i64>,
     /// Column `previous_units` (`int8`, may be NULL).
     pub previous_units: Option<i64>,
-    /// Column `units_change` (`int8`, may be NULL).
-    pub units_change: Option<i64>,
+    /// Column `units_change` (`int8`).
+    pub units_change: i64,
 }
 
 impl quarry::FromRow for SalesComparisonRow {

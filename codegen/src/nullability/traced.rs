@@ -1,21 +1,14 @@
-//! Nullability inference: is each output column `T` or `Option<T>`?
+//! The traced prover: columns PostgreSQL traces to base tables.
 //!
-//! Owns the one rule that must never break: **a column inferred non-null
-//! never yields NULL**. Where the analysis cannot prove a column non-null,
-//! the answer is nullable.
-//!
-//! What it proves today:
-//! * a column PostgreSQL traces to a base-table column (describe's table OID
-//!   and attribute number) is non-null when that column is `attnotnull`
-//!   **and** the table does not appear anywhere on the nullable side of an
-//!   outer join (`LEFT`/`RIGHT`/`FULL`, through nested joins, subqueries,
-//!   `LATERAL` and CTEs), unless the projection names an instance of the table
-//!   that is itself on the inner side (`p.title` with `p` inner);
-//! * `RETURNING` columns of `INSERT`/`UPDATE`/`DELETE` follow the target table;
-//! * `GROUPING SETS`/`ROLLUP`/`CUBE` anywhere make every column nullable;
-//! * everything else (expressions, views, functions) is nullable.
-//!
-//! User overrides are applied afterwards, in the IR stage. No IO.
+//! Independent of the scope analysis and deliberately simple: a column that
+//! describe traces to a base-table column (table OID and attribute number) is
+//! non-null when that column is `attnotnull` **and** the table appears nowhere
+//! on the nullable side of an outer join in the statement (through nested
+//! joins, subqueries, `LATERAL` and CTEs) — unless the projection names an
+//! inner-side instance of it (`p.title` with `p` inner). `RETURNING` columns
+//! follow the target table; `GROUPING SETS`/`ROLLUP`/`CUBE` anywhere make
+//! every column nullable. Everything else is nullable. The caller combines it
+//! with the analysis: either proving a column non-null is enough.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::ControlFlow;
@@ -25,40 +18,12 @@ use sqlparser::ast::{
     SetExpr, Statement, TableFactor, TableObject, TableWithJoins, Visit, Visitor,
 };
 
-use crate::describe::{Described, DescribedColumn};
+use crate::describe::DescribedColumn;
 use crate::parse::{normalize_ident, object_base_name, object_schema};
 use crate::schema::{Catalog, RelationKind};
 
-/// What inference concluded about one output column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ColumnNullability {
-    /// May be NULL (`Option<T>`).
-    pub nullable: bool,
-    /// Computed by an expression rather than a plain column reference.
-    pub computed: bool,
-}
-
-/// Infers, for each described output column, whether it may be NULL.
-/// `params_nullable[i]` says whether `$(i+1)` was declared nullable.
-pub fn infer_nullability(
-    statement: Option<&Statement>,
-    described: &Described,
-    params_nullable: &[bool],
-    catalog: &Catalog,
-) -> Vec<ColumnNullability> {
-    let _ = params_nullable;
-    describe_based(statement, &described.columns, catalog)
-        .into_iter()
-        .zip(&described.columns)
-        .map(|(nullable, column)| ColumnNullability {
-            nullable,
-            computed: column.table_oid.is_none(),
-        })
-        .collect()
-}
-
 /// The conservative rule: trace columns to base tables through describe.
-fn describe_based(
+pub(super) fn describe_based(
     statement: Option<&Statement>,
     columns: &[DescribedColumn],
     catalog: &Catalog,
