@@ -319,7 +319,7 @@ async fn customer_reads_through_pool() {
                 name: s("Alice Martin"),
                 email: s("alice@example.com"),
                 phone: Some(s("+33 6 12 34 56 78")),
-                order_count: Some(3),
+                order_count: 3,
                 last_order_at: Some(ts("2024-03-10T08:05:00Z")),
             },
             CustomerOrderStatsRow {
@@ -327,7 +327,7 @@ async fn customer_reads_through_pool() {
                 name: s("Bob Chen"),
                 email: s("bob@example.com"),
                 phone: None,
-                order_count: Some(1),
+                order_count: 1,
                 last_order_at: Some(ts("2024-02-28T09:30:00Z")),
             },
             CustomerOrderStatsRow {
@@ -335,7 +335,7 @@ async fn customer_reads_through_pool() {
                 name: s("Carol Diaz"),
                 email: s("carol@example.com"),
                 phone: Some(s("+1 555 0100")),
-                order_count: Some(2),
+                order_count: 2,
                 last_order_at: Some(ts("2024-03-05T18:20:00Z")),
             },
             CustomerOrderStatsRow {
@@ -343,7 +343,7 @@ async fn customer_reads_through_pool() {
                 name: s("Dave Okafor"),
                 email: s("dave@example.com"),
                 phone: Some(s("+44 20 7946 0000")),
-                order_count: Some(0),
+                order_count: 0,
                 last_order_at: None,
             },
         ]
@@ -489,13 +489,13 @@ async fn category_queries_through_client() {
     let node =
         |id, parent_id: Option<i64>, name: &str, slug: &str, sort_order, depth, path: &str| {
             CategoryTreeRow {
-                id: Some(id),
+                id,
                 parent_id,
-                name: Some(s(name)),
-                slug: Some(s(slug)),
-                sort_order: Some(sort_order),
-                depth: Some(depth),
-                path: Some(s(path)),
+                name: s(name),
+                slug: s(slug),
+                sort_order,
+                depth,
+                path: s(path),
             }
         };
     assert_eq!(
@@ -903,8 +903,8 @@ async fn order_reads_through_client() {
                 placed_at: ts("2024-03-10T08:05:00Z"),
                 note: Some(s("Gift wrap please")),
                 shipped_on: None,
-                item_count: Some(1),
-                total: Some(dec("59.70")),
+                item_count: 1,
+                total: dec("59.70"),
             },
             ListOrdersForCustomerRow {
                 id: 2,
@@ -912,8 +912,8 @@ async fn order_reads_through_client() {
                 placed_at: ts("2024-02-20T16:45:00Z"),
                 note: None,
                 shipped_on: None,
-                item_count: Some(2),
-                total: Some(dec("369.89")),
+                item_count: 2,
+                total: dec("369.89"),
             },
             ListOrdersForCustomerRow {
                 id: 1,
@@ -921,13 +921,13 @@ async fn order_reads_through_client() {
                 placed_at: ts("2024-01-15T10:00:00Z"),
                 note: Some(s("Leave at the door")),
                 shipped_on: Some(date("2024-01-17")),
-                item_count: Some(2),
-                total: Some(dec("1338.80")),
+                item_count: 2,
+                total: dec("1338.80"),
             },
         ]
     );
-    assert_dec(alice_orders[2].total.unwrap(), "1338.80");
-    assert_dec(alice_orders[0].total.unwrap(), "59.70");
+    assert_dec(alice_orders[2].total, "1338.80");
+    assert_dec(alice_orders[0].total, "59.70");
 
     let pending = shop::list_orders_for_customer(client, 1, Some(OrderStatus::Pending))
         .await
@@ -945,8 +945,8 @@ async fn order_reads_through_client() {
             placed_at: ts("2024-03-05T18:20:00Z"),
             note: None,
             shipped_on: Some(date("2024-03-07")),
-            item_count: Some(2),
-            total: Some(dec("749.48")),
+            item_count: 2,
+            total: dec("749.48"),
         }]
     );
     let carol_cancelled = shop::list_orders_for_customer(client, 3, Some(OrderStatus::Cancelled))
@@ -955,7 +955,7 @@ async fn order_reads_through_client() {
     assert_eq!(carol_cancelled.len(), 1);
     assert_eq!(carol_cancelled[0].id, 4);
     assert_eq!(carol_cancelled[0].note.as_deref(), Some("Changed my mind"));
-    assert_eq!(carol_cancelled[0].total, Some(dec("2499.00")));
+    assert_eq!(carol_cancelled[0].total, dec("2499.00"));
     assert!(shop::list_orders_for_customer(client, 4, None)
         .await
         .unwrap()
@@ -1035,7 +1035,7 @@ async fn order_reads_through_client() {
             product_name: s(name),
             quantity,
             unit_price: dec(unit_price),
-            line_total: Some(dec(line_total)),
+            line_total: dec(line_total),
             product,
         }
     };
@@ -1123,7 +1123,7 @@ async fn order_reads_through_client() {
         ]
     );
     assert!(items.get(&3).is_empty()); // has items, but not asked for
-    assert_dec(items.get(&1)[1].line_total.unwrap(), "39.80");
+    assert_dec(items.get(&1)[1].line_total, "39.80");
     assert_dec(items.get(&1)[1].unit_price, "19.90");
     // The nested relations: item 1's product is the Ultrabook 13, in Laptops
     // (id 3, under Computers, id 2).
@@ -1205,8 +1205,8 @@ async fn order_writes_in_transaction() {
     let dave_orders = shop::list_orders_for_customer(&tx, 4, None).await.unwrap();
     assert_eq!(dave_orders.len(), 1);
     assert_eq!(dave_orders[0].id, 7);
-    assert_eq!(dave_orders[0].item_count, Some(0));
-    assert_dec(dave_orders[0].total.unwrap(), "0.00");
+    assert_eq!(dave_orders[0].item_count, 0);
+    assert_dec(dave_orders[0].total, "0.00");
 
     // UpdateOrderStatus
     assert_eq!(
@@ -1305,13 +1305,13 @@ async fn order_writes_in_transaction() {
     assert_eq!(
         summary(items.get(&3)),
         vec![
-            (5, 3, 5, 3, Some(dec("1347.00")), s("KIT-001")),
-            (10, 3, 1, 1, Some(dec("1299.00")), s("LAP-001")),
+            (5, 3, 5, 3, dec("1347.00"), s("KIT-001")),
+            (10, 3, 1, 1, dec("1299.00"), s("LAP-001")),
         ]
     );
     assert_eq!(
         summary(items.get(&7)),
-        vec![(12, 7, 4, 5, Some(dec("92.50")), s("HP-002"))]
+        vec![(12, 7, 4, 5, dec("92.50"), s("HP-002"))]
     );
     // Loaded inside the transaction: the product and category of the new line.
     assert_eq!(items.get(&7)[0].product, earbuds());
@@ -1408,9 +1408,9 @@ async fn order_analytics_through_pool() {
             product_id,
             sku: s(sku),
             name: s(name),
-            units_sold: Some(units),
-            revenue: Some(dec(revenue)),
-            revenue_rank: Some(rank),
+            units_sold: units,
+            revenue: dec(revenue),
+            revenue_rank: rank,
         }
     };
     assert_eq!(
@@ -1423,7 +1423,7 @@ async fn order_analytics_through_pool() {
             row(6, "KIT-002", "Chef Knife", 1, "89.50", 5),
         ]
     );
-    assert_dec(top[3].revenue.unwrap(), "119.40");
+    assert_dec(top[3].revenue, "119.40");
     // HAVING filters before the window function numbers the rows.
     assert_eq!(
         shop::top_products_by_revenue(&pool, 2, 10).await.unwrap(),
@@ -1459,10 +1459,10 @@ async fn order_analytics_through_pool() {
         order_id,
         status,
         placed_at: ts(placed_at),
-        total: Some(dec(total)),
-        order_seq: Some(seq),
+        total: dec(total),
+        order_seq: seq,
         previous_placed_at: previous.map(ts),
-        running_total: Some(dec(running)),
+        running_total: dec(running),
     };
     assert_eq!(
         timeline,
@@ -1519,7 +1519,7 @@ async fn order_analytics_through_pool() {
             ),
         ]
     );
-    assert_dec(timeline[2].running_total.unwrap(), "1768.39");
+    assert_dec(timeline[2].running_total, "1768.39");
     // Dave has no orders; unknown customers yield nothing.
     assert!(shop::customer_order_timeline(&pool, &[4, 99])
         .await
@@ -1541,7 +1541,7 @@ async fn order_analytics_through_pool() {
             name: s(name),
             current_units: current,
             previous_units: previous,
-            units_change: Some(change),
+            units_change: change,
         }
     };
     assert_eq!(
@@ -1649,26 +1649,26 @@ async fn author_queries_through_client() {
             AuthorLeaderboardRow {
                 author_id: 1,
                 name: s("Ada Lovelace"),
-                post_count: Some(2),
-                total_views: Some(460),
+                post_count: 2,
+                total_views: 460,
                 avg_views: Some(230.0),
-                leaderboard_rank: Some(1),
+                leaderboard_rank: 1,
             },
             AuthorLeaderboardRow {
                 author_id: 2,
                 name: s("Grace Hopper"),
-                post_count: Some(2),
-                total_views: Some(305),
+                post_count: 2,
+                total_views: 305,
                 avg_views: Some(152.5),
-                leaderboard_rank: Some(2),
+                leaderboard_rank: 2,
             },
             AuthorLeaderboardRow {
                 author_id: 3,
                 name: s("Linus Quill"),
-                post_count: Some(0),
-                total_views: Some(0),
+                post_count: 0,
+                total_views: 0,
                 avg_views: None,
-                leaderboard_rank: Some(3),
+                leaderboard_rank: 3,
             },
         ]
     );
@@ -1810,7 +1810,7 @@ async fn post_reads_through_pool() {
             uuid: uuid("22222222-2222-4222-8222-222222222222"),
             title: s("Window functions in practice"),
             author_id: 1,
-            published_at: Some(ts("2024-02-01T09:30:00Z")),
+            published_at: ts("2024-02-01T09:30:00Z"),
             views: 340,
         }
     );
@@ -1837,7 +1837,7 @@ async fn post_reads_through_pool() {
             id,
             title: s(title),
             author_name: s(author),
-            comment_count: Some(n),
+            comment_count: n,
             last_comment_at: last.map(ts),
         };
     assert_eq!(
@@ -1999,41 +1999,41 @@ async fn post_reads_through_pool() {
                 author_id: 1,
                 post_id: 1,
                 title: s("Hello, Quarry"),
-                published_on: Some(date("2024-01-10")),
+                published_on: date("2024-01-10"),
                 views: 120,
                 previous_title: None,
                 days_since_previous: None,
-                cumulative_views: Some(120),
+                cumulative_views: 120,
             },
             AuthorPostTimelineRow {
                 author_id: 1,
                 post_id: 2,
                 title: s("Window functions in practice"),
-                published_on: Some(date("2024-02-01")),
+                published_on: date("2024-02-01"),
                 views: 340,
                 previous_title: Some(s("Hello, Quarry")),
                 days_since_previous: Some(22),
-                cumulative_views: Some(460),
+                cumulative_views: 460,
             },
             AuthorPostTimelineRow {
                 author_id: 2,
                 post_id: 3,
                 title: s("Why nullability matters"),
-                published_on: Some(date("2024-01-25")),
+                published_on: date("2024-01-25"),
                 views: 95,
                 previous_title: None,
                 days_since_previous: None,
-                cumulative_views: Some(95),
+                cumulative_views: 95,
             },
             AuthorPostTimelineRow {
                 author_id: 2,
                 post_id: 5,
                 title: s("Recursive CTEs explained"),
-                published_on: Some(date("2024-03-03")),
+                published_on: date("2024-03-03"),
                 views: 210,
                 previous_title: Some(s("Why nullability matters")),
                 days_since_previous: Some(38), // 2024 is a leap year
-                cumulative_views: Some(305),
+                cumulative_views: 305,
             },
         ]
     );
@@ -2103,7 +2103,7 @@ async fn post_writes_in_transaction() {
         Some(PublishPostRow {
             id: 4,
             title: s("Draft: prefetching relations"),
-            published_at: Some(ts("2024-04-01T09:00:00Z")),
+            published_at: ts("2024-04-01T09:00:00Z"),
         })
     );
     assert_eq!(
@@ -2350,7 +2350,7 @@ async fn comment_queries_through_pool() {
         .into_iter()
         .find(|p| p.id == 1)
         .unwrap();
-    assert_eq!(post1.comment_count, Some(2));
+    assert_eq!(post1.comment_count, 2);
 }
 
 /// UpsertTag, TagPost and TagsByPost through a plain client.
@@ -2490,14 +2490,28 @@ async fn generated_field_types_are_pinned() {
         .unwrap()[2];
     let _: &OrderStatus = &order.status;
     let shipped_on: &Option<NaiveDate> = &order.shipped_on;
-    let _: &Option<i64> = &order.item_count; // computed: optional for now
-    let _: &Option<Decimal> = &order.total;
+    let _: &i64 = &order.item_count; // count(): never NULL
+    let _: &Decimal = &order.total; // COALESCE(sum(...), 0)
     assert_eq!(*shipped_on, Some(date("2024-01-17")));
 
-    let tree = &shop::category_tree(&pool).await.unwrap()[0];
-    let _: &Option<i64> = &tree.parent_id;
-    let _: &Option<i16> = &tree.sort_order;
-    let _: &Option<i32> = &tree.depth;
+    // Recursive CTE: columns keep the nullability of both branches.
+    let CategoryTreeRow {
+        id,
+        parent_id,
+        name,
+        slug,
+        sort_order,
+        depth,
+        path,
+    } = shop::category_tree(&pool).await.unwrap().remove(0);
+    let _: i64 = id;
+    let parent_id: Option<i64> = parent_id;
+    let _: String = name;
+    let _: String = slug;
+    let _: i16 = sort_order;
+    let _: i32 = depth;
+    let _: String = path;
+    assert_eq!(parent_id, None);
 
     let AuthorLeaderboardRow {
         author_id,
@@ -2509,10 +2523,10 @@ async fn generated_field_types_are_pinned() {
     } = blog::author_leaderboard(&pool).await.unwrap().remove(2);
     let _: i64 = author_id;
     let _: String = name;
-    let _: Option<i64> = post_count;
-    let _: Option<i64> = total_views;
-    let avg_views: Option<f64> = avg_views;
-    let _: Option<i64> = leaderboard_rank;
+    let _: i64 = post_count; // count()
+    let _: i64 = total_views; // COALESCE(sum(...), 0)
+    let avg_views: Option<f64> = avg_views; // avg() over no rows: NULL
+    let _: i64 = leaderboard_rank; // row_number()
     assert_eq!(avg_views, None);
 
     let GetAuthorRow { bio, avatar, .. } = blog::get_author(&pool, 1).await.unwrap();
@@ -2542,7 +2556,8 @@ async fn generated_field_types_are_pinned() {
         .await
         .unwrap()
         .remove(1);
-    let _: Option<NaiveDate> = timeline.published_on;
+    let _: NaiveDate = timeline.published_on; // WHERE published_at IS NOT NULL
+    let _: i64 = timeline.cumulative_views; // window sum() including the current row
     let _: Option<i32> = timeline.days_since_previous;
     let _: Option<String> = timeline.previous_title;
 
@@ -2552,6 +2567,97 @@ async fn generated_field_types_are_pinned() {
         .remove(0);
     let _: Option<String> = minutes.lang;
     let _: Option<i32> = minutes.reading_minutes;
+
+    // Aggregates, window functions and COALESCE: non-NULL where PostgreSQL
+    // guarantees it, optional where an empty group, a missing previous row
+    // or an outer join yields NULL.
+    let CustomerOrderStatsRow {
+        order_count,
+        last_order_at,
+        ..
+    } = shop::customer_order_stats(&pool).await.unwrap().remove(3);
+    let order_count: i64 = order_count; // count() over a LEFT JOIN
+    let last_order_at: Option<DateTime<Utc>> = last_order_at; // max() over no rows
+    assert_eq!((order_count, last_order_at), (0, None)); // Dave never ordered
+
+    let _: &Decimal = &items.get(&1)[0].line_total; // NOT NULL * NOT NULL
+
+    let TopProductsByRevenueRow {
+        units_sold,
+        revenue,
+        revenue_rank,
+        ..
+    } = shop::top_products_by_revenue(&pool, 1, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let _: i64 = units_sold; // sum() over a non-empty group of a NOT NULL column
+    let _: Decimal = revenue;
+    let _: i64 = revenue_rank; // row_number()
+
+    let CustomerOrderTimelineRow {
+        total,
+        order_seq,
+        previous_placed_at,
+        running_total,
+        ..
+    } = shop::customer_order_timeline(&pool, &[1])
+        .await
+        .unwrap()
+        .remove(0);
+    let _: Decimal = total;
+    let _: i64 = order_seq; // row_number()
+    let previous_placed_at: Option<DateTime<Utc>> = previous_placed_at; // lag()
+    let _: Decimal = running_total; // window sum() including the current row
+    assert_eq!(previous_placed_at, None); // the customer's first order
+
+    let SalesComparisonRow {
+        current_units,
+        previous_units,
+        units_change,
+        ..
+    } = shop::sales_comparison(
+        &pool,
+        ts("2024-02-01T00:00:00Z"),
+        ts("2024-04-01T00:00:00Z"),
+        ts("2024-01-01T00:00:00Z"),
+        ts("2024-02-01T00:00:00Z"),
+    )
+    .await
+    .unwrap()
+    .remove(0);
+    let current_units: Option<i64> = current_units; // FULL JOIN
+    let _: Option<i64> = previous_units; // FULL JOIN
+    let _: i64 = units_change; // COALESCE(…, 0) - COALESCE(…, 0)
+    assert_eq!(current_units, None); // the Ultrabook did not sell lately
+
+    let PostsWithCommentCountsRow {
+        comment_count,
+        last_comment_at,
+        ..
+    } = blog::posts_with_comment_counts(&pool, 0)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let comment_count: i64 = comment_count; // count() over a LEFT JOIN
+    let last_comment_at: Option<DateTime<Utc>> = last_comment_at; // max() over no rows
+    assert_eq!((comment_count, last_comment_at), (0, None)); // the draft
+
+    // `WHERE published_at IS NOT NULL` refines the column.
+    let published = blog::list_published_posts(&pool, ts("2024-12-31T00:00:00Z"), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let _: DateTime<Utc> = published.published_at;
+    let _: DateTime<Utc> = blog::list_posts_with_relations(&pool, 1).await.unwrap()[0].published_at;
+    // RETURNING a column just assigned a non-NULL parameter.
+    let PublishPostRow { published_at, .. } =
+        blog::publish_post(&pool, ts("2024-04-01T09:00:00Z"), 4)
+            .await
+            .unwrap()
+            .unwrap();
+    let _: DateTime<Utc> = published_at;
 
     // :exec returns the row count as u64.
     let affected: u64 = blog::delete_comment(&pool, 99).await.unwrap();
