@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use codegen::pg::Server;
 
+pub mod adversarial;
+
 /// The workspace root (where `Cargo.toml`, `queries/` and `examples/` live).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

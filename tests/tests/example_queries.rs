@@ -1937,25 +1937,25 @@ async fn post_reads_through_pool() {
             SearchPostsByMetadataRow {
                 id: 1,
                 title: s("Hello, Quarry"),
-                metadata: Some(json!({"lang": "en", "reading_minutes": 3, "featured": true})),
+                metadata: json!({"lang": "en", "reading_minutes": 3, "featured": true}),
                 lang: Some(s("en")),
                 reading_minutes: Some(3),
             },
             SearchPostsByMetadataRow {
                 id: 2,
                 title: s("Window functions in practice"),
-                metadata: Some(json!({"lang": "en", "reading_minutes": 8})),
+                metadata: json!({"lang": "en", "reading_minutes": 8}),
                 lang: Some(s("en")),
                 reading_minutes: Some(8),
             },
             SearchPostsByMetadataRow {
                 id: 5,
                 title: s("Recursive CTEs explained"),
-                metadata: Some(json!({
+                metadata: json!({
                     "lang": "en",
                     "reading_minutes": 6,
                     "series": "sql-deep-dives"
-                })),
+                }),
                 lang: Some(s("en")),
                 reading_minutes: Some(6),
             },

@@ -298,6 +298,16 @@ fn is_comparison(op: &BinaryOperator) -> bool {
             | BinaryOperator::PGILikeMatch
             | BinaryOperator::PGNotLikeMatch
             | BinaryOperator::PGNotILikeMatch
+            // Containment, existence and overlap operators of jsonb, arrays,
+            // ranges and text search: strict, NULL for a NULL operand.
+            | BinaryOperator::AtArrow
+            | BinaryOperator::ArrowAt
+            | BinaryOperator::PGOverlap
+            | BinaryOperator::Question
+            | BinaryOperator::QuestionAnd
+            | BinaryOperator::QuestionPipe
+            | BinaryOperator::AtQuestion
+            | BinaryOperator::AtAt
     )
 }
 

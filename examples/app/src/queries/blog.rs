@@ -567,8 +567,8 @@ pub struct SearchPostsByMetadataRow {
     pub id: i64,
     /// Column `title` (`varchar`).
     pub title: String,
-    /// Column `metadata` (`jsonb`, may be NULL).
-    pub metadata: Option<quarry::serde_json::Value>,
+    /// Column `metadata` (`jsonb`).
+    pub metadata: quarry::serde_json::Value,
     /// Column `lang` (`text`, may be NULL).
     pub lang: Option<String>,
     /// Column `reading_minutes` (`int4`, may be NULL).
