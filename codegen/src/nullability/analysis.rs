@@ -696,6 +696,12 @@ impl Analyser<'_> {
                 }
             }
             let left_count = relations.len() - right_len;
+            let merged = match constraint {
+                Some(JoinConstraint::Using(columns)) => {
+                    merged_using_columns(&relations, left_count, columns, left_outer, right_outer)
+                }
+                _ => None,
+            };
             if left_outer {
                 for relation in &mut relations[..left_count] {
                     relation.outer = true;
@@ -706,6 +712,7 @@ impl Analyser<'_> {
                     relation.outer = true;
                 }
             }
+            relations.extend(merged);
         }
         Some(relations)
     }
@@ -721,11 +728,24 @@ impl Analyser<'_> {
                 with_ordinality,
                 ..
             } => {
-                if args.is_some() {
+                if let Some(args) = args {
                     // A set-returning function written as `FROM f(...)`.
                     let function_name = object_base_name(name)?.to_lowercase();
-                    let columns =
-                        table_function_columns(&function_name, alias.as_ref(), *with_ordinality);
+                    let exprs: Vec<&Expr> = args
+                        .args
+                        .iter()
+                        .filter_map(|arg| match arg {
+                            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                            _ => None,
+                        })
+                        .collect();
+                    let elements = self.set_returning_fact(&function_name, &exprs, scope, env);
+                    let columns = table_function_columns(
+                        &function_name,
+                        alias.as_ref(),
+                        *with_ordinality,
+                        elements,
+                    );
                     return Some(vec![relation(
                         alias_name(alias.as_ref()).or(Some(function_name)),
                         columns?,
@@ -758,9 +778,20 @@ impl Analyser<'_> {
                 }
                 self.table_with_joins(table_with_joins, env, scope)
             }
-            TableFactor::Function { name, alias, .. } => {
+            TableFactor::Function {
+                name, alias, args, ..
+            } => {
                 let function_name = object_base_name(name)?.to_lowercase();
-                let columns = table_function_columns(&function_name, alias.as_ref(), false)?;
+                let exprs: Vec<&Expr> = args
+                    .iter()
+                    .filter_map(|arg| match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                        _ => None,
+                    })
+                    .collect();
+                let elements = self.set_returning_fact(&function_name, &exprs, scope, env);
+                let columns =
+                    table_function_columns(&function_name, alias.as_ref(), false, elements)?;
                 Some(vec![relation(
                     alias_name(alias.as_ref()).or(Some(function_name)),
                     columns,
@@ -773,11 +804,13 @@ impl Analyser<'_> {
                 ..
             } => {
                 // Elements may be NULL; the ordinality column never is.
+                let exprs: Vec<&Expr> = array_exprs.iter().collect();
+                let fact = self.set_returning_fact("unnest", &exprs, scope, env);
                 let mut columns: Vec<Column> = array_exprs
                     .iter()
                     .map(|_| Column {
                         name: Some("unnest".to_string()),
-                        fact: Fact::NULLABLE,
+                        fact,
                     })
                     .collect();
                 if *with_ordinality {
@@ -858,6 +891,42 @@ impl Analyser<'_> {
         let columns = self.query(&query, &Env::default(), None);
         self.views.borrow_mut().insert(oid, columns.clone());
         columns
+    }
+
+    /// The values a set-returning function yields: `generate_series` never
+    /// NULL (NULL bounds give no rows); `unnest` of one non-null parameter
+    /// array (a Rust slice has no NULL elements) never NULL; anything else may be.
+    fn set_returning_fact(&self, name: &str, args: &[&Expr], scope: &Scope<'_>, env: &Env) -> Fact {
+        let _ = (scope, env);
+        let mut unwrapped = args.iter().map(|arg| {
+            let mut e: &Expr = arg;
+            while let Expr::Nested(inner) | Expr::Cast { expr: inner, .. } = e {
+                e = inner;
+            }
+            e
+        });
+        match name {
+            "generate_series" | "generate_subscripts" => Fact::NON_NULL,
+            "unnest" if args.len() == 1 => match unwrapped.next() {
+                Some(Expr::Value(value)) => match &value.value {
+                    Value::Placeholder(p) => {
+                        let index: Option<usize> = p.strip_prefix('$').and_then(|n| n.parse().ok());
+                        let nullable = index
+                            .and_then(|i| i.checked_sub(1))
+                            .and_then(|i| self.params.get(i))
+                            .copied()
+                            .unwrap_or(true);
+                        // A slice has no NULL elements, and a NULL array
+                        // (`Option<&[T]>` = None) unnests to no rows at all.
+                        let _ = nullable;
+                        Fact::NON_NULL
+                    }
+                    _ => Fact::NULLABLE,
+                },
+                _ => Fact::NULLABLE,
+            },
+            _ => Fact::NULLABLE,
+        }
     }
 
     // ----- refinement ----------------------------------------------------
@@ -1159,15 +1228,29 @@ impl Analyser<'_> {
         }
     }
 
-    /// Whether `expr` is an aggregate call (possibly wrapped in casts, `COALESCE`, arithmetic).
+    /// Whether `expr` is computed from aggregates only (`count(*)`,
+    /// `coalesce(sum(x), 0)`, `max(a) - min(a)`): one value per group, no
+    /// bare column reference.
     fn is_aggregate_call(&self, expr: &Expr) -> bool {
+        let aggregate_only = |e: &Expr| {
+            self.is_aggregate_call(e) || matches!(e, Expr::Value(_) | Expr::TypedString(_))
+        };
         match expr {
-            Expr::Function(function) => {
-                function.over.is_none()
-                    && function_name(function)
-                        .is_some_and(|name| aggregate_rule(&name, self.catalog).is_some())
-            }
+            Expr::Function(function) if function.over.is_none() => match function_name(function) {
+                Some(name) if aggregate_rule(&name, self.catalog).is_some() => true,
+                Some(_) => function_args(function).is_some_and(|args| {
+                    !args.is_empty()
+                        && args
+                            .iter()
+                            .all(|arg| matches!(arg, FunctionArgExpr::Expr(e) if aggregate_only(e)))
+                        && args.iter().any(|arg| matches!(arg, FunctionArgExpr::Expr(e) if self.is_aggregate_call(e)))
+                }),
+                None => false,
+            },
             Expr::Nested(inner) | Expr::Cast { expr: inner, .. } => self.is_aggregate_call(inner),
+            Expr::BinaryOp { left, right, .. } => {
+                aggregate_only(left) && aggregate_only(right) && (self.is_aggregate_call(left) || self.is_aggregate_call(right))
+            }
             _ => false,
         }
     }
@@ -1405,22 +1488,79 @@ impl Drop for DepthGuard<'_> {
     }
 }
 
+/// The merged columns of `JOIN … USING (x)`, as an unnamed relation (so only
+/// unqualified `x` finds it): the left side's `x` for LEFT, the right's for
+/// RIGHT, never NULL for an inner join (the equality held), and
+/// `COALESCE(left, right)` for FULL — NULL only if a side's own `x` can be.
+/// Facts are taken before this join marks its nullable sides.
+fn merged_using_columns(
+    relations: &[Relation],
+    left_count: usize,
+    columns: &[ObjectName],
+    left_outer: bool,
+    right_outer: bool,
+) -> Option<Relation> {
+    let side = |range: &[Relation], name: &str| -> Option<Fact> {
+        let mut found = range.iter().flat_map(|r| {
+            r.columns
+                .iter()
+                .filter(|c| c.name == name)
+                .map(move |c| r.effective(c))
+        });
+        let fact = found.next()?;
+        found.next().is_none().then_some(fact)
+    };
+    let mut merged = Vec::new();
+    for column in columns {
+        let name = object_base_name(column)?;
+        let left = side(&relations[..left_count], &name);
+        let right = side(&relations[left_count..], &name);
+        let fact = match (left, right, left_outer, right_outer) {
+            (_, _, false, false) => Fact {
+                nullable: false,
+                computed: false,
+                can_be_null: false,
+            },
+            (Some(left), _, false, true) => left,
+            (_, Some(right), true, false) => right,
+            (Some(left), Some(right), true, true) => Fact {
+                nullable: left.nullable || right.nullable,
+                computed: false,
+                can_be_null: left.can_be_null && right.can_be_null,
+            },
+            _ => Fact::NULLABLE,
+        };
+        merged.push(ScopeColumn {
+            name,
+            fact,
+            refined: false,
+        });
+    }
+    Some(Relation {
+        name: None,
+        columns: merged,
+        outer: false,
+    })
+}
+
 fn alias_name(alias: Option<&TableAlias>) -> Option<String> {
     alias.map(|a| normalize_ident(&a.name))
 }
 
-/// Columns of a set-returning function in FROM: `generate_series` never
-/// yields NULL for non-null bounds; anything else may.
+/// Columns of a set-returning function in FROM, each with `fact` (the
+/// ordinality column is never NULL).
 fn table_function_columns(
     name: &str,
     alias: Option<&TableAlias>,
     with_ordinality: bool,
+    fact: Fact,
 ) -> Option<Vec<Column>> {
-    let fact = match name {
-        "generate_series" | "generate_subscripts" => Fact::NON_NULL,
-        _ => Fact::NULLABLE,
-    };
-    let width = alias.map_or(1, |a| a.columns.len().max(1));
+    let width = alias.map_or(1, |a| {
+        a.columns
+            .len()
+            .saturating_sub(usize::from(with_ordinality))
+            .max(1)
+    });
     let mut columns: Vec<Column> = (0..width)
         .map(|_| Column {
             name: Some(alias.map_or_else(|| name.to_string(), |a| normalize_ident(&a.name))),

@@ -78,6 +78,8 @@ const NULL_ON_NON_NULL_INPUT: &[&str] = &[
 /// Non-strict functions that never return NULL.
 const NEVER_NULL: &[&str] = &[
     "concat",
+    "row",
+    "grouping",
     "num_nulls",
     "num_nonnulls",
     "now",
