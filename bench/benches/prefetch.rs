@@ -52,13 +52,13 @@ impl Summary {
     fn add_order<'a>(
         &mut self,
         customer: &str,
-        items: impl IntoIterator<Item = (Option<Decimal>, &'a str)>,
+        items: impl IntoIterator<Item = (Decimal, &'a str)>,
     ) {
         self.orders += 1;
         self.customers.insert(customer.to_owned());
         for (line_total, category) in items {
             self.items += 1;
-            self.total += line_total.unwrap_or_default();
+            self.total += line_total;
             self.categories.insert(category.to_owned());
         }
     }

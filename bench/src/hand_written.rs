@@ -69,7 +69,7 @@ pub struct Item {
     /// `order_items.unit_price`.
     pub unit_price: Decimal,
     /// quantity × unit price.
-    pub line_total: Option<Decimal>,
+    pub line_total: Decimal,
     /// The item's product.
     pub product: Product,
 }
