@@ -15,9 +15,10 @@ use quote::quote;
 use crate::ident;
 use proc_macro2::Ident;
 
-use crate::ir::{EnumIr, FieldIr, LoaderIr, ModuleIr, Project, QueryIr, RelationIr, RowIr, RowRef};
+use crate::config::Derives;
+use crate::ir::{FieldIr, LoaderIr, ModuleIr, Project, QueryIr, RelationIr, RowIr, RowRef};
 use crate::lex::QueryKind;
-use crate::typemap::{Builtin, RustType};
+use crate::typemap::{Builtin, CompositeField, RustType, UserType};
 
 /// Values of the `@generated` header shared by every file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,9 +56,9 @@ pub fn emit_project(
     header: &Header,
 ) -> Result<BTreeMap<PathBuf, String>, EmitError> {
     let mut files = BTreeMap::new();
-    let has_types = !project.enums.is_empty();
+    let has_types = !project.user_types.is_empty();
     for module in &project.modules {
-        let tokens = module_tokens(module);
+        let tokens = module_tokens(module, &project.derives);
         let path = PathBuf::from(format!("{}.rs", module.name));
         files.insert(
             path,
@@ -70,7 +71,7 @@ pub fn emit_project(
         );
     }
     if has_types {
-        let tokens = types_tokens(&project.enums);
+        let tokens = types_tokens(project);
         files.insert(
             PathBuf::from("types.rs"),
             render(&tokens, header, "the schema", "types.rs")?,
@@ -155,7 +156,7 @@ fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
     quote!(#(#attrs)*)
 }
 
-fn module_tokens(module: &ModuleIr) -> TokenStream {
+fn module_tokens(module: &ModuleIr, derives: &Derives) -> TokenStream {
     let types_module = quote!(super::types);
     let module_doc = format!(" Queries from `{}`.", module.source);
     // Each row struct goes right before the first function returning it.
@@ -165,7 +166,7 @@ fn module_tokens(module: &ModuleIr) -> TokenStream {
             .rows
             .iter()
             .filter(|row| row.used_by.first() == Some(&path))
-            .map(|row| row_tokens(module, row, &types_module));
+            .map(|row| row_tokens(module, row, &types_module, derives));
         let function = query_tokens(module, query, &types_module);
         quote!(#(#rows)* #function)
     });
@@ -184,7 +185,8 @@ fn field_type(field: &FieldIr, types_module: &TokenStream) -> TokenStream {
     }
 }
 
-fn row_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream) -> TokenStream {
+fn row_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream, derives: &Derives) -> TokenStream {
+    let extra = extra_derives(&derives.rows);
     let name = ident::ident(&row.name);
     let users: Vec<String> = row
         .used_by
@@ -210,12 +212,22 @@ fn row_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream) -> Tok
         let name = ident::ident(&field.name);
         let column = &field.column;
         let index = Literal::usize_unsuffixed(field.index);
-        quote!(#name: quarry::decode(row, #index, #column)?,)
+        if field.ty.is_json_wrapper() {
+            // A serde type stored as json: read through `Json<T>` and unwrap.
+            let ty = field.ty.owned(types_module);
+            if field.nullable {
+                quote!(#name: quarry::decode::<Option<quarry::types::Json<#ty>>>(row, #index, #column)?.map(|json| json.0),)
+            } else {
+                quote!(#name: quarry::decode::<quarry::types::Json<#ty>>(row, #index, #column)?.0,)
+            }
+        } else {
+            quote!(#name: quarry::decode(row, #index, #column)?,)
+        }
     });
     if row.relations.is_empty() {
         return quote! {
             #doc
-            #[derive(Debug, Clone, PartialEq)]
+            #[derive(Debug, Clone, PartialEq #(, #extra)*)]
             pub struct #name {
                 #(#fields)*
             }
@@ -254,7 +266,7 @@ fn row_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream) -> Tok
     let with_relations = with_relations_tokens(module, row);
     quote! {
         #doc
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, PartialEq #(, #extra)*)]
         pub struct #name {
             #(#fields)*
             #(#relation_fields)*
@@ -498,7 +510,11 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
         .iter()
         .map(|param| {
             let name = ident::ident(&param.name);
-            quote!(&#name)
+            match (param.ty.is_json_wrapper(), param.nullable) {
+                (true, false) => quote!(&quarry::types::Json(#name)),
+                (true, true) => quote!(&#name.map(quarry::types::Json)),
+                (false, _) => quote!(&#name),
+            }
         })
         .collect();
     let row_type = query
@@ -638,30 +654,165 @@ fn loader_body(
     )
 }
 
-fn types_tokens(enums: &[EnumIr]) -> TokenStream {
-    let enums = enums.iter().map(enum_tokens);
+fn types_tokens(project: &Project) -> TokenStream {
+    let items = project.user_types.iter().map(|(name, user_type)| match user_type {
+        UserType::Enum { pg_name, variants } => enum_tokens(name, pg_name, variants, &project.derives),
+        UserType::Composite { pg_name, fields } => composite_tokens(name, pg_name, fields, &project.derives),
+        UserType::Domain { pg_name, base } => domain_tokens(name, pg_name, base, &project.derives),
+    });
     quote! {
-        #![doc = " PostgreSQL types used by the queries: enums."]
-        #(#enums)*
+        #![doc = " PostgreSQL types used by the queries: enums, composite types and domains."]
+        #(#items)*
     }
 }
 
-fn enum_tokens(enum_: &EnumIr) -> TokenStream {
-    let name = ident::ident(&enum_.name);
-    let pg_name = &enum_.pg_name;
-    let doc = format!(" The PostgreSQL enum `{pg_name}`.");
-    let variants: Vec<_> = enum_
-        .variants
+/// Extra `derive` paths from the configuration (validated when it was read).
+fn extra_derives(paths: &[String]) -> Vec<TokenStream> {
+    paths
         .iter()
-        .map(|(v, _)| ident::ident(v))
-        .collect();
-    let labels: Vec<&String> = enum_.variants.iter().map(|(_, l)| l).collect();
+        .filter_map(|path| syn::parse_str::<syn::Path>(path).ok())
+        .map(|path| quote!(#path))
+        .collect()
+}
+
+fn composite_tokens(name: &str, pg_name: &str, fields: &[CompositeField], derives: &Derives) -> TokenStream {
+    let name = ident::ident(name);
+    let types_module = quote!(self);
+    let doc = format!(" The PostgreSQL composite type `{pg_name}`. Its attributes may be NULL, so every field is an `Option`.");
+    let extra = extra_derives(&derives.composites);
+    let field_defs = fields.iter().map(|field| {
+        let ident = ident::ident(&field.name);
+        let ty = field.ty.owned(&types_module);
+        let doc = format!(" Attribute `{}`.", field.pg_name);
+        quote! {
+            #[doc = #doc]
+            pub #ident: Option<#ty>,
+        }
+    });
+    let reads = fields.iter().map(|field| {
+        let ident = ident::ident(&field.name);
+        let attribute = &field.pg_name;
+        quote!(#ident: fields.read(#attribute)?,)
+    });
+    let writes = fields.iter().map(|field| {
+        let ident = ident::ident(&field.name);
+        quote!(fields.write(&self.#ident)?;)
+    });
+    let count = Literal::usize_unsuffixed(fields.len());
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq #(, #extra)*)]
+        pub struct #name {
+            #(#field_defs)*
+        }
+
+        impl<'a> quarry::types::FromSql<'a> for #name {
+            fn from_sql(
+                ty: &quarry::types::Type,
+                raw: &'a [u8],
+            ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                let mut fields = quarry::types::CompositeReader::new(ty, raw)?;
+                Ok(Self {
+                    #(#reads)*
+                })
+            }
+
+            fn accepts(ty: &quarry::types::Type) -> bool {
+                ty.name() == #pg_name && matches!(ty.kind(), quarry::types::Kind::Composite(_))
+            }
+        }
+
+        impl quarry::types::ToSql for #name {
+            fn to_sql(
+                &self,
+                ty: &quarry::types::Type,
+                out: &mut quarry::types::BytesMut,
+            ) -> Result<quarry::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                let mut fields = quarry::types::CompositeWriter::new(ty, out, #count)?;
+                #(#writes)*
+                Ok(quarry::types::IsNull::No)
+            }
+
+            fn accepts(ty: &quarry::types::Type) -> bool {
+                ty.name() == #pg_name && matches!(ty.kind(), quarry::types::Kind::Composite(_))
+            }
+
+            quarry::types::to_sql_checked!();
+        }
+    }
+}
+
+fn domain_tokens(name: &str, pg_name: &str, base: &RustType, derives: &Derives) -> TokenStream {
+    let name = ident::ident(name);
+    let inner = base.owned(&quote!(self));
+    let doc = format!(" The PostgreSQL domain `{pg_name}`.");
+    let extra = extra_derives(&derives.composites);
+    quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, PartialEq #(, #extra)*)]
+        pub struct #name(pub #inner);
+
+        impl<'a> quarry::types::FromSql<'a> for #name {
+            fn from_sql(
+                ty: &quarry::types::Type,
+                raw: &'a [u8],
+            ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+                let ty = match ty.kind() {
+                    quarry::types::Kind::Domain(base) => base,
+                    _ => ty,
+                };
+                <#inner as quarry::types::FromSql<'a>>::from_sql(ty, raw).map(Self)
+            }
+
+            fn accepts(ty: &quarry::types::Type) -> bool {
+                match ty.kind() {
+                    quarry::types::Kind::Domain(base) => {
+                        ty.name() == #pg_name && <#inner as quarry::types::FromSql<'a>>::accepts(base)
+                    }
+                    _ => <#inner as quarry::types::FromSql<'a>>::accepts(ty),
+                }
+            }
+        }
+
+        impl quarry::types::ToSql for #name {
+            fn to_sql(
+                &self,
+                ty: &quarry::types::Type,
+                out: &mut quarry::types::BytesMut,
+            ) -> Result<quarry::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+                let ty = match ty.kind() {
+                    quarry::types::Kind::Domain(base) => base,
+                    _ => ty,
+                };
+                self.0.to_sql(ty, out)
+            }
+
+            fn accepts(ty: &quarry::types::Type) -> bool {
+                match ty.kind() {
+                    quarry::types::Kind::Domain(base) => {
+                        ty.name() == #pg_name && <#inner as quarry::types::ToSql>::accepts(base)
+                    }
+                    _ => <#inner as quarry::types::ToSql>::accepts(ty),
+                }
+            }
+
+            quarry::types::to_sql_checked!();
+        }
+    }
+}
+
+fn enum_tokens(name: &str, pg_name: &str, enum_variants: &[(String, String)], derives: &Derives) -> TokenStream {
+    let name = ident::ident(name);
+    let doc = format!(" The PostgreSQL enum `{pg_name}`.");
+    let extra = extra_derives(&derives.enums);
+    let variants: Vec<_> = enum_variants.iter().map(|(v, _)| ident::ident(v)).collect();
+    let labels: Vec<&String> = enum_variants.iter().map(|(_, l)| l).collect();
     let label_docs = labels.iter().map(|l| format!(" `{l}`"));
     let byte_labels = labels.iter().map(|l| Literal::byte_string(l.as_bytes()));
     let count = Literal::usize_unsuffixed(variants.len());
     quote! {
         #[doc = #doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord #(, #extra)*)]
         pub enum #name {
             #(
                 #[doc = #label_docs]

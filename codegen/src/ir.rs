@@ -16,15 +16,17 @@ use crate::ident;
 use crate::lex::{ParamStyle, QueryDef, QueryKind};
 use crate::prefetch::QueryPrefetch;
 use crate::schema::Catalog;
-use crate::typemap::{map_type, RustType};
+use crate::typemap::{RustType, TypeMapper, UserType};
 
 /// Everything to generate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Project {
     /// One module per query file, in file order.
     pub modules: Vec<ModuleIr>,
-    /// Enums used by any query, by Rust name.
-    pub enums: Vec<EnumIr>,
+    /// Enums, composites and domain newtypes used by any query, by Rust name.
+    pub user_types: BTreeMap<String, UserType>,
+    /// Extra derives from the configuration.
+    pub derives: crate::config::Derives,
 }
 
 /// One generated module (one query file).
@@ -151,16 +153,6 @@ pub struct ParamIr {
     pub nullable: bool,
 }
 
-/// A generated enum.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnumIr {
-    /// Rust type name.
-    pub name: String,
-    /// PostgreSQL type name.
-    pub pg_name: String,
-    /// `(variant, label)` in sort order.
-    pub variants: Vec<(String, String)>,
-}
 
 /// One query with everything later stages found out about it.
 #[derive(Debug)]
@@ -184,6 +176,7 @@ pub fn build_project(
     modules: &[(String, String)],
     queries: &[CheckedQuery<'_>],
     catalog: &Catalog,
+    mapper: &TypeMapper<'_>,
 ) -> Result<Project, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut out: Vec<ModuleIr> = modules
@@ -218,7 +211,6 @@ pub fn build_project(
     type RowShape = (Vec<FieldIr>, Vec<RelationIr>);
     let mut rows: HashMap<String, (String, RowShape, &QueryDef)> = HashMap::new();
     let mut fn_names: HashMap<(String, String), &QueryDef> = HashMap::new();
-    let mut enums: BTreeMap<String, EnumIr> = BTreeMap::new();
 
     for query in queries {
         let def = query.def;
@@ -237,24 +229,15 @@ pub fn build_project(
                 .with_note(format!("`{}` is defined at {line}:{col}", first.name)),
             );
         }
-        let params = build_params(query, &mut errors);
+        let params = build_params(query, mapper, &mut errors);
         let fields = if def.kind.returns_rows() {
-            build_fields(query, &mut errors)
+            build_fields(query, catalog, mapper, &mut errors)
         } else {
             Some(Vec::new())
         };
         let (Some(params), Some(fields)) = (params, fields) else {
             continue;
         };
-        for ty in params
-            .iter()
-            .map(|p| &p.ty)
-            .chain(fields.iter().map(|f| &f.ty))
-        {
-            if let Some(name) = ty.enums() {
-                add_enum(&mut enums, name, query, catalog);
-            }
-        }
         let relations: Vec<RelationIr> = query
             .prefetch
             .relations
@@ -366,7 +349,8 @@ pub fn build_project(
     }
     Ok(Project {
         modules: out,
-        enums: enums.into_values().collect(),
+        user_types: mapper.user_types(),
+        derives: mapper.config().derives.clone(),
     })
 }
 
@@ -386,59 +370,6 @@ fn describe_shape((fields, relations): &(Vec<FieldIr>, Vec<RelationIr>)) -> Stri
     format!("({})", list.join(", "))
 }
 
-fn add_enum(
-    enums: &mut BTreeMap<String, EnumIr>,
-    name: &str,
-    query: &CheckedQuery<'_>,
-    catalog: &Catalog,
-) {
-    if enums.contains_key(name) {
-        return;
-    }
-    let types = query
-        .described
-        .params
-        .iter()
-        .chain(query.described.columns.iter().map(|c| &c.ty));
-    for ty in types {
-        let ty = match ty.kind() {
-            postgres_types::Kind::Array(element) => element,
-            _ => ty,
-        };
-        if let postgres_types::Kind::Enum(labels) = ty.kind() {
-            if ident::pascal(ty.name()) != name {
-                continue;
-            }
-            // Prefer the catalog's sort order; fall back to what describe gave.
-            let labels = catalog
-                .enums
-                .get(&ty.oid())
-                .map_or_else(|| labels.clone(), |e| e.labels.clone());
-            let mut seen: HashMap<String, usize> = HashMap::new();
-            let variants = labels
-                .into_iter()
-                .map(|label| {
-                    let mut variant = ident::pascal(&label);
-                    let count = seen.entry(variant.clone()).or_insert(0);
-                    *count += 1;
-                    if *count > 1 {
-                        variant = format!("{variant}{count}");
-                    }
-                    (variant, label)
-                })
-                .collect();
-            enums.insert(
-                name.to_string(),
-                EnumIr {
-                    name: name.to_string(),
-                    pg_name: ty.name().to_string(),
-                    variants,
-                },
-            );
-            return;
-        }
-    }
-}
 
 fn unsupported_type(
     query: &CheckedQuery<'_>,
@@ -451,14 +382,18 @@ fn unsupported_type(
         &query.def.file,
         span,
     )
-    .with_label(format!("`{}` has no Rust mapping yet", ty.name()))
+    .with_label(format!("`{}` has no Rust mapping", ty.name()))
     .with_help(format!(
-        "cast it to a supported type in the SQL (e.g. `::text`), or map `{}` to a Rust type in config",
+        "map it in quarry.toml: `[types]` `{} = \"path::to::RustType\"` (a type implementing ToSql and FromSql), or cast it in the SQL (e.g. `::text`)",
         ty.name()
     ))
 }
 
-fn build_params(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Option<Vec<ParamIr>> {
+fn build_params(
+    query: &CheckedQuery<'_>,
+    mapper: &TypeMapper<'_>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Vec<ParamIr>> {
     let def = query.def;
     let mut ok = true;
     let mut params = Vec::new();
@@ -469,7 +404,15 @@ fn build_params(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
             .first()
             .cloned()
             .unwrap_or_else(|| def.sql_span.clone());
-        let Some(rust) = map_type(ty) else {
+        let configured = param
+            .name
+            .as_ref()
+            .and_then(|name| mapper.config().by_param.get(&format!("{}.{name}", def.name)));
+        let mapped = match configured.and_then(|o| o.rust_type(mapper)) {
+            Some(custom) => Some(custom),
+            None => mapper.map(ty).map(|t| apply_elements(t, configured)),
+        };
+        let Some(rust) = mapped else {
             let name = param
                 .name
                 .clone()
@@ -509,7 +452,41 @@ fn build_params(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
     ok.then_some(params)
 }
 
-fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Option<Vec<FieldIr>> {
+/// Marks array elements nullable when an override says so.
+fn apply_elements(ty: RustType, configured: Option<&crate::config::TypeOverride>) -> RustType {
+    match (ty, configured) {
+        (RustType::Array { element, .. }, Some(o)) if o.nullable_elements => RustType::Array {
+            element,
+            nullable_elements: true,
+        },
+        (ty, _) => ty,
+    }
+}
+
+/// The configured override of an output column: by `Query.column`, then by
+/// the column it comes from (`schema.table.column`, `table.column`).
+fn column_override<'c>(
+    query: &CheckedQuery<'_>,
+    column: &crate::describe::DescribedColumn,
+    catalog: &Catalog,
+    mapper: &'c TypeMapper<'_>,
+) -> Option<&'c crate::config::TypeOverride> {
+    let by_column = &mapper.config().by_column;
+    if let Some(found) = by_column.get(&format!("{}.{}", query.def.name, column.name)) {
+        return Some(found);
+    }
+    let (table, source) = catalog.column(column.table_oid?, column.column_id?)?;
+    by_column
+        .get(&format!("{}.{}.{}", table.schema, table.name, source.name))
+        .or_else(|| by_column.get(&format!("{}.{}", table.name, source.name)))
+}
+
+fn build_fields(
+    query: &CheckedQuery<'_>,
+    catalog: &Catalog,
+    mapper: &TypeMapper<'_>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Vec<FieldIr>> {
     let def = query.def;
     let header = def.name_span.clone();
     let mut ok = true;
@@ -558,7 +535,12 @@ fn build_fields(query: &CheckedQuery<'_>, errors: &mut Vec<Diagnostic>) -> Optio
             ok = false;
             continue;
         }
-        let Some(ty) = map_type(&column.ty) else {
+        let configured = column_override(query, column, catalog, mapper);
+        let mapped = match configured.and_then(|o| o.rust_type(mapper)) {
+            Some(custom) => Some(custom),
+            None => mapper.map(&column.ty).map(|t| apply_elements(t, configured)),
+        };
+        let Some(ty) = mapped else {
             errors.push(unsupported_type(
                 query,
                 format!("column `{}`", column.name),

@@ -12,6 +12,7 @@
 //! that touch the output directory. Only the schema and describe stages talk
 //! to PostgreSQL, through a [`pg::Server`].
 
+pub mod config;
 pub mod describe;
 pub mod diagnostic;
 pub mod emit;
@@ -88,6 +89,8 @@ pub struct Config {
     pub schema: Vec<PathBuf>,
     /// Output directory of the generated modules.
     pub out: PathBuf,
+    /// Type mapping options (time crate, overrides, derives, domains).
+    pub types: config::TypeConfig,
 }
 
 impl Config {
@@ -97,6 +100,7 @@ impl Config {
             queries: PathBuf::from("queries"),
             schema: vec![PathBuf::from("queries/schema")],
             out: PathBuf::from("examples/app/src/queries"),
+            types: config::TypeConfig::default(),
         }
     }
 }
@@ -290,6 +294,10 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
             "no `.sql` query files found in `{}`",
             config.queries.display()
         )));
+    }
+    // The options that change the output are inputs too.
+    if config.types != config::TypeConfig::default() {
+        hasher.update(format!("types {:?}\n", config.types));
     }
     let digest = hasher.finalize();
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
@@ -518,7 +526,8 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
             },
         )
         .collect();
-    let resolved = match prefetch::resolve_prefetch(&facts, &catalog) {
+    let mapper = typemap::TypeMapper::new(&config.types);
+    let resolved = match prefetch::resolve_prefetch(&facts, &catalog, &mapper) {
         Ok(resolved) if !diagnostics.iter().any(Diagnostic::is_error) => resolved,
         Ok(_) => return Err(Error::Diagnostics(Diagnostics(diagnostics))),
         Err(mut errors) => {
@@ -549,7 +558,7 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
         .iter()
         .map(|(module, file)| (module.clone(), file.display_path.display().to_string()))
         .collect();
-    let project = match ir::build_project(&modules, &checked, &catalog) {
+    let project = match ir::build_project(&modules, &checked, &catalog, &mapper) {
         Ok(project) => project,
         Err(mut errors) => {
             diagnostics.append(&mut errors);

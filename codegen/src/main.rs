@@ -40,23 +40,41 @@ struct Options {
     /// Output directory for the generated modules.
     #[arg(long, global = true)]
     out: Option<PathBuf>,
+    /// Configuration file (default: `quarry.toml` in this directory or an ancestor).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
     /// Use this PostgreSQL server instead of an ephemeral one (default: $DATABASE_URL).
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
 }
 
 impl Options {
-    fn config(&self) -> Config {
+    /// The configuration: built-in defaults, then the config file, then flags.
+    fn config(&self) -> Result<Config, Error> {
         let defaults = Config::workspace_default();
-        Config {
-            queries: self.queries.clone().unwrap_or(defaults.queries),
+        let path = match &self.config {
+            Some(path) => Some(path.clone()),
+            None => std::env::current_dir()
+                .ok()
+                .and_then(|cwd| codegen::config::find_config_file(&cwd)),
+        };
+        let file = path
+            .map(|path| codegen::config::read_config_file(&path))
+            .transpose()?;
+        let (file_queries, file_schema, file_out, types) = match file {
+            Some(file) => (file.queries, file.schema, file.out, file.types),
+            None => (None, None, None, defaults.types),
+        };
+        Ok(Config {
+            queries: self.queries.clone().or(file_queries).unwrap_or(defaults.queries),
             schema: if self.schema.is_empty() {
-                defaults.schema
+                file_schema.unwrap_or(defaults.schema)
             } else {
                 self.schema.clone()
             },
-            out: self.out.clone().unwrap_or(defaults.out),
-        }
+            out: self.out.clone().or(file_out).unwrap_or(defaults.out),
+            types,
+        })
     }
 }
 
@@ -81,7 +99,7 @@ fn render_error(error: &Error) -> String {
 
 fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
     let started = Instant::now();
-    let config = options.config();
+    let config = options.config()?;
     // Fail on unreadable input before paying for a database.
     let inputs = codegen::read_inputs(&config)?;
     let server = match options

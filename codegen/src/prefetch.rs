@@ -29,7 +29,7 @@ use crate::diagnostic::Diagnostic;
 use crate::ident;
 use crate::lex::{Directive, OffsetMap, ParamDef, ParamStyle, QueryDef, QueryKind};
 use crate::schema::{Catalog, ForeignKey, Table};
-use crate::typemap::{map_type, Builtin, RustType};
+use crate::typemap::{RustType, TypeMapper};
 
 /// Where a relation's rows come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -796,20 +796,8 @@ pub struct QueryPrefetch {
     pub relations: Vec<RelationSpec>,
 }
 
-fn column_type(facts: &QueryFacts<'_>, index: usize) -> Option<RustType> {
-    facts
-        .described
-        .columns
-        .get(index)
-        .and_then(|c| map_type(&c.ty))
-}
-
-fn is_hashable(ty: &RustType) -> bool {
-    match ty {
-        RustType::Builtin(Builtin::F32 | Builtin::F64 | Builtin::Json) => false,
-        RustType::Builtin(_) | RustType::Enum(_) => true,
-        RustType::Array(element) => is_hashable(element),
-    }
+fn column_type(facts: &QueryFacts<'_>, index: usize, mapper: &TypeMapper<'_>) -> Option<RustType> {
+    facts.described.columns.get(index).and_then(|c| mapper.map(&c.ty))
 }
 
 /// Whether `$1` is used as `<expr> = ANY($1)` in the statement.
@@ -836,7 +824,7 @@ fn uses_any(statement: &Statement) -> bool {
     found.is_break()
 }
 
-fn check_loader(facts: &QueryFacts<'_>, errors: &mut Vec<Diagnostic>) -> Option<LoaderSpec> {
+fn check_loader(facts: &QueryFacts<'_>, mapper: &TypeMapper<'_>, errors: &mut Vec<Diagnostic>) -> Option<LoaderSpec> {
     let (key, key_span) = facts.directives.key.as_ref()?;
     let def = facts.def;
     let error =
@@ -909,10 +897,10 @@ fn check_loader(facts: &QueryFacts<'_>, errors: &mut Vec<Diagnostic>) -> Option<
         );
         return None;
     }
-    let key_type = column_type(facts, key_index)?;
+    let key_type = column_type(facts, key_index, mapper)?;
     let element = facts.described.params[0].kind();
     let element_type = match element {
-        postgres_types::Kind::Array(element) => map_type(element),
+        postgres_types::Kind::Array(element) => mapper.map(element),
         _ => None,
     };
     if element_type.as_ref() != Some(&key_type) {
@@ -936,7 +924,7 @@ fn check_loader(facts: &QueryFacts<'_>, errors: &mut Vec<Diagnostic>) -> Option<
         );
         return None;
     }
-    if !is_hashable(&key_type) {
+    if !key_type.is_hashable() {
         errors.push(error(
             format!(
                 "`@key {key}` has type `{}`, which cannot key a map",
@@ -987,11 +975,12 @@ fn backed_by_foreign_key(
 pub fn resolve_prefetch(
     queries: &[QueryFacts<'_>],
     catalog: &Catalog,
+    mapper: &TypeMapper<'_>,
 ) -> Result<Vec<QueryPrefetch>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let loaders: Vec<Option<LoaderSpec>> = queries
         .iter()
-        .map(|q| check_loader(q, &mut errors))
+        .map(|q| check_loader(q, mapper, &mut errors))
         .collect();
     let by_name: HashMap<&str, usize> = queries
         .iter()
@@ -1086,7 +1075,7 @@ pub fn resolve_prefetch(
                 ));
                 continue;
             };
-            let parent_type = column_type(parent, parent_index);
+            let parent_type = column_type(parent, parent_index, mapper);
             if parent_type.as_ref() != Some(&spec.key_type) {
                 errors.push(
                     error(

@@ -1,15 +1,23 @@
 //! Type mapping: which Rust type stands for which PostgreSQL type.
 //!
-//! Owns DESIGN's type table for the types supported so far (built-in scalars,
-//! one-dimensional arrays of them, and enums) and the two Rust spellings of
-//! each: the owned type used in row structs and the borrowed form used for
-//! parameters (`&str`, `&[u8]`, `&[T]`). Unsupported types are reported by the
-//! caller with a location; nothing here panics on an unknown type. No IO.
+//! Owns DESIGN's type table — built-in scalars, the time types of the chosen
+//! crate (chrono, time or jiff), network, bit, text-search and XML types,
+//! ranges and multiranges, arrays, enums, composites and domains — plus the
+//! user's overrides by type name, and the two Rust spellings of each: the
+//! owned type used in row structs and the form used for parameters (`&str`,
+//! `&[u8]`, `&[T]`, `&T` for types that are not `Copy`). Enums, composites and
+//! domain newtypes met while mapping are collected for the `types` module.
+//! Unsupported types are returned as such for the caller to report with a
+//! location; nothing here panics on an unknown type. No IO.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use postgres_types::{Kind, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
+use crate::config::{TimeCrate, TypeConfig};
 use crate::ident;
 
 /// A built-in PostgreSQL type with a fixed Rust mapping.
@@ -33,6 +41,8 @@ pub enum Builtin {
     Oid,
     /// `numeric`
     Numeric,
+    /// `money`
+    Money,
     /// `text`, `varchar`, `bpchar`, `name`, `citext`
     Text,
     /// `bytea`
@@ -41,16 +51,34 @@ pub enum Builtin {
     Uuid,
     /// `json`, `jsonb`
     Json,
-    /// `timestamp`
-    Timestamp,
-    /// `timestamptz`
-    TimestampTz,
-    /// `date`
-    Date,
-    /// `time`
-    Time,
+    /// `xml`
+    Xml,
     /// `inet`
     Inet,
+    /// `cidr`
+    Cidr,
+    /// `macaddr`
+    MacAddr,
+    /// `macaddr8`
+    MacAddr8,
+    /// `bit`, `varbit`
+    Bit,
+    /// `tsvector`
+    TsVector,
+    /// `tsquery`
+    TsQuery,
+    /// `date`
+    Date(TimeCrate),
+    /// `time`
+    Time(TimeCrate),
+    /// `timestamp`
+    Timestamp(TimeCrate),
+    /// `timestamptz`
+    TimestampTz(TimeCrate),
+    /// `timetz`
+    TimeTz,
+    /// `interval`
+    Interval,
 }
 
 /// The Rust side of a column or parameter type.
@@ -60,44 +88,254 @@ pub enum RustType {
     Builtin(Builtin),
     /// A generated enum in the `types` module (its Rust name).
     Enum(String),
-    /// A one-dimensional array (`Vec<T>`).
-    Array(Box<RustType>),
+    /// A generated struct for a composite type in the `types` module.
+    Composite(String),
+    /// A generated newtype for a domain in the `types` module.
+    Domain(String),
+    /// A one-dimensional array (`Vec<T>`, or `Vec<Option<T>>`).
+    Array {
+        /// Element type.
+        element: Box<RustType>,
+        /// Elements typed `Option<T>` (by override).
+        nullable_elements: bool,
+    },
+    /// `quarry::Range<T>`.
+    Range(Box<RustType>),
+    /// `quarry::Multirange<T>`.
+    Multirange(Box<RustType>),
+    /// A user type (path) implementing `ToSql`/`FromSql`, by override.
+    Custom(String),
+    /// A user serde type stored as json/jsonb, by override.
+    Json(String),
 }
 
-/// Maps a described PostgreSQL type; `None` when it is not supported.
-pub fn map_type(ty: &Type) -> Option<RustType> {
-    let builtin = match *ty {
-        Type::BOOL => Builtin::Bool,
-        Type::CHAR => Builtin::Char,
-        Type::INT2 => Builtin::I16,
-        Type::INT4 => Builtin::I32,
-        Type::INT8 => Builtin::I64,
-        Type::FLOAT4 => Builtin::F32,
-        Type::FLOAT8 => Builtin::F64,
-        Type::OID => Builtin::Oid,
-        Type::NUMERIC => Builtin::Numeric,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Builtin::Text,
-        Type::BYTEA => Builtin::Bytea,
-        Type::UUID => Builtin::Uuid,
-        Type::JSON | Type::JSONB => Builtin::Json,
-        Type::TIMESTAMP => Builtin::Timestamp,
-        Type::TIMESTAMPTZ => Builtin::TimestampTz,
-        Type::DATE => Builtin::Date,
-        Type::TIME => Builtin::Time,
-        Type::INET => Builtin::Inet,
-        _ => {
-            return match ty.kind() {
-                Kind::Array(element) => match element.kind() {
-                    Kind::Array(_) => None,
-                    _ => map_type(element).map(|t| RustType::Array(Box::new(t))),
-                },
-                Kind::Enum(_) => Some(RustType::Enum(ident::pascal(ty.name()))),
-                _ if ty.name() == "citext" => Some(RustType::Builtin(Builtin::Text)),
-                _ => None,
-            };
+/// A field of a generated composite struct.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompositeField {
+    /// Rust field name.
+    pub name: String,
+    /// PostgreSQL attribute name.
+    pub pg_name: String,
+    /// Field type (always `Option`: composite attributes cannot be NOT NULL).
+    pub ty: RustType,
+}
+
+/// A user-defined type to emit in the `types` module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserType {
+    /// An enum: `(variant, label)` pairs in sort order.
+    Enum {
+        /// PostgreSQL type name.
+        pg_name: String,
+        /// Variants and labels.
+        variants: Vec<(String, String)>,
+    },
+    /// A composite type.
+    Composite {
+        /// PostgreSQL type name.
+        pg_name: String,
+        /// Fields in attribute order.
+        fields: Vec<CompositeField>,
+    },
+    /// A domain newtype over its base type.
+    Domain {
+        /// PostgreSQL type name.
+        pg_name: String,
+        /// The base type.
+        base: RustType,
+    },
+}
+
+/// Maps PostgreSQL types under one configuration, collecting the user-defined
+/// types it meets.
+pub struct TypeMapper<'c> {
+    config: &'c TypeConfig,
+    user_types: RefCell<BTreeMap<String, UserType>>,
+}
+
+impl<'c> TypeMapper<'c> {
+    /// A mapper for `config`.
+    pub fn new(config: &'c TypeConfig) -> Self {
+        Self {
+            config,
+            user_types: RefCell::new(BTreeMap::new()),
         }
-    };
-    Some(RustType::Builtin(builtin))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TypeConfig {
+        self.config
+    }
+
+    /// The user-defined types met so far, by Rust name.
+    pub fn user_types(&self) -> BTreeMap<String, UserType> {
+        self.user_types.borrow().clone()
+    }
+
+    /// Maps a described type; `None` when it is not supported (and not overridden).
+    pub fn map(&self, ty: &Type) -> Option<RustType> {
+        if let Some(custom) = self.override_for(ty) {
+            return Some(custom);
+        }
+        let time = self.config.time_crate;
+        let builtin = match *ty {
+            Type::BOOL => Builtin::Bool,
+            Type::CHAR => Builtin::Char,
+            Type::INT2 => Builtin::I16,
+            Type::INT4 => Builtin::I32,
+            Type::INT8 => Builtin::I64,
+            Type::FLOAT4 => Builtin::F32,
+            Type::FLOAT8 => Builtin::F64,
+            Type::OID => Builtin::Oid,
+            Type::NUMERIC => Builtin::Numeric,
+            Type::MONEY => Builtin::Money,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => Builtin::Text,
+            Type::BYTEA => Builtin::Bytea,
+            Type::UUID => Builtin::Uuid,
+            Type::JSON | Type::JSONB => Builtin::Json,
+            Type::XML => Builtin::Xml,
+            Type::INET => Builtin::Inet,
+            Type::CIDR => Builtin::Cidr,
+            Type::MACADDR => Builtin::MacAddr,
+            Type::MACADDR8 => Builtin::MacAddr8,
+            Type::BIT | Type::VARBIT => Builtin::Bit,
+            Type::TS_VECTOR => Builtin::TsVector,
+            Type::TSQUERY => Builtin::TsQuery,
+            Type::DATE => Builtin::Date(time),
+            Type::TIME => Builtin::Time(time),
+            Type::TIMESTAMP => Builtin::Timestamp(time),
+            Type::TIMESTAMPTZ => Builtin::TimestampTz(time),
+            Type::TIMETZ => Builtin::TimeTz,
+            Type::INTERVAL => Builtin::Interval,
+            _ => return self.map_kind(ty),
+        };
+        Some(RustType::Builtin(builtin))
+    }
+
+    fn override_for(&self, ty: &Type) -> Option<RustType> {
+        let qualified = format!("{}.{}", ty.schema(), ty.name());
+        let found = self
+            .config
+            .by_type
+            .get(&qualified)
+            .or_else(|| self.config.by_type.get(ty.name()))?;
+        found.rust_type(self)
+    }
+
+    fn map_kind(&self, ty: &Type) -> Option<RustType> {
+        match ty.kind() {
+            Kind::Array(element) => match element.kind() {
+                Kind::Array(_) => None,
+                _ => self.map(element).map(|t| RustType::Array {
+                    element: Box::new(t),
+                    nullable_elements: false,
+                }),
+            },
+            Kind::Range(element) => self.map(element).map(|t| RustType::Range(Box::new(t))),
+            Kind::Multirange(element) => {
+                // postgres-types gives the range type here; accept either.
+                let element = match element.kind() {
+                    Kind::Range(inner) => inner,
+                    _ => element,
+                };
+                self.map(element).map(|t| RustType::Multirange(Box::new(t)))
+            }
+            Kind::Enum(labels) => {
+                let name = ident::pascal(ty.name());
+                let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+                let variants = labels
+                    .iter()
+                    .map(|label| {
+                        let mut variant = ident::pascal(label);
+                        let count = seen.entry(variant.clone()).or_insert(0);
+                        *count += 1;
+                        if *count > 1 {
+                            variant = format!("{variant}{count}");
+                        }
+                        (variant, label.clone())
+                    })
+                    .collect();
+                self.register(
+                    &name,
+                    UserType::Enum {
+                        pg_name: ty.name().to_string(),
+                        variants,
+                    },
+                );
+                Some(RustType::Enum(name))
+            }
+            Kind::Composite(fields) => {
+                let name = ident::pascal(ty.name());
+                if !self.user_types.borrow().contains_key(&name) {
+                    // Register first so a self-referencing composite terminates.
+                    self.register(
+                        &name,
+                        UserType::Composite {
+                            pg_name: ty.name().to_string(),
+                            fields: Vec::new(),
+                        },
+                    );
+                    let mut mapped = Vec::new();
+                    for field in fields {
+                        mapped.push(CompositeField {
+                            name: ident::snake(field.name()),
+                            pg_name: field.name().to_string(),
+                            ty: self.map(field.type_())?,
+                        });
+                    }
+                    self.user_types.borrow_mut().insert(
+                        name.clone(),
+                        UserType::Composite {
+                            pg_name: ty.name().to_string(),
+                            fields: mapped,
+                        },
+                    );
+                }
+                Some(RustType::Composite(name))
+            }
+            Kind::Domain(base) => {
+                let base = self.map(base)?;
+                if !self.config.domain_newtypes {
+                    return Some(base);
+                }
+                let name = ident::pascal(ty.name());
+                self.register(
+                    &name,
+                    UserType::Domain {
+                        pg_name: ty.name().to_string(),
+                        base,
+                    },
+                );
+                Some(RustType::Domain(name))
+            }
+            _ if ty.name() == "citext" => Some(RustType::Builtin(Builtin::Text)),
+            _ => None,
+        }
+    }
+
+    fn register(&self, name: &str, user_type: UserType) {
+        self.user_types
+            .borrow_mut()
+            .entry(name.to_string())
+            .or_insert(user_type);
+    }
+}
+
+fn time_type(time: TimeCrate, which: &str) -> TokenStream {
+    match (time, which) {
+        (TimeCrate::Chrono, "date") => quote!(quarry::chrono::NaiveDate),
+        (TimeCrate::Chrono, "time") => quote!(quarry::chrono::NaiveTime),
+        (TimeCrate::Chrono, "timestamp") => quote!(quarry::chrono::NaiveDateTime),
+        (TimeCrate::Chrono, _) => quote!(quarry::chrono::DateTime<quarry::chrono::Utc>),
+        (TimeCrate::Time, "date") => quote!(quarry::time::Date),
+        (TimeCrate::Time, "time") => quote!(quarry::time::Time),
+        (TimeCrate::Time, "timestamp") => quote!(quarry::time::PrimitiveDateTime),
+        (TimeCrate::Time, _) => quote!(quarry::time::OffsetDateTime),
+        (TimeCrate::Jiff, "date") => quote!(quarry::jiff::civil::Date),
+        (TimeCrate::Jiff, "time") => quote!(quarry::jiff::civil::Time),
+        (TimeCrate::Jiff, "timestamp") => quote!(quarry::jiff::civil::DateTime),
+        (TimeCrate::Jiff, _) => quote!(quarry::jiff::Timestamp),
+    }
 }
 
 impl Builtin {
@@ -112,27 +350,53 @@ impl Builtin {
             Builtin::F64 => quote!(f64),
             Builtin::Oid => quote!(u32),
             Builtin::Numeric => quote!(quarry::rust_decimal::Decimal),
+            Builtin::Money => quote!(quarry::Money),
             Builtin::Text => quote!(String),
             Builtin::Bytea => quote!(Vec<u8>),
             Builtin::Uuid => quote!(quarry::uuid::Uuid),
             Builtin::Json => quote!(quarry::serde_json::Value),
-            Builtin::Timestamp => quote!(quarry::chrono::NaiveDateTime),
-            Builtin::TimestampTz => quote!(quarry::chrono::DateTime<quarry::chrono::Utc>),
-            Builtin::Date => quote!(quarry::chrono::NaiveDate),
-            Builtin::Time => quote!(quarry::chrono::NaiveTime),
-            Builtin::Inet => quote!(std::net::IpAddr),
+            Builtin::Xml => quote!(quarry::Xml),
+            Builtin::Inet => quote!(quarry::cidr::IpInet),
+            Builtin::Cidr => quote!(quarry::cidr::IpCidr),
+            Builtin::MacAddr => quote!(quarry::eui48::MacAddress),
+            Builtin::MacAddr8 => quote!(quarry::MacAddr8),
+            Builtin::Bit => quote!(quarry::bit_vec::BitVec),
+            Builtin::TsVector => quote!(quarry::TsVector),
+            Builtin::TsQuery => quote!(quarry::TsQuery),
+            Builtin::Date(time) => time_type(time, "date"),
+            Builtin::Time(time) => time_type(time, "time"),
+            Builtin::Timestamp(time) => time_type(time, "timestamp"),
+            Builtin::TimestampTz(time) => time_type(time, "timestamptz"),
+            Builtin::TimeTz => quote!(quarry::TimeTz),
+            Builtin::Interval => quote!(quarry::Interval),
         }
     }
 
-    /// Borrowed parameter form (`&str`, `&[u8]`, `&Value`), else the owned type by value.
+    /// Whether the Rust type is `Copy` (passed by value).
+    fn is_copy(self) -> bool {
+        !matches!(
+            self,
+            Builtin::Text | Builtin::Bytea | Builtin::Json | Builtin::Xml | Builtin::Bit | Builtin::TsVector | Builtin::TsQuery
+        )
+    }
+
+    /// Parameter form: borrowed for text, bytes and other non-`Copy` types.
     fn param(self) -> TokenStream {
         match self {
             Builtin::Text => quote!(&str),
             Builtin::Bytea => quote!(&[u8]),
-            Builtin::Json => quote!(&quarry::serde_json::Value),
-            other => other.owned(),
+            other if other.is_copy() => other.owned(),
+            other => {
+                let owned = other.owned();
+                quote!(&#owned)
+            }
         }
     }
+}
+
+/// Parses a user-written Rust type path.
+pub fn parse_rust_type(path: &str) -> Option<TokenStream> {
+    syn::parse_str::<syn::Type>(path).ok().map(|ty| quote!(#ty))
 }
 
 impl RustType {
@@ -140,14 +404,30 @@ impl RustType {
     pub fn owned(&self, types_module: &TokenStream) -> TokenStream {
         match self {
             RustType::Builtin(builtin) => builtin.owned(),
-            RustType::Enum(name) => {
+            RustType::Enum(name) | RustType::Composite(name) | RustType::Domain(name) => {
                 let name = ident::ident(name);
                 quote!(#types_module::#name)
             }
-            RustType::Array(element) => {
+            RustType::Array {
+                element,
+                nullable_elements,
+            } => {
                 let element = element.owned(types_module);
-                quote!(Vec<#element>)
+                if *nullable_elements {
+                    quote!(Vec<Option<#element>>)
+                } else {
+                    quote!(Vec<#element>)
+                }
             }
+            RustType::Range(element) => {
+                let element = element.owned(types_module);
+                quote!(quarry::Range<#element>)
+            }
+            RustType::Multirange(element) => {
+                let element = element.owned(types_module);
+                quote!(quarry::Multirange<#element>)
+            }
+            RustType::Custom(path) | RustType::Json(path) => parse_rust_type(path).unwrap_or_else(|| quote!(())),
         }
     }
 
@@ -156,24 +436,53 @@ impl RustType {
         match self {
             RustType::Builtin(builtin) => builtin.param(),
             RustType::Enum(_) => self.owned(types_module),
-            RustType::Array(element) => {
+            RustType::Array {
+                element,
+                nullable_elements,
+            } => {
                 let element = match element.as_ref() {
-                    RustType::Builtin(builtin @ (Builtin::Text | Builtin::Bytea)) => {
-                        builtin.param()
-                    }
+                    RustType::Builtin(builtin @ (Builtin::Text | Builtin::Bytea)) => builtin.param(),
                     other => other.owned(types_module),
                 };
-                quote!(&[#element])
+                if *nullable_elements {
+                    quote!(&[Option<#element>])
+                } else {
+                    quote!(&[#element])
+                }
+            }
+            other => {
+                let owned = other.owned(types_module);
+                quote!(&#owned)
             }
         }
     }
 
-    /// Enum names this type refers to.
-    pub fn enums(&self) -> Option<&str> {
+    /// Whether values are passed by value (the parameter is `Copy`).
+    pub fn param_is_reference(&self) -> bool {
+        !matches!(self, RustType::Builtin(b) if b.is_copy()) && !matches!(self, RustType::Enum(_))
+    }
+
+    /// Whether this is a serde type read through `quarry::types::Json`.
+    pub fn is_json_wrapper(&self) -> bool {
+        matches!(self, RustType::Json(_))
+    }
+
+    /// Whether `Hash + Eq` hold, so it can key a map (loaders).
+    pub fn is_hashable(&self) -> bool {
         match self {
-            RustType::Enum(name) => Some(name),
-            RustType::Array(element) => element.enums(),
-            RustType::Builtin(_) => None,
+            RustType::Builtin(
+                Builtin::F32
+                | Builtin::F64
+                | Builtin::Json
+                | Builtin::TsQuery
+                | Builtin::TsVector
+                | Builtin::Interval
+                | Builtin::TimeTz
+                | Builtin::Money,
+            ) => false,
+            RustType::Builtin(_) | RustType::Enum(_) => true,
+            RustType::Array { element, .. } => element.is_hashable(),
+            _ => false,
         }
     }
 }
@@ -183,22 +492,28 @@ mod tests {
     use super::*;
 
     fn spell(ty: &Type) -> Option<(String, String)> {
+        let config = TypeConfig::default();
+        let mapper = TypeMapper::new(&config);
         let types = quote!(super::types);
-        map_type(ty).map(|t| (t.owned(&types).to_string(), t.param(&types).to_string()))
+        mapper
+            .map(ty)
+            .map(|t| (t.owned(&types).to_string(), t.param(&types).to_string()))
     }
 
     #[test]
     fn maps_builtins_and_arrays() {
         assert_eq!(spell(&Type::INT8), Some(("i64".into(), "i64".into())));
         assert_eq!(spell(&Type::TEXT), Some(("String".into(), "& str".into())));
+        assert_eq!(spell(&Type::TEXT_ARRAY), Some(("Vec < String >".into(), "& [& str]".into())));
+        assert_eq!(spell(&Type::INT4_ARRAY), Some(("Vec < i32 >".into(), "& [i32]".into())));
         assert_eq!(
-            spell(&Type::TEXT_ARRAY),
-            Some(("Vec < String >".into(), "& [& str]".into()))
+            spell(&Type::INTERVAL),
+            Some(("quarry :: Interval".into(), "quarry :: Interval".into()))
         );
         assert_eq!(
-            spell(&Type::INT4_ARRAY),
-            Some(("Vec < i32 >".into(), "& [i32]".into()))
+            spell(&Type::INT4_RANGE),
+            Some(("quarry :: Range < i32 >".into(), "& quarry :: Range < i32 >".into()))
         );
-        assert_eq!(spell(&Type::INTERVAL), None);
+        assert_eq!(spell(&Type::VOID), None);
     }
 }

@@ -39,6 +39,7 @@
 
 #![warn(missing_docs)]
 
+mod composite;
 mod detect;
 mod error;
 mod executor;

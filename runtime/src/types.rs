@@ -7,6 +7,8 @@ use std::fmt;
 pub use bytes::BytesMut;
 pub use postgres_types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
 
+pub use crate::composite::{CompositeReader, CompositeWriter};
+
 /// Error returned by generated enum `FromSql` impls for an unknown label.
 ///
 /// It happens when the database enum gained a label after the code was

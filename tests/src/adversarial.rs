@@ -168,6 +168,7 @@ impl QuerySet {
             queries: self.queries.clone(),
             schema: self.schema.clone(),
             out: out.path().to_path_buf(),
+            types: codegen::config::TypeConfig::default(),
         };
         match codegen::generate(&config, crate::server()).await {
             Ok(output) => output.reports,

@@ -110,6 +110,7 @@ pub async fn generate_fixture(
         queries: queries_dir,
         schema: vec![schema_path],
         out: dir.path().join("out"),
+        types: codegen::config::TypeConfig::default(),
     };
     (codegen::generate(&config, server()).await, dir)
 }

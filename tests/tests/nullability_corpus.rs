@@ -161,6 +161,7 @@ async fn generate_corpus(files: &[PathBuf]) -> codegen::Output {
         queries,
         schema: vec![corpus_dir().join(SCHEMA_FILE)],
         out: dir.path().join("out"),
+        types: codegen::config::TypeConfig::default(),
     };
     match codegen::generate(&config, server()).await {
         Ok(output) => output,

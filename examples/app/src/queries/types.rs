@@ -2,7 +2,7 @@
 // regenerate with `cargo run -p codegen`.
 // quarry-input-hash: sha256:0a16451ce21159dd5dc3b08e0f34da6715cc548ad63f8c40fd4e93453072565d
 
-//! PostgreSQL types used by the queries: enums.
+//! PostgreSQL types used by the queries: enums, composite types and domains.
 
 /// The PostgreSQL enum `order_status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,0 +1,348 @@
+//! Configuration: the `quarry.toml` file and what it can change.
+//!
+//! Owns reading and validating the configuration file — where queries, schema
+//! and output live, which time crate to use, type overrides (by PostgreSQL
+//! type name, by `schema.table.column`, by `Query.column`, by
+//! `Query.parameter`), serde-typed json columns, element nullability of
+//! arrays, extra derives and domain newtypes. Unknown keys and bad values are
+//! diagnostics pointing at their line. No IO beyond reading the one file.
+//!
+//! ```toml
+//! queries = "queries"
+//! schema = ["queries/schema"]
+//! out = "src/db"
+//! time_crate = "chrono"          # or "time", "jiff"
+//!
+//! [types]                        # by PostgreSQL type name
+//! tsvector = "my_app::Search"
+//!
+//! [columns]                      # by schema.table.column, table.column or Query.column
+//! "posts.metadata" = { type = "my_app::PostMeta", json = true }
+//! "ListPosts.tags" = { nullable_elements = true }
+//!
+//! [params]                       # by Query.parameter
+//! "CreatePost.metadata" = { type = "my_app::PostMeta", json = true }
+//!
+//! [derives]
+//! rows = ["serde::Serialize"]
+//! enums = ["serde::Serialize", "serde::Deserialize"]
+//! composites = ["serde::Serialize"]
+//!
+//! [domains]
+//! newtypes = true
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::diagnostic::{display_path, Diagnostic, Diagnostics, SourceFile};
+use crate::typemap::{parse_rust_type, RustType, TypeMapper};
+use crate::Error;
+
+/// Which crate date and time types come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeCrate {
+    /// `chrono` 0.4 (the default).
+    #[default]
+    Chrono,
+    /// `time` 0.3 (runtime feature `with-time`).
+    Time,
+    /// `jiff` 0.2 (runtime feature `with-jiff`).
+    Jiff,
+}
+
+/// An override of one type, column or parameter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TypeOverride {
+    /// A Rust type path implementing `ToSql`/`FromSql` (or, with `json`,
+    /// `Serialize`/`Deserialize`).
+    pub rust_type: Option<String>,
+    /// Store `rust_type` as json/jsonb through serde.
+    pub json: bool,
+    /// Array elements are `Option<T>`.
+    pub nullable_elements: bool,
+}
+
+impl TypeOverride {
+    /// The Rust type this override names, if it names one.
+    pub fn rust_type(&self, _mapper: &TypeMapper<'_>) -> Option<RustType> {
+        let path = self.rust_type.clone()?;
+        Some(if self.json {
+            RustType::Json(path)
+        } else {
+            RustType::Custom(path)
+        })
+    }
+}
+
+/// Extra derives for generated types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Derives {
+    /// On row structs.
+    pub rows: Vec<String>,
+    /// On enums.
+    pub enums: Vec<String>,
+    /// On composite structs and domain newtypes.
+    pub composites: Vec<String>,
+}
+
+/// Everything that changes the Rust types the generator writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct TypeConfig {
+    /// Date/time crate.
+    pub time_crate: TimeCrate,
+    /// By PostgreSQL type name (`tsvector`, or `schema.name`).
+    pub by_type: BTreeMap<String, TypeOverride>,
+    /// By `schema.table.column`, `table.column` or `Query.column`.
+    pub by_column: BTreeMap<String, TypeOverride>,
+    /// By `Query.parameter`.
+    pub by_param: BTreeMap<String, TypeOverride>,
+    /// Extra derives.
+    pub derives: Derives,
+    /// Domains become newtypes instead of their base type.
+    pub domain_newtypes: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    queries: Option<String>,
+    schema: Option<OneOrMany>,
+    out: Option<String>,
+    time_crate: Option<TimeCrate>,
+    #[serde(default)]
+    types: BTreeMap<String, OverrideSpec>,
+    #[serde(default)]
+    columns: BTreeMap<String, OverrideSpec>,
+    #[serde(default)]
+    params: BTreeMap<String, OverrideSpec>,
+    #[serde(default)]
+    derives: DerivesSpec,
+    #[serde(default)]
+    domains: DomainsSpec,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OverrideSpec {
+    Path(String),
+    Detailed(DetailedOverride),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DetailedOverride {
+    #[serde(rename = "type")]
+    rust_type: Option<String>,
+    #[serde(default)]
+    json: bool,
+    #[serde(default)]
+    nullable_elements: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DerivesSpec {
+    #[serde(default)]
+    rows: Vec<String>,
+    #[serde(default)]
+    enums: Vec<String>,
+    #[serde(default)]
+    composites: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainsSpec {
+    #[serde(default)]
+    newtypes: bool,
+}
+
+/// A configuration file, read: paths resolved against its directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileConfig {
+    /// `queries`, if set.
+    pub queries: Option<PathBuf>,
+    /// `schema`, if set.
+    pub schema: Option<Vec<PathBuf>>,
+    /// `out`, if set.
+    pub out: Option<PathBuf>,
+    /// Type configuration.
+    pub types: TypeConfig,
+}
+
+/// Reads and validates `quarry.toml` at `path`.
+pub fn read_config_file(path: &Path) -> Result<FileConfig, Error> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file = SourceFile::new(display_path(path), text);
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    parse_config(&file, &base)
+}
+
+/// Parses configuration text; `base` is the directory relative paths are resolved against.
+pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<FileConfig, Error> {
+    let parsed: File = toml::from_str(&file.text).map_err(|error| {
+        let span = error.span().unwrap_or(0..0);
+        let message = error.message().to_string();
+        Error::Diagnostics(Diagnostics(vec![Diagnostic::error_at(
+            format!("invalid configuration: {message}"),
+            file,
+            span,
+        )
+        .with_help("see docs/config.md for every key")]))
+    })?;
+    let mut errors = Vec::new();
+    let mut convert = |table: BTreeMap<String, OverrideSpec>, section: &str| -> BTreeMap<String, TypeOverride> {
+        table
+            .into_iter()
+            .map(|(key, spec)| {
+                let value = match spec {
+                    OverrideSpec::Path(path) => TypeOverride {
+                        rust_type: Some(path),
+                        json: false,
+                        nullable_elements: false,
+                    },
+                    OverrideSpec::Detailed(d) => TypeOverride {
+                        rust_type: d.rust_type,
+                        json: d.json,
+                        nullable_elements: d.nullable_elements,
+                    },
+                };
+                if let Some(path) = &value.rust_type {
+                    if parse_rust_type(path).is_none() {
+                        let at = file.text.find(path.as_str()).unwrap_or(0);
+                        errors.push(
+                            Diagnostic::error_at(
+                                format!("`{path}` in [{section}] is not a Rust type"),
+                                file,
+                                at..at + path.len(),
+                            )
+                            .with_help("write a type path such as `my_app::Money` or `Vec<u8>`"),
+                        );
+                    }
+                }
+                if value.json && value.rust_type.is_none() {
+                    let at = file.text.find(key.as_str()).unwrap_or(0);
+                    errors.push(Diagnostic::error_at(
+                        format!("`json = true` for `{key}` needs a `type`"),
+                        file,
+                        at..at + key.len(),
+                    ));
+                }
+                (key, value)
+            })
+            .collect()
+    };
+    let types = TypeConfig {
+        time_crate: parsed.time_crate.unwrap_or_default(),
+        by_type: convert(parsed.types, "types"),
+        by_column: convert(parsed.columns, "columns"),
+        by_param: convert(parsed.params, "params"),
+        derives: Derives {
+            rows: parsed.derives.rows,
+            enums: parsed.derives.enums,
+            composites: parsed.derives.composites,
+        },
+        domain_newtypes: parsed.domains.newtypes,
+    };
+    for path in types
+        .derives
+        .rows
+        .iter()
+        .chain(&types.derives.enums)
+        .chain(&types.derives.composites)
+    {
+        if syn::parse_str::<syn::Path>(path).is_err() {
+            let at = file.text.find(path.as_str()).unwrap_or(0);
+            errors.push(Diagnostic::error_at(
+                format!("`{path}` in [derives] is not a derive path"),
+                file,
+                at..at + path.len(),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Diagnostics(Diagnostics(errors)));
+    }
+    Ok(FileConfig {
+        queries: parsed.queries.map(|p| base.join(p)),
+        schema: parsed.schema.map(|s| match s {
+            OneOrMany::One(one) => vec![base.join(one)],
+            OneOrMany::Many(many) => many.into_iter().map(|p| base.join(p)).collect(),
+        }),
+        out: parsed.out.map(|p| base.join(p)),
+        types,
+    })
+}
+
+/// Finds `quarry.toml` in `start` or its ancestors.
+pub fn find_config_file(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .map(|dir| dir.join("quarry.toml"))
+        .find(|candidate| candidate.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<FileConfig, String> {
+        let file = SourceFile::new("quarry.toml", text);
+        parse_config(&file, Path::new("/app")).map_err(|error| match error {
+            Error::Diagnostics(d) => d
+                .0
+                .iter()
+                .map(|d| format!("{}: {}", d.position().unwrap_or_default(), d.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            other => other.to_string(),
+        })
+    }
+
+    #[test]
+    fn reads_every_section() {
+        let config = parse(
+            "queries = \"q\"\nschema = [\"s1\", \"s2\"]\ntime_crate = \"jiff\"\n[types]\ntsvector = \"my::Tsv\"\n[columns]\n\"posts.metadata\" = { type = \"my::Meta\", json = true }\n\"Q.tags\" = { nullable_elements = true }\n[derives]\nrows = [\"serde::Serialize\"]\n[domains]\nnewtypes = true\n",
+        );
+        let config = config.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.queries, Some(PathBuf::from("/app/q")));
+        assert_eq!(config.schema, Some(vec![PathBuf::from("/app/s1"), PathBuf::from("/app/s2")]));
+        assert_eq!(config.types.time_crate, TimeCrate::Jiff);
+        assert_eq!(config.types.by_type["tsvector"].rust_type.as_deref(), Some("my::Tsv"));
+        assert!(config.types.by_column["posts.metadata"].json);
+        assert!(config.types.by_column["Q.tags"].nullable_elements);
+        assert_eq!(config.types.derives.rows, vec!["serde::Serialize"]);
+        assert!(config.types.domain_newtypes);
+    }
+
+    #[test]
+    fn errors_point_at_their_line() {
+        assert_eq!(
+            parse("queries = \"q\"\nqueris = \"x\"\n").err().as_deref().map(|e| e.split(", expected").next().unwrap_or(e)),
+            Some("quarry.toml:2:1: invalid configuration: unknown field `queris`")
+        );
+        assert_eq!(
+            parse("time_crate = \"chrono\"\n\ntime_crate2 = 1\n").err().map(|e| e.starts_with("quarry.toml:3:1:")),
+            Some(true)
+        );
+        assert_eq!(
+            parse("[types]\ntsvector = \"not a type!\"\n").err().as_deref(),
+            Some("quarry.toml:2:13: `not a type!` in [types] is not a Rust type")
+        );
+        assert!(parse("time_crate = \"moment\"\n").err().is_some_and(|e| e.starts_with("quarry.toml:1:14:")));
+    }
+}
