@@ -205,7 +205,9 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
         .with_help("see docs/config.md for every key")]))
     })?;
     let mut errors = Vec::new();
-    let mut convert = |table: BTreeMap<String, OverrideSpec>, section: &str| -> BTreeMap<String, TypeOverride> {
+    let mut convert = |table: BTreeMap<String, OverrideSpec>,
+                       section: &str|
+     -> BTreeMap<String, TypeOverride> {
         table
             .into_iter()
             .map(|(key, spec)| {
@@ -303,12 +305,12 @@ mod tests {
     fn parse(text: &str) -> Result<FileConfig, String> {
         let file = SourceFile::new("quarry.toml", text);
         parse_config(&file, Path::new("/app")).map_err(|error| match error {
-            Error::Diagnostics(d) => d
-                .0
-                .iter()
-                .map(|d| format!("{}: {}", d.position().unwrap_or_default(), d.message))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            Error::Diagnostics(d) => {
+                d.0.iter()
+                    .map(|d| format!("{}: {}", d.position().unwrap_or_default(), d.message))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }
             other => other.to_string(),
         })
     }
@@ -320,9 +322,15 @@ mod tests {
         );
         let config = config.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.queries, Some(PathBuf::from("/app/q")));
-        assert_eq!(config.schema, Some(vec![PathBuf::from("/app/s1"), PathBuf::from("/app/s2")]));
+        assert_eq!(
+            config.schema,
+            Some(vec![PathBuf::from("/app/s1"), PathBuf::from("/app/s2")])
+        );
         assert_eq!(config.types.time_crate, TimeCrate::Jiff);
-        assert_eq!(config.types.by_type["tsvector"].rust_type.as_deref(), Some("my::Tsv"));
+        assert_eq!(
+            config.types.by_type["tsvector"].rust_type.as_deref(),
+            Some("my::Tsv")
+        );
         assert!(config.types.by_column["posts.metadata"].json);
         assert!(config.types.by_column["Q.tags"].nullable_elements);
         assert_eq!(config.types.derives.rows, vec!["serde::Serialize"]);
@@ -332,17 +340,61 @@ mod tests {
     #[test]
     fn errors_point_at_their_line() {
         assert_eq!(
-            parse("queries = \"q\"\nqueris = \"x\"\n").err().as_deref().map(|e| e.split(", expected").next().unwrap_or(e)),
+            parse("queries = \"q\"\nqueris = \"x\"\n")
+                .err()
+                .as_deref()
+                .map(|e| e.split(", expected").next().unwrap_or(e)),
             Some("quarry.toml:2:1: invalid configuration: unknown field `queris`")
         );
         assert_eq!(
-            parse("time_crate = \"chrono\"\n\ntime_crate2 = 1\n").err().map(|e| e.starts_with("quarry.toml:3:1:")),
+            parse("time_crate = \"chrono\"\n\ntime_crate2 = 1\n")
+                .err()
+                .map(|e| e.starts_with("quarry.toml:3:1:")),
             Some(true)
         );
         assert_eq!(
-            parse("[types]\ntsvector = \"not a type!\"\n").err().as_deref(),
+            parse("[types]\ntsvector = \"not a type!\"\n")
+                .err()
+                .as_deref(),
             Some("quarry.toml:2:13: `not a type!` in [types] is not a Rust type")
         );
-        assert!(parse("time_crate = \"moment\"\n").err().is_some_and(|e| e.starts_with("quarry.toml:1:14:")));
+        assert!(parse("time_crate = \"moment\"\n")
+            .err()
+            .is_some_and(|e| e.starts_with("quarry.toml:1:14:")));
+    }
+}
+
+#[cfg(test)]
+mod docs {
+    /// Every key the parser accepts is documented in docs/config.md.
+    #[test]
+    fn every_key_is_documented() {
+        let docs = include_str!("../../docs/config.md");
+        let keys = [
+            "queries",
+            "schema",
+            "out",
+            "time_crate",
+            "[types]",
+            "[columns]",
+            "[params]",
+            "[derives]",
+            "[domains]",
+            "type",
+            "json",
+            "nullable_elements",
+            "rows",
+            "enums",
+            "composites",
+            "newtypes",
+        ];
+        for key in keys {
+            let documented =
+                docs.contains(&format!("`{key}`")) || docs.contains(&format!("## `{key}`"));
+            assert!(documented, "docs/config.md does not document `{key}`");
+        }
+        // And the parser rejects what the docs do not list.
+        let file = crate::diagnostic::SourceFile::new("quarry.toml", "[derives]\nrowz = []\n");
+        assert!(super::parse_config(&file, std::path::Path::new(".")).is_err());
     }
 }

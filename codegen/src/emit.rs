@@ -185,7 +185,12 @@ fn field_type(field: &FieldIr, types_module: &TokenStream) -> TokenStream {
     }
 }
 
-fn row_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream, derives: &Derives) -> TokenStream {
+fn row_tokens(
+    module: &ModuleIr,
+    row: &RowIr,
+    types_module: &TokenStream,
+    derives: &Derives,
+) -> TokenStream {
     let extra = extra_derives(&derives.rows);
     let name = ident::ident(&row.name);
     let users: Vec<String> = row
@@ -655,11 +660,20 @@ fn loader_body(
 }
 
 fn types_tokens(project: &Project) -> TokenStream {
-    let items = project.user_types.iter().map(|(name, user_type)| match user_type {
-        UserType::Enum { pg_name, variants } => enum_tokens(name, pg_name, variants, &project.derives),
-        UserType::Composite { pg_name, fields } => composite_tokens(name, pg_name, fields, &project.derives),
-        UserType::Domain { pg_name, base } => domain_tokens(name, pg_name, base, &project.derives),
-    });
+    let items = project
+        .user_types
+        .iter()
+        .map(|(name, user_type)| match user_type {
+            UserType::Enum { pg_name, variants } => {
+                enum_tokens(name, pg_name, variants, &project.derives)
+            }
+            UserType::Composite { pg_name, fields } => {
+                composite_tokens(name, pg_name, fields, &project.derives)
+            }
+            UserType::Domain { pg_name, base } => {
+                domain_tokens(name, pg_name, base, &project.derives)
+            }
+        });
     quote! {
         #![doc = " PostgreSQL types used by the queries: enums, composite types and domains."]
         #(#items)*
@@ -675,7 +689,12 @@ fn extra_derives(paths: &[String]) -> Vec<TokenStream> {
         .collect()
 }
 
-fn composite_tokens(name: &str, pg_name: &str, fields: &[CompositeField], derives: &Derives) -> TokenStream {
+fn composite_tokens(
+    name: &str,
+    pg_name: &str,
+    fields: &[CompositeField],
+    derives: &Derives,
+) -> TokenStream {
     let name = ident::ident(name);
     let types_module = quote!(self);
     let doc = format!(" The PostgreSQL composite type `{pg_name}`. Its attributes may be NULL, so every field is an `Option`.");
@@ -801,7 +820,12 @@ fn domain_tokens(name: &str, pg_name: &str, base: &RustType, derives: &Derives) 
     }
 }
 
-fn enum_tokens(name: &str, pg_name: &str, enum_variants: &[(String, String)], derives: &Derives) -> TokenStream {
+fn enum_tokens(
+    name: &str,
+    pg_name: &str,
+    enum_variants: &[(String, String)],
+    derives: &Derives,
+) -> TokenStream {
     let name = ident::ident(name);
     let doc = format!(" The PostgreSQL enum `{pg_name}`.");
     let extra = extra_derives(&derives.enums);

@@ -153,7 +153,6 @@ pub struct ParamIr {
     pub nullable: bool,
 }
 
-
 /// One query with everything later stages found out about it.
 #[derive(Debug)]
 pub struct CheckedQuery<'a> {
@@ -370,7 +369,6 @@ fn describe_shape((fields, relations): &(Vec<FieldIr>, Vec<RelationIr>)) -> Stri
     format!("({})", list.join(", "))
 }
 
-
 fn unsupported_type(
     query: &CheckedQuery<'_>,
     what: String,
@@ -404,10 +402,12 @@ fn build_params(
             .first()
             .cloned()
             .unwrap_or_else(|| def.sql_span.clone());
-        let configured = param
-            .name
-            .as_ref()
-            .and_then(|name| mapper.config().by_param.get(&format!("{}.{name}", def.name)));
+        let configured = param.name.as_ref().and_then(|name| {
+            mapper
+                .config()
+                .by_param
+                .get(&format!("{}.{name}", def.name))
+        });
         let mapped = match configured.and_then(|o| o.rust_type(mapper)) {
             Some(custom) => Some(custom),
             None => mapper.map(ty).map(|t| apply_elements(t, configured)),
@@ -538,7 +538,9 @@ fn build_fields(
         let configured = column_override(query, column, catalog, mapper);
         let mapped = match configured.and_then(|o| o.rust_type(mapper)) {
             Some(custom) => Some(custom),
-            None => mapper.map(&column.ty).map(|t| apply_elements(t, configured)),
+            None => mapper
+                .map(&column.ty)
+                .map(|t| apply_elements(t, configured)),
         };
         let Some(ty) = mapped else {
             errors.push(unsupported_type(

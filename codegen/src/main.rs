@@ -66,7 +66,11 @@ impl Options {
             None => (None, None, None, defaults.types),
         };
         Ok(Config {
-            queries: self.queries.clone().or(file_queries).unwrap_or(defaults.queries),
+            queries: self
+                .queries
+                .clone()
+                .or(file_queries)
+                .unwrap_or(defaults.queries),
             schema: if self.schema.is_empty() {
                 file_schema.unwrap_or(defaults.schema)
             } else {

@@ -797,7 +797,11 @@ pub struct QueryPrefetch {
 }
 
 fn column_type(facts: &QueryFacts<'_>, index: usize, mapper: &TypeMapper<'_>) -> Option<RustType> {
-    facts.described.columns.get(index).and_then(|c| mapper.map(&c.ty))
+    facts
+        .described
+        .columns
+        .get(index)
+        .and_then(|c| mapper.map(&c.ty))
 }
 
 /// Whether `$1` is used as `<expr> = ANY($1)` in the statement.
@@ -824,7 +828,11 @@ fn uses_any(statement: &Statement) -> bool {
     found.is_break()
 }
 
-fn check_loader(facts: &QueryFacts<'_>, mapper: &TypeMapper<'_>, errors: &mut Vec<Diagnostic>) -> Option<LoaderSpec> {
+fn check_loader(
+    facts: &QueryFacts<'_>,
+    mapper: &TypeMapper<'_>,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<LoaderSpec> {
     let (key, key_span) = facts.directives.key.as_ref()?;
     let def = facts.def;
     let error =

@@ -376,7 +376,13 @@ impl Builtin {
     fn is_copy(self) -> bool {
         !matches!(
             self,
-            Builtin::Text | Builtin::Bytea | Builtin::Json | Builtin::Xml | Builtin::Bit | Builtin::TsVector | Builtin::TsQuery
+            Builtin::Text
+                | Builtin::Bytea
+                | Builtin::Json
+                | Builtin::Xml
+                | Builtin::Bit
+                | Builtin::TsVector
+                | Builtin::TsQuery
         )
     }
 
@@ -427,7 +433,9 @@ impl RustType {
                 let element = element.owned(types_module);
                 quote!(quarry::Multirange<#element>)
             }
-            RustType::Custom(path) | RustType::Json(path) => parse_rust_type(path).unwrap_or_else(|| quote!(())),
+            RustType::Custom(path) | RustType::Json(path) => {
+                parse_rust_type(path).unwrap_or_else(|| quote!(()))
+            }
         }
     }
 
@@ -441,7 +449,9 @@ impl RustType {
                 nullable_elements,
             } => {
                 let element = match element.as_ref() {
-                    RustType::Builtin(builtin @ (Builtin::Text | Builtin::Bytea)) => builtin.param(),
+                    RustType::Builtin(builtin @ (Builtin::Text | Builtin::Bytea)) => {
+                        builtin.param()
+                    }
                     other => other.owned(types_module),
                 };
                 if *nullable_elements {
@@ -504,15 +514,24 @@ mod tests {
     fn maps_builtins_and_arrays() {
         assert_eq!(spell(&Type::INT8), Some(("i64".into(), "i64".into())));
         assert_eq!(spell(&Type::TEXT), Some(("String".into(), "& str".into())));
-        assert_eq!(spell(&Type::TEXT_ARRAY), Some(("Vec < String >".into(), "& [& str]".into())));
-        assert_eq!(spell(&Type::INT4_ARRAY), Some(("Vec < i32 >".into(), "& [i32]".into())));
+        assert_eq!(
+            spell(&Type::TEXT_ARRAY),
+            Some(("Vec < String >".into(), "& [& str]".into()))
+        );
+        assert_eq!(
+            spell(&Type::INT4_ARRAY),
+            Some(("Vec < i32 >".into(), "& [i32]".into()))
+        );
         assert_eq!(
             spell(&Type::INTERVAL),
             Some(("quarry :: Interval".into(), "quarry :: Interval".into()))
         );
         assert_eq!(
             spell(&Type::INT4_RANGE),
-            Some(("quarry :: Range < i32 >".into(), "& quarry :: Range < i32 >".into()))
+            Some((
+                "quarry :: Range < i32 >".into(),
+                "& quarry :: Range < i32 >".into()
+            ))
         );
         assert_eq!(spell(&Type::VOID), None);
     }

@@ -49,7 +49,11 @@ impl<'a> CompositeReader<'a> {
             )
             .into());
         }
-        Ok(Self { fields, raw, next: 0 })
+        Ok(Self {
+            fields,
+            raw,
+            next: 0,
+        })
     }
 
     /// Reads the next field (named `name` for messages) as `Option<T>`.
@@ -73,7 +77,11 @@ impl<'a> CompositeReader<'a> {
             Some(value)
         };
         if !<Option<T> as FromSql>::accepts(field.type_()) {
-            return Err(format!("composite field `{name}` has type `{}`, which the Rust field does not accept", field.type_().name()).into());
+            return Err(format!(
+                "composite field `{name}` has type `{}`, which the Rust field does not accept",
+                field.type_().name()
+            )
+            .into());
         }
         <Option<T> as FromSql>::from_sql_nullable(field.type_(), value)
             .map_err(|e| format!("composite field `{name}`: {e}").into())
@@ -101,12 +109,19 @@ impl<'a> CompositeWriter<'a> {
             .into());
         }
         out.put_i32(i32::try_from(count)?);
-        Ok(Self { fields, out, next: 0 })
+        Ok(Self {
+            fields,
+            out,
+            next: 0,
+        })
     }
 
     /// Writes the next field.
     pub fn write<T: ToSql>(&mut self, value: &Option<T>) -> Result<(), BoxError> {
-        let field = self.fields.get(self.next).ok_or("too many composite fields")?;
+        let field = self
+            .fields
+            .get(self.next)
+            .ok_or("too many composite fields")?;
         self.next += 1;
         self.out.put_u32(field.type_().oid());
         let at = self.out.len();

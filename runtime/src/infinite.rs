@@ -205,8 +205,6 @@ mod tests {
         assert!(NaiveDate::from_sql(&Type::DATE, &i32::MAX.to_be_bytes()).is_err());
         assert!(NaiveDate::from_sql(&Type::DATE, &i32::MIN.to_be_bytes()).is_err());
         assert!(NaiveDateTime::from_sql(&Type::TIMESTAMP, &i64::MAX.to_be_bytes()).is_err());
-        assert!(
-            DateTime::<Utc>::from_sql(&Type::TIMESTAMPTZ, &i64::MIN.to_be_bytes()).is_err()
-        );
+        assert!(DateTime::<Utc>::from_sql(&Type::TIMESTAMPTZ, &i64::MIN.to_be_bytes()).is_err());
     }
 }

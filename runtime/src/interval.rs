@@ -275,7 +275,10 @@ mod tests {
     fn displays_like_postgres() {
         let cases = [
             (Interval::default(), "00:00:00"),
-            (Interval::new(14, 3, 14_706_500_000), "1 year 2 mons 3 days 04:05:06.5"),
+            (
+                Interval::new(14, 3, 14_706_500_000),
+                "1 year 2 mons 3 days 04:05:06.5",
+            ),
             (Interval::new(1, 0, 0), "1 mon"),
             (Interval::new(-13, 0, 0), "-1 years -1 mons"),
             (Interval::new(0, -1, 3_600_000_000), "-1 days +01:00:00"),

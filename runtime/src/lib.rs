@@ -44,20 +44,38 @@ mod detect;
 mod error;
 mod executor;
 mod fetch;
+mod infinite;
+mod interval;
+mod macaddr8;
+mod money;
 mod observe;
 mod pool;
 mod prefetch;
 mod query;
+mod range;
 mod record;
 mod row;
+mod text_search;
+mod timetz;
 pub mod types;
+#[cfg(test)]
+mod types_test;
+mod wire;
+mod xml;
 
+pub use bit_vec;
 pub use chrono;
+pub use cidr;
 pub use deadpool_postgres;
+pub use eui48;
 pub use futures_util;
+#[cfg(feature = "with-jiff")]
+pub use jiff;
 pub use postgres_types;
 pub use rust_decimal;
 pub use serde_json;
+#[cfg(feature = "with-time")]
+pub use time;
 pub use tokio_postgres;
 pub use tokio_postgres::Row;
 pub use uuid;
@@ -68,9 +86,20 @@ pub use crate::detect::{
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
+pub use crate::infinite::MaybeInfinite;
+pub use crate::interval::{Interval, IntervalError};
+pub use crate::macaddr8::MacAddr8;
+pub use crate::money::Money;
 pub use crate::pool::{Pool, PoolBuildError, PooledConnection};
 pub use crate::prefetch::{fetch_keyed, unique_keys, ToMany, ToOne};
 pub use crate::query::Query;
+pub use crate::range::{Multirange, Range, RangeBound};
 pub use crate::record::{record, scope, QueryLog, QueryRecord};
 pub use crate::row::{decode, DecodeError, FromRow};
+pub use crate::text_search::{
+    TsLexeme, TsOperand, TsPosition, TsQuery, TsQueryNode, TsVector, TsWeight, TsWeights,
+    TS_MAX_POSITION,
+};
+pub use crate::timetz::TimeTz;
+pub use crate::xml::Xml;
 pub use futures_util::future::try_join;

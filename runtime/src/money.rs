@@ -28,7 +28,6 @@ impl Money {
     pub fn minor_units(self) -> i64 {
         self.0
     }
-
 }
 
 impl fmt::Display for Money {
@@ -74,7 +73,13 @@ mod tests {
     #[test]
     fn money_round_trips_and_displays() {
         assert_eq!(encode(&Money(-2), &Type::MONEY), (-2i64).to_be_bytes());
-        for m in [Money(0), Money(1234), Money(-1), Money(i64::MIN), Money(i64::MAX)] {
+        for m in [
+            Money(0),
+            Money(1234),
+            Money(-1),
+            Money(i64::MIN),
+            Money(i64::MAX),
+        ] {
             assert_eq!(roundtrip(&m, &Type::MONEY), m);
         }
         assert_eq!(Money(0).to_string(), "0.00");

@@ -5,7 +5,7 @@
 use std::fmt;
 
 pub use bytes::BytesMut;
-pub use postgres_types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
+pub use postgres_types::{to_sql_checked, FromSql, IsNull, Json, Kind, ToSql, Type};
 
 pub use crate::composite::{CompositeReader, CompositeWriter};
 

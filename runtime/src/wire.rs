@@ -99,7 +99,7 @@ impl<'a> Reader<'a> {
 
 /// Writes a 4-byte length followed by `value` encoded as `ty`; a value that
 /// encodes as SQL `NULL` is an error (`what` names the container).
-pub(crate) fn write_length_prefixed<T: ToSql + ?Sized>(
+pub(crate) fn write_length_prefixed<T: ToSql>(
     value: &T,
     ty: &Type,
     out: &mut BytesMut,
