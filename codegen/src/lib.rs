@@ -12,6 +12,7 @@
 //! that touch the output directory. Only the schema and describe stages talk
 //! to PostgreSQL, through a [`pg::Server`].
 
+pub mod builder;
 pub mod config;
 pub mod describe;
 pub mod diagnostic;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+pub use crate::builder::{build_from_config, BuildError, BuildOutcome, Builder};
 use crate::diagnostic::{display_path, Diagnostic, Diagnostics, SourceFile};
 use crate::ir::CheckedQuery;
 use crate::lex::QueryDef;
@@ -175,6 +177,8 @@ pub struct Inputs {
     pub input_hash: String,
     /// `(path as shown, short hash)` of every input file, for `check` to name what changed.
     pub manifest: Vec<(String, String)>,
+    /// Per query file, its path relative to the project, as written in generated files.
+    pub stable_names: Vec<String>,
 }
 
 /// Lists the query files of `path` (a file, or the `.sql` files at the top of a directory).
@@ -228,6 +232,7 @@ fn read_source(path: &Path) -> Result<Result<Arc<SourceFile>, Diagnostic>, Error
 pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
     let mut diagnostics = Vec::new();
     let mut query_files = Vec::new();
+    let mut stable_names = Vec::new();
     let mut manifest = Vec::new();
     let mut hasher = Sha256::new();
     hasher.update(format!("quarry-codegen {VERSION}\n"));
@@ -239,6 +244,19 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
             .parent()
             .map(Path::to_path_buf)
             .unwrap_or_default()
+    };
+    // Paths written into generated files are relative to the project (the
+    // parent of the query directory), not to wherever the generator ran, so
+    // a build script and the CLI write the same bytes.
+    let project_root = query_root
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let stable_name = |path: &Path| -> String {
+        path.strip_prefix(&project_root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
     };
     for path in discover_query_files(&config.queries)? {
         let relative = path
@@ -255,10 +273,8 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
             Ok(file) => {
                 hasher.update(format!("query {relative} {}\n", file.text.len()));
                 hasher.update(file.text.as_bytes());
-                manifest.push((
-                    file.display_path.display().to_string(),
-                    short_hash(&file.text),
-                ));
+                manifest.push((stable_name(&path), short_hash(&file.text)));
+                stable_names.push(stable_name(&path));
                 query_files.push((module, file));
             }
             Err(diagnostic) => diagnostics.push(diagnostic),
@@ -276,10 +292,7 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
                 Ok(file) => {
                     hasher.update(format!("schema {relative} {}\n", file.text.len()));
                     hasher.update(file.text.as_bytes());
-                    manifest.push((
-                        file.display_path.display().to_string(),
-                        short_hash(&file.text),
-                    ));
+                    manifest.push((stable_name(&path), short_hash(&file.text)));
                     schema_files.push(file);
                 }
                 Err(diagnostic) => diagnostics.push(diagnostic),
@@ -306,6 +319,7 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
         schema_files,
         input_hash: format!("sha256:{hex}"),
         manifest,
+        stable_names,
     })
 }
 
@@ -556,7 +570,8 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
     let modules: Vec<(String, String)> = inputs
         .query_files
         .iter()
-        .map(|(module, file)| (module.clone(), file.display_path.display().to_string()))
+        .zip(&inputs.stable_names)
+        .map(|((module, _), name)| (module.clone(), name.clone()))
         .collect();
     let project = match ir::build_project(&modules, &checked, &catalog, &mapper) {
         Ok(project) => project,

@@ -27,6 +27,8 @@ enum Command {
     Generate,
     /// Exit non-zero, naming the files, if the committed output is stale.
     Check,
+    /// Regenerate on every change to queries, schema or config, keeping PostgreSQL warm.
+    Watch,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -84,6 +86,15 @@ impl Options {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Watch)) {
+        return match watch(&cli.options) {
+            Ok(code) => code,
+            Err(error) => {
+                eprint!("{}", render_error(&error));
+                ExitCode::from(2)
+            }
+        };
+    }
     let check = matches!(cli.command, Some(Command::Check));
     match run(check, &cli.options) {
         Ok(code) => code,
@@ -101,26 +112,121 @@ fn render_error(error: &Error) -> String {
     }
 }
 
-fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
-    let started = Instant::now();
-    let config = options.config()?;
-    // Fail on unreadable input before paying for a database.
-    let inputs = codegen::read_inputs(&config)?;
-    let server = match options
-        .database_url
-        .as_deref()
-        .filter(|url| !url.is_empty())
-    {
-        Some(url) => pg::Server::external(url)?,
-        None => pg::Server::ephemeral()?,
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
+/// The server: `--database-url`/`DATABASE_URL`, else an ephemeral cluster.
+fn server(options: &Options) -> Result<pg::Server, Error> {
+    Ok(
+        match options
+            .database_url
+            .as_deref()
+            .filter(|url| !url.is_empty())
+        {
+            Some(url) => pg::Server::external(url)?,
+            None => pg::Server::ephemeral()?,
+        },
+    )
+}
+
+fn tokio_runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|source| Error::Io {
             path: PathBuf::from("<tokio runtime>"),
             source,
-        })?;
+        })
+}
+
+/// Size and modification time of every file the output depends on.
+fn input_snapshot(
+    options: &Options,
+    config: &Config,
+) -> Vec<(PathBuf, Option<(std::time::SystemTime, u64)>)> {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut add_dir = |dir: &std::path::Path| {
+        paths.push(dir.to_path_buf());
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            paths.extend(entries.filter_map(|entry| entry.ok().map(|e| e.path())));
+        }
+    };
+    add_dir(&config.queries);
+    for schema in &config.schema {
+        add_dir(schema);
+    }
+    let config_file = options.config.clone().or_else(|| {
+        std::env::current_dir()
+            .ok()
+            .and_then(|cwd| codegen::config::find_config_file(&cwd))
+    });
+    paths.extend(config_file);
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| {
+            let stamp = std::fs::metadata(&path)
+                .ok()
+                .and_then(|m| Some((m.modified().ok()?, m.len())));
+            (path, stamp)
+        })
+        .collect()
+}
+
+/// `codegen watch`: regenerate whenever an input changes, printing
+/// diagnostics without exiting. The server stays up between runs; every run
+/// applies the schema to a fresh database, so schema changes take effect.
+fn watch(options: &Options) -> Result<ExitCode, Error> {
+    let server = server(options)?;
+    let runtime = tokio_runtime()?;
+    let mut last = None;
+    println!("watching for changes (Ctrl-C to stop)");
+    loop {
+        let config = match options.config() {
+            Ok(config) => config,
+            Err(error) => {
+                if last.is_some() {
+                    eprint!("{}", render_error(&error));
+                    last = None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(150));
+                continue;
+            }
+        };
+        let snapshot = input_snapshot(options, &config);
+        if last.as_ref() != Some(&snapshot) {
+            last = Some(snapshot);
+            let started = Instant::now();
+            match runtime.block_on(codegen::generate(&config, &server)) {
+                Ok(output) => {
+                    for warning in &output.warnings {
+                        eprintln!("{warning}");
+                    }
+                    match codegen::write::write_files(&config.out, &output.files) {
+                        Ok(report) => println!(
+                            "regenerated {} queries in {:.2}s ({} written, {} unchanged)",
+                            output.queries,
+                            started.elapsed().as_secs_f64(),
+                            report.written.len(),
+                            report.unchanged.len()
+                        ),
+                        Err(error) => eprint!("{}", render_error(&error)),
+                    }
+                }
+                Err(error) => {
+                    eprint!("{}", render_error(&error));
+                    println!("waiting for changes");
+                }
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
+    let started = Instant::now();
+    let config = options.config()?;
+    // Fail on unreadable input before paying for a database.
+    let inputs = codegen::read_inputs(&config)?;
+    let server = server(options)?;
+    let runtime = tokio_runtime()?;
     let output = runtime.block_on(codegen::generate(&config, &server))?;
     drop(server);
     for warning in &output.warnings {

@@ -368,7 +368,8 @@ fn is_executable(path: &Path) -> bool {
 
 /// `QUARRY_PG_BIN` if set; else the first `PATH` directory with all three
 /// binaries (the user's explicit choice wins); else the newest major version
-/// under `/usr/lib/postgresql` (Debian/Ubuntu keep them off `PATH`).
+/// under `/usr/lib/postgresql` (Debian/Ubuntu keep them off `PATH`), or under
+/// `QUARRY_PG_ROOT` when that is set.
 fn find_binaries() -> Result<PgBinaries, PgError> {
     if let Some(dir) = std::env::var_os("QUARRY_PG_BIN").filter(|d| !d.is_empty()) {
         let dir = PathBuf::from(dir);
@@ -384,7 +385,14 @@ fn find_binaries() -> Result<PgBinaries, PgError> {
             }
         }
     }
-    newest_versioned(Path::new("/usr/lib/postgresql")).ok_or(PgError::BinariesNotFound)
+    // `QUARRY_PG_ROOT` replaces the versioned search root (set it empty to
+    // search nowhere: tests use that to prove a build needs no server).
+    let root = match std::env::var_os("QUARRY_PG_ROOT") {
+        Some(root) if root.is_empty() => return Err(PgError::BinariesNotFound),
+        Some(root) => PathBuf::from(root),
+        None => PathBuf::from("/usr/lib/postgresql"),
+    };
+    newest_versioned(&root).ok_or(PgError::BinariesNotFound)
 }
 
 /// Binaries from `<root>/<version>/bin` with the highest version, compared

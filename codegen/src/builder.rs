@@ -1,0 +1,256 @@
+//! The `build.rs` API, in the spirit of `prost-build`.
+//!
+//! Owns what a build script needs beyond the pipeline: telling cargo what to
+//! watch (`cargo:rerun-if-changed` for every input, `cargo:rerun-if-env-changed`
+//! for the variables read), and skipping generation — with no PostgreSQL at all
+//! — when the committed output's header hash equals the inputs' hash. Only when
+//! the output is stale does it start a server and regenerate; if no server can
+//! be had, the error says how to regenerate by hand.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), codegen::BuildError> {
+//!     codegen::Builder::new()
+//!         .queries("queries")
+//!         .schema("migrations")
+//!         .out("src/db")
+//!         .generate()
+//! }
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::config::{read_config_file, TypeConfig};
+use crate::emit::HASH_PREFIX;
+use crate::{pg, Config, Error};
+
+/// Configures and runs generation from a build script.
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    config_file: Option<PathBuf>,
+    queries: Option<PathBuf>,
+    schema: Vec<PathBuf>,
+    out: Option<PathBuf>,
+    types: Option<TypeConfig>,
+    emit_cargo_directives: bool,
+}
+
+/// What [`Builder::generate`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildOutcome {
+    /// The committed output matched the inputs: nothing was done.
+    UpToDate,
+    /// The output was regenerated.
+    Generated,
+}
+
+/// Why generation from a build script failed. `Debug` prints the same as
+/// `Display`, so `fn main() -> Result<(), BuildError>` shows a readable message.
+pub struct BuildError {
+    error: Error,
+    hint: Option<String>,
+}
+
+impl BuildError {
+    /// The underlying error.
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error {
+            Error::Diagnostics(diagnostics) => write!(f, "{diagnostics}")?,
+            other => writeln!(f, "error: {other}")?,
+        }
+        if let Some(hint) = &self.hint {
+            writeln!(f, "  = help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Cargo prints a failing build script's `Err` with `Debug`.
+        write!(f, "\n{self}")
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+impl From<Error> for BuildError {
+    fn from(error: Error) -> Self {
+        Self { error, hint: None }
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults (and `quarry.toml`, if [`config_file`](Self::config_file) names one).
+    pub fn new() -> Self {
+        Self {
+            emit_cargo_directives: true,
+            ..Self::default()
+        }
+    }
+
+    /// Reads settings from a `quarry.toml` (setters called on the builder win).
+    pub fn config_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.config_file = Some(path.into());
+        self
+    }
+
+    /// The query directory (or one file).
+    pub fn queries(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.queries = Some(path.into());
+        self
+    }
+
+    /// Adds a schema file or directory (applied in the order added).
+    pub fn schema(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.schema.push(path.into());
+        self
+    }
+
+    /// The output directory (committed, or `OUT_DIR`-based).
+    pub fn out(&mut self, path: impl Into<PathBuf>) -> &mut Self {
+        self.out = Some(path.into());
+        self
+    }
+
+    /// Type options (time crate, overrides, derives).
+    pub fn types(&mut self, types: TypeConfig) -> &mut Self {
+        self.types = Some(types);
+        self
+    }
+
+    /// Whether to print `cargo:` directives (on by default; off outside build scripts).
+    pub fn emit_cargo_directives(&mut self, on: bool) -> &mut Self {
+        self.emit_cargo_directives = on;
+        self
+    }
+
+    fn resolve(&self) -> Result<Config, Error> {
+        let defaults = Config::workspace_default();
+        let file = self
+            .config_file
+            .as_deref()
+            .map(read_config_file)
+            .transpose()?;
+        let (file_queries, file_schema, file_out, file_types) = match file {
+            Some(file) => (file.queries, file.schema, file.out, Some(file.types)),
+            None => (None, None, None, None),
+        };
+        Ok(Config {
+            queries: self
+                .queries
+                .clone()
+                .or(file_queries)
+                .unwrap_or(defaults.queries),
+            schema: if self.schema.is_empty() {
+                file_schema.unwrap_or(defaults.schema)
+            } else {
+                self.schema.clone()
+            },
+            out: self.out.clone().or(file_out).unwrap_or(defaults.out),
+            types: self.types.clone().or(file_types).unwrap_or_default(),
+        })
+    }
+
+    /// Regenerates the output if its inputs changed; does nothing (and needs
+    /// no database) when the committed output's hash matches.
+    pub fn generate(&self) -> Result<(), BuildError> {
+        self.generate_with_outcome().map(|_| ())
+    }
+
+    /// Like [`generate`](Self::generate), telling what happened.
+    pub fn generate_with_outcome(&self) -> Result<BuildOutcome, BuildError> {
+        let config = self.resolve()?;
+        if self.emit_cargo_directives {
+            self.print_rerun_directives(&config)?;
+        }
+        let inputs = crate::read_inputs(&config)?;
+        if committed_hash(&config.out).as_deref() == Some(inputs.input_hash.as_str()) {
+            return Ok(BuildOutcome::UpToDate);
+        }
+        let changed = std::fs::read_to_string(config.out.join("mod.rs"))
+            .map(|committed| crate::changed_inputs(&inputs, &committed))
+            .unwrap_or_default();
+        let regenerate_hint = format!(
+            "the generated code in `{}` is stale{}; regenerate it with `cargo run -p codegen` (or `codegen --config …`) and commit the result, or make PostgreSQL available to this build (server binaries on PATH, or DATABASE_URL)",
+            config.out.display(),
+            if changed.is_empty() {
+                String::new()
+            } else {
+                format!(" (changed: {})", changed.join(", "))
+            }
+        );
+        let server = pg::Server::from_env().map_err(|error| BuildError {
+            error: error.into(),
+            hint: Some(regenerate_hint.clone()),
+        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| Error::Io {
+                path: PathBuf::from("<tokio runtime>"),
+                source,
+            })?;
+        let output = runtime
+            .block_on(crate::generate(&config, &server))
+            .map_err(|error| BuildError {
+                hint: matches!(error, Error::Server(_) | Error::Postgres { .. })
+                    .then(|| regenerate_hint.clone()),
+                error,
+            })?;
+        drop(server);
+        for warning in &output.warnings {
+            if self.emit_cargo_directives {
+                for line in warning.render().lines() {
+                    println!("cargo:warning={line}");
+                }
+            }
+        }
+        crate::write::write_files(&config.out, &output.files)?;
+        Ok(BuildOutcome::Generated)
+    }
+
+    fn print_rerun_directives(&self, config: &Config) -> Result<(), Error> {
+        let mut watched: Vec<PathBuf> = Vec::new();
+        watched.extend(self.config_file.clone());
+        watched.push(config.queries.clone());
+        watched.extend(crate::discover_query_files(&config.queries)?);
+        for schema in &config.schema {
+            watched.push(schema.clone());
+            watched.extend(crate::schema::schema_files(schema)?);
+        }
+        watched.push(config.out.join("mod.rs"));
+        for path in watched {
+            println!("cargo:rerun-if-changed={}", path.display());
+        }
+        for variable in ["DATABASE_URL", "QUARRY_PG_BIN", "QUARRY_PG_ROOT"] {
+            println!("cargo:rerun-if-env-changed={variable}");
+        }
+        Ok(())
+    }
+}
+
+/// The input hash in the header of `out/mod.rs`, if there is one.
+pub fn committed_hash(out: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(out.join("mod.rs")).ok()?;
+    text.lines()
+        .take(8)
+        .find_map(|line| line.strip_prefix(HASH_PREFIX))
+        .map(str::to_string)
+}
+
+/// The common case in one call: `quarry.toml` next to `Cargo.toml`.
+pub fn build_from_config(config_file: impl Into<PathBuf>) -> Result<(), BuildError> {
+    Builder::new().config_file(config_file).generate()
+}
