@@ -136,18 +136,19 @@ impl Builder {
         self
     }
 
-    fn resolve(&self) -> Result<Config, Error> {
+    fn resolve(&self) -> Result<(Config, Option<String>), Error> {
         let defaults = Config::workspace_default();
         let file = self
             .config_file
             .as_deref()
             .map(read_config_file)
             .transpose()?;
+        let database_url = file.as_ref().and_then(|file| file.database_url());
         let (file_queries, file_schema, file_out, file_types) = match file {
             Some(file) => (file.queries, file.schema, file.out, Some(file.types)),
             None => (None, None, None, None),
         };
-        Ok(Config {
+        let config = Config {
             queries: self
                 .queries
                 .clone()
@@ -160,7 +161,8 @@ impl Builder {
             },
             out: self.out.clone().or(file_out).unwrap_or(defaults.out),
             types: self.types.clone().or(file_types).unwrap_or_default(),
-        })
+        };
+        Ok((config, database_url))
     }
 
     /// Regenerates the output if its inputs changed; does nothing (and needs
@@ -171,7 +173,7 @@ impl Builder {
 
     /// Like [`generate`](Self::generate), telling what happened.
     pub fn generate_with_outcome(&self) -> Result<BuildOutcome, BuildError> {
-        let config = self.resolve()?;
+        let (config, database_url) = self.resolve()?;
         if self.emit_cargo_directives {
             self.print_rerun_directives(&config)?;
         }
@@ -191,7 +193,11 @@ impl Builder {
                 format!(" (changed: {})", changed.join(", "))
             }
         );
-        let server = pg::Server::from_env().map_err(|error| BuildError {
+        let server = match database_url {
+            Some(url) => pg::Server::external(&url),
+            None => pg::Server::from_env(),
+        }
+        .map_err(|error| BuildError {
             error: error.into(),
             hint: Some(regenerate_hint.clone()),
         })?;

@@ -10,8 +10,13 @@
 //! ```toml
 //! queries = "queries"
 //! schema = ["queries/schema"]
-//! out = "src/db"
+//! out = "src/db"                 # or "$OUT_DIR/db" from a build script
 //! time_crate = "chrono"          # or "time", "jiff"
+//! database_url_env = "DATABASE_URL"  # a live server instead of an ephemeral one
+//! runtime = "quarry"             # path of the runtime crate in generated code
+//!
+//! [naming]
+//! row_suffix = "Row"
 //!
 //! [types]                        # by PostgreSQL type name
 //! tsvector = "my_app::Search"
@@ -104,6 +109,17 @@ pub struct TypeConfig {
     pub derives: Derives,
     /// Domains become newtypes instead of their base type.
     pub domain_newtypes: bool,
+    /// Path of the runtime crate in generated code (default `quarry`).
+    pub runtime: Option<String>,
+    /// Suffix of row struct names (default `Row`: `ListPostsRow`).
+    pub row_suffix: Option<String>,
+}
+
+impl TypeConfig {
+    /// The row struct suffix in force.
+    pub fn row_suffix(&self) -> &str {
+        self.row_suffix.as_deref().unwrap_or("Row")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +129,10 @@ struct File {
     schema: Option<OneOrMany>,
     out: Option<String>,
     time_crate: Option<TimeCrate>,
+    database_url_env: Option<String>,
+    runtime: Option<String>,
+    #[serde(default)]
+    naming: NamingSpec,
     #[serde(default)]
     types: BTreeMap<String, OverrideSpec>,
     #[serde(default)]
@@ -163,6 +183,12 @@ struct DerivesSpec {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct NamingSpec {
+    row_suffix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DomainsSpec {
     #[serde(default)]
     newtypes: bool,
@@ -175,10 +201,22 @@ pub struct FileConfig {
     pub queries: Option<PathBuf>,
     /// `schema`, if set.
     pub schema: Option<Vec<PathBuf>>,
-    /// `out`, if set.
+    /// `out`, if set (`$OUT_DIR` expanded).
     pub out: Option<PathBuf>,
+    /// The environment variable holding a live server's URL, if set.
+    pub database_url_env: Option<String>,
     /// Type configuration.
     pub types: TypeConfig,
+}
+
+impl FileConfig {
+    /// The live server URL from `database_url_env`, when that variable is set and non-empty.
+    pub fn database_url(&self) -> Option<String> {
+        let name = self.database_url_env.as_deref()?;
+        std::env::var(name)
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+    }
 }
 
 /// Reads and validates `quarry.toml` at `path`.
@@ -259,7 +297,32 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
             composites: parsed.derives.composites,
         },
         domain_newtypes: parsed.domains.newtypes,
+        runtime: parsed.runtime,
+        row_suffix: parsed.naming.row_suffix,
     };
+    if let Some(runtime) = &types.runtime {
+        if syn::parse_str::<syn::Path>(runtime).is_err() {
+            let at = file.text.find(runtime.as_str()).unwrap_or(0);
+            errors.push(Diagnostic::error_at(
+                format!("`runtime = \"{runtime}\"` is not a Rust path"),
+                file,
+                at..at + runtime.len(),
+            ));
+        }
+    }
+    if let Some(suffix) = &types.row_suffix {
+        if !suffix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            let at = file.text.find(suffix.as_str()).unwrap_or(0);
+            errors.push(Diagnostic::error_at(
+                format!("`row_suffix = \"{suffix}\"` must be letters and digits"),
+                file,
+                at..at + suffix.len(),
+            ));
+        }
+    }
     for path in types
         .derives
         .rows
@@ -285,9 +348,20 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
             OneOrMany::One(one) => vec![base.join(one)],
             OneOrMany::Many(many) => many.into_iter().map(|p| base.join(p)).collect(),
         }),
-        out: parsed.out.map(|p| base.join(p)),
+        out: parsed.out.map(|p| base.join(expand_out_dir(&p))),
+        database_url_env: parsed.database_url_env,
         types,
     })
+}
+
+/// `$OUT_DIR/…` → the build script's `OUT_DIR` (left as is outside build scripts).
+fn expand_out_dir(path: &str) -> PathBuf {
+    match (path.strip_prefix("$OUT_DIR"), std::env::var_os("OUT_DIR")) {
+        (Some(rest), Some(out_dir)) => {
+            PathBuf::from(out_dir).join(rest.trim_start_matches(['/', '\\']))
+        }
+        _ => PathBuf::from(path),
+    }
 }
 
 /// Finds `quarry.toml` in `start` or its ancestors.
@@ -380,6 +454,10 @@ mod docs {
             "[params]",
             "[derives]",
             "[domains]",
+            "[naming]",
+            "row_suffix",
+            "runtime",
+            "database_url_env",
             "type",
             "json",
             "nullable_elements",

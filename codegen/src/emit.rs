@@ -57,8 +57,15 @@ pub fn emit_project(
 ) -> Result<BTreeMap<PathBuf, String>, EmitError> {
     let mut files = BTreeMap::new();
     let has_types = !project.user_types.is_empty();
+    // Generated code names the runtime `quarry`; another path is aliased to that name.
+    let runtime_alias = project
+        .runtime
+        .as_deref()
+        .and_then(|path| syn::parse_str::<syn::Path>(path).ok())
+        .map(|path| quote!(use #path as quarry;));
     for module in &project.modules {
-        let tokens = module_tokens(module, &project.derives);
+        let body = module_tokens(module, &project.derives);
+        let tokens = with_runtime_alias(body, runtime_alias.as_ref());
         let path = PathBuf::from(format!("{}.rs", module.name));
         files.insert(
             path,
@@ -71,7 +78,7 @@ pub fn emit_project(
         );
     }
     if has_types {
-        let tokens = types_tokens(project);
+        let tokens = with_runtime_alias(types_tokens(project), runtime_alias.as_ref());
         files.insert(
             PathBuf::from("types.rs"),
             render(&tokens, header, "the schema", "types.rs")?,
@@ -102,6 +109,18 @@ pub fn emit_project(
     }
     files.insert(PathBuf::from("mod.rs"), mod_rs);
     Ok(files)
+}
+
+/// Inserts `use path as quarry;` after a module's inner doc attribute.
+fn with_runtime_alias(tokens: TokenStream, alias: Option<&TokenStream>) -> TokenStream {
+    let Some(alias) = alias else {
+        return tokens;
+    };
+    let mut items = tokens.into_iter();
+    // `#![doc = "…"]` is three token trees: `#`, `!`, `[…]`.
+    let head: TokenStream = items.by_ref().take(3).collect();
+    let rest: TokenStream = items.collect();
+    quote!(#head #alias #rest)
 }
 
 fn render(

@@ -27,6 +27,8 @@ pub struct Project {
     pub user_types: BTreeMap<String, UserType>,
     /// Extra derives from the configuration.
     pub derives: crate::config::Derives,
+    /// Path of the runtime crate when it is not `quarry`.
+    pub runtime: Option<String>,
 }
 
 /// One generated module (one query file).
@@ -192,7 +194,7 @@ pub fn build_project(
     let targets: Vec<(String, RowRef)> = queries
         .iter()
         .map(|query| {
-            let row_name = row_name_of(query.def);
+            let row_name = row_name_of(query.def, mapper.config().row_suffix());
             let module = row_homes
                 .entry(row_name.clone())
                 .or_insert_with(|| query.module.to_string())
@@ -266,7 +268,7 @@ pub fn build_project(
             .collect();
         let shape: RowShape = (fields, relations);
         let row = if def.kind.returns_rows() {
-            let row_name = row_name_of(def);
+            let row_name = row_name_of(def, mapper.config().row_suffix());
             let row_span = def.row_name.as_ref().map(|(_, span)| span.clone());
             match rows.get(&row_name) {
                 Some((module, existing, first)) => {
@@ -350,13 +352,18 @@ pub fn build_project(
         modules: out,
         user_types: mapper.user_types(),
         derives: mapper.config().derives.clone(),
+        runtime: mapper
+            .config()
+            .runtime
+            .clone()
+            .filter(|r| r != "quarry" && r != "::quarry"),
     })
 }
 
-fn row_name_of(def: &QueryDef) -> String {
+fn row_name_of(def: &QueryDef, suffix: &str) -> String {
     match &def.row_name {
         Some((name, _)) => ident::pascal(name),
-        None => format!("{}Row", ident::pascal(&def.name)),
+        None => format!("{}{suffix}", ident::pascal(&def.name)),
     }
 }
 

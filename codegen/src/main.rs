@@ -51,18 +51,22 @@ struct Options {
 }
 
 impl Options {
-    /// The configuration: built-in defaults, then the config file, then flags.
-    fn config(&self) -> Result<Config, Error> {
-        let defaults = Config::workspace_default();
+    /// The config file: `--config`, else `quarry.toml` in the cwd or an ancestor.
+    fn config_file(&self) -> Result<Option<codegen::config::FileConfig>, Error> {
         let path = match &self.config {
             Some(path) => Some(path.clone()),
             None => std::env::current_dir()
                 .ok()
                 .and_then(|cwd| codegen::config::find_config_file(&cwd)),
         };
-        let file = path
-            .map(|path| codegen::config::read_config_file(&path))
-            .transpose()?;
+        path.map(|path| codegen::config::read_config_file(&path))
+            .transpose()
+    }
+
+    /// The configuration: built-in defaults, then the config file, then flags.
+    fn config(&self) -> Result<Config, Error> {
+        let defaults = Config::workspace_default();
+        let file = self.config_file()?;
         let (file_queries, file_schema, file_out, types) = match file {
             Some(file) => (file.queries, file.schema, file.out, file.types),
             None => (None, None, None, defaults.types),

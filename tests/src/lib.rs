@@ -10,6 +10,18 @@ use std::sync::OnceLock;
 use codegen::pg::Server;
 
 pub mod adversarial;
+pub mod type_support;
+
+/// Code generated from `tests/types/` (one module per configuration); kept
+/// up to date by `tests/tests/types_generated.rs`.
+#[rustfmt::skip]
+#[deny(warnings)]
+pub mod generated {
+    pub mod chrono;
+    pub mod derives;
+    pub mod jiff;
+    pub mod time;
+}
 
 /// The workspace root (where `Cargo.toml`, `queries/` and `examples/` live).
 pub fn workspace_root() -> PathBuf {
@@ -100,6 +112,22 @@ pub async fn generate_fixture(
     queries: &[u8],
     schema: &str,
 ) -> (Result<codegen::Output, codegen::Error>, tempfile::TempDir) {
+    generate_fixture_with(
+        file_name,
+        queries,
+        schema,
+        codegen::config::TypeConfig::default(),
+    )
+    .await
+}
+
+/// [`generate_fixture`] with type options (time crate, overrides, naming).
+pub async fn generate_fixture_with(
+    file_name: &str,
+    queries: &[u8],
+    schema: &str,
+    types: codegen::config::TypeConfig,
+) -> (Result<codegen::Output, codegen::Error>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     let queries_dir = dir.path().join("queries");
     std::fs::create_dir_all(&queries_dir).unwrap_or_else(|e| panic!("{e}"));
@@ -110,7 +138,7 @@ pub async fn generate_fixture(
         queries: queries_dir,
         schema: vec![schema_path],
         out: dir.path().join("out"),
-        types: codegen::config::TypeConfig::default(),
+        types,
     };
     (codegen::generate(&config, server()).await, dir)
 }
