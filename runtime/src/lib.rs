@@ -37,6 +37,39 @@
 //!   checkout — with a `tracing` warning (debug builds, by default) or an
 //!   [`Error::NPlusOne`]: see [`set_n_plus_one_policy`].
 
+//!
+//! # PostgreSQL types
+//!
+//! Besides what tokio-postgres decodes itself (integers, floats, text,
+//! `bytea`, `uuid`, `json`/`jsonb` as [`serde_json::Value`] or a serde type
+//! through [`types::Json`], `numeric` as [`rust_decimal::Decimal`], chrono
+//! date/times), the runtime covers every built-in type a schema uses, in
+//! PostgreSQL's binary format:
+//!
+//! | PostgreSQL | Rust |
+//! | --- | --- |
+//! | `int4range`, `int8range`, `numrange`, `tsrange`, `tstzrange`, `daterange` | [`Range<T>`] |
+//! | `int4multirange`, … (PostgreSQL 14+) | [`Multirange<T>`] |
+//! | `interval` | [`Interval`] |
+//! | `money` | [`Money`] |
+//! | `timetz` | [`TimeTz`] |
+//! | `date`, `timestamp`, `timestamptz` that may be `±infinity` | [`MaybeInfinite<T>`] |
+//! | `inet`, `cidr` | [`cidr::IpInet`], [`cidr::IpCidr`] |
+//! | `macaddr`, `macaddr8` | [`eui48::MacAddress`], [`MacAddr8`] |
+//! | `bit`, `varbit` | [`bit_vec::BitVec`] |
+//! | `tsvector`, `tsquery` | [`TsVector`], [`TsQuery`] |
+//! | `xml` | [`Xml`] |
+//!
+//! The crates behind them are re-exported (`quarry::cidr`, `quarry::eui48`,
+//! `quarry::bit_vec`), so applications need no direct dependency. Cargo
+//! features add the other date/time crates for `date`, `time`, `timestamp`
+//! and `timestamptz` (and as range elements and inside [`MaybeInfinite`]):
+//!
+//! * `with-time`: `time` 0.3 (`Date`, `Time`, `PrimitiveDateTime`,
+//!   `OffsetDateTime`), re-exported as `quarry::time`;
+//! * `with-jiff`: `jiff` 0.2 (`civil::Date`, `civil::Time`,
+//!   `civil::DateTime`, `Timestamp`), re-exported as `quarry::jiff`.
+
 #![warn(missing_docs)]
 
 mod composite;

@@ -405,6 +405,9 @@ impl ops::Not for TsQueryNode {
 /// A PostgreSQL `tsquery`: a tree of [`TsQueryNode`]s, or empty (a query
 /// with no lexemes, e.g. from `to_tsquery('the')`).
 ///
+/// An empty query decodes as `root: None` but cannot be sent (the server
+/// rejects it in the binary format).
+///
 /// The tree is exactly the server's: `'a' & 'b' & 'c'` is
 /// `('a' & 'b') & 'c'`. Decoding, encoding, [`Display`](fmt::Display) and
 /// dropping do not recurse, so deep queries (e.g. `plainto_tsquery` of a
@@ -435,7 +438,9 @@ impl TsQuery {
         TsQuery { root: Some(root) }
     }
 
-    /// The empty query (no lexemes; matches nothing).
+    /// The empty query (no lexemes; matches nothing). The server returns it
+    /// (e.g. for `to_tsquery('the')`) but rejects it as a parameter, so
+    /// encoding it is an error.
     pub fn empty() -> Self {
         TsQuery { root: None }
     }
@@ -647,7 +652,16 @@ impl<'a> FromSql<'a> for TsQuery {
 }
 
 impl ToSql for TsQuery {
+    /// The empty query is an error: the server sends it but does not accept
+    /// it in the binary format.
     fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        if self.root.is_none() {
+            return Err(
+                "PostgreSQL does not accept an empty tsquery as a binary parameter: \
+                        send NULL, or write ''::tsquery in the SQL"
+                    .into(),
+            );
+        }
         let start = out.len();
         out.put_i32(0);
         let mut count: usize = 0;
@@ -775,8 +789,14 @@ mod tests {
         let star = TsOperand::new("star")
             .with_prefix()
             .with_weights(TsWeights::only(TsWeight::A).with(TsWeight::C));
+        assert_eq!(TsQuery::empty().to_string(), "");
+        assert_eq!(
+            TsQuery::from_sql(&Type::TSQUERY, &[0, 0, 0, 0]).ok(),
+            Some(TsQuery::empty())
+        );
+        let mut out = BytesMut::new();
+        assert!(TsQuery::empty().to_sql(&Type::TSQUERY, &mut out).is_err());
         let cases = [
-            (TsQuery::empty(), ""),
             (TsQuery::new(w("cat")), "'cat'"),
             (TsQuery::new(!w("cat")), "!'cat'"),
             (

@@ -1,6 +1,7 @@
 //! Items generated code needs to implement `ToSql`/`FromSql` for generated
 //! enums (and composites) without depending on `postgres-types` or `bytes`
-//! itself.
+//! itself, and [`Json`] for `json`/`jsonb` columns bound to a serde type
+//! (`Json<T>` where `T: Serialize + Deserialize`).
 
 use std::fmt;
 
