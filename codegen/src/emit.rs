@@ -501,7 +501,8 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
     if let Some(loader) = &query.loader {
         docs.push(String::new());
         docs.push(format!(
-            "A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `{}`{}.",
+            "A loader: runs one statement for all `{}` (de-duplicated; none for an empty slice) and returns the rows grouped by `{}`{}.",
+            query.params.first().map_or("keys", |p| p.name.as_str()),
             loader.key_column,
             if loader.to_many { "" } else { ", at most one per key" }
         ));

@@ -75,7 +75,7 @@ impl quarry::FromRow for AuthorsByIdsRow {
 
 /// Authors with the given ids, one per id; the batch loader behind posts and comments.
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `id`, at most one per key.
+/// A loader: runs one statement for all `ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `id`, at most one per key.
 ///
 /// ```sql
 /// SELECT a.id, a.name, a.email, a.bio
@@ -207,7 +207,7 @@ impl quarry::FromRow for PostsByAuthorRow {
 
 /// Posts of the given authors, drafts first and then newest first within an author; the batch loader behind authors.
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `author_id`.
+/// A loader: runs one statement for all `author_ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `author_id`.
 ///
 /// ```sql
 /// SELECT p.id, p.author_id, p.title, p.published_at, p.views
@@ -757,7 +757,7 @@ impl CommentsByPostRow {
 /// Comments of the given posts, oldest first within a post, with the commenter's name
 /// and profile (both NULL for anonymous comments).
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `post_id`.
+/// A loader: runs one statement for all `post_ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `post_id`.
 ///
 /// Relations are loaded with one statement each, whatever the number of rows, on one connection.
 ///
@@ -942,7 +942,7 @@ impl quarry::FromRow for TagsByPostRow {
 
 /// Tags of the given posts, alphabetically within a post; the batch loader through the post_tags junction.
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `post_id`.
+/// A loader: runs one statement for all `post_ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `post_id`.
 ///
 /// ```sql
 /// SELECT pt.post_id, t.id, t.name

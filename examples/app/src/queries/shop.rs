@@ -112,7 +112,7 @@ pub async fn upsert_customer<E: quarry::Executor + ?Sized>(
 
 /// Customers with the given ids, one per id; the batch loader behind orders.
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `id`, at most one per key.
+/// A loader: runs one statement for all `ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `id`, at most one per key.
 ///
 /// ```sql
 /// SELECT c.id, c.email, c.name, c.phone, c.created_at
@@ -273,7 +273,7 @@ impl quarry::FromRow for CategoriesByIdsRow {
 
 /// Categories with the given ids, one per id; the batch loader behind products.
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `id`, at most one per key.
+/// A loader: runs one statement for all `ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `id`, at most one per key.
 ///
 /// ```sql
 /// SELECT c.id, c.parent_id, c.name, c.slug
@@ -538,7 +538,7 @@ impl ProductsByIdsRow {
 
 /// Products with the given ids, one per id, each with its category; the batch loader behind order items.
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `id`, at most one per key.
+/// A loader: runs one statement for all `ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `id`, at most one per key.
 ///
 /// Relations are loaded with one statement each, whatever the number of rows, on one connection.
 ///
@@ -1008,7 +1008,7 @@ impl ItemsByOrderRow {
 
 /// Line items of the given orders, grouped by order, each with its product (and the product's category).
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `order_id`.
+/// A loader: runs one statement for all `order_ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `order_id`.
 ///
 /// Relations are loaded with one statement each, whatever the number of rows, on one connection.
 ///
