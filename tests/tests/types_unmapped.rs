@@ -1,0 +1,191 @@
+//! A PostgreSQL type without a Rust mapping — from an extension (`hstore`),
+//! a range over such a type, a built-in geometric type — is a rustc-style
+//! diagnostic at `file:line:col` naming the type and the configuration key
+//! that maps it; with that key set in `quarry.toml`, generation succeeds and
+//! uses the configured Rust type.
+
+const SCHEMA: &str = "
+CREATE EXTENSION hstore;
+CREATE TYPE hstore_range AS RANGE (subtype = hstore);
+CREATE TABLE kv (id int PRIMARY KEY, attrs hstore, spans hstore_range);
+";
+
+const QUERIES: &str = "\
+-- name: GetAttrs :one
+SELECT id, attrs FROM kv WHERE id = :id;
+
+-- name: SetAttrs :exec
+UPDATE kv SET attrs = :attrs WHERE id = :id;
+
+-- name: GetSpans :one
+SELECT spans FROM kv WHERE id = :id;
+";
+
+/// Writes the inputs (and `quarry.toml` when given) to a temporary
+/// directory and runs the generator with the configuration read from it.
+async fn generate(
+    queries: &str,
+    toml: &str,
+) -> (Result<codegen::Output, codegen::Error>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("queries")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(root.join("queries/unmapped.sql"), queries).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(root.join("schema.sql"), SCHEMA).unwrap_or_else(|e| panic!("{e}"));
+    let config_path = root.join("quarry.toml");
+    let text = format!("queries = \"queries\"\nschema = [\"schema.sql\"]\nout = \"out\"\n{toml}");
+    std::fs::write(&config_path, text).unwrap_or_else(|e| panic!("{e}"));
+    let file = codegen::config::read_config_file(&config_path).unwrap_or_else(|e| panic!("{e}"));
+    let config = codegen::Config {
+        queries: file.queries.unwrap_or_else(|| panic!("queries")),
+        schema: file.schema.unwrap_or_else(|| panic!("schema")),
+        out: file.out.unwrap_or_else(|| panic!("out")),
+        types: file.types,
+    };
+    (
+        codegen::generate(&config, quarry_tests::server()).await,
+        dir,
+    )
+}
+
+/// One error diagnostic (position with the file name only), checked for the
+/// rustc-style rendering. A column's diagnostic points at the query's name
+/// in its header; a parameter's at the placeholder.
+struct Found {
+    at: String,
+    message: String,
+    help: String,
+    rendered: String,
+}
+
+fn errors(result: Result<codegen::Output, codegen::Error>) -> Vec<Found> {
+    let error = match result {
+        Ok(output) => panic!("expected an error, got {} files", output.files.len()),
+        Err(error) => error,
+    };
+    let codegen::Error::Diagnostics(diagnostics) = &error else {
+        panic!("expected diagnostics, got: {error}");
+    };
+    assert!(
+        diagnostics.to_string().contains("nothing was written"),
+        "{diagnostics}"
+    );
+    diagnostics
+        .0
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| {
+            let position = d.position().unwrap_or_else(|| panic!("no position: {d}"));
+            let rendered = d.render();
+            assert!(
+                rendered.starts_with(&format!("error: {}", d.message)),
+                "{rendered}"
+            );
+            assert!(rendered.contains(&format!("--> {position}")), "{rendered}");
+            assert!(rendered.contains('^'), "no caret in:\n{rendered}");
+            Found {
+                at: position.rsplit('/').next().unwrap_or_default().to_string(),
+                message: d.message.clone(),
+                help: d.help.clone().unwrap_or_default(),
+                rendered,
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn unmapped_types_are_diagnostics_naming_the_type_and_the_config_key() {
+    let (result, _dir) = generate(QUERIES, "").await;
+    let found = errors(result);
+    let summary: Vec<(&str, &str)> = found
+        .iter()
+        .map(|f| (f.at.as_str(), f.message.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "unmapped.sql:1:10",
+                "unsupported type `hstore` for column `attrs` of query `GetAttrs`"
+            ),
+            (
+                "unmapped.sql:5:23",
+                "unsupported type `hstore` for parameter `attrs` of query `SetAttrs`"
+            ),
+            (
+                "unmapped.sql:7:10",
+                "unsupported type `hstore_range` for column `spans` of query `GetSpans`"
+            ),
+        ],
+        "{}",
+        found
+            .iter()
+            .map(|f| f.rendered.as_str())
+            .collect::<String>()
+    );
+    for (f, key) in found.iter().zip(["hstore", "hstore", "hstore_range"]) {
+        assert!(
+            f.help.contains("`[types]`") && f.help.contains(&format!("`{key} = ")),
+            "help does not name the config key `[types] {key} = …`: {}",
+            f.rendered
+        );
+        assert!(f.rendered.contains("has no Rust mapping"), "{}", f.rendered);
+    }
+}
+
+#[tokio::test]
+async fn built_in_types_without_a_mapping_are_diagnostics_too() {
+    let (result, _dir) = generate(
+        "-- name: Where :one\nSELECT point(1, 2) AS here, 'a=>1'::hstore AS kv;\n",
+        "",
+    )
+    .await;
+    let found = errors(result);
+    let messages: Vec<&str> = found.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "unsupported type `point` for column `here` of query `Where`",
+            "unsupported type `hstore` for column `kv` of query `Where`",
+        ]
+    );
+    assert!(found[0].help.contains("`point = "), "{}", found[0].rendered);
+}
+
+#[tokio::test]
+async fn mapping_the_type_in_the_config_removes_the_diagnostic() {
+    let (result, _dir) = generate(QUERIES, "[types]\nhstore = \"my_app::Hstore\"\n").await;
+    let output = match result {
+        Ok(output) => output,
+        Err(codegen::Error::Diagnostics(d)) => panic!("{d}"),
+        Err(e) => panic!("{e}"),
+    };
+    assert!(output.warnings.is_empty());
+    let module = output
+        .files
+        .get(std::path::Path::new("unmapped.rs"))
+        .unwrap_or_else(|| panic!("no unmapped.rs in {:?}", output.files.keys()));
+    // The column, the parameter (by reference: not known to be `Copy`) and
+    // the range over the mapped subtype.
+    assert!(
+        module.contains("pub attrs: Option<my_app::Hstore>,"),
+        "{module}"
+    );
+    assert!(module.contains("attrs: &my_app::Hstore,"), "{module}");
+    assert!(
+        module.contains("pub spans: Option<quarry::Range<my_app::Hstore>>,"),
+        "{module}"
+    );
+    // A by-column override maps a single column (and reaches no other).
+    let (result, _dir) = generate(
+        "-- name: GetAttrs :one\nSELECT id, attrs FROM kv WHERE id = :id;\n",
+        "[columns]\n\"kv.attrs\" = \"my_app::Attributes\"\n",
+    )
+    .await;
+    let output = result.unwrap_or_else(|e| panic!("{e}"));
+    let module = &output.files[std::path::Path::new("unmapped.rs")];
+    assert!(
+        module.contains("pub attrs: Option<my_app::Attributes>,"),
+        "{module}"
+    );
+}
