@@ -244,6 +244,14 @@ fn row_tokens(
             } else {
                 quote!(#name: quarry::decode::<quarry::types::Json<#ty>>(row, #index, #column)?.0,)
             }
+        } else if field.through_base_type {
+            // An array of a domain: read as the base type's array.
+            let ty = field.ty.owned(types_module);
+            if field.nullable {
+                quote!(#name: quarry::decode::<Option<quarry::types::BaseType<#ty>>>(row, #index, #column)?.map(|value| value.0),)
+            } else {
+                quote!(#name: quarry::decode::<quarry::types::BaseType<#ty>>(row, #index, #column)?.0,)
+            }
         } else {
             quote!(#name: quarry::decode(row, #index, #column)?,)
         }

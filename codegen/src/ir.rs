@@ -110,6 +110,8 @@ pub struct FieldIr {
     pub ty: RustType,
     /// `Option<…>`.
     pub nullable: bool,
+    /// Decoded through `quarry::types::BaseType` (an array of a domain).
+    pub through_base_type: bool,
 }
 
 /// A reference to a row struct, possibly defined in another module.
@@ -337,7 +339,7 @@ pub fn build_project(
                 fn_name,
                 kind: def.kind,
                 docs: def.docs.clone(),
-                sql: def.sql.clone(),
+                sql: def.sql_with_param_casts(&domain_param_casts(&query.described.params)),
                 params,
                 row,
                 loader,
@@ -459,6 +461,69 @@ fn build_params(
     ok.then_some(params)
 }
 
+/// The domain a column is declared with, when it comes straight from a table column.
+fn declared_domain(column: &crate::describe::DescribedColumn, catalog: &Catalog) -> Option<String> {
+    let (_, source) = catalog.column(column.table_oid?, column.column_id?)?;
+    catalog
+        .domains
+        .get(&source.type_oid)
+        .map(|domain| domain.name.clone())
+}
+
+/// Whether a type is an array of a domain (decoded through `BaseType`).
+fn is_domain_array(ty: &postgres_types::Type) -> bool {
+    matches!(ty.kind(), postgres_types::Kind::Array(element) if matches!(element.kind(), postgres_types::Kind::Domain(_)))
+}
+
+/// The base type of a domain (through domains over domains).
+fn strip_domains(ty: &postgres_types::Type) -> &postgres_types::Type {
+    match ty.kind() {
+        postgres_types::Kind::Domain(base) => strip_domains(base),
+        _ => ty,
+    }
+}
+
+/// A type name as SQL, schema-qualified outside `pg_catalog`, quoted where needed.
+fn sql_type_name(ty: &postgres_types::Type) -> String {
+    let quote = |name: &str| {
+        if name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            name.to_string()
+        } else {
+            format!("\"{}\"", name.replace('"', "\"\""))
+        }
+    };
+    if ty.schema() == "pg_catalog" || ty.schema().is_empty() {
+        quote(ty.name())
+    } else {
+        format!("{}.{}", quote(ty.schema()), quote(ty.name()))
+    }
+}
+
+/// Parameters PostgreSQL typed as a domain (or an array of one) are cast to
+/// the base type in the generated SQL, so the Rust value of the base type is
+/// accepted; the domain's constraints still apply where the value is stored.
+fn domain_param_casts(params: &[postgres_types::Type]) -> BTreeMap<usize, String> {
+    params
+        .iter()
+        .enumerate()
+        .filter_map(|(index, ty)| match ty.kind() {
+            postgres_types::Kind::Domain(_) => Some((index, sql_type_name(strip_domains(ty)))),
+            postgres_types::Kind::Array(element)
+                if matches!(element.kind(), postgres_types::Kind::Domain(_)) =>
+            {
+                Some((
+                    index,
+                    format!("{}[]", sql_type_name(strip_domains(element))),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 /// Marks array elements nullable when an override says so.
 fn apply_elements(ty: RustType, configured: Option<&crate::config::TypeOverride>) -> RustType {
     match (ty, configured) {
@@ -547,7 +612,13 @@ fn build_fields(
             Some(custom) => Some(custom),
             None => mapper
                 .map(&column.ty)
-                .map(|t| apply_elements(t, configured)),
+                .map(|t| apply_elements(t, configured))
+                // PostgreSQL describes a domain column with its base type;
+                // the catalog still knows the domain.
+                .map(|t| match declared_domain(column, catalog) {
+                    Some(domain) => mapper.domain_newtype(&domain, t),
+                    None => t,
+                }),
         };
         let Some(ty) = mapped else {
             errors.push(unsupported_type(
@@ -560,6 +631,8 @@ fn build_fields(
             continue;
         };
         fields.push(FieldIr {
+            through_base_type: is_domain_array(&column.ty)
+                && !matches!(ty, RustType::Custom(_) | RustType::Json(_)),
             index,
             name,
             column: column.name.clone(),

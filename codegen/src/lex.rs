@@ -199,6 +199,32 @@ pub struct QueryDef {
     pub params: Vec<ParamDef>,
     /// Rewritten offsets → file offsets.
     pub offsets: OffsetMap,
+    /// Every `$n` in [`sql`](Self::sql): parameter index (0-based) and byte range.
+    pub param_sites: Vec<(usize, Range<usize>)>,
+}
+
+impl QueryDef {
+    /// The SQL with `::cast` appended to every use of the parameters in
+    /// `casts` (parameter index → type), e.g. `$1` → `$1::int4`.
+    pub fn sql_with_param_casts(
+        &self,
+        casts: &std::collections::BTreeMap<usize, String>,
+    ) -> String {
+        let mut out = String::with_capacity(self.sql.len());
+        let mut copied = 0;
+        let mut sites: Vec<&(usize, Range<usize>)> = self.param_sites.iter().collect();
+        sites.sort_by_key(|(_, range)| range.start);
+        for (index, range) in sites {
+            if let Some(cast) = casts.get(index) {
+                out.push_str(&self.sql[copied..range.end]);
+                out.push_str("::");
+                out.push_str(cast);
+                copied = range.end;
+            }
+        }
+        out.push_str(&self.sql[copied..]);
+        out
+    }
 }
 
 impl QueryDef {
@@ -504,6 +530,7 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
         sql: scan.sql,
         params: scan.params,
         offsets: scan.offsets,
+        param_sites: scan.sites,
     })
 }
 
@@ -585,6 +612,7 @@ struct Scan {
     params: Vec<ParamDef>,
     offsets: OffsetMap,
     alias_overrides: Vec<ColumnOverride>,
+    sites: Vec<(usize, Range<usize>)>,
 }
 
 fn skip_block_comment(bytes: &[u8], start: usize) -> Option<usize> {
@@ -615,6 +643,7 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
     let mut offsets = OffsetMap::default();
     let mut params: Vec<ParamDef> = Vec::new();
     let mut alias_overrides = Vec::new();
+    let mut sites: Vec<(usize, Range<usize>)> = Vec::new();
     let mut copied_from = range.start;
     offsets.copy(0, range.start);
     // End of the statement: after its last meaningful byte, before a final `;`.
@@ -734,6 +763,8 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                         );
                     }
                     params[number - 1].spans.push(i..end);
+                    let at = sql.len() + (i - copied_from);
+                    sites.push((number - 1, at..at + (end - i)));
                     i = end;
                     last_meaningful = i;
                 } else if let Some(end) = dollar_quote_end(file, i, range.end) {
@@ -764,6 +795,7 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                 let name = &text[i + 1..name_end];
                 let index = add_named(file, &mut params, name, nullable, i..end)?;
                 flush_and_replace!(i, end, format!("${index}"));
+                sites.push((index - 1, sql.len() - format!("${index}").len()..sql.len()));
                 i = end;
                 last_meaningful = i;
             }
@@ -782,6 +814,7 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                 let name = &text[i + 1..end];
                 let index = add_named(file, &mut params, name, false, i..end)?;
                 flush_and_replace!(i, end, format!("${index}"));
+                sites.push((index - 1, sql.len() - format!("${index}").len()..sql.len()));
                 i = end;
                 last_meaningful = i;
             }
@@ -795,6 +828,7 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
                 if let Some((name, nullable, end)) = sqlc_arg(text, i, range.end) {
                     let index = add_named(file, &mut params, &name, nullable, i..end)?;
                     flush_and_replace!(i, end, format!("${index}"));
+                    sites.push((index - 1, sql.len() - format!("${index}").len()..sql.len()));
                     i = end;
                 } else {
                     i += 1;
@@ -844,6 +878,7 @@ fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Dia
         params,
         offsets,
         alias_overrides,
+        sites,
     })
 }
 

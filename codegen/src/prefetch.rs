@@ -520,6 +520,10 @@ pub fn derive_loaders(
                     hidden_key,
                 }) => {
                     let name = unique_name(&name, taken, &loaders, &sql);
+                    let param_sites = sql
+                        .find("ANY($1)")
+                        .map(|at| vec![(0, at + 4..at + 6)])
+                        .unwrap_or_default();
                     if !loaders.contains_key(&name) {
                         let loader_def = QueryDef {
                             file: Arc::clone(&def.file),
@@ -550,6 +554,7 @@ pub fn derive_loaders(
                                 style: ParamStyle::Named,
                             }],
                             offsets: OffsetMap::pointing_at(prefetch.span.clone()),
+                            param_sites,
                         };
                         order.push(name.clone());
                         loaders.insert(

@@ -313,6 +313,23 @@ impl<'c> TypeMapper<'c> {
         }
     }
 
+    /// The generated newtype for domain `pg_name` over `base` (with
+    /// `[domains] newtypes = true`; else `base` itself).
+    pub fn domain_newtype(&self, pg_name: &str, base: RustType) -> RustType {
+        if !self.config.domain_newtypes {
+            return base;
+        }
+        let name = ident::pascal(pg_name);
+        self.register(
+            &name,
+            UserType::Domain {
+                pg_name: pg_name.to_string(),
+                base,
+            },
+        );
+        RustType::Domain(name)
+    }
+
     fn register(&self, name: &str, user_type: UserType) {
         self.user_types
             .borrow_mut()

@@ -76,14 +76,15 @@ impl<'a> CompositeReader<'a> {
             self.raw = rest;
             Some(value)
         };
-        if !<Option<T> as FromSql>::accepts(field.type_()) {
+        let field_type = without_domains(field.type_());
+        if !<Option<T> as FromSql>::accepts(&field_type) {
             return Err(format!(
                 "composite field `{name}` has type `{}`, which the Rust field does not accept",
                 field.type_().name()
             )
             .into());
         }
-        <Option<T> as FromSql>::from_sql_nullable(field.type_(), value)
+        <Option<T> as FromSql>::from_sql_nullable(&field_type, value)
             .map_err(|e| format!("composite field `{name}`: {e}").into())
     }
 }
@@ -126,7 +127,7 @@ impl<'a> CompositeWriter<'a> {
         self.out.put_u32(field.type_().oid());
         let at = self.out.len();
         self.out.put_i32(0);
-        match value.to_sql_checked(field.type_(), self.out)? {
+        match value.to_sql_checked(&without_domains(field.type_()), self.out)? {
             IsNull::Yes => self.out[at..at + 4].copy_from_slice(&(-1i32).to_be_bytes()),
             IsNull::No => {
                 let len = i32::try_from(self.out.len() - at - 4)?;
@@ -135,4 +136,52 @@ impl<'a> CompositeWriter<'a> {
         }
         Ok(())
     }
+}
+
+/// `ty` with domains replaced by their base types — at the top and as array
+/// elements — so a Rust type for the base type accepts it. (PostgreSQL sends
+/// a domain's values in its base type's format.)
+pub(crate) fn without_domains(ty: &Type) -> std::borrow::Cow<'_, Type> {
+    use std::borrow::Cow;
+    match ty.kind() {
+        Kind::Domain(base) => without_domains(base),
+        Kind::Array(element) if matches!(element.kind(), Kind::Domain(_)) => Cow::Owned(Type::new(
+            ty.name().to_owned(),
+            ty.oid(),
+            Kind::Array(without_domains(element).into_owned()),
+            ty.schema().to_owned(),
+        )),
+        _ => Cow::Borrowed(ty),
+    }
+}
+
+/// A value read or written as its domain's base type: wraps a Rust type for
+/// the base type so it accepts a domain, or an array of a domain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct BaseType<T>(pub T);
+
+impl<'a, T: FromSql<'a>> FromSql<'a> for BaseType<T> {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        T::from_sql(&without_domains(ty), raw).map(BaseType)
+    }
+
+    fn from_sql_null(ty: &Type) -> Result<Self, BoxError> {
+        T::from_sql_null(&without_domains(ty)).map(BaseType)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        T::accepts(&without_domains(ty))
+    }
+}
+
+impl<T: ToSql> ToSql for BaseType<T> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        self.0.to_sql(&without_domains(ty), out)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        T::accepts(&without_domains(ty))
+    }
+
+    postgres_types::to_sql_checked!();
 }

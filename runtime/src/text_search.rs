@@ -196,22 +196,33 @@ impl<'a> FromSql<'a> for TsVector {
 }
 
 impl ToSql for TsVector {
+    /// Lexemes that appear twice are merged (their positions united) first:
+    /// the server's binary input sorts lexemes but does not merge them.
     fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        out.put_i32(wire::count(self.0.len())?);
+        let mut merged: std::collections::BTreeMap<&str, Vec<TsPosition>> =
+            std::collections::BTreeMap::new();
         for lexeme in &self.0 {
             check_word(&lexeme.word, "tsvector lexeme")?;
-            out.put_slice(lexeme.word.as_bytes());
+            merged
+                .entry(lexeme.word.as_str())
+                .or_default()
+                .extend(lexeme.positions.iter().copied());
+        }
+        out.put_i32(wire::count(merged.len())?);
+        for (word, mut positions) in merged {
+            // One entry per position, keeping the highest weight, as the server does.
+            positions.sort_by_key(|p| (p.position, std::cmp::Reverse(p.weight.bits())));
+            positions.dedup_by_key(|p| p.position);
+            out.put_slice(word.as_bytes());
             out.put_u8(0);
-            let npos = u16::try_from(lexeme.positions.len())
-                .map_err(|_| format!("tsvector lexeme {:?} has too many positions", lexeme.word))?;
+            let npos = u16::try_from(positions.len())
+                .map_err(|_| format!("tsvector lexeme {word:?} has too many positions"))?;
             out.put_u16(npos);
-            let mut positions = lexeme.positions.clone();
-            positions.sort_by_key(|p| p.position);
             for pos in positions {
                 if pos.position == 0 || pos.position > TS_MAX_POSITION {
                     return Err(format!(
-                        "tsvector position {} of {:?} is out of range (1 to {TS_MAX_POSITION})",
-                        pos.position, lexeme.word
+                        "tsvector position {} of {word:?} is out of range (1 to {TS_MAX_POSITION})",
+                        pos.position
                     )
                     .into());
                 }

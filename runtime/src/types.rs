@@ -8,7 +8,7 @@ use std::fmt;
 pub use bytes::BytesMut;
 pub use postgres_types::{to_sql_checked, FromSql, IsNull, Json, Kind, ToSql, Type};
 
-pub use crate::composite::{CompositeReader, CompositeWriter};
+pub use crate::composite::{BaseType, CompositeReader, CompositeWriter};
 
 /// Error returned by generated enum `FromSql` impls for an unknown label.
 ///

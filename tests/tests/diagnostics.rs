@@ -174,12 +174,11 @@ async fn unnamed_and_duplicate_columns() {
 
 #[tokio::test]
 async fn unsupported_type_names_the_type() {
-    let (at, message) =
-        single("-- name: Age :many\nSELECT now() - now() AS age FROM posts;\n").await;
+    let (at, message) = single("-- name: Age :many\nSELECT point(1, 2) AS age FROM posts;\n").await;
     assert_eq!(at, "bad.sql:1:10");
     assert_eq!(
         message,
-        "unsupported type `interval` for column `age` of query `Age`"
+        "unsupported type `point` for column `age` of query `Age`"
     );
 }
 

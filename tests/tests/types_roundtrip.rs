@@ -1638,11 +1638,10 @@ mod user_types {
             t_mood: Some(t::Mood::SoSo),
             t_address: Some(address),
             t_point: Some(point),
-            // Result columns of a domain type come back as the base type
-            // (PostgreSQL describes them so); parameters and array elements
-            // are newtypes. See the report on `[domains] newtypes`.
-            t_count: i32::MAX,
-            t_email: Some("X@Y".to_owned()),
+            // Result columns of a domain type are newtypes too: PostgreSQL
+            // describes them with the base type, the catalog knows the domain.
+            t_count: t::PositiveInt(i32::MAX),
+            t_email: Some(t::Email("X@Y".to_owned())),
             a_email: Some(emails),
             t_card: Some(card),
         };
@@ -1703,7 +1702,6 @@ mod user_types {
     /// described by PostgreSQL as the domain, and `i32`/`&str` do not accept
     /// it (`WrongType`), so the generated insert fails on every call.
     #[tokio::test]
-    #[ignore = "bug: domain-typed parameters without [domains] newtypes (WrongType)"]
     async fn base_type_domain_parameters() {
         use quarry_tests::generated::jiff::all_types as q;
         let db = database("types_user_base_params").await;
@@ -1721,7 +1719,6 @@ mod user_types {
     /// `Vec<String>`, which does not accept the array type `_email` whose
     /// element is the domain (`WrongType`), reading or writing — even NULL.
     #[tokio::test]
-    #[ignore = "bug: arrays of a domain without [domains] newtypes (WrongType)"]
     async fn base_type_domain_arrays() {
         use quarry_tests::generated::jiff::all_types as q;
         let db = database("types_user_base_arrays").await;
@@ -1739,7 +1736,6 @@ mod user_types {
     /// runtime's composite reader/writer checks `String` against the domain
     /// type `email` and fails with `WrongType`, reading and writing.
     #[tokio::test]
-    #[ignore = "bug: composite attribute of a domain type without [domains] newtypes (WrongType)"]
     async fn base_type_domain_inside_a_composite() {
         use quarry_tests::generated::jiff::types as t;
         let db = database("types_user_base_card").await;

@@ -16,9 +16,9 @@ pub struct ProfilesRow {
     /// Column `t_point` (`point2`, may be NULL).
     pub t_point: Option<super::types::Point2>,
     /// Column `t_count` (`int4`).
-    pub t_count: i32,
+    pub t_count: super::types::PositiveInt,
     /// Column `t_email` (`citext`, may be NULL).
-    pub t_email: Option<String>,
+    pub t_email: Option<super::types::Email>,
     /// Column `meta` (`jsonb`, may be NULL).
     pub meta: Option<crate::type_support::Meta>,
     /// Column `raw` (`jsonb`, may be NULL).

@@ -62,6 +62,54 @@ impl quarry::types::ToSql for Address {
     quarry::types::to_sql_checked!();
 }
 
+/// The PostgreSQL domain `email`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Email(pub String);
+impl<'a> quarry::types::FromSql<'a> for Email {
+    fn from_sql(
+        ty: &quarry::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let ty = match ty.kind() {
+            quarry::types::Kind::Domain(base) => base,
+            _ => ty,
+        };
+        <String as quarry::types::FromSql<'a>>::from_sql(ty, raw).map(Self)
+    }
+    fn accepts(ty: &quarry::types::Type) -> bool {
+        match ty.kind() {
+            quarry::types::Kind::Domain(base) => {
+                ty.name() == "email"
+                    && <String as quarry::types::FromSql<'a>>::accepts(base)
+            }
+            _ => <String as quarry::types::FromSql<'a>>::accepts(ty),
+        }
+    }
+}
+
+impl quarry::types::ToSql for Email {
+    fn to_sql(
+        &self,
+        ty: &quarry::types::Type,
+        out: &mut quarry::types::BytesMut,
+    ) -> Result<quarry::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let ty = match ty.kind() {
+            quarry::types::Kind::Domain(base) => base,
+            _ => ty,
+        };
+        self.0.to_sql(ty, out)
+    }
+    fn accepts(ty: &quarry::types::Type) -> bool {
+        match ty.kind() {
+            quarry::types::Kind::Domain(base) => {
+                ty.name() == "email" && <String as quarry::types::ToSql>::accepts(base)
+            }
+            _ => <String as quarry::types::ToSql>::accepts(ty),
+        }
+    }
+    quarry::types::to_sql_checked!();
+}
+
 /// The PostgreSQL enum `mood`.
 #[derive(
     Debug,
@@ -194,6 +242,55 @@ impl quarry::types::ToSql for Point2 {
     }
     fn accepts(ty: &quarry::types::Type) -> bool {
         ty.name() == "point2" && matches!(ty.kind(), quarry::types::Kind::Composite(_))
+    }
+    quarry::types::to_sql_checked!();
+}
+
+/// The PostgreSQL domain `positive_int`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PositiveInt(pub i32);
+impl<'a> quarry::types::FromSql<'a> for PositiveInt {
+    fn from_sql(
+        ty: &quarry::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let ty = match ty.kind() {
+            quarry::types::Kind::Domain(base) => base,
+            _ => ty,
+        };
+        <i32 as quarry::types::FromSql<'a>>::from_sql(ty, raw).map(Self)
+    }
+    fn accepts(ty: &quarry::types::Type) -> bool {
+        match ty.kind() {
+            quarry::types::Kind::Domain(base) => {
+                ty.name() == "positive_int"
+                    && <i32 as quarry::types::FromSql<'a>>::accepts(base)
+            }
+            _ => <i32 as quarry::types::FromSql<'a>>::accepts(ty),
+        }
+    }
+}
+
+impl quarry::types::ToSql for PositiveInt {
+    fn to_sql(
+        &self,
+        ty: &quarry::types::Type,
+        out: &mut quarry::types::BytesMut,
+    ) -> Result<quarry::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        let ty = match ty.kind() {
+            quarry::types::Kind::Domain(base) => base,
+            _ => ty,
+        };
+        self.0.to_sql(ty, out)
+    }
+    fn accepts(ty: &quarry::types::Type) -> bool {
+        match ty.kind() {
+            quarry::types::Kind::Domain(base) => {
+                ty.name() == "positive_int"
+                    && <i32 as quarry::types::ToSql>::accepts(base)
+            }
+            _ => <i32 as quarry::types::ToSql>::accepts(ty),
+        }
     }
     quarry::types::to_sql_checked!();
 }

@@ -952,7 +952,10 @@ impl quarry::FromRow for UserTypes {
             t_point: quarry::decode(row, 3, "t_point")?,
             t_count: quarry::decode(row, 4, "t_count")?,
             t_email: quarry::decode(row, 5, "t_email")?,
-            a_email: quarry::decode(row, 6, "a_email")?,
+            a_email: quarry::decode::<
+                Option<quarry::types::BaseType<Vec<String>>>,
+            >(row, 6, "a_email")?
+                .map(|value| value.0),
             t_card: quarry::decode(row, 7, "t_card")?,
         })
     }
@@ -962,7 +965,7 @@ impl quarry::FromRow for UserTypes {
 ///
 /// ```sql
 /// INSERT INTO user_types (t_mood, t_address, t_point, t_count, t_email, a_email, t_card)
-/// VALUES ($1, $2, $3, $4, $5, $6, $7)
+/// VALUES ($1, $2, $3, $4::int4, $5::public.citext, $6::public.citext[], $7)
 /// RETURNING *
 /// ```
 #[allow(clippy::too_many_arguments)]
@@ -978,7 +981,7 @@ pub async fn insert_user_types<E: quarry::Executor + ?Sized>(
 ) -> Result<UserTypes, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "InsertUserTypes",
-        "INSERT INTO user_types (t_mood, t_address, t_point, t_count, t_email, a_email, t_card)\nVALUES ($1, $2, $3, $4, $5, $6, $7)\nRETURNING *",
+        "INSERT INTO user_types (t_mood, t_address, t_point, t_count, t_email, a_email, t_card)\nVALUES ($1, $2, $3, $4::int4, $5::public.citext, $6::public.citext[], $7)\nRETURNING *",
     );
     quarry::fetch_one(
             db,

@@ -938,9 +938,9 @@ pub struct UserTypes {
     /// Column `t_point` (`point2`, may be NULL).
     pub t_point: Option<super::types::Point2>,
     /// Column `t_count` (`int4`).
-    pub t_count: i32,
+    pub t_count: super::types::PositiveInt,
     /// Column `t_email` (`citext`, may be NULL).
-    pub t_email: Option<String>,
+    pub t_email: Option<super::types::Email>,
     /// Column `a_email` (`email[]`, may be NULL).
     pub a_email: Option<Vec<super::types::Email>>,
     /// Column `t_card` (`card`, may be NULL).
@@ -956,7 +956,10 @@ impl quarry::FromRow for UserTypes {
             t_point: quarry::decode(row, 3, "t_point")?,
             t_count: quarry::decode(row, 4, "t_count")?,
             t_email: quarry::decode(row, 5, "t_email")?,
-            a_email: quarry::decode(row, 6, "a_email")?,
+            a_email: quarry::decode::<
+                Option<quarry::types::BaseType<Vec<super::types::Email>>>,
+            >(row, 6, "a_email")?
+                .map(|value| value.0),
             t_card: quarry::decode(row, 7, "t_card")?,
         })
     }
@@ -966,7 +969,7 @@ impl quarry::FromRow for UserTypes {
 ///
 /// ```sql
 /// INSERT INTO user_types (t_mood, t_address, t_point, t_count, t_email, a_email, t_card)
-/// VALUES ($1, $2, $3, $4, $5, $6, $7)
+/// VALUES ($1, $2, $3, $4::int4, $5::public.citext, $6::public.citext[], $7)
 /// RETURNING *
 /// ```
 #[allow(clippy::too_many_arguments)]
@@ -982,7 +985,7 @@ pub async fn insert_user_types<E: quarry::Executor + ?Sized>(
 ) -> Result<UserTypes, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "InsertUserTypes",
-        "INSERT INTO user_types (t_mood, t_address, t_point, t_count, t_email, a_email, t_card)\nVALUES ($1, $2, $3, $4, $5, $6, $7)\nRETURNING *",
+        "INSERT INTO user_types (t_mood, t_address, t_point, t_count, t_email, a_email, t_card)\nVALUES ($1, $2, $3, $4::int4, $5::public.citext, $6::public.citext[], $7)\nRETURNING *",
     );
     quarry::fetch_one(
             db,
@@ -1020,9 +1023,9 @@ pub struct GetUserScalarsRow {
     /// Column `t_point` (`point2`, may be NULL).
     pub t_point: Option<super::types::Point2>,
     /// Column `t_count` (`int4`).
-    pub t_count: i32,
+    pub t_count: super::types::PositiveInt,
     /// Column `t_email` (`citext`, may be NULL).
-    pub t_email: Option<String>,
+    pub t_email: Option<super::types::Email>,
 }
 
 impl quarry::FromRow for GetUserScalarsRow {
