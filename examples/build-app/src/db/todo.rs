@@ -306,7 +306,7 @@ impl TodosByListRow {
 /// Items of the given lists, open ones first, then by due date (undated last);
 /// the batch loader behind lists. Each item carries its tags.
 ///
-/// A loader: runs one statement for all `keys` (de-duplicated; none for an empty slice) and returns the rows grouped by `list_id`.
+/// A loader: runs one statement for all `list_ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `list_id`.
 ///
 /// Relations are loaded with one statement each, whatever the number of rows, on one connection.
 ///
