@@ -136,7 +136,9 @@ impl Builder {
         self
     }
 
-    fn resolve(&self) -> Result<(Config, Option<String>), Error> {
+    /// The configuration, the live server URL (from `database_url_env`) and
+    /// that variable's name.
+    fn resolve(&self) -> Result<(Config, Option<String>, Option<String>), Error> {
         let defaults = Config::workspace_default();
         let file = self
             .config_file
@@ -144,6 +146,7 @@ impl Builder {
             .map(read_config_file)
             .transpose()?;
         let database_url = file.as_ref().and_then(|file| file.database_url());
+        let url_variable = file.as_ref().and_then(|file| file.database_url_env.clone());
         let (file_queries, file_schema, file_out, file_types) = match file {
             Some(file) => (file.queries, file.schema, file.out, Some(file.types)),
             None => (None, None, None, None),
@@ -162,7 +165,7 @@ impl Builder {
             out: self.out.clone().or(file_out).unwrap_or(defaults.out),
             types: self.types.clone().or(file_types).unwrap_or_default(),
         };
-        Ok((config, database_url))
+        Ok((config, database_url, url_variable))
     }
 
     /// Regenerates the output if its inputs changed; does nothing (and needs
@@ -173,9 +176,9 @@ impl Builder {
 
     /// Like [`generate`](Self::generate), telling what happened.
     pub fn generate_with_outcome(&self) -> Result<BuildOutcome, BuildError> {
-        let (config, database_url) = self.resolve()?;
+        let (config, database_url, url_variable) = self.resolve()?;
         if self.emit_cargo_directives {
-            self.print_rerun_directives(&config)?;
+            self.print_rerun_directives(&config, url_variable.as_deref())?;
         }
         let inputs = crate::read_inputs(&config)?;
         if committed_hash(&config.out).as_deref() == Some(inputs.input_hash.as_str()) {
@@ -227,7 +230,13 @@ impl Builder {
         Ok(BuildOutcome::Generated)
     }
 
-    fn print_rerun_directives(&self, config: &Config) -> Result<(), Error> {
+    // The output directory is not watched: regenerating writes it, and
+    // watching it would rerun the script once more after every regeneration.
+    fn print_rerun_directives(
+        &self,
+        config: &Config,
+        url_variable: Option<&str>,
+    ) -> Result<(), Error> {
         let mut watched: Vec<PathBuf> = Vec::new();
         watched.extend(self.config_file.clone());
         watched.push(config.queries.clone());
@@ -236,11 +245,13 @@ impl Builder {
             watched.push(schema.clone());
             watched.extend(crate::schema::schema_files(schema)?);
         }
-        watched.push(config.out.join("mod.rs"));
         for path in watched {
             println!("cargo:rerun-if-changed={}", path.display());
         }
         for variable in ["DATABASE_URL", "QUARRY_PG_BIN", "QUARRY_PG_ROOT"] {
+            println!("cargo:rerun-if-env-changed={variable}");
+        }
+        if let Some(variable) = url_variable {
             println!("cargo:rerun-if-env-changed={variable}");
         }
         Ok(())

@@ -116,18 +116,20 @@ fn render_error(error: &Error) -> String {
     }
 }
 
-/// The server: `--database-url`/`DATABASE_URL`, else an ephemeral cluster.
+/// The server: `--database-url`/`DATABASE_URL`, else the config file's
+/// `database_url_env`, else an ephemeral cluster.
 fn server(options: &Options) -> Result<pg::Server, Error> {
-    Ok(
-        match options
-            .database_url
-            .as_deref()
-            .filter(|url| !url.is_empty())
-        {
-            Some(url) => pg::Server::external(url)?,
-            None => pg::Server::ephemeral()?,
-        },
-    )
+    if let Some(url) = options
+        .database_url
+        .as_deref()
+        .filter(|url| !url.is_empty())
+    {
+        return Ok(pg::Server::external(url)?);
+    }
+    if let Some(url) = options.config_file()?.and_then(|file| file.database_url()) {
+        return Ok(pg::Server::external(&url)?);
+    }
+    Ok(pg::Server::ephemeral()?)
 }
 
 fn tokio_runtime() -> Result<tokio::runtime::Runtime, Error> {
@@ -181,15 +183,23 @@ fn watch(options: &Options) -> Result<ExitCode, Error> {
     let server = server(options)?;
     let runtime = tokio_runtime()?;
     let mut last = None;
+    let mut last_config_error: Option<String> = None;
     println!("watching for changes (Ctrl-C to stop)");
     loop {
         let config = match options.config() {
-            Ok(config) => config,
+            Ok(config) => {
+                last_config_error = None;
+                config
+            }
             Err(error) => {
-                if last.is_some() {
-                    eprint!("{}", render_error(&error));
-                    last = None;
+                // Report each new configuration error once, then wait for a fix.
+                let rendered = render_error(&error);
+                if last_config_error.as_ref() != Some(&rendered) {
+                    eprint!("{rendered}");
+                    println!("waiting for changes");
+                    last_config_error = Some(rendered);
                 }
+                last = None;
                 std::thread::sleep(std::time::Duration::from_millis(150));
                 continue;
             }

@@ -73,11 +73,14 @@ const OUTPUT_LIMIT: usize = 4000;
 pub enum PgError {
     #[error(
         "PostgreSQL server binaries (initdb, pg_ctl, postgres) not found on PATH or under \
-         /usr/lib/postgresql/*/bin; install them (Debian/Ubuntu: apt-get install postgresql, \
+         {searched}; install them (Debian/Ubuntu: apt-get install postgresql, \
          Fedora: dnf install postgresql-server, macOS: brew install postgresql), set \
          QUARRY_PG_BIN to their directory, or set DATABASE_URL to use a running server"
     )]
-    BinariesNotFound,
+    BinariesNotFound {
+        /// The versioned root searched (`/usr/lib/postgresql/*/bin`, or `QUARRY_PG_ROOT`'s).
+        searched: String,
+    },
 
     #[error(
         "QUARRY_PG_BIN={} has no executable `{missing}`; point it at the directory that \
@@ -388,11 +391,17 @@ fn find_binaries() -> Result<PgBinaries, PgError> {
     // `QUARRY_PG_ROOT` replaces the versioned search root (set it empty to
     // search nowhere: tests use that to prove a build needs no server).
     let root = match std::env::var_os("QUARRY_PG_ROOT") {
-        Some(root) if root.is_empty() => return Err(PgError::BinariesNotFound),
+        Some(root) if root.is_empty() => {
+            return Err(PgError::BinariesNotFound {
+                searched: "no versioned root (QUARRY_PG_ROOT is empty)".to_string(),
+            })
+        }
         Some(root) => PathBuf::from(root),
         None => PathBuf::from("/usr/lib/postgresql"),
     };
-    newest_versioned(&root).ok_or(PgError::BinariesNotFound)
+    newest_versioned(&root).ok_or_else(|| PgError::BinariesNotFound {
+        searched: format!("{}/*/bin", root.display()),
+    })
 }
 
 /// Binaries from `<root>/<version>/bin` with the highest version, compared
@@ -2379,7 +2388,10 @@ mod tests {
 
     #[test]
     fn binaries_not_found_message_names_what_to_install() {
-        let message = PgError::BinariesNotFound.to_string();
+        let message = PgError::BinariesNotFound {
+            searched: "/usr/lib/postgresql/*/bin".to_string(),
+        }
+        .to_string();
         assert!(message.contains("apt-get install postgresql"));
         assert!(message.contains("DATABASE_URL"));
     }
