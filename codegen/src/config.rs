@@ -227,7 +227,52 @@ pub fn read_config_file(path: &Path) -> Result<FileConfig, Error> {
     })?;
     let file = SourceFile::new(display_path(path), text);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    parse_config(&file, &base)
+    let config = parse_config(&file, &base)?;
+    // Paths that must exist, reported at the key that names them.
+    let mut errors = Vec::new();
+    let mut check = |key: &str, path: &Path| {
+        if !path.exists() {
+            let span = key_value_span(&file.text, key);
+            errors.push(
+                Diagnostic::error_at(
+                    format!("`{key}`: `{}` does not exist", display_path(path).display()),
+                    &file,
+                    span,
+                )
+                .with_help("paths in quarry.toml are relative to the file's directory"),
+            );
+        }
+    };
+    if let Some(queries) = &config.queries {
+        check("queries", queries);
+    }
+    for schema in config.schema.iter().flatten() {
+        check("schema", schema);
+    }
+    if errors.is_empty() {
+        Ok(config)
+    } else {
+        Err(Error::Diagnostics(Diagnostics(errors)))
+    }
+}
+
+/// The byte range of the value of top-level `key = …` in TOML text.
+fn key_value_span(text: &str, key: &str) -> std::ops::Range<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key) {
+            if rest.trim_start().starts_with('=') {
+                let value_at = line.find('=').map_or(0, |i| i + 1);
+                let value = &line[value_at..];
+                let lead = value.len() - value.trim_start().len();
+                let start = offset + value_at + lead;
+                return start..offset + line.trim_end().len();
+            }
+        }
+        offset += line.len();
+    }
+    0..0
 }
 
 /// Parses configuration text; `base` is the directory relative paths are resolved against.
