@@ -516,6 +516,19 @@ mod docs {
                 docs.contains(&format!("`{key}`")) || docs.contains(&format!("## `{key}`"));
             assert!(documented, "docs/config.md does not document `{key}`");
         }
+        // The documented example (which uses every key) is accepted as written.
+        let example = docs
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap_or_default();
+        for key in keys.iter().filter(|k| !k.starts_with('[')) {
+            assert!(example.contains(key), "the example in docs/config.md does not use `{key}`");
+        }
+        let file = crate::diagnostic::SourceFile::new("config.md", example);
+        if let Err(error) = super::parse_config(&file, std::path::Path::new(".")) {
+            panic!("the example in docs/config.md does not parse: {error}");
+        }
         // And the parser rejects what the docs do not list.
         let file = crate::diagnostic::SourceFile::new("quarry.toml", "[derives]\nrowz = []\n");
         assert!(super::parse_config(&file, std::path::Path::new(".")).is_err());
