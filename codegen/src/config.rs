@@ -523,7 +523,10 @@ mod docs {
             .and_then(|rest| rest.split("```").next())
             .unwrap_or_default();
         for key in keys.iter().filter(|k| !k.starts_with('[')) {
-            assert!(example.contains(key), "the example in docs/config.md does not use `{key}`");
+            assert!(
+                example.contains(key),
+                "the example in docs/config.md does not use `{key}`"
+            );
         }
         let file = crate::diagnostic::SourceFile::new("config.md", example);
         if let Err(error) = super::parse_config(&file, std::path::Path::new(".")) {
