@@ -3,7 +3,7 @@
 # docs/BENCHMARKS.md (tables, machine, summary) and docs/benchmarks.svg from
 # criterion's estimates (bench/report.py).
 #
-#   bench/run.sh             everything (about 17 minutes on 2 cores)
+#   bench/run.sh             everything (12–15 minutes on 2 cores)
 #   bench/run.sh --report    only rewrite the doc and chart from the last results
 #
 # PostgreSQL: DATABASE_URL when set, else an ephemeral cluster per bench
