@@ -69,7 +69,11 @@ where
         elapsed_us = tracing::field::Empty,
     );
     let scopes = Frame::current();
-    if span.is_disabled() && scopes.is_none() && checkout.is_none() {
+    // A pool checkout only matters to the N+1 detector, which does nothing
+    // while it is off: then only a span or a recording scope needs the slow path.
+    let detecting = checkout.is_some()
+        && crate::detect::n_plus_one_policy().action != crate::detect::NPlusOneAction::Off;
+    if span.is_disabled() && scopes.is_none() && !detecting {
         let connection = acquire.await?;
         return run(connection).await;
     }
