@@ -16,7 +16,9 @@ use crate::ident;
 use proc_macro2::Ident;
 
 use crate::config::Derives;
-use crate::ir::{FieldIr, LoaderIr, ModuleIr, Project, QueryIr, RelationIr, RowIr, RowRef};
+use crate::ir::{
+    distinct_loader_fn, FieldIr, LoaderIr, ModuleIr, Project, QueryIr, RelationIr, RowIr, RowRef,
+};
 use crate::lex::QueryKind;
 use crate::typemap::{Builtin, CompositeField, RustType, UserType};
 
@@ -341,8 +343,9 @@ fn row_path(module: &ModuleIr, row: &RowRef) -> TokenStream {
     }
 }
 
-fn loader_path(module: &ModuleIr, relation: &RelationIr) -> TokenStream {
-    let function = ident::ident(&relation.loader_fn);
+/// Path to the loader's entry for already distinct keys, from `module`.
+fn distinct_loader_path(module: &ModuleIr, relation: &RelationIr) -> TokenStream {
+    let function = ident::ident(&distinct_loader_fn(&relation.loader_fn));
     if relation.loader_module == module.name {
         quote!(#function)
     } else {
@@ -397,15 +400,15 @@ fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
         } else {
             quote!(map)
         };
-        quote!(let #keys = quarry::unique_keys(columns.iter().#iterate(|parent| #key));)
+        quote!(let #keys = quarry::ParentKeys::new(columns.iter().#iterate(|parent| #key));)
     });
     let loads: Vec<TokenStream> = row
         .relations
         .iter()
         .zip(&key_vars)
         .map(|(relation, keys)| {
-            let loader = loader_path(module, relation);
-            quote!(#loader(db, &#keys))
+            let loader = distinct_loader_path(module, relation);
+            quote!(#loader(db, #keys.distinct()))
         })
         .collect();
     // Sibling relations are awaited together, so their statements are in
@@ -429,14 +432,26 @@ fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
         )
         .unwrap_or_default();
     let load_all = quote!(let #pattern = #joined.await?;);
-    let expect_uses = row.relations.iter().zip(&locals).map(|(relation, local)| {
-        let field = ident::ident(&relation.parent_field);
-        if relation.parent_nullable {
-            quote!(#local.expect_uses(columns.iter().filter_map(|parent| parent.#field.as_ref()));)
-        } else {
-            quote!(#local.expect_uses(columns.iter().map(|parent| &parent.#field));)
-        }
-    });
+    // Groups are moved to their parent on its `take`; only when parents share
+    // a key are the uses counted first, so that all but the last get a clone.
+    let expect_uses =
+        row.relations
+            .iter()
+            .zip(&locals)
+            .zip(&key_vars)
+            .map(|((relation, local), keys)| {
+                let field = ident::ident(&relation.parent_field);
+                let parents = if relation.parent_nullable {
+                    quote!(columns.iter().filter_map(|parent| parent.#field.as_ref()))
+                } else {
+                    quote!(columns.iter().map(|parent| &parent.#field))
+                };
+                quote! {
+                    if #keys.shared() {
+                        #local.expect_uses(#parents);
+                    }
+                }
+            });
     let takes = row.relations.iter().zip(&locals).map(|(relation, local)| {
         let field = ident::ident(&relation.parent_field);
         let value = match (
@@ -572,7 +587,9 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
     let query_const = quote!(const QUERY: quarry::Query = quarry::Query::new(#name, #sql););
 
     let (ret, body) = match (&query.loader, row_type) {
-        (Some(loader), Some((row, columns))) => loader_body(query, loader, &row, &columns),
+        (Some(loader), Some((row, columns))) => {
+            return loader_tokens(query, loader, &row, &columns, &docs, &params);
+        }
         (None, Some((row, columns))) if query.has_relations => {
             let (ret, fetch) = match query.kind {
                 QueryKind::One => (
@@ -645,54 +662,107 @@ fn columns_path(module: &ModuleIr, row: &RowRef) -> TokenStream {
     )
 }
 
-/// Body of a loader: de-duplicate keys, skip the statement for none, group the rows.
-fn loader_body(
+/// A loader: the public function de-duplicates the keys and calls the entry
+/// for distinct keys (`<loader>_distinct`, which `with_relations` calls
+/// directly), which skips the statement for none and groups the rows.
+fn loader_tokens(
     query: &QueryIr,
     loader: &LoaderIr,
     row: &TokenStream,
     columns: &TokenStream,
-) -> (TokenStream, TokenStream) {
-    let keys_param = query.params.first().map(|p| ident::ident(&p.name));
+    docs: &TokenStream,
+    params: &[TokenStream],
+) -> TokenStream {
+    let fn_name = ident::ident(&query.fn_name);
+    let distinct_name = distinct_loader_fn(&query.fn_name);
+    let distinct_fn = ident::ident(&distinct_name);
+    let keys = query
+        .params
+        .first()
+        .map_or_else(|| ident::ident("keys"), |p| ident::ident(&p.name));
     let key_type = loader.key_type.owned(&quote!(super::types));
     let key_index = Literal::usize_unsuffixed(loader.key_index);
     let key_column = &loader.key_column;
-    let (container, group) = if loader.to_many {
-        (
-            quote!(quarry::ToMany<#key_type, #row>),
-            quote!(Ok(quarry::ToMany::from_pairs(pairs))),
-        )
+    let name = &query.name;
+    let sql = &query.sql;
+    let container = if loader.to_many {
+        quote!(quarry::ToMany<#key_type, #row>)
     } else {
-        (
-            quote!(quarry::ToOne<#key_type, #row>),
-            quote!(quarry::ToOne::from_pairs(pairs, &QUERY)),
-        )
+        quote!(quarry::ToOne<#key_type, #row>)
     };
-    let fetch = if query.has_relations {
-        quote! {
-            let conn = db.pin(&QUERY).await?;
-            let keyed: Vec<(#key_type, #columns)> =
-                quarry::fetch_keyed(&conn, &QUERY, &[&keys], #key_index, #key_column).await?;
-            let (row_keys, columns): (Vec<#key_type>, Vec<#columns>) = keyed.into_iter().unzip();
-            let rows = #row::with_relations(&conn, columns).await?;
-            let pairs = row_keys.into_iter().zip(rows);
+    let body = match &loader.key_field {
+        // The key is a field: decode each row once and read the key from it.
+        Some(field) => {
+            let field_name = ident::ident(&field.name);
+            let key_of = if field.nullable {
+                quote!(|row| row.#field_name.as_ref())
+            } else {
+                quote!(|row| Some(&row.#field_name))
+            };
+            let group = if loader.to_many {
+                quote!(Ok(quarry::ToMany::from_rows(rows, #keys.len(), #key_of)))
+            } else {
+                quote!(quarry::ToOne::from_rows(rows, #keys.len(), #key_of, &QUERY))
+            };
+            if query.has_relations {
+                quote! {
+                    let conn = db.pin(&QUERY).await?;
+                    let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[&#keys]).await?;
+                    let rows = #row::with_relations(&conn, columns).await?;
+                    #group
+                }
+            } else {
+                quote! {
+                    let rows: Vec<#row> = quarry::fetch_all(db, &QUERY, &[&#keys]).await?;
+                    #group
+                }
+            }
         }
-    } else {
-        quote! {
-            let pairs: Vec<(#key_type, #row)> =
-                quarry::fetch_keyed(db, &QUERY, &[&keys], #key_index, #key_column).await?;
+        // A hidden key (not a field of the row): decoded on its own, next to the row.
+        None => {
+            let group = if loader.to_many {
+                quote!(Ok(quarry::ToMany::from_pairs(pairs, #keys.len())))
+            } else {
+                quote!(quarry::ToOne::from_pairs(pairs, #keys.len(), &QUERY))
+            };
+            if query.has_relations {
+                quote! {
+                    let conn = db.pin(&QUERY).await?;
+                    let keyed: Vec<(#key_type, #columns)> =
+                        quarry::fetch_keyed(&conn, &QUERY, &[&#keys], #key_index, #key_column).await?;
+                    let (row_keys, columns): (Vec<#key_type>, Vec<#columns>) = keyed.into_iter().unzip();
+                    let rows = #row::with_relations(&conn, columns).await?;
+                    let pairs = row_keys.into_iter().zip(rows);
+                    #group
+                }
+            } else {
+                quote! {
+                    let pairs: Vec<(#key_type, #row)> =
+                        quarry::fetch_keyed(db, &QUERY, &[&#keys], #key_index, #key_column).await?;
+                    #group
+                }
+            }
         }
     };
-    (
-        container,
-        quote! {
-            let keys = quarry::unique_keys(#keys_param.iter().copied());
-            if keys.is_empty() {
+    let distinct_doc = doc_lines([format!(
+        "[`{}`] for keys that are already distinct (no de-duplication).",
+        query.fn_name
+    )]);
+    quote! {
+        #docs
+        pub async fn #fn_name<E: quarry::Executor + ?Sized>(db: &E, #(#params),*) -> Result<#container, quarry::Error> {
+            #distinct_fn(db, &quarry::unique_keys(#keys.iter().copied())).await
+        }
+
+        #distinct_doc
+        pub(crate) async fn #distinct_fn<E: quarry::Executor + ?Sized>(db: &E, #(#params),*) -> Result<#container, quarry::Error> {
+            const QUERY: quarry::Query = quarry::Query::new(#name, #sql);
+            if #keys.is_empty() {
                 return Ok(Default::default());
             }
-            #fetch
-            #group
-        },
-    )
+            #body
+        }
+    }
 }
 
 fn types_tokens(project: &Project) -> TokenStream {

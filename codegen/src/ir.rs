@@ -93,6 +93,25 @@ pub struct LoaderIr {
     pub key_type: RustType,
     /// Many rows per key (`:many`) or at most one.
     pub to_many: bool,
+    /// The row field holding the key, when the row has one of the key's type
+    /// (the key is then read from the decoded row rather than decoded twice);
+    /// `None` for a hidden key (derived junction loaders).
+    pub key_field: Option<KeyField>,
+}
+
+/// The row field a loader reads its key from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyField {
+    /// Field name.
+    pub name: String,
+    /// The field is `Option`.
+    pub nullable: bool,
+}
+
+/// The function a loader `loader_fn` is run through for keys that are already
+/// distinct (`with_relations` de-duplicates the parents' keys itself).
+pub fn distinct_loader_fn(loader_fn: &str) -> String {
+    format!("{loader_fn}_distinct")
 }
 
 /// A field of a row struct: one output column.
@@ -268,6 +287,15 @@ pub fn build_project(
                 })
             })
             .collect();
+        let key_field = query.prefetch.loader.as_ref().and_then(|spec| {
+            fields
+                .iter()
+                .find(|f| f.index == spec.key_index && f.ty == spec.key_type)
+                .map(|f| KeyField {
+                    name: f.name.clone(),
+                    nullable: f.nullable,
+                })
+        });
         let shape: RowShape = (fields, relations);
         let row = if def.kind.returns_rows() {
             let row_name = row_name_of(def, mapper.config().row_suffix());
@@ -332,6 +360,7 @@ pub fn build_project(
             key_column: spec.key_column.clone(),
             key_type: spec.key_type.clone(),
             to_many: spec.to_many,
+            key_field,
         });
         if let Some(module_ir) = out.iter_mut().find(|m| m.name == query.module) {
             module_ir.queries.push(QueryIr {
@@ -345,6 +374,28 @@ pub fn build_project(
                 loader,
                 has_relations: !shape.1.is_empty(),
             });
+        }
+    }
+    for query in queries.iter().filter(|q| q.prefetch.loader.is_some()) {
+        let inner = distinct_loader_fn(&ident::snake(&query.def.name));
+        if let Some(def) = fn_names.get(&(query.module.to_string(), inner.clone())) {
+            let loader = query.def;
+            let (line, col) = loader.file.line_col(loader.name_span.start);
+            errors.push(
+                Diagnostic::error_at(
+                    format!(
+                        "query `{}` becomes the function `{inner}`, which loader `{}` needs for itself",
+                        def.name, loader.name
+                    ),
+                    &def.file,
+                    def.name_span.clone(),
+                )
+                .with_note(format!(
+                    "`{}` is defined at {line}:{col}; relations load through `{inner}` once their keys are de-duplicated",
+                    loader.name
+                ))
+                .with_help("rename one of the two queries"),
+            );
         }
     }
     if !errors.is_empty() {

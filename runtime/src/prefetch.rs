@@ -4,8 +4,8 @@
 //! grouped by key: [`ToMany`] (any number of rows per key) or [`ToOne`] (at
 //! most one). The parent then hands each of its rows its group. Groups are
 //! moved out on their last use and cloned only when several parents share a
-//! key ([`ToMany::expect_uses`]), so the common one-parent-per-key case copies
-//! nothing.
+//! key ([`ParentKeys::shared`], [`ToMany::expect_uses`]), so the common
+//! one-parent-per-key case copies nothing and costs one look-up per parent.
 
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
@@ -20,14 +20,56 @@ use crate::row::{decode, FromRow};
 
 /// The distinct keys of `keys`, in first-seen order.
 pub fn unique_keys<K: Hash + Eq + Copy>(keys: impl IntoIterator<Item = K>) -> Vec<K> {
-    let keys = keys.into_iter();
-    let mut seen = HashSet::with_capacity(keys.size_hint().0);
-    keys.filter(|key| seen.insert(*key)).collect()
+    ParentKeys::new(keys).distinct
+}
+
+/// The keys of a set of parent rows, as relation loading needs them: the
+/// distinct keys (in first-seen order), for the loader's one statement, and
+/// whether some key is shared by several parents, in which case the groups
+/// must be announced with [`ToMany::expect_uses`] / [`ToOne::expect_uses`]
+/// before they are taken. Parents keyed by their primary key share none, and
+/// then every group is simply moved to its parent.
+#[derive(Debug, Clone)]
+pub struct ParentKeys<K> {
+    distinct: Vec<K>,
+    shared: bool,
+}
+
+impl<K: Hash + Eq + Copy> ParentKeys<K> {
+    /// Collects the parents' keys, one item per parent (`None`s filtered out by the caller).
+    pub fn new(keys: impl IntoIterator<Item = K>) -> Self {
+        let keys = keys.into_iter();
+        let mut seen = HashSet::with_capacity(keys.size_hint().0);
+        let mut distinct = Vec::with_capacity(keys.size_hint().0);
+        let mut shared = false;
+        for key in keys {
+            if seen.insert(key) {
+                distinct.push(key);
+            } else {
+                shared = true;
+            }
+        }
+        Self { distinct, shared }
+    }
+
+    /// The distinct keys, in first-seen order.
+    pub fn distinct(&self) -> &[K] {
+        &self.distinct
+    }
+
+    /// Whether at least two parents have the same key.
+    pub fn shared(&self) -> bool {
+        self.shared
+    }
 }
 
 /// Runs a loader's statement and decodes each row as `(key, row)`, reading the
 /// key from column `key_index`. Rows whose key is NULL are skipped: they
 /// cannot belong to any parent.
+///
+/// Generated loaders use it when the key is not a field of the row (the
+/// junction key of a derived many-to-many loader); otherwise they decode the
+/// rows once and read the key from them ([`ToMany::from_rows`]).
 pub async fn fetch_keyed<K, R, E>(
     db: &E,
     query: &Query,
@@ -69,6 +111,12 @@ impl<K, V> Default for Groups<K, V> {
 }
 
 impl<K: Hash + Eq, V: Clone> Groups<K, V> {
+    fn with_capacity(capacity: usize) -> Self {
+        Self {
+            map: HashMap::with_capacity(capacity),
+        }
+    }
+
     fn expect_uses<'q, Q: Hash + Eq + ?Sized + 'q>(&mut self, keys: impl IntoIterator<Item = &'q Q>)
     where
         K: Borrow<Q>,
@@ -80,17 +128,19 @@ impl<K: Hash + Eq, V: Clone> Groups<K, V> {
         }
     }
 
+    /// One look-up when the value is moved out (the common case); a clone
+    /// and a re-insert while other parents still expect it.
     fn take<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {
-        match self.map.get_mut(key) {
-            None => None,
-            Some((value, uses)) if *uses > 1 => {
-                *uses -= 1;
-                Some(value.clone())
-            }
-            Some(_) => self.map.remove(key).map(|(value, _)| value),
+        let (key, (value, uses)) = self.map.remove_entry(key)?;
+        if uses > 1 {
+            let copy = value.clone();
+            self.map.insert(key, (value, uses - 1));
+            Some(copy)
+        } else {
+            Some(value)
         }
     }
 
@@ -117,18 +167,43 @@ impl<K, R> Default for ToMany<K, R> {
 }
 
 impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
-    /// Groups `(key, row)` pairs, keeping their order within each key.
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (K, R)>) -> Self {
-        let mut map: HashMap<K, (Vec<R>, usize)> = HashMap::new();
+    /// Groups `(key, row)` pairs, keeping their order within each key;
+    /// `capacity` is the expected number of keys.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (K, R)>, capacity: usize) -> Self {
+        let mut groups = Groups::with_capacity(capacity);
         for (key, row) in pairs {
-            map.entry(key)
+            groups
+                .map
+                .entry(key)
                 .or_insert_with(|| (Vec::new(), 0))
                 .0
                 .push(row);
         }
-        Self {
-            groups: Groups { map },
+        Self { groups }
+    }
+
+    /// Groups rows by the key `key_of` reads from each (rows without a key are
+    /// dropped), keeping their order within each key; `capacity` is the
+    /// expected number of keys.
+    pub fn from_rows<F>(rows: Vec<R>, capacity: usize, key_of: F) -> Self
+    where
+        K: Clone,
+        F: for<'r> Fn(&'r R) -> Option<&'r K>,
+    {
+        let mut groups: Groups<K, Vec<R>> = Groups::with_capacity(capacity);
+        for row in rows {
+            let Some(key) = key_of(&row) else {
+                continue;
+            };
+            match groups.map.get_mut(key) {
+                Some((group, _)) => group.push(row),
+                None => {
+                    let key = key.clone();
+                    groups.map.insert(key, (vec![row], 0));
+                }
+            }
         }
+        Self { groups }
     }
 
     /// The rows for `key` (empty when there are none).
@@ -153,7 +228,9 @@ impl<K: Hash + Eq, R: Clone> ToMany<K, R> {
     }
 
     /// Announces the parents' keys (one item per parent), so [`take`](Self::take)
-    /// can move a group out on its last use instead of cloning it.
+    /// can move a group out on its last use instead of cloning it. Needed
+    /// only when several parents share a key ([`ParentKeys::shared`]): an
+    /// unannounced group is moved out on its first `take`.
     pub fn expect_uses<'q, Q: Hash + Eq + ?Sized + 'q>(
         &mut self,
         keys: impl IntoIterator<Item = &'q Q>,
@@ -192,23 +269,40 @@ impl<K, R> Default for ToOne<K, R> {
 }
 
 impl<K: Hash + Eq, R: Clone> ToOne<K, R> {
-    /// Indexes `(key, row)` pairs; two rows for one key is
-    /// [`Error::TooManyRows`] for `query`.
+    /// Indexes `(key, row)` pairs (`capacity`: the expected number of keys);
+    /// two rows for one key is [`Error::TooManyRows`] for `query`.
     pub fn from_pairs(
         pairs: impl IntoIterator<Item = (K, R)>,
+        capacity: usize,
         query: &Query,
     ) -> Result<Self, Error> {
-        let mut map = HashMap::new();
+        let mut rows = Groups::with_capacity(capacity);
         for (key, row) in pairs {
-            if map.insert(key, (row, 0)).is_some() {
+            if rows.map.insert(key, (row, 0)).is_some() {
                 return Err(Error::TooManyRows {
                     query: query.name(),
                 });
             }
         }
-        Ok(Self {
-            rows: Groups { map },
-        })
+        Ok(Self { rows })
+    }
+
+    /// Indexes rows by the key `key_of` reads from each (rows without a key
+    /// are dropped); two rows for one key is [`Error::TooManyRows`] for `query`.
+    pub fn from_rows<F>(
+        rows: Vec<R>,
+        capacity: usize,
+        key_of: F,
+        query: &Query,
+    ) -> Result<Self, Error>
+    where
+        K: Clone,
+        F: for<'r> Fn(&'r R) -> Option<&'r K>,
+    {
+        let pairs = rows
+            .into_iter()
+            .filter_map(|row| key_of(&row).cloned().map(|key| (key, row)));
+        Self::from_pairs(pairs, capacity, query)
     }
 
     /// The row for `key`, if any.
@@ -265,8 +359,21 @@ mod tests {
     }
 
     #[test]
+    fn parent_keys_tell_whether_a_key_is_shared() {
+        let distinct = ParentKeys::new([4, 2, 7]);
+        assert_eq!(distinct.distinct(), [4, 2, 7]);
+        assert!(!distinct.shared());
+        let shared = ParentKeys::new(["b", "a", "b"]);
+        assert_eq!(shared.distinct(), ["b", "a"]);
+        assert!(shared.shared());
+        let none = ParentKeys::new(Vec::<i32>::new());
+        assert!(none.distinct().is_empty());
+        assert!(!none.shared());
+    }
+
+    #[test]
     fn to_many_moves_on_last_use_and_clones_before() {
-        let mut groups = ToMany::from_pairs([(1, "a"), (2, "b"), (1, "c")]);
+        let mut groups = ToMany::from_pairs([(1, "a"), (2, "b"), (1, "c")], 2);
         assert_eq!(groups.get(&1), ["a", "c"]);
         groups.expect_uses([&1, &1, &2]);
         assert_eq!(groups.take(&1), vec!["a", "c"]);
@@ -280,17 +387,62 @@ mod tests {
     }
 
     #[test]
+    fn unannounced_groups_move_on_first_take() {
+        let mut groups = ToMany::from_pairs([(1, "a"), (2, "b")], 0);
+        assert_eq!(groups.take(&1), vec!["a"]);
+        assert_eq!(groups.take(&1), Vec::<&str>::new());
+        assert_eq!(groups.len(), 1);
+    }
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Comment {
+        post_id: Option<i32>,
+        text: &'static str,
+    }
+
+    fn comment(post_id: Option<i32>, text: &'static str) -> Comment {
+        Comment { post_id, text }
+    }
+
+    #[test]
+    fn to_many_from_rows_groups_by_the_key_read_from_each_row() {
+        let rows = vec![
+            comment(Some(1), "a"),
+            comment(None, "orphan"),
+            comment(Some(2), "b"),
+            comment(Some(1), "c"),
+        ];
+        let groups = ToMany::from_rows(rows, 2, |row| row.post_id.as_ref());
+        assert_eq!(groups.len(), 2, "the row without a key is dropped");
+        let texts: Vec<&str> = groups.get(&1).iter().map(|c| c.text).collect();
+        assert_eq!(texts, ["a", "c"], "order within a group is the loader's");
+        assert_eq!(groups.get(&2), [comment(Some(2), "b")]);
+    }
+
+    #[test]
     fn to_one_rejects_two_rows_for_a_key() {
         const Q: Query = Query::new("AuthorsById", "SELECT 1");
-        let one = ToOne::from_pairs([(String::from("x"), 1)], &Q);
+        let one = ToOne::from_pairs([(String::from("x"), 1)], 1, &Q);
         let mut one = one.unwrap_or_default();
         assert_eq!(one.get("x"), Some(&1));
         one.expect_uses(["x"]);
         assert_eq!(one.take("x"), Some(1));
         assert_eq!(one.take("x"), None);
-        let two = ToOne::from_pairs([(1, 'a'), (1, 'b')], &Q);
+        let two = ToOne::from_pairs([(1, 'a'), (1, 'b')], 1, &Q);
         assert!(matches!(
             two,
+            Err(Error::TooManyRows {
+                query: "AuthorsById"
+            })
+        ));
+        let rows = vec![comment(Some(1), "a"), comment(None, "b")];
+        let by_post = ToOne::from_rows(rows, 1, |row| row.post_id.as_ref(), &Q);
+        let by_post = by_post.unwrap_or_default();
+        assert_eq!(by_post.len(), 1);
+        assert_eq!(by_post.get(&1), Some(&comment(Some(1), "a")));
+        let twice = vec![comment(Some(1), "a"), comment(Some(1), "b")];
+        assert!(matches!(
+            ToOne::from_rows(twice, 1, |row| row.post_id.as_ref(), &Q),
             Err(Error::TooManyRows {
                 query: "AuthorsById"
             })

@@ -207,3 +207,16 @@ async fn unknown_parent_column_and_bad_syntax() {
         ]
     );
 }
+
+#[tokio::test]
+async fn query_named_like_a_loaders_distinct_entry() {
+    // `CommentsByPost` is also run as `comments_by_post_distinct` (for keys
+    // `with_relations` already de-duplicated): a query may not take that name.
+    let sql = "-- name: CommentsByPostDistinct :many\nSELECT c.id FROM comments c;\n";
+    let (at, message) = single(sql).await;
+    assert_eq!(at, format!("{}:10", line_of(sql, "CommentsByPostDistinct")));
+    assert_eq!(
+        message,
+        "query `CommentsByPostDistinct` becomes the function `comments_by_post_distinct`, which loader `CommentsByPost` needs for itself"
+    );
+}

@@ -158,9 +158,11 @@ impl AllUsersWithPostsRow {
         db: &E,
         columns: Vec<AllUsersWithPostsRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let posts_keys = quarry::unique_keys(columns.iter().map(|parent| parent.id));
-        let mut posts = posts_by_user(db, &posts_keys).await?;
-        posts.expect_uses(columns.iter().map(|parent| &parent.id));
+        let posts_keys = quarry::ParentKeys::new(columns.iter().map(|parent| parent.id));
+        let mut posts = posts_by_user_distinct(db, posts_keys.distinct()).await?;
+        if posts_keys.shared() {
+            posts.expect_uses(columns.iter().map(|parent| &parent.id));
+        }
         columns
             .into_iter()
             .map(|parent| {
@@ -252,9 +254,14 @@ impl PostsByUserRow {
         db: &E,
         columns: Vec<PostsByUserRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let comments_keys = quarry::unique_keys(columns.iter().map(|parent| parent.id));
-        let mut comments = comments_by_post(db, &comments_keys).await?;
-        comments.expect_uses(columns.iter().map(|parent| &parent.id));
+        let comments_keys = quarry::ParentKeys::new(
+            columns.iter().map(|parent| parent.id),
+        );
+        let mut comments = comments_by_post_distinct(db, comments_keys.distinct())
+            .await?;
+        if comments_keys.shared() {
+            comments.expect_uses(columns.iter().map(|parent| &parent.id));
+        }
         columns
             .into_iter()
             .map(|parent| {
@@ -286,29 +293,30 @@ pub async fn posts_by_user<E: quarry::Executor + ?Sized>(
     db: &E,
     user_ids: &[i32],
 ) -> Result<quarry::ToMany<i32, PostsByUserRow>, quarry::Error> {
+    posts_by_user_distinct(db, &quarry::unique_keys(user_ids.iter().copied())).await
+}
+
+/// [`posts_by_user`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn posts_by_user_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    user_ids: &[i32],
+) -> Result<quarry::ToMany<i32, PostsByUserRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "PostsByUser",
         "SELECT id, user_id, title, body, tags, nullable_tags FROM posts WHERE user_id = ANY($1)",
     );
-    let keys = quarry::unique_keys(user_ids.iter().copied());
-    if keys.is_empty() {
+    if user_ids.is_empty() {
         return Ok(Default::default());
     }
     let conn = db.pin(&QUERY).await?;
-    let keyed: Vec<(i32, PostsByUserRowColumns)> = quarry::fetch_keyed(
+    let columns: Vec<PostsByUserRowColumns> = quarry::fetch_all(
             &conn,
             &QUERY,
-            &[&keys],
-            1,
-            "user_id",
+            &[&user_ids],
         )
         .await?;
-    let (row_keys, columns): (Vec<i32>, Vec<PostsByUserRowColumns>) = keyed
-        .into_iter()
-        .unzip();
     let rows = PostsByUserRow::with_relations(&conn, columns).await?;
-    let pairs = row_keys.into_iter().zip(rows);
-    Ok(quarry::ToMany::from_pairs(pairs))
+    Ok(quarry::ToMany::from_rows(rows, user_ids.len(), |row| Some(&row.user_id)))
 }
 
 /// A row returned by [`comments_by_post`].
@@ -343,23 +351,24 @@ pub async fn comments_by_post<E: quarry::Executor + ?Sized>(
     db: &E,
     post_ids: &[i32],
 ) -> Result<quarry::ToMany<i32, CommentsByPostRow>, quarry::Error> {
+    comments_by_post_distinct(db, &quarry::unique_keys(post_ids.iter().copied())).await
+}
+
+/// [`comments_by_post`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn comments_by_post_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    post_ids: &[i32],
+) -> Result<quarry::ToMany<i32, CommentsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CommentsByPost",
         "SELECT id, post_id, text FROM comments WHERE post_id = ANY($1)",
     );
-    let keys = quarry::unique_keys(post_ids.iter().copied());
-    if keys.is_empty() {
+    if post_ids.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(i32, CommentsByPostRow)> = quarry::fetch_keyed(
-            db,
-            &QUERY,
-            &[&keys],
-            1,
-            "post_id",
-        )
+    let rows: Vec<CommentsByPostRow> = quarry::fetch_all(db, &QUERY, &[&post_ids])
         .await?;
-    Ok(quarry::ToMany::from_pairs(pairs))
+    Ok(quarry::ToMany::from_rows(rows, post_ids.len(), |row| Some(&row.post_id)))
 }
 
 /// A row returned by [`posts_of_user`].

@@ -87,23 +87,23 @@ pub async fn authors_by_ids<E: quarry::Executor + ?Sized>(
     db: &E,
     ids: &[i64],
 ) -> Result<quarry::ToOne<i64, AuthorsByIdsRow>, quarry::Error> {
+    authors_by_ids_distinct(db, &quarry::unique_keys(ids.iter().copied())).await
+}
+
+/// [`authors_by_ids`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn authors_by_ids_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    ids: &[i64],
+) -> Result<quarry::ToOne<i64, AuthorsByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AuthorsByIds",
         "SELECT a.id, a.name, a.email, a.bio\nFROM authors a\nWHERE a.id = ANY ($1)\nORDER BY a.id",
     );
-    let keys = quarry::unique_keys(ids.iter().copied());
-    if keys.is_empty() {
+    if ids.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(i64, AuthorsByIdsRow)> = quarry::fetch_keyed(
-            db,
-            &QUERY,
-            &[&keys],
-            0,
-            "id",
-        )
-        .await?;
-    quarry::ToOne::from_pairs(pairs, &QUERY)
+    let rows: Vec<AuthorsByIdsRow> = quarry::fetch_all(db, &QUERY, &[&ids]).await?;
+    quarry::ToOne::from_rows(rows, ids.len(), |row| Some(&row.id), &QUERY)
 }
 
 /// Sets or (with None) clears an author's avatar image.
@@ -219,23 +219,24 @@ pub async fn posts_by_author<E: quarry::Executor + ?Sized>(
     db: &E,
     author_ids: &[i64],
 ) -> Result<quarry::ToMany<i64, PostsByAuthorRow>, quarry::Error> {
+    posts_by_author_distinct(db, &quarry::unique_keys(author_ids.iter().copied())).await
+}
+
+/// [`posts_by_author`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn posts_by_author_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    author_ids: &[i64],
+) -> Result<quarry::ToMany<i64, PostsByAuthorRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "PostsByAuthor",
         "SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at DESC NULLS FIRST, p.id",
     );
-    let keys = quarry::unique_keys(author_ids.iter().copied());
-    if keys.is_empty() {
+    if author_ids.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(i64, PostsByAuthorRow)> = quarry::fetch_keyed(
-            db,
-            &QUERY,
-            &[&keys],
-            1,
-            "author_id",
-        )
+    let rows: Vec<PostsByAuthorRow> = quarry::fetch_all(db, &QUERY, &[&author_ids])
         .await?;
-    Ok(quarry::ToMany::from_pairs(pairs))
+    Ok(quarry::ToMany::from_rows(rows, author_ids.len(), |row| Some(&row.author_id)))
 }
 
 /// A row returned by [`create_post`].
@@ -727,12 +728,17 @@ impl CommentsByPostRow {
         db: &E,
         columns: Vec<CommentsByPostRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let commenter_keys = quarry::unique_keys(
+        let commenter_keys = quarry::ParentKeys::new(
             columns.iter().filter_map(|parent| parent.author_id),
         );
-        let mut commenter = authors_by_ids(db, &commenter_keys).await?;
-        commenter
-            .expect_uses(columns.iter().filter_map(|parent| parent.author_id.as_ref()));
+        let mut commenter = authors_by_ids_distinct(db, commenter_keys.distinct())
+            .await?;
+        if commenter_keys.shared() {
+            commenter
+                .expect_uses(
+                    columns.iter().filter_map(|parent| parent.author_id.as_ref()),
+                );
+        }
         columns
             .into_iter()
             .map(|parent| {
@@ -772,29 +778,30 @@ pub async fn comments_by_post<E: quarry::Executor + ?Sized>(
     db: &E,
     post_ids: &[i64],
 ) -> Result<quarry::ToMany<i64, CommentsByPostRow>, quarry::Error> {
+    comments_by_post_distinct(db, &quarry::unique_keys(post_ids.iter().copied())).await
+}
+
+/// [`comments_by_post`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn comments_by_post_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    post_ids: &[i64],
+) -> Result<quarry::ToMany<i64, CommentsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CommentsByPost",
         "SELECT c.id, c.post_id, c.author_id, a.name AS author_name, c.body, c.created_at\nFROM comments c\nLEFT JOIN authors a ON a.id = c.author_id\nWHERE c.post_id = ANY ($1)\nORDER BY c.post_id, c.created_at, c.id",
     );
-    let keys = quarry::unique_keys(post_ids.iter().copied());
-    if keys.is_empty() {
+    if post_ids.is_empty() {
         return Ok(Default::default());
     }
     let conn = db.pin(&QUERY).await?;
-    let keyed: Vec<(i64, CommentsByPostRowColumns)> = quarry::fetch_keyed(
+    let columns: Vec<CommentsByPostRowColumns> = quarry::fetch_all(
             &conn,
             &QUERY,
-            &[&keys],
-            1,
-            "post_id",
+            &[&post_ids],
         )
         .await?;
-    let (row_keys, columns): (Vec<i64>, Vec<CommentsByPostRowColumns>) = keyed
-        .into_iter()
-        .unzip();
     let rows = CommentsByPostRow::with_relations(&conn, columns).await?;
-    let pairs = row_keys.into_iter().zip(rows);
-    Ok(quarry::ToMany::from_pairs(pairs))
+    Ok(quarry::ToMany::from_rows(rows, post_ids.len(), |row| Some(&row.post_id)))
 }
 
 /// A row returned by [`add_comment`].
@@ -955,23 +962,23 @@ pub async fn tags_by_post<E: quarry::Executor + ?Sized>(
     db: &E,
     post_ids: &[i64],
 ) -> Result<quarry::ToMany<i64, TagsByPostRow>, quarry::Error> {
+    tags_by_post_distinct(db, &quarry::unique_keys(post_ids.iter().copied())).await
+}
+
+/// [`tags_by_post`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn tags_by_post_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    post_ids: &[i64],
+) -> Result<quarry::ToMany<i64, TagsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "TagsByPost",
         "SELECT pt.post_id, t.id, t.name\nFROM post_tags pt\nJOIN tags t ON t.id = pt.tag_id\nWHERE pt.post_id = ANY ($1)\nORDER BY pt.post_id, t.name",
     );
-    let keys = quarry::unique_keys(post_ids.iter().copied());
-    if keys.is_empty() {
+    if post_ids.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(i64, TagsByPostRow)> = quarry::fetch_keyed(
-            db,
-            &QUERY,
-            &[&keys],
-            0,
-            "post_id",
-        )
-        .await?;
-    Ok(quarry::ToMany::from_pairs(pairs))
+    let rows: Vec<TagsByPostRow> = quarry::fetch_all(db, &QUERY, &[&post_ids]).await?;
+    Ok(quarry::ToMany::from_rows(rows, post_ids.len(), |row| Some(&row.post_id)))
 }
 
 /// A row returned by [`list_posts_with_relations`].
@@ -1029,22 +1036,30 @@ impl ListPostsWithRelationsRow {
         db: &E,
         columns: Vec<ListPostsWithRelationsRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let comments_keys = quarry::unique_keys(columns.iter().map(|parent| parent.id));
-        let author_keys = quarry::unique_keys(
+        let comments_keys = quarry::ParentKeys::new(
+            columns.iter().map(|parent| parent.id),
+        );
+        let author_keys = quarry::ParentKeys::new(
             columns.iter().map(|parent| parent.author_id),
         );
-        let tags_keys = quarry::unique_keys(columns.iter().map(|parent| parent.id));
+        let tags_keys = quarry::ParentKeys::new(columns.iter().map(|parent| parent.id));
         let (mut comments, (mut author, mut tags)) = quarry::try_join(
-                comments_by_post(db, &comments_keys),
+                comments_by_post_distinct(db, comments_keys.distinct()),
                 quarry::try_join(
-                    authors_by_id(db, &author_keys),
-                    tags_via_post_tags(db, &tags_keys),
+                    authors_by_id_distinct(db, author_keys.distinct()),
+                    tags_via_post_tags_distinct(db, tags_keys.distinct()),
                 ),
             )
             .await?;
-        comments.expect_uses(columns.iter().map(|parent| &parent.id));
-        author.expect_uses(columns.iter().map(|parent| &parent.author_id));
-        tags.expect_uses(columns.iter().map(|parent| &parent.id));
+        if comments_keys.shared() {
+            comments.expect_uses(columns.iter().map(|parent| &parent.id));
+        }
+        if author_keys.shared() {
+            author.expect_uses(columns.iter().map(|parent| &parent.author_id));
+        }
+        if tags_keys.shared() {
+            tags.expect_uses(columns.iter().map(|parent| &parent.id));
+        }
         columns
             .into_iter()
             .map(|parent| {
@@ -1143,17 +1158,23 @@ pub async fn authors_by_id<E: quarry::Executor + ?Sized>(
     db: &E,
     keys: &[i64],
 ) -> Result<quarry::ToOne<i64, Author>, quarry::Error> {
+    authors_by_id_distinct(db, &quarry::unique_keys(keys.iter().copied())).await
+}
+
+/// [`authors_by_id`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn authors_by_id_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    keys: &[i64],
+) -> Result<quarry::ToOne<i64, Author>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AuthorsById",
         "SELECT t.id, t.name, t.email, t.bio, t.avatar\nFROM authors t\nWHERE t.id = ANY($1)",
     );
-    let keys = quarry::unique_keys(keys.iter().copied());
     if keys.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(i64, Author)> = quarry::fetch_keyed(db, &QUERY, &[&keys], 0, "id")
-        .await?;
-    quarry::ToOne::from_pairs(pairs, &QUERY)
+    let rows: Vec<Author> = quarry::fetch_all(db, &QUERY, &[&keys]).await?;
+    quarry::ToOne::from_rows(rows, keys.len(), |row| Some(&row.id), &QUERY)
 }
 
 /// A row returned by [`tags_via_post_tags`].
@@ -1189,11 +1210,18 @@ pub async fn tags_via_post_tags<E: quarry::Executor + ?Sized>(
     db: &E,
     keys: &[i64],
 ) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
+    tags_via_post_tags_distinct(db, &quarry::unique_keys(keys.iter().copied())).await
+}
+
+/// [`tags_via_post_tags`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn tags_via_post_tags_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    keys: &[i64],
+) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "TagsViaPostTags",
         "SELECT t.id, t.name, j.post_id AS quarry_key\nFROM post_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.post_id = ANY($1)\nORDER BY j.post_id, t.id",
     );
-    let keys = quarry::unique_keys(keys.iter().copied());
     if keys.is_empty() {
         return Ok(Default::default());
     }
@@ -1205,5 +1233,5 @@ pub async fn tags_via_post_tags<E: quarry::Executor + ?Sized>(
             "quarry_key",
         )
         .await?;
-    Ok(quarry::ToMany::from_pairs(pairs))
+    Ok(quarry::ToMany::from_pairs(pairs, keys.len()))
 }

@@ -124,17 +124,23 @@ pub async fn customers_by_ids<E: quarry::Executor + ?Sized>(
     db: &E,
     ids: &[i64],
 ) -> Result<quarry::ToOne<i64, Customer>, quarry::Error> {
+    customers_by_ids_distinct(db, &quarry::unique_keys(ids.iter().copied())).await
+}
+
+/// [`customers_by_ids`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn customers_by_ids_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    ids: &[i64],
+) -> Result<quarry::ToOne<i64, Customer>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CustomersByIds",
         "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
     );
-    let keys = quarry::unique_keys(ids.iter().copied());
-    if keys.is_empty() {
+    if ids.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(i64, Customer)> = quarry::fetch_keyed(db, &QUERY, &[&keys], 0, "id")
-        .await?;
-    quarry::ToOne::from_pairs(pairs, &QUERY)
+    let rows: Vec<Customer> = quarry::fetch_all(db, &QUERY, &[&ids]).await?;
+    quarry::ToOne::from_rows(rows, ids.len(), |row| Some(&row.id), &QUERY)
 }
 
 /// A row returned by [`customer_order_stats`].
@@ -285,23 +291,23 @@ pub async fn categories_by_ids<E: quarry::Executor + ?Sized>(
     db: &E,
     ids: &[i64],
 ) -> Result<quarry::ToOne<i64, CategoriesByIdsRow>, quarry::Error> {
+    categories_by_ids_distinct(db, &quarry::unique_keys(ids.iter().copied())).await
+}
+
+/// [`categories_by_ids`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn categories_by_ids_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    ids: &[i64],
+) -> Result<quarry::ToOne<i64, CategoriesByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CategoriesByIds",
         "SELECT c.id, c.parent_id, c.name, c.slug\nFROM categories c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
     );
-    let keys = quarry::unique_keys(ids.iter().copied());
-    if keys.is_empty() {
+    if ids.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(i64, CategoriesByIdsRow)> = quarry::fetch_keyed(
-            db,
-            &QUERY,
-            &[&keys],
-            0,
-            "id",
-        )
-        .await?;
-    quarry::ToOne::from_pairs(pairs, &QUERY)
+    let rows: Vec<CategoriesByIdsRow> = quarry::fetch_all(db, &QUERY, &[&ids]).await?;
+    quarry::ToOne::from_rows(rows, ids.len(), |row| Some(&row.id), &QUERY)
 }
 
 /// A row returned by [`products_in_category_tree`].
@@ -504,11 +510,14 @@ impl ProductsByIdsRow {
         db: &E,
         columns: Vec<ProductsByIdsRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let category_keys = quarry::unique_keys(
+        let category_keys = quarry::ParentKeys::new(
             columns.iter().map(|parent| parent.category_id),
         );
-        let mut category = categories_by_ids(db, &category_keys).await?;
-        category.expect_uses(columns.iter().map(|parent| &parent.category_id));
+        let mut category = categories_by_ids_distinct(db, category_keys.distinct())
+            .await?;
+        if category_keys.shared() {
+            category.expect_uses(columns.iter().map(|parent| &parent.category_id));
+        }
         columns
             .into_iter()
             .map(|parent| {
@@ -552,29 +561,26 @@ pub async fn products_by_ids<E: quarry::Executor + ?Sized>(
     db: &E,
     ids: &[i64],
 ) -> Result<quarry::ToOne<i64, ProductsByIdsRow>, quarry::Error> {
+    products_by_ids_distinct(db, &quarry::unique_keys(ids.iter().copied())).await
+}
+
+/// [`products_by_ids`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn products_by_ids_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    ids: &[i64],
+) -> Result<quarry::ToOne<i64, ProductsByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "ProductsByIds",
         "SELECT p.id, p.category_id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg, p.active\nFROM products p\nWHERE p.id = ANY ($1)\nORDER BY p.id",
     );
-    let keys = quarry::unique_keys(ids.iter().copied());
-    if keys.is_empty() {
+    if ids.is_empty() {
         return Ok(Default::default());
     }
     let conn = db.pin(&QUERY).await?;
-    let keyed: Vec<(i64, ProductsByIdsRowColumns)> = quarry::fetch_keyed(
-            &conn,
-            &QUERY,
-            &[&keys],
-            0,
-            "id",
-        )
+    let columns: Vec<ProductsByIdsRowColumns> = quarry::fetch_all(&conn, &QUERY, &[&ids])
         .await?;
-    let (row_keys, columns): (Vec<i64>, Vec<ProductsByIdsRowColumns>) = keyed
-        .into_iter()
-        .unzip();
     let rows = ProductsByIdsRow::with_relations(&conn, columns).await?;
-    let pairs = row_keys.into_iter().zip(rows);
-    quarry::ToOne::from_pairs(pairs, &QUERY)
+    quarry::ToOne::from_rows(rows, ids.len(), |row| Some(&row.id), &QUERY)
 }
 
 /// A row returned by [`adjust_stock`].
@@ -976,11 +982,13 @@ impl ItemsByOrderRow {
         db: &E,
         columns: Vec<ItemsByOrderRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let product_keys = quarry::unique_keys(
+        let product_keys = quarry::ParentKeys::new(
             columns.iter().map(|parent| parent.product_id),
         );
-        let mut product = products_by_ids(db, &product_keys).await?;
-        product.expect_uses(columns.iter().map(|parent| &parent.product_id));
+        let mut product = products_by_ids_distinct(db, product_keys.distinct()).await?;
+        if product_keys.shared() {
+            product.expect_uses(columns.iter().map(|parent| &parent.product_id));
+        }
         columns
             .into_iter()
             .map(|parent| {
@@ -1025,29 +1033,30 @@ pub async fn items_by_order<E: quarry::Executor + ?Sized>(
     db: &E,
     order_ids: &[i64],
 ) -> Result<quarry::ToMany<i64, ItemsByOrderRow>, quarry::Error> {
+    items_by_order_distinct(db, &quarry::unique_keys(order_ids.iter().copied())).await
+}
+
+/// [`items_by_order`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn items_by_order_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    order_ids: &[i64],
+) -> Result<quarry::ToMany<i64, ItemsByOrderRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "ItemsByOrder",
         "SELECT oi.id, oi.order_id, oi.product_id, p.sku, p.name AS product_name,\n       oi.quantity, oi.unit_price,\n       oi.quantity * oi.unit_price AS line_total\nFROM order_items oi\nJOIN products p ON p.id = oi.product_id\nWHERE oi.order_id = ANY ($1)\nORDER BY oi.order_id, oi.id",
     );
-    let keys = quarry::unique_keys(order_ids.iter().copied());
-    if keys.is_empty() {
+    if order_ids.is_empty() {
         return Ok(Default::default());
     }
     let conn = db.pin(&QUERY).await?;
-    let keyed: Vec<(i64, ItemsByOrderRowColumns)> = quarry::fetch_keyed(
+    let columns: Vec<ItemsByOrderRowColumns> = quarry::fetch_all(
             &conn,
             &QUERY,
-            &[&keys],
-            1,
-            "order_id",
+            &[&order_ids],
         )
         .await?;
-    let (row_keys, columns): (Vec<i64>, Vec<ItemsByOrderRowColumns>) = keyed
-        .into_iter()
-        .unzip();
     let rows = ItemsByOrderRow::with_relations(&conn, columns).await?;
-    let pairs = row_keys.into_iter().zip(rows);
-    Ok(quarry::ToMany::from_pairs(pairs))
+    Ok(quarry::ToMany::from_rows(rows, order_ids.len(), |row| Some(&row.order_id)))
 }
 
 /// Removes a product from an order; returns the number of deleted rows (0 or 1).
@@ -1335,17 +1344,21 @@ impl ListOrdersWithDetailsRow {
         db: &E,
         columns: Vec<ListOrdersWithDetailsRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let customer_keys = quarry::unique_keys(
+        let customer_keys = quarry::ParentKeys::new(
             columns.iter().map(|parent| parent.customer_id),
         );
-        let items_keys = quarry::unique_keys(columns.iter().map(|parent| parent.id));
+        let items_keys = quarry::ParentKeys::new(columns.iter().map(|parent| parent.id));
         let (mut customer, mut items) = quarry::try_join(
-                customers_by_ids(db, &customer_keys),
-                items_by_order(db, &items_keys),
+                customers_by_ids_distinct(db, customer_keys.distinct()),
+                items_by_order_distinct(db, items_keys.distinct()),
             )
             .await?;
-        customer.expect_uses(columns.iter().map(|parent| &parent.customer_id));
-        items.expect_uses(columns.iter().map(|parent| &parent.id));
+        if customer_keys.shared() {
+            customer.expect_uses(columns.iter().map(|parent| &parent.customer_id));
+        }
+        if items_keys.shared() {
+            items.expect_uses(columns.iter().map(|parent| &parent.id));
+        }
         columns
             .into_iter()
             .map(|parent| {

@@ -283,9 +283,11 @@ impl TodosByListRow {
         db: &E,
         columns: Vec<TodosByListRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let tags_keys = quarry::unique_keys(columns.iter().map(|parent| parent.id));
-        let mut tags = tags_via_todo_tags(db, &tags_keys).await?;
-        tags.expect_uses(columns.iter().map(|parent| &parent.id));
+        let tags_keys = quarry::ParentKeys::new(columns.iter().map(|parent| parent.id));
+        let mut tags = tags_via_todo_tags_distinct(db, tags_keys.distinct()).await?;
+        if tags_keys.shared() {
+            tags.expect_uses(columns.iter().map(|parent| &parent.id));
+        }
         columns
             .into_iter()
             .map(|parent| {
@@ -320,29 +322,30 @@ pub async fn todos_by_list<E: quarry::Executor + ?Sized>(
     db: &E,
     list_ids: &[i64],
 ) -> Result<quarry::ToMany<i64, TodosByListRow>, quarry::Error> {
+    todos_by_list_distinct(db, &quarry::unique_keys(list_ids.iter().copied())).await
+}
+
+/// [`todos_by_list`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn todos_by_list_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    list_ids: &[i64],
+) -> Result<quarry::ToMany<i64, TodosByListRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "TodosByList",
         "SELECT t.id, t.list_id, t.title, t.due_on, t.done_at\nFROM todos t\nWHERE t.list_id = ANY ($1)\nORDER BY t.list_id, t.done_at IS NOT NULL, t.due_on NULLS LAST, t.id",
     );
-    let keys = quarry::unique_keys(list_ids.iter().copied());
-    if keys.is_empty() {
+    if list_ids.is_empty() {
         return Ok(Default::default());
     }
     let conn = db.pin(&QUERY).await?;
-    let keyed: Vec<(i64, TodosByListRowColumns)> = quarry::fetch_keyed(
+    let columns: Vec<TodosByListRowColumns> = quarry::fetch_all(
             &conn,
             &QUERY,
-            &[&keys],
-            1,
-            "list_id",
+            &[&list_ids],
         )
         .await?;
-    let (row_keys, columns): (Vec<i64>, Vec<TodosByListRowColumns>) = keyed
-        .into_iter()
-        .unzip();
     let rows = TodosByListRow::with_relations(&conn, columns).await?;
-    let pairs = row_keys.into_iter().zip(rows);
-    Ok(quarry::ToMany::from_pairs(pairs))
+    Ok(quarry::ToMany::from_rows(rows, list_ids.len(), |row| Some(&row.list_id)))
 }
 
 /// A row returned by [`lists_with_todos`].
@@ -386,9 +389,11 @@ impl ListsWithTodosRow {
         db: &E,
         columns: Vec<ListsWithTodosRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let todos_keys = quarry::unique_keys(columns.iter().map(|parent| parent.id));
-        let mut todos = todos_by_list(db, &todos_keys).await?;
-        todos.expect_uses(columns.iter().map(|parent| &parent.id));
+        let todos_keys = quarry::ParentKeys::new(columns.iter().map(|parent| parent.id));
+        let mut todos = todos_by_list_distinct(db, todos_keys.distinct()).await?;
+        if todos_keys.shared() {
+            todos.expect_uses(columns.iter().map(|parent| &parent.id));
+        }
         columns
             .into_iter()
             .map(|parent| {
@@ -459,11 +464,18 @@ pub async fn tags_via_todo_tags<E: quarry::Executor + ?Sized>(
     db: &E,
     keys: &[i64],
 ) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
+    tags_via_todo_tags_distinct(db, &quarry::unique_keys(keys.iter().copied())).await
+}
+
+/// [`tags_via_todo_tags`] for keys that are already distinct (no de-duplication).
+pub(crate) async fn tags_via_todo_tags_distinct<E: quarry::Executor + ?Sized>(
+    db: &E,
+    keys: &[i64],
+) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "TagsViaTodoTags",
         "SELECT t.id, t.name, j.todo_id AS quarry_key\nFROM todo_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.todo_id = ANY($1)\nORDER BY j.todo_id, t.id",
     );
-    let keys = quarry::unique_keys(keys.iter().copied());
     if keys.is_empty() {
         return Ok(Default::default());
     }
@@ -475,5 +487,5 @@ pub async fn tags_via_todo_tags<E: quarry::Executor + ?Sized>(
             "quarry_key",
         )
         .await?;
-    Ok(quarry::ToMany::from_pairs(pairs))
+    Ok(quarry::ToMany::from_pairs(pairs, keys.len()))
 }
