@@ -34,6 +34,7 @@ LABELS = {
     "sqlx": "sqlx 0.8",
     "diesel": "diesel 2",
     "tokio_postgres_values": "tokio-postgres, multi-row VALUES",
+    "tokio_postgres_copy": "tokio-postgres, binary COPY",
 }
 COLORS = {
     "tokio_postgres": "#6b7280",
@@ -44,7 +45,7 @@ COLORS = {
 SIZED = {
     "trivial_query": ("users in the table", IMPLEMENTATIONS),
     "medium_complex_query": ("users in the table (half match)", IMPLEMENTATIONS),
-    "insert": ("users per statement", IMPLEMENTATIONS + ["tokio_postgres_values"]),
+    "insert": ("users per statement", IMPLEMENTATIONS + ["tokio_postgres_values", "tokio_postgres_copy"]),
 }
 
 

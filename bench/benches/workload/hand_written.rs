@@ -14,7 +14,8 @@
 
 use std::collections::HashMap;
 
-use quarry::tokio_postgres::types::ToSql;
+use quarry::tokio_postgres::binary_copy::BinaryCopyInWriter;
+use quarry::tokio_postgres::types::{ToSql, Type};
 use quarry::tokio_postgres::{Client, Row, Statement};
 use quarry::PooledConnection;
 use quarry_bench::workload::INSERT_SIZES;
@@ -30,6 +31,7 @@ LEFT JOIN posts p ON p.user_id = u.id
 WHERE u.hair_color = $1";
 pub const INSERT_UNNEST: &str = "INSERT INTO users (name, hair_color)
 SELECT * FROM unnest($1::text[], $2::text[])";
+pub const COPY_USERS: &str = "COPY users (name, hair_color) FROM STDIN (FORMAT binary)";
 pub const POSTS_BY_USER: &str =
     "SELECT id, user_id, title, body, tags, nullable_tags FROM posts WHERE user_id = ANY($1)";
 pub const COMMENTS_BY_POST: &str = "SELECT id, post_id, text FROM comments WHERE post_id = ANY($1)";
@@ -100,6 +102,7 @@ pub struct HandWritten {
     insert_unnest: Statement,
     /// Multi-row `VALUES`, one statement per size of the `insert` scenario.
     insert_values: HashMap<usize, Statement>,
+    copy_users: Statement,
     posts_by_user: Statement,
     comments_by_post: Statement,
 }
@@ -119,6 +122,7 @@ impl HandWritten {
             users_with_posts: client.prepare(USERS_WITH_POSTS).await?,
             insert_unnest: client.prepare(INSERT_UNNEST).await?,
             insert_values,
+            copy_users: client.prepare(COPY_USERS).await?,
             posts_by_user: client.prepare(POSTS_BY_USER).await?,
             comments_by_post: client.prepare(COMMENTS_BY_POST).await?,
             conn,
@@ -194,6 +198,19 @@ impl HandWritten {
             params.push(hair_color);
         }
         Ok(self.client().execute(statement, &params).await?)
+    }
+
+    /// One binary `COPY users (name, hair_color) FROM STDIN`, as a
+    /// `:copyfrom` query would run it: two round trips (the server answers
+    /// the `COPY` before the rows are sent), then the rows in binary format.
+    pub async fn insert_copy(&self, names: &[&str], hair_colors: &[&str]) -> Result<u64, BoxError> {
+        let sink = self.client().copy_in(&self.copy_users).await?;
+        let writer = BinaryCopyInWriter::new(sink, &[Type::VARCHAR, Type::VARCHAR]);
+        let mut writer = std::pin::pin!(writer);
+        for (name, hair_color) in names.iter().zip(hair_colors) {
+            writer.as_mut().write(&[name, hair_color]).await?;
+        }
+        Ok(writer.finish().await?)
     }
 
     /// Users, then their posts (`= ANY($1)`), then those posts' comments.

@@ -13,7 +13,8 @@
 //! * `medium_complex_query`: users LEFT JOIN posts WHERE hair_color = 'black'
 //!   (half of them), same sizes;
 //! * `insert`: one statement inserting 1, 10, 25, 50 or 100 users (plus
-//!   `tokio_postgres_values`: the hand-written multi-row `VALUES` form);
+//!   `tokio_postgres_values`: the hand-written multi-row `VALUES` form, and
+//!   `tokio_postgres_copy`: a hand-written binary `COPY`);
 //! * `loading_associations`: 100 users × 10 posts × 10 comments, loaded as
 //!   users → posts → comments;
 //! * `prefetch_vs_n_plus_one`: the same data by Quarry's prefetch, by the
@@ -328,6 +329,10 @@ fn check_inserts(f: &Fixture, names: &[&str], hair_colors: &[&str]) {
         f.block_on(f.hand.insert_values(names, hair_colors)),
     );
     inserted(
+        "tokio_postgres_copy",
+        f.block_on(f.hand.insert_copy(names, hair_colors)),
+    );
+    inserted(
         "quarry",
         f.block_on(quarry_impl::insert(f.quarry(), names, hair_colors))
             .map_err(Into::into),
@@ -372,6 +377,17 @@ fn insert(c: &mut Criterion, f: &Fixture) {
                         .insert_values(names, hair_colors)
                         .await
                         .expect("tokio_postgres_values"),
+                )
+            })
+        });
+        truncate();
+        group.bench_function(BenchmarkId::new("tokio_postgres_copy", size), |b| {
+            b.to_async(&f.runtime).iter(|| async {
+                black_box(
+                    f.hand
+                        .insert_copy(names, hair_colors)
+                        .await
+                        .expect("tokio_postgres_copy"),
                 )
             })
         });
@@ -447,6 +463,17 @@ fn insert(c: &mut Criterion, f: &Fixture) {
                                 .insert_values(names, hair_colors)
                                 .await
                                 .expect("tokio_postgres_values"),
+                        );
+                    }),
+                ),
+                (
+                    "tokio_postgres_copy",
+                    call(|| async {
+                        black_box(
+                            f.hand
+                                .insert_copy(names, hair_colors)
+                                .await
+                                .expect("tokio_postgres_copy"),
                         );
                     }),
                 ),
