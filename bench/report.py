@@ -21,7 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
 CRITERION = TARGET / "criterion"
-INTERLEAVED = TARGET / "tmp" / "quarry-bench-interleaved.json"
+INTERLEAVED = [TARGET / "tmp" / "quarry-bench-interleaved.json",
+               TARGET / "tmp" / "quarry-bench-interleaved-prefetch.json"]
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 SVG = ROOT / "docs" / "benchmarks.svg"
 BEGIN = "<!-- BEGIN bench/run.sh -->"
@@ -68,12 +69,15 @@ def load():
 
 
 def load_interleaved():
-    """{(case, implementation): ratio} from the workload bench's interleaved runs."""
-    try:
-        items = json.loads(INTERLEAVED.read_text())
-    except (OSError, ValueError):
-        return {}
-    return {(item["case"], item["implementation"]): item for item in items}
+    """{(case, implementation): ratio} from the workload and prefetch benches' interleaved runs."""
+    ratios = {}
+    for path in INTERLEAVED:
+        try:
+            items = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        ratios.update({(item["case"], item["implementation"]): item for item in items})
+    return ratios
 
 
 INTERLEAVED_RATIOS = {}

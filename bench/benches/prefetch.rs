@@ -11,6 +11,9 @@
 //!
 //! Before timing, each variant runs once under `quarry::record` to count its
 //! statements, and the three results are checked to describe the same data.
+//! After criterion's runs, `prefetch` and `hand_written_any` also run
+//! interleaved (as in the workload bench, `workload/interleaved.rs`), for
+//! their ratio without criterion's one-after-the-other drift.
 //!
 //! PostgreSQL: `DATABASE_URL` when set, else an ephemeral cluster started from
 //! the local server binaries. Run: `cargo bench -p quarry-bench --bench prefetch`.
@@ -25,6 +28,9 @@ use quarry::chrono::{DateTime, Utc};
 use quarry::rust_decimal::Decimal;
 use quarry_bench::{hand_written, shop_data};
 use quarry_example_app::queries::shop;
+
+#[path = "workload/interleaved.rs"]
+mod interleaved;
 
 /// What a variant loaded, reduced to numbers and names that must agree.
 #[derive(Debug, PartialEq)]
@@ -226,6 +232,37 @@ fn prefetch(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    if interleaved::enabled() {
+        let ratios = interleaved::measure(
+            &runtime,
+            "list_orders_with_details",
+            Duration::from_secs(20),
+            &[
+                (
+                    "hand_written_any",
+                    interleaved::call(|| async {
+                        black_box(
+                            hand_written::list_orders_with_details(&pool, since)
+                                .await
+                                .expect("hand-written"),
+                        );
+                    }),
+                ),
+                (
+                    "prefetch",
+                    interleaved::call(|| async {
+                        black_box(
+                            shop::list_orders_with_details(&pool, since)
+                                .await
+                                .expect("prefetch"),
+                        );
+                    }),
+                ),
+            ],
+        );
+        interleaved::write("quarry-bench-interleaved-prefetch.json", &ratios);
+    }
 
     drop(pool);
     // An ephemeral cluster goes away with `server`; on DATABASE_URL's server

@@ -100,12 +100,16 @@ where
 #[derive(Debug, Clone)]
 struct Groups<K, V> {
     map: HashMap<K, (V, usize)>,
+    /// Whether uses were announced ([`Groups::expect_uses`]); if not, every
+    /// `take` moves the value out.
+    counted: bool,
 }
 
 impl<K, V> Default for Groups<K, V> {
     fn default() -> Self {
         Self {
             map: HashMap::new(),
+            counted: false,
         }
     }
 }
@@ -114,6 +118,7 @@ impl<K: Hash + Eq, V: Clone> Groups<K, V> {
     fn with_capacity(capacity: usize) -> Self {
         Self {
             map: HashMap::with_capacity(capacity),
+            counted: false,
         }
     }
 
@@ -121,6 +126,7 @@ impl<K: Hash + Eq, V: Clone> Groups<K, V> {
     where
         K: Borrow<Q>,
     {
+        self.counted = true;
         for key in keys {
             if let Some((_, uses)) = self.map.get_mut(key) {
                 *uses += 1;
@@ -128,20 +134,24 @@ impl<K: Hash + Eq, V: Clone> Groups<K, V> {
         }
     }
 
-    /// One look-up when the value is moved out (the common case); a clone
-    /// and a re-insert while other parents still expect it.
+    /// Without announced uses, one look-up that moves the value out (parents
+    /// with distinct keys, the common case). With them, one look-up per
+    /// clone, and a second one to move the value out on its last use.
     fn take<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
     where
         K: Borrow<Q>,
     {
-        let (key, (value, uses)) = self.map.remove_entry(key)?;
-        if uses > 1 {
-            let copy = value.clone();
-            self.map.insert(key, (value, uses - 1));
-            Some(copy)
-        } else {
-            Some(value)
+        if self.counted {
+            match self.map.get_mut(key) {
+                None => return None,
+                Some((value, uses)) if *uses > 1 => {
+                    *uses -= 1;
+                    return Some(value.clone());
+                }
+                Some(_) => {}
+            }
         }
+        self.map.remove(key).map(|(value, _)| value)
     }
 
     fn into_map(self) -> HashMap<K, V> {

@@ -13,7 +13,9 @@
 //! 95 % confidence interval, is what `bench/report.py` puts in the tables
 //! next to criterion's medians.
 //!
-//! Results go to `target/tmp/quarry-bench-interleaved.json`.
+//! Results go to `target/tmp/quarry-bench-interleaved.json` (the workload
+//! bench) and `target/tmp/quarry-bench-interleaved-prefetch.json` (the
+//! prefetch bench, which includes this file).
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -177,12 +179,14 @@ pub fn enabled() -> bool {
     !args.iter().any(|a| !a.starts_with('-'))
 }
 
-fn results_file() -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("quarry-bench-interleaved.json")
+/// Where a bench's results go: `target/tmp/<file>`.
+fn results_file(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(file)
 }
 
-/// Writes the results as JSON (a list of objects), by hand: no serde here.
-pub fn write(results: &[Ratio]) {
+/// Writes the results as JSON (a list of objects) to `target/tmp/<file>`, by
+/// hand: no serde here.
+pub fn write(file: &str, results: &[Ratio]) {
     let items: Vec<String> = results
         .iter()
         .map(|r| {
@@ -201,7 +205,7 @@ pub fn write(results: &[Ratio]) {
             )
         })
         .collect();
-    let path = results_file();
+    let path = results_file(file);
     let json = format!("[\n{}\n]\n", items.join(",\n"));
     match std::fs::write(&path, json) {
         Ok(()) => println!("interleaved results: {}", path.display()),

@@ -683,7 +683,7 @@ fn workload(c: &mut Criterion) {
     } = fixture;
     drop((admin, hand, sqlx, diesel));
     if let Some(results) = interleaved {
-        interleaved::write(&results.into_inner());
+        interleaved::write("quarry-bench-interleaved.json", &results.into_inner());
     }
     // An ephemeral cluster goes away with `server`; on DATABASE_URL's server
     // the database would stay behind.
