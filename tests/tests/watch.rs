@@ -206,7 +206,7 @@ impl Drop for Watcher {
     }
 }
 
-/// Cluster directories (`quarry-pg-<pid>-<n>`, see codegen/src/pg.rs) of process `pid`.
+/// Cluster directories (`quarry-pg-<pid>-<n>`, see codegen/src/pg/) of process `pid`.
 fn cluster_dirs_of(pid: u32) -> Vec<PathBuf> {
     let prefix = format!("quarry-pg-{pid}-");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(std::env::temp_dir())
@@ -220,7 +220,7 @@ fn cluster_dirs_of(pid: u32) -> Vec<PathBuf> {
 }
 
 /// Whether `pid` is a live process. Zombies count as dead: the postmaster is
-/// reparented to PID 1, which may be slow to reap it (as in codegen's pg.rs).
+/// reparented to PID 1, which may be slow to reap it (as in codegen/src/pg/process.rs).
 fn process_exists(pid: libc::pid_t) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // `pid (comm) state …`

@@ -1,0 +1,307 @@
+//! [`EphemeralCluster`]: starting a throwaway cluster end to end (binaries,
+//! data directory, server, registration for cleanup) and stopping it on
+//! drop; its private directories, and `initdb`.
+
+use std::fmt;
+use std::fs;
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use super::binaries::{
+    base_temp_dir, find_binaries, pg_command, run, server_user, server_version, PgBinaries, RunAs,
+};
+use super::cleanup::{
+    deregister, install_cleanup_hooks, register, InFlightStart, NEXT_CLUSTER_ID, SHUTTING_DOWN,
+};
+use super::process::{free_port, reap_stale, shutdown, start_server};
+use super::server::percent_encode;
+use super::template::{
+    adopt_abandoned_fill, claim_spare, copy_tree, ensure_template, refill_spare,
+};
+use super::{io_error, PgError, CLUSTER_PREFIX};
+
+/// Superuser created by `initdb -U` in ephemeral clusters.
+const SUPERUSER: &str = "postgres";
+
+const CACHE_DIR_NAME: &str = "quarry-pg-cache";
+
+/// A PostgreSQL server started by this process in a private temp directory,
+/// listening on 127.0.0.1 and a private unix socket, superuser `postgres`
+/// with trust authentication. Dropping it stops the server and deletes the
+/// directory (this blocks for ~0.1 s).
+pub struct EphemeralCluster {
+    /// `None` once stopped.
+    paths: Option<ClusterPaths>,
+    port: u16,
+    socket_dir: PathBuf,
+    data_dir: PathBuf,
+}
+
+impl EphemeralCluster {
+    /// Start a new cluster. Blocking: call it from sync code or inside
+    /// `tokio::task::spawn_blocking`. The first start on a machine runs
+    /// `initdb` once to build the cached template (~1-3 s); later starts take
+    /// a ready spare copy of it (or copy it) and run `pg_ctl start`
+    /// (~0.15 s with a spare).
+    pub fn start() -> Result<EphemeralCluster, PgError> {
+        start_cluster(None, &mut free_port)
+    }
+
+    /// TCP port on 127.0.0.1.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Directory holding the server's unix socket (`.s.PGSQL.<port>`).
+    pub fn socket_dir(&self) -> &Path {
+        &self.socket_dir
+    }
+
+    /// The cluster's data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// `postgres://postgres@127.0.0.1:{port}/{dbname}`.
+    pub fn url(&self, dbname: &str) -> String {
+        format!(
+            "postgres://{SUPERUSER}@127.0.0.1:{}/{}",
+            self.port,
+            percent_encode(dbname)
+        )
+    }
+
+    /// Connection config for `dbname` on this cluster (TCP, user `postgres`).
+    pub fn config(&self, dbname: &str) -> tokio_postgres::Config {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host("127.0.0.1")
+            .port(self.port)
+            .user(SUPERUSER)
+            .dbname(dbname)
+            .application_name("quarry")
+            .connect_timeout(Duration::from_secs(10));
+        config
+    }
+
+    /// Stop the server and delete its directory (same as dropping it).
+    pub fn stop(self) {
+        drop(self);
+    }
+
+    /// Forget the cluster without stopping it, as a crashed process would.
+    #[cfg(test)]
+    pub(super) fn leak(mut self) -> Option<ClusterPaths> {
+        let paths = self.paths.take()?;
+        deregister(paths.id);
+        Some(paths)
+    }
+}
+
+impl Drop for EphemeralCluster {
+    fn drop(&mut self) {
+        if let Some(paths) = self.paths.take() {
+            let started = Instant::now();
+            shutdown(&paths);
+            deregister(paths.id);
+            tracing::debug!(
+                dir = %paths.dir.display(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "stopped ephemeral PostgreSQL cluster"
+            );
+        }
+    }
+}
+
+impl fmt::Debug for EphemeralCluster {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EphemeralCluster")
+            .field("port", &self.port)
+            .field("data_dir", &self.data_dir)
+            .field("socket_dir", &self.socket_dir)
+            .field("running", &self.paths.is_some())
+            .finish()
+    }
+}
+
+/// Everything needed to stop a cluster and delete it; kept both in the
+/// cluster and in the process-wide registry used by the signal/exit hooks.
+#[derive(Clone, Debug)]
+pub(super) struct ClusterPaths {
+    pub(super) id: u64,
+    pub(super) dir: PathBuf,
+    pub(super) data: PathBuf,
+    pub(super) pg_ctl: PathBuf,
+    pub(super) run_as: RunAs,
+}
+
+/// Start a cluster; `cache_root` overrides the template cache location and
+/// `pick_port` the port probe (both for tests).
+pub(super) fn start_cluster(
+    cache_root: Option<&Path>,
+    pick_port: &mut dyn FnMut() -> Result<u16, PgError>,
+) -> Result<EphemeralCluster, PgError> {
+    let started = Instant::now();
+    install_cleanup_hooks();
+    if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        return Err(PgError::ShuttingDown);
+    }
+    // Declared before `cluster` so it is dropped after it: a signal watcher
+    // waiting for in-flight starts then sees this one's cleanup finished.
+    let _in_flight = InFlightStart::enter();
+
+    let bins = find_binaries()?;
+    let run_as = server_user()?;
+    let tmp = base_temp_dir(run_as)?;
+    reap_stale(&tmp, &bins);
+    let version = server_version(&bins)?;
+    let cache_root = cache_root.map_or_else(|| tmp.join(CACHE_DIR_NAME), Path::to_path_buf);
+    let template = ensure_template(&cache_root, &bins, &version, run_as)?;
+    let template_done = started.elapsed();
+
+    let dir = create_cluster_dir(&tmp)?;
+    let paths = ClusterPaths {
+        id: NEXT_CLUSTER_ID.fetch_add(1, Ordering::Relaxed),
+        data: dir.join("data"),
+        dir: dir.clone(),
+        pg_ctl: bins.pg_ctl.clone(),
+        run_as,
+    };
+    register(paths.clone());
+    let mut cluster = EphemeralCluster {
+        socket_dir: dir.join("sock"),
+        data_dir: paths.data.clone(),
+        paths: Some(paths),
+        port: 0,
+    };
+    // From here on every early return drops `cluster`, which stops whatever
+    // got started and deletes `dir`.
+    if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        return Err(PgError::ShuttingDown);
+    }
+    let owner_file = dir.join("owner.pid");
+    fs::write(&owner_file, format!("{}\n", std::process::id()))
+        .map_err(io_error(format!("writing {}", owner_file.display())))?;
+    run_as.chown(&dir)?;
+    make_private_dir(&cluster.socket_dir, run_as)?;
+    let data_source = match &template {
+        Some(template) if claim_spare(template, &cluster.data_dir, run_as.uid()) => "spare",
+        Some(template) => {
+            // No spare: finish a spare fill that a dead process left
+            // half-done, if there is one, else copy from scratch.
+            let resumed = template.parent().is_some_and(|key_dir| {
+                adopt_abandoned_fill(key_dir, &cluster.data_dir, run_as.uid(), false)
+            });
+            copy_tree(template, &cluster.data_dir, run_as, resumed).map_err(io_error(format!(
+                "copying template {} to {}",
+                template.display(),
+                cluster.data_dir.display()
+            )))?;
+            if resumed {
+                "resumed copy"
+            } else {
+                "copy"
+            }
+        }
+        None => {
+            make_private_dir(&cluster.data_dir, run_as)?;
+            initdb(&bins, &cluster.data_dir, run_as, &dir)?;
+            "initdb"
+        }
+    };
+    let copy_done = started.elapsed();
+
+    cluster.port = start_server(
+        &bins,
+        &dir,
+        &cluster.data_dir,
+        &cluster.socket_dir,
+        run_as,
+        pick_port,
+    )?;
+    if SHUTTING_DOWN.load(Ordering::SeqCst) {
+        return Err(PgError::ShuttingDown);
+    }
+    if let Some(template) = template {
+        refill_spare(template, run_as);
+    }
+    tracing::debug!(
+        dir = %dir.display(),
+        port = cluster.port,
+        data_source,
+        template_ms = template_done.as_millis() as u64,
+        copy_ms = (copy_done - template_done).as_millis() as u64,
+        pg_ctl_start_ms = (started.elapsed() - copy_done).as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        "started ephemeral PostgreSQL cluster"
+    );
+    Ok(cluster)
+}
+
+/// Claim a fresh `quarry-pg-<pid>-<n>` directory; `create_dir` (not
+/// `create_dir_all`) so we never adopt a directory someone else made.
+fn create_cluster_dir(tmp: &Path) -> Result<PathBuf, PgError> {
+    static NEXT_DIR: AtomicU64 = AtomicU64::new(0);
+    let pid = std::process::id();
+    let mut last_error = None;
+    for _ in 0..1000 {
+        let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
+        let dir = tmp.join(format!("{CLUSTER_PREFIX}{pid}-{n}"));
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                return Err(PgError::UnusableDir {
+                    path: tmp.to_path_buf(),
+                    reason: format!("this user may not create directories in it ({e})"),
+                })
+            }
+            Err(e) => {
+                return Err(PgError::Io {
+                    context: format!("creating cluster directory {}", dir.display()),
+                    source: e,
+                })
+            }
+        }
+    }
+    Err(PgError::Io {
+        context: format!("no free cluster directory name in {}", tmp.display()),
+        source: last_error.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)),
+    })
+}
+
+/// A new 0700 directory owned by the server user (umask-proof).
+pub(super) fn make_private_dir(path: &Path, run_as: RunAs) -> Result<(), PgError> {
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(path)
+        .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(0o700)))
+        .map_err(io_error(format!("creating directory {}", path.display())))?;
+    run_as.chown(path)
+}
+
+pub(super) fn initdb(
+    bins: &PgBinaries,
+    data: &Path,
+    run_as: RunAs,
+    cwd: &Path,
+) -> Result<(), PgError> {
+    let started = Instant::now();
+    let mut cmd = pg_command(&bins.initdb, run_as, cwd);
+    cmd.arg("-D")
+        .arg(data)
+        .args(["-A", "trust", "-E", "UTF8", "-U", SUPERUSER])
+        // C, not C.UTF-8: exists everywhere, byte-order collation is
+        // deterministic, and it is compatible with the UTF8 encoding.
+        .args(["--no-sync", "--locale=C"]);
+    run(&mut cmd, run_as)?;
+    tracing::debug!(
+        data = %data.display(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "initdb done"
+    );
+    Ok(())
+}
