@@ -5,6 +5,7 @@
 use std::fmt;
 use std::fs;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,12 +17,12 @@ use super::binaries::{
 use super::cleanup::{
     deregister, install_cleanup_hooks, register, InFlightStart, NEXT_CLUSTER_ID, SHUTTING_DOWN,
 };
-use super::process::{free_port, reap_stale, shutdown, start_server};
+use super::process::{reap_stale, shutdown, start_server};
 use super::server::percent_encode;
 use super::template::{
     adopt_abandoned_fill, claim_spare, copy_tree, ensure_template, refill_spare,
 };
-use super::{io_error, PgError, CLUSTER_PREFIX};
+use super::{io_error, PgError, CLUSTER_PREFIX, SOCKET_PORT, SUN_PATH_MAX};
 
 /// Superuser created by `initdb -U` in ephemeral clusters.
 const SUPERUSER: &str = "postgres";
@@ -29,13 +30,13 @@ const SUPERUSER: &str = "postgres";
 const CACHE_DIR_NAME: &str = "quarry-pg-cache";
 
 /// A PostgreSQL server started by this process in a private temp directory,
-/// listening on 127.0.0.1 and a private unix socket, superuser `postgres`
-/// with trust authentication. Dropping it stops the server and deletes the
+/// superuser `postgres` with trust authentication, reachable only through a
+/// unix socket in a 0700 directory of the server's OS user: it does not
+/// listen on TCP at all. Dropping it stops the server and deletes the
 /// directory (this blocks for ~0.1 s).
 pub struct EphemeralCluster {
     /// `None` once stopped.
     paths: Option<ClusterPaths>,
-    port: u16,
     socket_dir: PathBuf,
     data_dir: PathBuf,
 }
@@ -47,12 +48,13 @@ impl EphemeralCluster {
     /// a ready spare copy of it (or copy it) and run `pg_ctl start`
     /// (~0.15 s with a spare).
     pub fn start() -> Result<EphemeralCluster, PgError> {
-        start_cluster(None, &mut free_port)
+        start_cluster(None, "")
     }
 
-    /// TCP port on 127.0.0.1.
+    /// The port number in the socket file's name (`.s.PGSQL.<port>`), the
+    /// same for every cluster: nothing listens on TCP.
     pub fn port(&self) -> u16 {
-        self.port
+        SOCKET_PORT
     }
 
     /// Directory holding the server's unix socket (`.s.PGSQL.<port>`).
@@ -65,21 +67,25 @@ impl EphemeralCluster {
         &self.data_dir
     }
 
-    /// `postgres://postgres@127.0.0.1:{port}/{dbname}`.
+    /// `postgres://postgres@{socket dir, percent-encoded}:{port}/{dbname}`,
+    /// e.g. `postgres://postgres@%2Ftmp%2Fquarry-pg-1-0%2Fsock:5432/app`: a
+    /// host that is an absolute path means a unix socket directory (libpq,
+    /// tokio-postgres and deadpool-postgres all read it so).
     pub fn url(&self, dbname: &str) -> String {
         format!(
-            "postgres://{SUPERUSER}@127.0.0.1:{}/{}",
-            self.port,
+            "postgres://{SUPERUSER}@{}:{SOCKET_PORT}/{}",
+            percent_encode(self.socket_dir.as_os_str().as_bytes()),
             percent_encode(dbname)
         )
     }
 
-    /// Connection config for `dbname` on this cluster (TCP, user `postgres`).
+    /// Connection config for `dbname` on this cluster (the unix socket, user
+    /// `postgres`).
     pub fn config(&self, dbname: &str) -> tokio_postgres::Config {
         let mut config = tokio_postgres::Config::new();
         config
-            .host("127.0.0.1")
-            .port(self.port)
+            .host_path(&self.socket_dir)
+            .port(SOCKET_PORT)
             .user(SUPERUSER)
             .dbname(dbname)
             .application_name("quarry")
@@ -119,7 +125,6 @@ impl Drop for EphemeralCluster {
 impl fmt::Debug for EphemeralCluster {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EphemeralCluster")
-            .field("port", &self.port)
             .field("data_dir", &self.data_dir)
             .field("socket_dir", &self.socket_dir)
             .field("running", &self.paths.is_some())
@@ -139,10 +144,11 @@ pub(super) struct ClusterPaths {
 }
 
 /// Start a cluster; `cache_root` overrides the template cache location and
-/// `pick_port` the port probe (both for tests).
+/// `extra_server_options` are appended to the server's command line (both
+/// for tests).
 pub(super) fn start_cluster(
     cache_root: Option<&Path>,
-    pick_port: &mut dyn FnMut() -> Result<u16, PgError>,
+    extra_server_options: &str,
 ) -> Result<EphemeralCluster, PgError> {
     let started = Instant::now();
     install_cleanup_hooks();
@@ -156,7 +162,7 @@ pub(super) fn start_cluster(
     let bins = find_binaries()?;
     let run_as = server_user()?;
     let tmp = base_temp_dir(run_as)?;
-    reap_stale(&tmp, &bins);
+    reap_stale(&tmp, run_as.uid());
     let version = server_version(&bins)?;
     let cache_root = cache_root.map_or_else(|| tmp.join(CACHE_DIR_NAME), Path::to_path_buf);
     let template = ensure_template(&cache_root, &bins, &version, run_as)?;
@@ -171,20 +177,31 @@ pub(super) fn start_cluster(
         run_as,
     };
     register(paths.clone());
-    let mut cluster = EphemeralCluster {
+    let cluster = EphemeralCluster {
         socket_dir: dir.join("sock"),
         data_dir: paths.data.clone(),
         paths: Some(paths),
-        port: 0,
     };
     // From here on every early return drops `cluster`, which stops whatever
     // got started and deletes `dir`.
     if SHUTTING_DOWN.load(Ordering::SeqCst) {
         return Err(PgError::ShuttingDown);
     }
+    let socket = cluster.socket_dir.join(format!(".s.PGSQL.{SOCKET_PORT}"));
+    if socket.as_os_str().len() > SUN_PATH_MAX {
+        return Err(PgError::UnusableDir {
+            path: tmp,
+            reason: format!(
+                "the server's socket path {} would be longer than the {SUN_PATH_MAX} bytes \
+                 a unix socket path may have",
+                socket.display()
+            ),
+        });
+    }
     let owner_file = dir.join("owner.pid");
     fs::write(&owner_file, format!("{}\n", std::process::id()))
         .map_err(io_error(format!("writing {}", owner_file.display())))?;
+    run_as.chown(&owner_file)?;
     run_as.chown(&dir)?;
     make_private_dir(&cluster.socket_dir, run_as)?;
     let data_source = match &template {
@@ -214,13 +231,13 @@ pub(super) fn start_cluster(
     };
     let copy_done = started.elapsed();
 
-    cluster.port = start_server(
+    start_server(
         &bins,
         &dir,
         &cluster.data_dir,
         &cluster.socket_dir,
         run_as,
-        pick_port,
+        extra_server_options,
     )?;
     if SHUTTING_DOWN.load(Ordering::SeqCst) {
         return Err(PgError::ShuttingDown);
@@ -230,7 +247,6 @@ pub(super) fn start_cluster(
     }
     tracing::debug!(
         dir = %dir.display(),
-        port = cluster.port,
         data_source,
         template_ms = template_done.as_millis() as u64,
         copy_ms = (copy_done - template_done).as_millis() as u64,
@@ -251,7 +267,12 @@ fn create_cluster_dir(tmp: &Path) -> Result<PathBuf, PgError> {
         let n = NEXT_DIR.fetch_add(1, Ordering::Relaxed);
         let dir = tmp.join(format!("{CLUSTER_PREFIX}{pid}-{n}"));
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
-            Ok(()) => return Ok(dir),
+            // Exactly 0700 whatever the umask: the reaper insists on it.
+            Ok(()) => {
+                return fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+                    .map(|()| dir.clone())
+                    .map_err(io_error(format!("chmod 700 {}", dir.display())))
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last_error = Some(e),
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 return Err(PgError::UnusableDir {
@@ -298,10 +319,39 @@ pub(super) fn initdb(
         // deterministic, and it is compatible with the UTF8 encoding.
         .args(["--no-sync", "--locale=C"]);
     run(&mut cmd, run_as)?;
+    local_connections_only(data)?;
     tracing::debug!(
         data = %data.display(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "initdb done"
     );
     Ok(())
+}
+
+/// Make a fresh data dir's own configuration unix-socket-only, so that the
+/// template and every copy of it (spares included) refuse TCP even if
+/// started without our command line (which also says `-h ''`): no TCP
+/// listener, and `pg_hba.conf` without `host` lines.
+fn local_connections_only(data: &Path) -> Result<(), PgError> {
+    let conf = data.join("postgresql.conf");
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .open(&conf)
+        .map_err(io_error(format!("opening {}", conf.display())))?;
+    io::Write::write_all(
+        &mut file,
+        b"\n# Quarry: no TCP; the unix socket in a private (0700) directory is the only way in.\n\
+          listen_addresses = ''\n",
+    )
+    .map_err(io_error(format!("writing {}", conf.display())))?;
+    // Rewritten in place, so it keeps initdb's owner and mode.
+    let hba = data.join("pg_hba.conf");
+    fs::write(
+        &hba,
+        "# Quarry: unix socket connections only (the socket directory is 0700);\n\
+         # no TCP, no replication.\n\
+         # TYPE  DATABASE  USER  METHOD\n\
+         local   all       all   trust\n",
+    )
+    .map_err(io_error(format!("writing {}", hba.display())))
 }

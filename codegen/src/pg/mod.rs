@@ -7,13 +7,22 @@
 //! and connects to an already running server given by URL (`DATABASE_URL`).
 //! The rest of the generator only talks to a database through [`Server`].
 //!
+//! Invariant: an ephemeral cluster is reachable by its owner only. It does not
+//! listen on TCP (`listen_addresses = ''`, and its `pg_hba.conf` has `local`
+//! lines only); its unix socket lives in a 0700 directory of the server's OS
+//! user (this user, or `postgres` when we are root). Trust authentication is
+//! therefore only meaningful to that user and root. See docs/security.md.
+//!
 //! Invariant: a server started here is never left running. A cluster is stopped
 //! (`pg_ctl -m immediate`) and its directory deleted when its
 //! [`EphemeralCluster`] is dropped, when startup fails half-way, when the
 //! process gets SIGINT/SIGTERM/SIGHUP, and at normal process exit (clusters
 //! held in statics are never dropped, so an `atexit` hook covers them). Only
 //! SIGKILL or a crash can defeat that, so every start also reaps the clusters
-//! of processes that no longer exist.
+//! of processes that no longer exist: only directories this tool created (a
+//! real 0700 directory of the server user, no symbolic links anywhere in the
+//! layout), and only a postmaster verified to serve that very data directory
+//! is ever signalled (see `process::reap_stale`).
 //!
 //! Layout under [`std::env::temp_dir`]:
 //!
@@ -21,14 +30,15 @@
 //! quarry-pg-cache/<key>/template            initdb'd data dir, built once
 //! quarry-pg-cache/<key>/spare-<pid>-<n>      ready copy of it (see `template.rs`)
 //! quarry-pg-cache/<key>/filling-<pid>-<n>    spare being copied
+//! quarry-pg-<pid>-<n>/                       0700, owned by the server user
 //! quarry-pg-<pid>-<n>/owner.pid              id of the creating process
 //! quarry-pg-<pid>-<n>/data                   copy of the template (0700)
-//! quarry-pg-<pid>-<n>/sock                   private unix socket directory
+//! quarry-pg-<pid>-<n>/sock                   private unix socket directory (0700)
 //! quarry-pg-<pid>-<n>/server.log             server log
 //! ```
 //!
 //! `<key>` is the sanitised `postgres --version` plus the server's uid, e.g.
-//! `postgres-postgresql-15.18-debian-15.18-0-deb12u1-uid101-v1`.
+//! `postgres-postgresql-15.18-debian-15.18-0-deb12u1-uid101-v2`.
 //!
 //! PostgreSQL refuses to run as root, so when this process is root the
 //! binaries run as the `postgres` system user and everything the server
@@ -52,6 +62,15 @@ pub use server::Server;
 
 /// Name prefix of cluster directories in the temp dir (the reaper's pattern).
 const CLUSTER_PREFIX: &str = "quarry-pg-";
+
+/// Port number of every ephemeral cluster. Nothing listens on TCP: it only
+/// names the socket file (`sock/.s.PGSQL.5432`), and each cluster has a
+/// socket directory of its own, so they can all use the same number.
+const SOCKET_PORT: u16 = 5432;
+
+/// Longest unix socket path the kernel accepts (`sun_path` is 108 bytes
+/// with the terminating NUL).
+const SUN_PATH_MAX: usize = 107;
 
 /// Why a server could not be found, started, reached or used.
 #[derive(Debug, thiserror::Error)]
@@ -102,15 +121,14 @@ pub enum PgError {
     },
 
     #[error(
-        "could not start PostgreSQL: `{command}` failed ({status}) after {attempts} \
-         attempt(s){}\n--- tail of server log {} ---\n{log_tail}",
+        "could not start PostgreSQL: `{command}` failed ({status}){}\n--- tail of server \
+         log {} ---\n{log_tail}",
         fmt_output(.output),
         .log.display()
     )]
     Start {
         command: String,
         status: String,
-        attempts: u32,
         output: String,
         log: PathBuf,
         log_tail: String,

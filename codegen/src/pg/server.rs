@@ -206,9 +206,10 @@ fn quote_ident(name: &str) -> String {
 }
 
 /// Percent-encode everything but RFC 3986 unreserved characters.
-pub(super) fn percent_encode(s: &str) -> String {
+pub(super) fn percent_encode(s: impl AsRef<[u8]>) -> String {
+    let s = s.as_ref();
     let mut out = String::with_capacity(s.len());
-    for byte in s.bytes() {
+    for &byte in s {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
             out.push(char::from(byte));
         } else {

@@ -17,7 +17,9 @@ use super::{io_error, lock, PgError};
 
 /// Part of the template cache key; bump it whenever the initdb invocation
 /// changes so templates built by older code are not reused.
-const TEMPLATE_FORMAT: &str = "v1";
+/// v2: unix socket only (`listen_addresses = ''`, `local` lines only in
+/// `pg_hba.conf`).
+const TEMPLATE_FORMAT: &str = "v2";
 
 /// The cached template for this server version and server user, building it
 /// if needed. `None` means the cache is not trustworthy (someone else owns
@@ -149,7 +151,7 @@ pub(super) fn template_state(template: &Path, server_uid: u32) -> TemplateState 
 }
 
 /// `<sanitised version>-uid<uid>-<format>`, e.g.
-/// `postgres-postgresql-15.18-debian-15.18-0-deb12u1-uid101-v1`.
+/// `postgres-postgresql-15.18-debian-15.18-0-deb12u1-uid101-v2`.
 pub(super) fn cache_key(version: &str, uid: u32) -> String {
     let mut key = String::new();
     for c in version.chars() {

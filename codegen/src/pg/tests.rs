@@ -1,9 +1,8 @@
 //! Tests of the module as a whole: real clusters started from the installed
-//! server binaries (start, stop, ports, spares, reaping, databases), and the
-//! pure helpers.
+//! server binaries (start, stop, unix-socket-only access, spares, reaping and
+//! what the reaper refuses to touch, databases), and the pure helpers.
 
 use std::fs;
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,14 +16,14 @@ use super::binaries::{
 use super::cleanup::LIVE;
 use super::cluster::start_cluster;
 use super::process::{
-    free_port, owner_in_name, parse_cluster_dir_name, process_exists, reap_stale,
-    remove_dir_quietly, PORT_ATTEMPTS,
+    inspect_stale, is_postmaster_of, owner_in_name, parse_cluster_dir_name, process_exists,
+    reap_stale, remove_dir_quietly,
 };
 use super::server::{redact_url, unique_database_name, url_with_dbname};
 use super::template::{
     cache_key, copy_tree, ensure_template_unlocked, template_state, TemplateState, FILLING_SPARES,
 };
-use super::{lock, EphemeralCluster, PgError, Server};
+use super::{lock, EphemeralCluster, PgError, Server, SOCKET_PORT};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -90,10 +89,29 @@ fn start_connect_create_drop_and_stop() {
         .expect("cluster dir")
         .to_path_buf();
     let port = cluster.port();
+    assert_eq!(port, SOCKET_PORT);
     assert!(cluster
         .socket_dir()
         .join(format!(".s.PGSQL.{port}"))
         .exists());
+    // Private to the server's OS user: the cluster dir and the socket dir.
+    let server_uid = server_user().expect("server user").uid();
+    for private in [dir.as_path(), cluster.socket_dir()] {
+        let meta = fs::symlink_metadata(private).expect("stat");
+        assert!(meta.is_dir(), "{}", private.display());
+        assert_eq!(meta.mode() & 0o7777, 0o700, "{}", private.display());
+        assert_eq!(meta.uid(), server_uid, "{}", private.display());
+    }
+    // No way in over TCP, not even if the command line were lost.
+    let hba = fs::read_to_string(cluster.data_dir().join("pg_hba.conf")).expect("pg_hba.conf");
+    let rules: Vec<&str> = hba
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert_eq!(rules, ["local   all       all   trust"], "{hba}");
+    let conf = fs::read_to_string(cluster.data_dir().join("postgresql.conf")).expect("conf");
+    assert!(conf.lines().any(|l| l == "listen_addresses = ''"), "{conf}");
     assert_eq!(
         fs::read_to_string(dir.join("owner.pid"))
             .expect("owner.pid")
@@ -105,13 +123,33 @@ fn start_connect_create_drop_and_stop() {
     assert!(lock(&LIVE).iter().any(|p| p.dir == dir));
     let postmaster = postmaster_pid(cluster.data_dir());
 
+    let socket_dir = cluster.socket_dir().to_path_buf();
     let server = Server::Ephemeral(cluster);
+    let url = server.url(Some("x y"));
     assert_eq!(
-        server.url(Some("x y")),
-        format!("postgres://postgres@127.0.0.1:{port}/x%20y")
+        url,
+        format!(
+            "postgres://postgres@{}:{port}/x%20y",
+            socket_dir.display().to_string().replace('/', "%2F")
+        )
+    );
+    let parsed = tokio_postgres::Config::from_str(&url).expect("url parses");
+    assert_eq!(
+        parsed.get_hosts(),
+        [tokio_postgres::config::Host::Unix(socket_dir.clone())]
     );
     runtime().block_on(async {
         assert_eq!(select_one(&server, None).await, 1);
+        let client = server.connect(None).await.expect("connect");
+        let listen: String = client
+            .query_one("SHOW listen_addresses", &[])
+            .await
+            .expect("SHOW")
+            .get(0);
+        assert_eq!(listen, "");
+        // Through the URL too, as the tests' pools (deadpool) use it.
+        let by_url = Server::external(&server.url(None)).expect("external");
+        assert_eq!(select_one(&by_url, None).await, 1);
         let name = server.create_database("Pg Test").await.expect("create db");
         assert!(name.starts_with("pg_test_"), "{name}");
         assert_eq!(select_one(&server, Some(&name)).await, 1);
@@ -133,7 +171,7 @@ fn start_connect_create_drop_and_stop() {
         !process_exists(postmaster),
         "postmaster {postmaster} still running"
     );
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    assert!(!socket_dir.exists());
     assert!(!lock(&LIVE).iter().any(|p| p.dir == dir));
 }
 
@@ -141,7 +179,7 @@ fn start_connect_create_drop_and_stop() {
 fn cold_and_warm_start_timings() {
     let cache = ScratchCache::new();
     let t = Instant::now();
-    let cold = start_cluster(Some(&cache.0), &mut free_port).expect("cold start");
+    let cold = start_cluster(Some(&cache.0), "").expect("cold start");
     let cold_time = t.elapsed();
     drop(cold);
     // Warm, with a spare data dir ready (the normal case) ...
@@ -149,15 +187,15 @@ fn cold_and_warm_start_timings() {
     for _ in 0..3 {
         wait_for_spare_fill();
         let t = Instant::now();
-        let warm = start_cluster(Some(&cache.0), &mut free_port).expect("warm start");
+        let warm = start_cluster(Some(&cache.0), "").expect("warm start");
         spare_times.push(t.elapsed());
         drop(warm);
     }
     // ... and without one (two starts in quick succession).
     wait_for_spare_fill();
-    let first = start_cluster(Some(&cache.0), &mut free_port).expect("warm start");
+    let first = start_cluster(Some(&cache.0), "").expect("warm start");
     let t = Instant::now();
-    let second = start_cluster(Some(&cache.0), &mut free_port).expect("warm start");
+    let second = start_cluster(Some(&cache.0), "").expect("warm start");
     let copy_time = t.elapsed();
     let t = Instant::now();
     drop(second);
@@ -180,6 +218,15 @@ fn cold_and_warm_start_timings() {
     assert_eq!(entries.len(), 2, "{entries:?}");
     assert!(entries[0].starts_with("spare-"), "{entries:?}");
     assert_eq!(entries[1], "template");
+    // The spare (copied in the background) is socket-only like the template.
+    let spare = key_dirs[0].path().join(&entries[0]);
+    let conf = fs::read_to_string(spare.join("postgresql.conf")).expect("spare conf");
+    assert!(conf.lines().any(|l| l == "listen_addresses = ''"), "{conf}");
+    let hba = fs::read_to_string(spare.join("pg_hba.conf")).expect("spare hba");
+    assert!(
+        !hba.lines().any(|l| l.trim_start().starts_with("host")),
+        "{hba}"
+    );
     // Unloaded, a warm start takes ~0.15 s; the bound is loose because
     // other tests (and test binaries) compete for CPU and disk.
     let fastest = spare_times.iter().min().copied().unwrap_or_default();
@@ -190,31 +237,15 @@ fn cold_and_warm_start_timings() {
 }
 
 #[test]
-fn retries_when_the_port_is_taken() {
-    let blocker = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let taken = blocker.local_addr().expect("addr").port();
-    let mut first = Some(taken);
-    let cluster = start_cluster(None, &mut || first.take().map_or_else(free_port, Ok))
-        .expect("start on the second port");
-    assert_ne!(cluster.port(), taken);
-    let log =
-        fs::read_to_string(cluster.data_dir().with_file_name("server.log")).expect("server log");
-    assert!(log.contains("Address already in use"), "{log}");
-}
-
-#[test]
 fn failed_start_cleans_up_and_reports_the_log() {
-    let blocker = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let taken = blocker.local_addr().expect("addr").port();
-    let error = start_cluster(None, &mut || Ok(taken)).expect_err("port always taken");
-    let PgError::Start { attempts, log, .. } = &error else {
+    let error = start_cluster(None, "-c shared_buffers=nonsense").expect_err("bad option");
+    let PgError::Start { log, .. } = &error else {
         panic!("unexpected error: {error}");
     };
-    assert_eq!(*attempts, PORT_ATTEMPTS);
     let message = error.to_string();
     println!("{message}");
     assert!(message.contains("pg_ctl"), "{message}");
-    assert!(message.contains("Address already in use"), "{message}");
+    assert!(message.contains("shared_buffers"), "{message}");
     let dir = log.parent().expect("cluster dir");
     assert!(!dir.exists(), "{} left behind", dir.display());
     assert!(!lock(&LIVE).iter().any(|p| p.dir == dir));
@@ -222,28 +253,42 @@ fn failed_start_cleans_up_and_reports_the_log() {
 
 #[test]
 fn concurrent_clusters_from_two_threads() {
+    // Both use the same port number, each in its own socket directory, and
+    // each connection reaches its own server.
     let threads: Vec<_> = (0..2)
         .map(|_| {
             std::thread::spawn(|| {
                 let t = Instant::now();
                 let server = Server::ephemeral().expect("start");
-                let elapsed = t.elapsed();
-                let one = runtime().block_on(select_one(&server, None));
-                let port = match &server {
-                    Server::Ephemeral(c) => c.port(),
-                    Server::External { .. } => unreachable!(),
-                };
-                (one, port, elapsed)
+                (server, t.elapsed())
             })
         })
         .collect();
-    let results: Vec<_> = threads
+    let servers: Vec<_> = threads
         .into_iter()
         .map(|t| t.join().expect("thread"))
         .collect();
-    println!("concurrent starts: {results:?}");
-    assert!(results.iter().all(|(one, _, _)| *one == 1));
-    assert_ne!(results[0].1, results[1].1);
+    println!("concurrent starts: {servers:?}");
+    let data_dirs: Vec<(PathBuf, PathBuf)> = runtime().block_on(async {
+        let mut out = Vec::new();
+        for (server, _) in &servers {
+            let Server::Ephemeral(cluster) = server else {
+                unreachable!()
+            };
+            let client = server.connect(None).await.expect("connect");
+            let reported: String = client
+                .query_one("SELECT current_setting('data_directory')", &[])
+                .await
+                .expect("data_directory")
+                .get(0);
+            out.push((PathBuf::from(reported), cluster.data_dir().to_path_buf()));
+        }
+        out
+    });
+    for (reported, expected) in &data_dirs {
+        assert_eq!(reported, expected);
+    }
+    assert_ne!(data_dirs[0].1, data_dirs[1].1);
 }
 
 #[test]
@@ -279,16 +324,176 @@ fn reaps_clusters_of_dead_processes() {
     let postmaster = postmaster_pid(cluster.data_dir());
     let paths = cluster.leak().expect("paths");
     // A pid that surely is dead: a child we already reaped.
-    let mut child = Command::new("true").spawn().expect("spawn true");
-    let dead = child.id();
-    child.wait().expect("wait");
+    let dead = dead_pid();
     fs::write(paths.dir.join("owner.pid"), format!("{dead}\n")).expect("owner.pid");
     assert!(process_exists(postmaster));
 
-    let bins = find_binaries().expect("binaries");
-    reap_stale(&std::env::temp_dir(), &bins);
+    let server_uid = server_user().expect("server user").uid();
+    let tmp = paths.dir.parent().expect("temp dir");
+    let stale = inspect_stale(&paths.dir, dead, server_uid)
+        .expect("a stale cluster of ours")
+        .expect("its owner is dead");
+    assert_eq!(stale.postmaster, Some(postmaster));
+    assert!(is_postmaster_of(postmaster, &paths.data));
+    reap_stale(tmp, server_uid);
     assert!(!paths.dir.exists());
     assert!(!process_exists(postmaster));
+}
+
+/// A pid that surely is dead: a child we already waited for.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().expect("spawn true");
+    let pid = child.id();
+    child.wait().expect("wait");
+    pid
+}
+
+/// A directory shaped like a cluster dir of a dead process, in `tmp`: 0700,
+/// owned by the server user, with an `owner.pid` naming `dead`.
+fn plant(tmp: &Path, n: u32, dead: u32, run_as: RunAs) -> PathBuf {
+    let dir = tmp.join(format!("quarry-pg-{dead}-{n}"));
+    fs::create_dir(&dir).expect("mkdir");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).expect("chmod");
+    fs::write(dir.join("owner.pid"), format!("{dead}\n")).expect("owner.pid");
+    run_as.chown(&dir.join("owner.pid")).expect("chown");
+    run_as.chown(&dir).expect("chown");
+    dir
+}
+
+/// `dir/data` as a real 0700 directory of the server user, with `pid_file`
+/// as its `postmaster.pid` (if given).
+fn plant_data(dir: &Path, pid_file: Option<&str>, run_as: RunAs) -> PathBuf {
+    let data = dir.join("data");
+    fs::create_dir(&data).expect("mkdir data");
+    fs::set_permissions(&data, fs::Permissions::from_mode(0o700)).expect("chmod");
+    run_as.chown(&data).expect("chown");
+    if let Some(text) = pid_file {
+        fs::write(data.join("postmaster.pid"), text).expect("postmaster.pid");
+        run_as.chown(&data.join("postmaster.pid")).expect("chown");
+    }
+    data
+}
+
+/// The reaper touches only what the tool itself created: a planted
+/// directory pointing at a live cluster (the attack of a local user on a
+/// root `codegen generate`) never gets that cluster stopped or deleted.
+#[test]
+fn reaper_leaves_alone_what_it_did_not_create() {
+    let run_as = server_user().expect("server user");
+    let uid = run_as.uid();
+    let victim = EphemeralCluster::start().expect("start victim");
+    let victim_pid = postmaster_pid(victim.data_dir());
+    let victim_pid_file =
+        fs::read_to_string(victim.data_dir().join("postmaster.pid")).expect("pid file");
+    let tmp = ScratchCache::new();
+    fs::create_dir(&tmp.0).expect("mkdir tmp");
+    fs::set_permissions(&tmp.0, fs::Permissions::from_mode(0o755)).expect("chmod");
+    let dead = dead_pid();
+    let refused = |dir: &Path, why: &str| {
+        let error = inspect_stale(dir, dead, uid).expect_err(why);
+        assert!(error.contains(why), "{}: {error}", dir.display());
+    };
+
+    // `data` is a symbolic link to the victim's data dir.
+    let linked_data = plant(&tmp.0, 1, dead, run_as);
+    std::os::unix::fs::symlink(victim.data_dir(), linked_data.join("data")).expect("symlink");
+    refused(&linked_data, "data is not a directory (or a symbolic link)");
+    assert!(is_postmaster_of(victim_pid, victim.data_dir()));
+    assert!(!is_postmaster_of(victim_pid, &linked_data.join("data")));
+
+    // A real data dir holding the victim's postmaster.pid.
+    let copied_pid = plant(&tmp.0, 2, dead, run_as);
+    plant_data(&copied_pid, Some(&victim_pid_file), run_as);
+    refused(&copied_pid, "postmaster.pid is for data directory");
+
+    // postmaster.pid is a symbolic link to the victim's.
+    let linked_pid = plant(&tmp.0, 3, dead, run_as);
+    let data = plant_data(&linked_pid, None, run_as);
+    std::os::unix::fs::symlink(
+        victim.data_dir().join("postmaster.pid"),
+        data.join("postmaster.pid"),
+    )
+    .expect("symlink");
+    refused(&linked_pid, "postmaster.pid: ");
+
+    // Not 0700.
+    let open_mode = plant(&tmp.0, 4, dead, run_as);
+    fs::set_permissions(&open_mode, fs::Permissions::from_mode(0o755)).expect("chmod");
+    refused(&open_mode, "mode 755, not 0700");
+
+    // The cluster dir itself is a symbolic link (to a well-formed one).
+    let elsewhere = tmp.0.join("elsewhere");
+    fs::create_dir(&elsewhere).expect("mkdir");
+    let target = plant(&elsewhere, 5, dead, run_as);
+    plant_data(&target, None, run_as);
+    let linked_dir = tmp.0.join(format!("quarry-pg-{dead}-6"));
+    std::os::unix::fs::symlink(&target, &linked_dir).expect("symlink");
+    refused(&linked_dir, "not a directory (or a symbolic link)");
+
+    // Owned by another user than the server's.
+    let foreign = plant(&tmp.0, 7, dead, run_as);
+    let error = inspect_stale(&foreign, dead, uid + 1).expect_err("foreign");
+    assert!(error.contains("owned by uid"), "{error}");
+    if RunAs::CurrentUser.uid() == 0 {
+        RunAs::User {
+            uid: 65534,
+            gid: 65534,
+        }
+        .chown(&foreign)
+        .expect("chown nobody");
+        refused(&foreign, "owned by uid 65534");
+    }
+
+    // Ours, really stale: reaped.
+    let genuine = plant(&tmp.0, 8, dead, run_as);
+    let genuine_data = genuine.join("data");
+    plant_data(
+        &genuine,
+        Some(&format!("{dead}\n{}\n", genuine_data.display())),
+        run_as,
+    );
+    let stale = inspect_stale(&genuine, dead, uid)
+        .expect("well-formed")
+        .expect("owner dead");
+    assert_eq!(stale.postmaster, Some(dead));
+
+    reap_stale(&tmp.0, uid);
+    assert!(
+        !genuine.exists(),
+        "the genuine stale cluster was not reaped"
+    );
+    for kept in [
+        &linked_data,
+        &copied_pid,
+        &linked_pid,
+        &open_mode,
+        &linked_dir,
+        &foreign,
+    ] {
+        assert!(
+            fs::symlink_metadata(kept).is_ok(),
+            "{} was deleted",
+            kept.display()
+        );
+    }
+    assert!(target.join("data").is_dir());
+    assert!(victim.data_dir().join("PG_VERSION").is_file());
+    assert!(
+        process_exists(victim_pid),
+        "the victim's server was stopped"
+    );
+    let victim = Server::Ephemeral(victim);
+    assert_eq!(runtime().block_on(select_one(&victim, None)), 1);
+
+    // A temp dir others can write to and that is not sticky: entries could
+    // be swapped under the checks, so nothing in it is reaped.
+    let genuine = plant(&tmp.0, 9, dead, run_as);
+    fs::set_permissions(&tmp.0, fs::Permissions::from_mode(0o777)).expect("chmod");
+    reap_stale(&tmp.0, uid);
+    assert!(genuine.exists());
+    fs::set_permissions(&tmp.0, fs::Permissions::from_mode(0o1777)).expect("chmod");
+    reap_stale(&tmp.0, uid);
+    assert!(!genuine.exists());
 }
 
 #[test]
@@ -379,7 +584,7 @@ fn helpers() {
     assert_eq!(parse_version("main"), None);
     assert_eq!(
         cache_key("postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)", 101),
-        "postgres-postgresql-15.18-debian-15.18-0-deb12u1-uid101-v1"
+        "postgres-postgresql-15.18-debian-15.18-0-deb12u1-uid101-v2"
     );
     assert_eq!(shell_quote("a'b"), r"'a'\''b'");
 }
