@@ -95,7 +95,7 @@ pub fn emit_project(
     // `include!(concat!(env!("OUT_DIR"), "/db/mod.rs"))`, which rejects them.
     let mods = names.iter().map(|name| {
         let doc = match project.modules.iter().find(|m| &m.name == name) {
-            Some(module) => format!(" Queries from `{}`.", module.source),
+            Some(module) => doc_text(&format!(" Queries from {}.", code(&module.source))),
             None => " PostgreSQL types used by the queries.".to_string(),
         };
         let name = ident::ident(name);
@@ -178,16 +178,220 @@ fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
         let line = if line.is_empty() {
             String::new()
         } else {
-            format!(" {line}")
+            doc_text(&format!(" {line}"))
         };
         quote!(#[doc = #line])
     });
     quote!(#(#attrs)*)
 }
 
+/// Text made safe for a doc comment: tabs expanded to spaces with tab stops
+/// of 4 (`clippy::tabs_in_doc_comments`); control characters and the
+/// text-direction code points rustc rejects in comments written as `\u{…}`.
+fn doc_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut column = 0;
+    for c in text.chars() {
+        match c {
+            '\t' => {
+                let width = 4 - column % 4;
+                out.push_str(&" ".repeat(width));
+                column += width;
+            }
+            c if c.is_control() || is_text_direction(c) => {
+                let escaped = format!("\\u{{{:x}}}", u32::from(c));
+                column += escaped.chars().count();
+                out.push_str(&escaped);
+            }
+            c => {
+                out.push(c);
+                column += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Code points that change the direction of text (rustc denies them in comments).
+fn is_text_direction(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// The longest run of `mark` in `text`.
+fn longest_run(text: &str, mark: char) -> usize {
+    text.split(|c| c != mark).map(str::len).max().unwrap_or(0)
+}
+
+/// `text` as a markdown code span (`` `name` ``), delimited by more backticks
+/// than any run of them inside, so a name with backticks cannot end it early.
+fn code(text: &str) -> String {
+    match longest_run(text, '`') {
+        0 => format!("`{text}`"),
+        longest => {
+            let fence = "`".repeat(longest + 1);
+            format!("{fence} {text} {fence}")
+        }
+    }
+}
+
+/// `sql` as a fenced `sql` block: the fence is longer than any run of
+/// backticks in the SQL, so none of its lines can close the block early.
+fn sql_block(sql: &str) -> Vec<String> {
+    let fence = "`".repeat(longest_run(sql, '`').max(2) + 1);
+    let mut lines = vec![format!("{fence}sql")];
+    lines.extend(sql.lines().map(str::to_string));
+    lines.push(fence);
+    lines
+}
+
+/// A fence opening or closing a code block: `(indent, mark, length, info)`.
+fn fence(line: &str) -> Option<(usize, char, usize, &str)> {
+    let trimmed = line.trim_start_matches(' ');
+    let indent = line.len() - trimmed.len();
+    let mark = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let length = trimmed.len() - trimmed.trim_start_matches(mark).len();
+    let info = trimmed[length..].trim();
+    (indent <= 3 && length >= 3 && !(mark == '`' && info.contains('`')))
+        .then_some((indent, mark, length, info))
+}
+
+/// The content column of a list item line (`- a`, `1. a`), if it is one.
+fn list_item(line: &str) -> Option<usize> {
+    let trimmed = line.trim_start_matches(' ');
+    let indent = line.len() - trimmed.len();
+    if indent > 3 {
+        return None;
+    }
+    let digits = trimmed.bytes().take_while(u8::is_ascii_digit).count();
+    let marker = match trimmed.as_bytes().get(digits) {
+        Some(b'-' | b'+' | b'*') if digits == 0 => 1,
+        Some(b'.' | b')') if (1..=9).contains(&digits) => digits + 1,
+        _ => return None,
+    };
+    let rest = &trimmed[marker..];
+    let spaces = rest.len() - rest.trim_start_matches(' ').len();
+    if spaces == 0 || rest.trim().is_empty() {
+        return None;
+    }
+    Some(indent + marker + if spaces > 4 { 1 } else { spaces })
+}
+
+/// Whether a line starts a block of its own rather than continuing a paragraph.
+fn starts_block(line: &str) -> bool {
+    let trimmed = line.trim_start();
+    trimmed.starts_with(['#', '>', '<', '|'])
+        || fence(line).is_some()
+        || list_item(line).is_some()
+        || ['-', '*', '_', '=']
+            .iter()
+            .any(|&m| trimmed.len() >= 3 && trimmed.chars().all(|c| c == m || c == ' '))
+}
+
+/// A query's doc comment (markdown written by the user), adjusted so that
+/// rustdoc and clippy accept it whatever it says, without changing what it
+/// renders as: tabs expanded; code blocks without a language (fenced or
+/// indented) marked `text`, so rustdoc does not compile them as Rust
+/// doctests; a fence left open closed; lines continuing a list item indented
+/// to the item's text, and lines continuing a block quote given their `>`
+/// (`clippy::doc_lazy_continuation`, `clippy::doc_overindented_list_items`).
+fn user_docs(lines: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(lines.len());
+    // The open fence (mark, length), the open indented block, the paragraph's container.
+    let mut open_fence: Option<(char, usize)> = None;
+    let mut indented_block = false;
+    let mut list_content: Option<usize> = None;
+    let mut in_quote = false;
+    let mut in_paragraph = false;
+    for line in lines {
+        let line = doc_text(line);
+        if let Some((mark, length)) = open_fence {
+            if fence(&line)
+                .is_some_and(|(_, m, l, info)| m == mark && l >= length && info.is_empty())
+            {
+                open_fence = None;
+            }
+            out.push(line);
+            continue;
+        }
+        let blank = line.trim().is_empty();
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if indented_block {
+            if blank || indent >= 4 {
+                out.push(line.get(4..).unwrap_or("").to_string());
+                continue;
+            }
+            // The block ends at the first less indented line (blank lines
+            // before it belong to the block).
+            while out.last().is_some_and(|l: &String| l.is_empty()) {
+                out.pop();
+            }
+            out.push("```".to_string());
+            out.push(String::new());
+            indented_block = false;
+        }
+        if blank {
+            in_paragraph = false;
+            in_quote = false;
+            list_content = if indent > 0 { list_content } else { None };
+            out.push(String::new());
+            continue;
+        }
+        if let Some((indent, mark, length, info)) = fence(&line) {
+            open_fence = Some((mark, length));
+            in_paragraph = false;
+            if info.is_empty() {
+                out.push(format!("{}{}text", " ".repeat(indent), line.trim()));
+            } else {
+                out.push(line);
+            }
+            continue;
+        }
+        if indent >= 4 && !in_paragraph && list_content.is_none() {
+            indented_block = true;
+            out.push("```text".to_string());
+            out.push(line[4..].to_string());
+            continue;
+        }
+        if let Some(content) = list_item(&line) {
+            list_content = Some(content);
+            in_quote = false;
+            in_paragraph = true;
+            out.push(line);
+            continue;
+        }
+        if line.trim_start().starts_with('>') && indent <= 3 {
+            in_quote = true;
+            in_paragraph = true;
+            out.push(line);
+            continue;
+        }
+        match (in_paragraph && !starts_block(&line), list_content, in_quote) {
+            (true, _, true) => out.push(format!("> {}", line.trim_start())),
+            (true, Some(content), false) => {
+                out.push(format!("{}{}", " ".repeat(content), line.trim_start()));
+            }
+            _ => {
+                if indent == 0 {
+                    list_content = None;
+                }
+                in_quote = false;
+                in_paragraph = !starts_block(&line);
+                out.push(line);
+            }
+        }
+    }
+    if indented_block {
+        out.push("```".to_string());
+    }
+    if let Some((mark, length)) = open_fence {
+        out.push(mark.to_string().repeat(length));
+    }
+    out
+}
+
 fn module_tokens(module: &ModuleIr, derives: &Derives) -> TokenStream {
     let types_module = quote!(super::types);
-    let module_doc = format!(" Queries from `{}`.", module.source);
+    let module_doc = doc_text(&format!(" Queries from {}.", code(&module.source)));
     // Each row struct goes right before the first function returning it.
     let items = module.queries.iter().map(|query| {
         let path = format!("{}::{}", module.name, query.fn_name);
@@ -235,7 +439,11 @@ fn row_tokens(
             let name = ident::ident(&field.name);
             let ty = field_type(field, types_module);
             let null = if field.nullable { ", may be NULL" } else { "" };
-            let doc = format!(" Column `{}` (`{}`{null}).", field.column, field.pg_type);
+            let doc = doc_text(&format!(
+                " Column {} ({}{null}).",
+                code(&field.column),
+                code(&field.pg_type)
+            ));
             quote! {
                 #[doc = #doc]
                 pub #name: #ty,
@@ -525,16 +733,16 @@ fn local_path(path: &str) -> &str {
 
 fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) -> TokenStream {
     let fn_name = ident::ident(&query.fn_name);
-    let mut docs: Vec<String> = query.docs.clone();
+    let mut docs: Vec<String> = user_docs(&query.docs);
     if docs.is_empty() {
-        docs.push(format!("Runs query `{}`.", query.name));
+        docs.push(format!("Runs query {}.", code(&query.name)));
     }
     if let Some(loader) = &query.loader {
         docs.push(String::new());
         docs.push(format!(
-            "A loader: runs one statement for all `{}` (de-duplicated; none for an empty slice) and returns the rows grouped by `{}`{}.",
+            "A loader: runs one statement for all `{}` (de-duplicated; none for an empty slice) and returns the rows grouped by {}{}.",
             query.params.first().map_or("keys", |p| p.name.as_str()),
-            loader.key_column,
+            code(&loader.key_column),
             if loader.to_many { "" } else { ", at most one per key" }
         ));
     }
@@ -543,9 +751,7 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
         docs.push("Relations are loaded with one statement each, whatever the number of rows, on one connection.".to_string());
     }
     docs.push(String::new());
-    docs.push("```sql".to_string());
-    docs.extend(query.sql.lines().map(str::to_string));
-    docs.push("```".to_string());
+    docs.extend(sql_block(&query.sql));
     let docs = doc_lines(docs);
 
     let params: Vec<TokenStream> = query
@@ -803,12 +1009,12 @@ fn composite_tokens(
 ) -> TokenStream {
     let name = ident::ident(name);
     let types_module = quote!(self);
-    let doc = format!(" The PostgreSQL composite type `{pg_name}`. Its attributes may be NULL, so every field is an `Option`.");
+    let doc = doc_text(&format!(" The PostgreSQL composite type {}. Its attributes may be NULL, so every field is an `Option`.", code(pg_name)));
     let extra = extra_derives(&derives.composites);
     let field_defs = fields.iter().map(|field| {
         let ident = ident::ident(&field.name);
         let ty = field.ty.owned(&types_module);
-        let doc = format!(" Attribute `{}`.", field.pg_name);
+        let doc = doc_text(&format!(" Attribute {}.", code(&field.pg_name)));
         quote! {
             #[doc = #doc]
             pub #ident: Option<#ty>,
@@ -870,7 +1076,7 @@ fn composite_tokens(
 fn domain_tokens(name: &str, pg_name: &str, base: &RustType, derives: &Derives) -> TokenStream {
     let name = ident::ident(name);
     let inner = base.owned(&quote!(self));
-    let doc = format!(" The PostgreSQL domain `{pg_name}`.");
+    let doc = doc_text(&format!(" The PostgreSQL domain {}.", code(pg_name)));
     let extra = extra_derives(&derives.composites);
     quote! {
         #[doc = #doc]
@@ -933,11 +1139,11 @@ fn enum_tokens(
     derives: &Derives,
 ) -> TokenStream {
     let name = ident::ident(name);
-    let doc = format!(" The PostgreSQL enum `{pg_name}`.");
+    let doc = doc_text(&format!(" The PostgreSQL enum {}.", code(pg_name)));
     let extra = extra_derives(&derives.enums);
     let variants: Vec<_> = enum_variants.iter().map(|(v, _)| ident::ident(v)).collect();
     let labels: Vec<&String> = enum_variants.iter().map(|(_, l)| l).collect();
-    let label_docs = labels.iter().map(|l| format!(" `{l}`"));
+    let label_docs = labels.iter().map(|l| doc_text(&format!(" {}", code(l))));
     let byte_labels = labels.iter().map(|l| Literal::byte_string(l.as_bytes()));
     let count = Literal::usize_unsuffixed(variants.len());
     quote! {
