@@ -268,7 +268,7 @@ pub fn read_inputs(config: &Config) -> Result<Inputs, Error> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let module = ident::snake(&stem);
+        let module = ident::module_name(&stem);
         match read_source(&path)? {
             Ok(file) => {
                 hasher.update(format!("query {relative} {}\n", file.text.len()));
@@ -658,19 +658,24 @@ fn check_duplicate_names(
     duplicates
 }
 
+/// Two query files whose names give the same module (`Blog.sql` and
+/// `blog.sql`, `types.sql` and `types_.sql`): an error at the second one.
 fn check_module_names(files: &[(String, Arc<SourceFile>)], diagnostics: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<&str, &Arc<SourceFile>> = BTreeMap::new();
     for (module, file) in files {
-        let reserved = module == "types" || module == "mod";
-        if reserved || seen.contains_key(module.as_str()) {
-            let why = if reserved {
-                format!("the module name `{module}` is reserved for generated code")
-            } else {
-                format!("two query files become the module `{module}`")
-            };
-            diagnostics
-                .push(Diagnostic::error_at(why, file, 0..0).with_help("rename the query file"));
+        if let Some(first) = seen.insert(module.as_str(), file) {
+            diagnostics.push(
+                Diagnostic::error_at(
+                    format!("two query files become the module `{module}`"),
+                    file,
+                    0..0,
+                )
+                .with_note(format!(
+                    "`{}` becomes `{module}` too (module names are the file names in snake_case; see docs/query-files.md)",
+                    first.display_path.display()
+                ))
+                .with_help("rename one of the query files"),
+            );
         }
-        seen.insert(module.as_str(), file);
     }
 }
