@@ -176,6 +176,12 @@ impl Builder {
 
     /// Like [`generate`](Self::generate), telling what happened.
     pub fn generate_with_outcome(&self) -> Result<BuildOutcome, BuildError> {
+        // On a large stack, like the CLI: a stack overflow in a build script
+        // would abort it without stopping the ephemeral server.
+        crate::with_large_stack(|| self.generate_on_this_thread())
+    }
+
+    fn generate_on_this_thread(&self) -> Result<BuildOutcome, BuildError> {
         let (config, database_url, url_variable) = self.resolve()?;
         if self.emit_cargo_directives {
             self.print_rerun_directives(&config, url_variable.as_deref())?;

@@ -233,7 +233,6 @@ impl fmt::Display for Diagnostic {
         writeln!(f, "{pad} |")?;
         let line_range = file.line_range(location.span.start);
         let line_text = &file.text[line_range.clone()];
-        writeln!(f, "{line} | {}", line_text.replace('\t', "    "))?;
         // Underline the part of the span that lies on this line, at least one caret.
         let span_end = location.span.end.clamp(location.span.start, line_range.end);
         let span_end = clamp_to_char_boundary(&file.text, span_end);
@@ -243,6 +242,8 @@ impl fmt::Display for Diagnostic {
             .map(|c| if c == '\t' { 4 } else { 1 })
             .sum();
         let width = file.text[start..span_end].chars().count().max(1);
+        let (shown, lead, width) = line_window(&printable(line_text), lead, width);
+        writeln!(f, "{line} | {shown}")?;
         write!(f, "{pad} | {}{}", " ".repeat(lead), "^".repeat(width))?;
         match &self.label {
             Some(label) => writeln!(f, " {label}")?,
@@ -259,6 +260,51 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// A source line as shown: tabs expanded to four spaces, other control
+/// characters (a NUL byte, say) as their one-character Unicode pictures.
+fn printable(line: &str) -> String {
+    let mut shown = String::with_capacity(line.len());
+    for c in line.chars() {
+        match c {
+            '\t' => shown.push_str("    "),
+            '\u{7f}' => shown.push('\u{2421}'),
+            c if (c as u32) < 0x20 => shown.push(char::from_u32(0x2400 + c as u32).unwrap_or(c)),
+            c => shown.push(c),
+        }
+    }
+    shown
+}
+
+/// Widest source line shown whole; longer ones are cut to a window around the caret.
+pub const MAX_SHOWN_LINE: usize = 120;
+
+/// Characters of context kept before the caret when a line is cut.
+const CONTEXT_BEFORE_CARET: usize = 40;
+
+/// The part of a (tab-expanded) source line to show, and the caret's new
+/// lead and width: the line itself when it fits in [`MAX_SHOWN_LINE`]
+/// characters, else a window of that many around the caret, with `...` where
+/// text was cut (like rustc). The caret stays under the same characters.
+fn line_window(line: &str, lead: usize, width: usize) -> (String, usize, usize) {
+    let length = line.chars().count();
+    if length <= MAX_SHOWN_LINE {
+        return (line.to_string(), lead, width);
+    }
+    let from = lead.saturating_sub(CONTEXT_BEFORE_CARET);
+    let to = (from + MAX_SHOWN_LINE).min(length);
+    let from = to.saturating_sub(MAX_SHOWN_LINE).min(from);
+    let prefix = if from > 0 { "..." } else { "" };
+    let suffix = if to < length { "..." } else { "" };
+    let middle: String = line.chars().skip(from).take(to - from).collect();
+    let lead_in_window = lead.saturating_sub(from);
+    let width = width.min(to.saturating_sub(lead)).max(1);
+    (
+        format!("{prefix}{middle}{suffix}"),
+        prefix.len() + lead_in_window,
+        width,
+    )
 }
 
 /// All diagnostics of a run, rendered one after the other, errors first counted.

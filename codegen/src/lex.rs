@@ -297,17 +297,21 @@ fn line_end(text: &str, offset: usize) -> usize {
     text[offset..].find('\n').map_or(text.len(), |i| offset + i)
 }
 
-/// Byte offsets of every `-- name:` line.
+/// Byte offsets of every `-- name:` line: a `--` comment that starts its
+/// line, outside strings, dollar quotes, quoted identifiers and block
+/// comments (a header inside a string literal is part of the string).
 fn find_headers(text: &str) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if header_rest(line).is_some() {
-            out.push(offset + (line.len() - line.trim_start().len()));
-        }
-        offset += line.len();
-    }
-    out
+    tokens(text)
+        .filter(|token| token.kind == TokenKind::LineComment)
+        .filter(|token| {
+            let line_start = text[..token.span.start].rfind('\n').map_or(0, |i| i + 1);
+            text[line_start..token.span.start]
+                .bytes()
+                .all(|c| c == b' ' || c == b'\t' || c == b'\r')
+                && header_rest(&text[token.span.clone()]).is_some()
+        })
+        .map(|token| token.span.start)
+        .collect()
 }
 
 /// For a `-- name: …` line, the text after `name:`.
@@ -513,6 +517,27 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
         }
     };
     overrides.extend(scan.alias_overrides);
+    // Refused before anything recursive (sqlparser, the analyses) sees it.
+    if let Some(at) = nesting_exceeds(&scan.sql, MAX_NESTING) {
+        let at = scan.offsets.to_file(at);
+        let token_end = tokens(&text[at..range.end])
+            .next()
+            .map_or(at, |token| at + token.span.end);
+        errors.push(
+            Diagnostic::error_at(
+                format!("query `{name}` is too deeply nested (more than {MAX_NESTING} levels)"),
+                file,
+                at..token_end,
+            )
+            .with_label("the nesting passes the limit here")
+            .with_note(
+                "brackets and chained operators (`a + b + …`, `x OR y OR …`) each count as a level",
+            )
+            .with_help(
+                "split the expression, or pass many values as one array parameter (`= ANY(:ids)`)",
+            ),
+        );
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -1014,6 +1039,303 @@ fn dollar_quote_end(
             .with_label(format!("`{tag}` opens a string that is never closed")),
         )),
     })
+}
+
+/// What a [`Token`] of SQL text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// `-- …` up to (not including) the end of the line.
+    LineComment,
+    /// `/* … */`, nested.
+    BlockComment,
+    /// `'…'`, `E'…'` or a dollar-quoted string.
+    String,
+    /// `"…"`.
+    QuotedIdent,
+    /// An identifier, keyword, number or `$n`.
+    Word,
+    /// A run of operator characters (`+`, `::`, `<=`, …).
+    Operator,
+    /// One of `(`, `)`, `[`, `]`, `,`, `;`, `.` or any other single character.
+    Punct,
+}
+
+/// One token of SQL text: its kind and byte range. Strings, quoted
+/// identifiers and comments that never close run to the end of the text
+/// (`terminated` is then false).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// What it is.
+    pub kind: TokenKind,
+    /// Byte range in the scanned text.
+    pub span: Range<usize>,
+    /// False for a string, quoted identifier or comment that never closes.
+    pub terminated: bool,
+}
+
+/// The tokens of `text` (whitespace skipped), with the same rules as the
+/// query scanner: strings, dollar quotes, quoted identifiers and comments
+/// are single tokens, so nothing inside them is ever taken for structure.
+pub fn tokens(text: &str) -> Tokens<'_> {
+    Tokens { text, at: 0 }
+}
+
+/// Iterator returned by [`tokens`].
+#[derive(Debug, Clone)]
+pub struct Tokens<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+fn is_sql_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n' | b'\x0b' | b'\x0c')
+}
+
+fn is_operator_char(c: u8) -> bool {
+    b"+-*/<>=~!@#%^&|`?:".contains(&c)
+}
+
+impl Iterator for Tokens<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let text = self.text;
+        let bytes = text.as_bytes();
+        let mut i = self.at;
+        while i < bytes.len() && is_sql_space(bytes[i]) {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            self.at = i;
+            return None;
+        }
+        let start = i;
+        let c = bytes[i];
+        let next = bytes.get(i + 1).copied();
+        let (kind, end, terminated) = match c {
+            b'-' if next == Some(b'-') => (TokenKind::LineComment, line_end(text, i), true),
+            b'/' if next == Some(b'*') => match skip_block_comment(bytes, i) {
+                Some(end) => (TokenKind::BlockComment, end, true),
+                None => (TokenKind::BlockComment, bytes.len(), false),
+            },
+            b'\'' => quoted(bytes, i, b'\'', false, TokenKind::String),
+            b'e' | b'E' if next == Some(b'\'') => {
+                quoted(bytes, i + 1, b'\'', true, TokenKind::String)
+            }
+            b'"' => quoted(bytes, i, b'"', false, TokenKind::QuotedIdent),
+            b'$' => {
+                let digits = bytes[i + 1..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .count();
+                if digits > 0 {
+                    (TokenKind::Word, i + 1 + digits, true)
+                } else {
+                    match dollar_tag(text, i) {
+                        Some(tag) => {
+                            let body = i + tag.len();
+                            match text[body..].find(tag) {
+                                Some(at) => (TokenKind::String, body + at + tag.len(), true),
+                                None => (TokenKind::String, bytes.len(), false),
+                            }
+                        }
+                        None => (TokenKind::Punct, i + 1, true),
+                    }
+                }
+            }
+            b'(' | b')' | b'[' | b']' | b',' | b';' | b'.' => (TokenKind::Punct, i + 1, true),
+            c if is_ident_char(c) => {
+                let mut end = i;
+                while end < bytes.len()
+                    && (is_ident_char(bytes[end]) || bytes[end] == b'.' && c.is_ascii_digit())
+                {
+                    end += 1;
+                }
+                (TokenKind::Word, end, true)
+            }
+            c if is_operator_char(c) => {
+                let mut end = i + 1;
+                while end < bytes.len()
+                    && is_operator_char(bytes[end])
+                    && !(bytes[end] == b'-' && bytes.get(end + 1) == Some(&b'-'))
+                    && !(bytes[end] == b'/' && bytes.get(end + 1) == Some(&b'*'))
+                {
+                    end += 1;
+                }
+                (TokenKind::Operator, end, true)
+            }
+            _ => (
+                TokenKind::Punct,
+                i + text[i..].chars().next().map_or(1, char::len_utf8),
+                true,
+            ),
+        };
+        self.at = end;
+        Some(Token {
+            kind,
+            span: start..end,
+            terminated,
+        })
+    }
+}
+
+/// A quoted token starting with `quote` at `open`; `(kind, end, terminated)`.
+fn quoted(
+    bytes: &[u8],
+    open: usize,
+    quote: u8,
+    backslash_escapes: bool,
+    kind: TokenKind,
+) -> (TokenKind, usize, bool) {
+    match skip_quoted(bytes, open, quote, backslash_escapes) {
+        Some(end) => (kind, end, true),
+        None => (kind, bytes.len(), false),
+    }
+}
+
+/// The opening tag (`$$`, `$tag$`) of a dollar quote starting at `start`, if one does.
+fn dollar_tag(text: &str, start: usize) -> Option<&str> {
+    let bytes = text.as_bytes();
+    if bytes.get(start + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    let tag_len = bytes[start + 1..]
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80)
+        .count();
+    (bytes.get(start + 1 + tag_len) == Some(&b'$')).then(|| &text[start..start + tag_len + 2])
+}
+
+/// How deeply a query's syntax tree may nest, as estimated by [`nesting_exceeds`].
+///
+/// sqlparser, the analyses and even dropping a syntax tree recurse once per
+/// level, so a 350,000-term `1 + 1 + …` would overflow the stack. PostgreSQL
+/// itself gives up ("stack depth limit exceeded") a few thousand levels deep.
+pub const MAX_NESTING: usize = 1000;
+
+/// Keywords that nest the expression they appear in, like operators do.
+const NESTING_KEYWORDS: &[&str] = &[
+    "and", "or", "not", "is", "like", "ilike", "similar", "between", "in", "case", "collate", "at",
+    "xor", "overlaps",
+];
+
+/// Where the estimated nesting of `sql` first passes `limit`, if it does.
+///
+/// The estimate bounds the depth of the syntax tree from above: every open
+/// bracket is a level, and so is every operator (or operator keyword) chained
+/// since the last `,` or `;` inside each open bracket, because a chain like
+/// `a + b + c` is a left-deep tree. It needs no parser, so it runs before one.
+pub fn nesting_exceeds(sql: &str, limit: usize) -> Option<usize> {
+    // Operators chained so far in each open bracket (the outermost first).
+    let mut chained: Vec<usize> = vec![0];
+    let mut depth = 0usize;
+    for token in tokens(sql) {
+        let text = &sql[token.span.clone()];
+        match token.kind {
+            TokenKind::LineComment | TokenKind::BlockComment => continue,
+            TokenKind::Punct if text == "(" || text == "[" => {
+                chained.push(0);
+                depth += 1;
+            }
+            TokenKind::Punct if text == ")" || text == "]" => {
+                if chained.len() > 1 {
+                    depth -= chained.pop().unwrap_or(0) + 1;
+                }
+            }
+            TokenKind::Punct if text == "," || text == ";" => {
+                if let Some(last) = chained.last_mut() {
+                    depth -= *last;
+                    *last = 0;
+                }
+            }
+            TokenKind::Operator => {
+                if let Some(last) = chained.last_mut() {
+                    *last += 1;
+                    depth += 1;
+                }
+            }
+            TokenKind::Word
+                if NESTING_KEYWORDS
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(text)) =>
+            {
+                if let Some(last) = chained.last_mut() {
+                    *last += 1;
+                    depth += 1;
+                }
+            }
+            _ => {}
+        }
+        if depth > limit {
+            return Some(token.span.start);
+        }
+    }
+    None
+}
+
+/// The statements of a script (a schema file), split at top-level `;` the way
+/// `psql` does: not inside strings, dollar quotes, quoted identifiers,
+/// comments or brackets, nor inside the `BEGIN ATOMIC … END` body of a
+/// `CREATE FUNCTION`/`PROCEDURE`. Each range runs from the statement's first
+/// token that is not a comment through its `;` (or its last token); empty
+/// statements are left out.
+pub fn split_statements(text: &str) -> Vec<Range<usize>> {
+    let mut statements = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut end = 0;
+    let mut parens = 0usize;
+    let mut begins = 0usize;
+    // The first words of the statement, lower-cased, to spot a routine body.
+    let mut words: Vec<String> = Vec::new();
+    for token in tokens(text) {
+        if matches!(token.kind, TokenKind::LineComment | TokenKind::BlockComment) {
+            continue;
+        }
+        let piece = &text[token.span.clone()];
+        if token.kind == TokenKind::Punct && piece == ";" && parens == 0 && begins == 0 {
+            if let Some(from) = start.take() {
+                statements.push(from..token.span.end);
+            }
+            words.clear();
+            continue;
+        }
+        start.get_or_insert(token.span.start);
+        end = token.span.end;
+        match token.kind {
+            TokenKind::Punct if piece == "(" => parens += 1,
+            TokenKind::Punct if piece == ")" => parens = parens.saturating_sub(1),
+            TokenKind::Word => {
+                let word = piece.to_ascii_lowercase();
+                if routine_definition(&words) && parens == 0 {
+                    match word.as_str() {
+                        "begin" => begins += 1,
+                        // `CASE … END` inside a body closes with `END` too.
+                        "case" if begins > 0 => begins += 1,
+                        "end" => begins = begins.saturating_sub(1),
+                        _ => {}
+                    }
+                }
+                if words.len() < 4 {
+                    words.push(word);
+                }
+            }
+            _ => {}
+        }
+    }
+    if let Some(from) = start {
+        statements.push(from..end);
+    }
+    statements
+}
+
+/// Whether the first words are `CREATE [OR REPLACE] FUNCTION|PROCEDURE`.
+fn routine_definition(words: &[String]) -> bool {
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    matches!(
+        words.as_slice(),
+        ["create", "function" | "procedure", ..]
+            | ["create", "or", "replace", "function" | "procedure", ..]
+    )
 }
 
 #[cfg(test)]

@@ -207,13 +207,31 @@ pub(crate) fn sql_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Reads a text file; invalid UTF-8 becomes a diagnostic at the first bad byte.
-fn read_source(path: &Path) -> Result<Result<Arc<SourceFile>, Diagnostic>, Error> {
+pub(crate) fn read_source(path: &Path) -> Result<Result<Arc<SourceFile>, Diagnostic>, Error> {
     let bytes = std::fs::read(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
     Ok(match String::from_utf8(bytes) {
-        Ok(text) => Ok(SourceFile::new(display_path(path), text)),
+        Ok(mut text) => {
+            // A UTF-8 byte order mark is no part of the SQL; without it,
+            // columns count the way editors show them.
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            let file = SourceFile::new(display_path(path), text);
+            match file.text.find('\0') {
+                // PostgreSQL cannot take a NUL byte in any statement text.
+                Some(at) => Err(Diagnostic::error_at(
+                    "file contains a NUL byte",
+                    &file,
+                    at..at + 1,
+                )
+                .with_label("NUL byte here")
+                .with_help("remove it; PostgreSQL does not accept NUL bytes in SQL text")),
+                None => Ok(file),
+            }
+        }
         Err(error) => {
             let valid = error.utf8_error().valid_up_to();
             let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
@@ -226,6 +244,54 @@ fn read_source(path: &Path) -> Result<Result<Arc<SourceFile>, Diagnostic>, Error
             )
         }
     })
+}
+
+/// Stack size of the thread [`with_large_stack`] runs on.
+pub const PIPELINE_STACK_SIZE: usize = 256 * 1024 * 1024;
+
+/// Runs `f` on a thread with a [`PIPELINE_STACK_SIZE`] stack and returns its
+/// result (a panic in `f` is resumed here).
+///
+/// The pipeline recurses over syntax trees; [`lex::MAX_NESTING`] bounds
+/// their depth, and this keeps even a bound passed by some unforeseen shape
+/// from overflowing a small stack (a stack overflow aborts the process,
+/// skipping the hooks that stop the ephemeral server). The CLI and
+/// [`Builder`] run everything inside it; library callers on small stacks
+/// (tokio workers have 2 MiB) can do the same. If the thread cannot be
+/// created, `f` runs on the current thread.
+pub fn with_large_stack<T, F>(f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    let f = std::sync::Mutex::new(Some(f));
+    let spawned = std::thread::scope(|scope| {
+        let handle = std::thread::Builder::new()
+            .name("quarry-codegen".to_string())
+            .stack_size(PIPELINE_STACK_SIZE)
+            .spawn_scoped(scope, || {
+                let f = f
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take();
+                f.map(|f| f())
+            });
+        handle.map(|handle| handle.join())
+    });
+    match spawned {
+        Ok(Ok(Some(result))) => result,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        // Not spawned (or, impossibly, spawned without taking `f`): run here.
+        Ok(Ok(None)) | Err(_) => {
+            let f = f
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match f {
+                Some(f) => f(),
+                None => unreachable!("the closure ran but returned no result"),
+            }
+        }
+    }
 }
 
 /// Reads every input and computes the input hash. No database needed.
@@ -417,9 +483,12 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
                 })
             })
             .collect();
-        let (derived, errors) = prefetch::derive_loaders(parents, &catalog, &taken);
+        let (derived, mut errors) = prefetch::derive_loaders(parents, &catalog, &taken);
         let derived_defs: Vec<&QueryDef> = derived.iter().map(|loader| &loader.def).collect();
         let derived_described = describe::describe_statements(&client, &derived_defs).await;
+        let sent = defs.iter().zip(&described);
+        let sent = sent.chain(derived_defs.iter().zip(&derived_described));
+        errors.extend(check_final_sql(&client, sent.map(|(d, r)| (*d, r))).await);
         Ok::<_, Error>((catalog, described, derived, derived_described, errors))
     }
     .await;
@@ -596,6 +665,31 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
         input_hash: inputs.input_hash,
         reports,
     })
+}
+
+/// Prepares the SQL the generated functions send wherever it differs from
+/// the text described (domain parameter casts, [`ir::final_sql`]), so what is
+/// embedded in generated code has been checked by PostgreSQL too.
+async fn check_final_sql<'q>(
+    client: &tokio_postgres::Client,
+    queries: impl Iterator<Item = (&'q QueryDef, &'q Result<describe::Described, Diagnostic>)>,
+) -> Vec<Diagnostic> {
+    let changed: Vec<(&QueryDef, &describe::Described, QueryDef)> = queries
+        .filter_map(|(def, described)| {
+            let described = described.as_ref().ok()?;
+            let sql = ir::final_sql(def, described);
+            (sql != def.sql).then(|| (def, described, QueryDef { sql, ..def.clone() }))
+        })
+        .collect();
+    let finals: Vec<&QueryDef> = changed.iter().map(|(_, _, sent)| sent).collect();
+    let results = describe::describe_statements(client, &finals).await;
+    changed
+        .iter()
+        .zip(&results)
+        .filter_map(|((def, described, sent), result)| {
+            ir::check_final_sql(def, described, &sent.sql, result.as_ref())
+        })
+        .collect()
 }
 
 /// A warning when an override contradicts what inference proved: `!` on a

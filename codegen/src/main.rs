@@ -90,6 +90,13 @@ impl Options {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Everything runs on a thread with a large stack: the pipeline recurses
+    // over syntax trees, and a stack overflow would abort the process
+    // without stopping the ephemeral server.
+    codegen::with_large_stack(move || run_command(&cli))
+}
+
+fn run_command(cli: &Cli) -> ExitCode {
     if matches!(cli.command, Some(Command::Watch)) {
         return match watch(&cli.options) {
             Ok(code) => code,

@@ -30,6 +30,18 @@ pub struct SyntaxError {
 
 /// Parses one statement of rewritten SQL.
 pub fn parse_statement(sql: &str) -> Result<Statement, SyntaxError> {
+    // A syntax tree this deep would overflow the stack while it is walked or
+    // even dropped (sqlparser's own recursion limit misses left-deep chains
+    // like `1 + 1 + …`, which it parses in a loop).
+    if let Some(offset) = crate::lex::nesting_exceeds(sql, crate::lex::MAX_NESTING) {
+        return Err(SyntaxError {
+            message: format!(
+                "too deeply nested (more than {} levels)",
+                crate::lex::MAX_NESTING
+            ),
+            offset,
+        });
+    }
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|error| {
         let text = error.to_string();
         let text = text

@@ -8,12 +8,13 @@
 //! reads the [`Catalog`], never the database's catalog tables directly.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio_postgres::Client;
 
-use crate::diagnostic::{display_path, Diagnostic, SourceFile};
+use crate::diagnostic::{Diagnostic, SourceFile};
 use crate::Error;
 
 /// One schema file, read.
@@ -34,42 +35,139 @@ pub fn schema_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
-/// Applies schema files in order; a failing statement becomes a diagnostic at its position.
+/// Applies schema files in order, statement by statement, so that a failure
+/// is reported at the statement that failed (at PostgreSQL's position in it,
+/// or at its start when the error has none).
+///
+/// Statements run in one transaction, except those PostgreSQL refuses inside
+/// a transaction block (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …; see
+/// [`runs_outside_transaction`]): each of those runs on its own between
+/// commits, as migration tools do.
 pub async fn apply_schema(client: &Client, files: &[SchemaFile]) -> Result<(), Error> {
+    let mut in_transaction = false;
+    let mut last: Option<(&SchemaFile, Range<usize>)> = None;
     for file in files {
-        if let Err(error) = client.batch_execute(&file.text).await {
-            let Some(db) = error.as_db_error() else {
-                return Err(Error::Postgres {
-                    context: format!("applying {}", file.display_path.display()),
-                    source: error,
-                });
-            };
-            let offset = match db.position() {
-                Some(tokio_postgres::error::ErrorPosition::Original(chars)) => {
-                    char_position_to_byte(&file.text, *chars as usize)
+        for span in crate::lex::split_statements(&file.text) {
+            let sql = &file.text[span.clone()];
+            let alone = runs_outside_transaction(sql);
+            if alone && in_transaction {
+                if let Err(error) = client.batch_execute("COMMIT").await {
+                    return Err(commit_error(last, error));
                 }
-                _ => 0,
-            };
-            let end = file.text[offset..]
-                .find(|c: char| c.is_whitespace() || c == ';' || c == ',' || c == ')')
-                .map_or(file.text.len(), |i| offset + i);
-            let mut diagnostic = Diagnostic::error_at(
-                format!("schema error: {}", db.message()),
-                file,
-                offset..end.max(offset),
-            );
-            if let Some(hint) = db.hint() {
-                diagnostic = diagnostic.with_help(hint.to_string());
+                in_transaction = false;
             }
-            if let Some(detail) = db.detail() {
-                diagnostic = diagnostic.with_note(detail.to_string());
+            if !alone && !in_transaction {
+                client
+                    .batch_execute("BEGIN")
+                    .await
+                    .map_err(|source| Error::Postgres {
+                        context: "starting the schema transaction".to_string(),
+                        source,
+                    })?;
+                in_transaction = true;
             }
-            return Err(Error::Diagnostics(crate::diagnostic::Diagnostics(vec![
-                diagnostic,
-            ])));
+            if let Err(error) = client.batch_execute(sql).await {
+                if in_transaction {
+                    // The scratch database is dropped anyway; this only ends the transaction.
+                    let _ = client.batch_execute("ROLLBACK").await;
+                }
+                return Err(statement_error(file, span, error));
+            }
+            last = Some((file, span));
+        }
+    }
+    if in_transaction {
+        if let Err(error) = client.batch_execute("COMMIT").await {
+            return Err(commit_error(last, error));
         }
     }
     Ok(())
+}
+
+/// The error of the schema statement at `span` of `file`, at PostgreSQL's
+/// position in it, or at the statement's first word.
+fn statement_error(file: &SchemaFile, span: Range<usize>, error: tokio_postgres::Error) -> Error {
+    let Some(db) = error.as_db_error() else {
+        return Error::Postgres {
+            context: format!("applying {}", file.display_path.display()),
+            source: error,
+        };
+    };
+    let sql = &file.text[span.clone()];
+    let (offset, positioned) = match db.position() {
+        Some(tokio_postgres::error::ErrorPosition::Original(chars)) => (
+            span.start + char_position_to_byte(sql, *chars as usize),
+            true,
+        ),
+        _ => (span.start, false),
+    };
+    let end = file.text[offset..span.end]
+        .find(|c: char| c.is_whitespace() || c == ';' || c == ',' || c == ')')
+        .map_or(span.end, |i| offset + i);
+    let mut diagnostic = Diagnostic::error_at(
+        format!("schema error: {}", db.message()),
+        file,
+        offset..end.max(offset),
+    );
+    if !positioned {
+        diagnostic = diagnostic.with_label("in this statement");
+    }
+    if let Some(hint) = db.hint() {
+        diagnostic = diagnostic.with_help(hint.to_string());
+    }
+    if let Some(detail) = db.detail() {
+        diagnostic = diagnostic.with_note(detail.to_string());
+    }
+    Error::Diagnostics(crate::diagnostic::Diagnostics(vec![diagnostic]))
+}
+
+/// A failed `COMMIT` (a deferred constraint, say): reported at the last
+/// statement applied, the closest place there is.
+fn commit_error(last: Option<(&SchemaFile, Range<usize>)>, error: tokio_postgres::Error) -> Error {
+    match last {
+        Some((file, span)) if error.as_db_error().is_some() => {
+            match statement_error(file, span, error) {
+                Error::Diagnostics(mut diagnostics) => {
+                    for diagnostic in &mut diagnostics.0 {
+                        diagnostic.label =
+                            Some("when the schema was committed after this statement".to_string());
+                    }
+                    Error::Diagnostics(diagnostics)
+                }
+                other => other,
+            }
+        }
+        _ => Error::Postgres {
+            context: "committing the schema".to_string(),
+            source: error,
+        },
+    }
+}
+
+/// Whether PostgreSQL refuses to run `statement` inside a transaction block
+/// (or, for `ALTER TYPE … ADD VALUE`, lets nothing in the same transaction
+/// use the new value): such statements are applied on their own.
+pub fn runs_outside_transaction(statement: &str) -> bool {
+    let words: Vec<String> = crate::lex::tokens(statement)
+        .filter(|token| token.kind == crate::lex::TokenKind::Word)
+        .take(12)
+        .map(|token| statement[token.span].to_ascii_uppercase())
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let has = |word: &str| words.contains(&word);
+    match words.as_slice() {
+        ["VACUUM", ..] | ["ALTER", "SYSTEM", ..] => true,
+        ["CLUSTER"] | ["CLUSTER", "VERBOSE"] => true,
+        ["CREATE" | "DROP", "DATABASE" | "TABLESPACE" | "SUBSCRIPTION", ..] => true,
+        ["ALTER", "SUBSCRIPTION", ..] => true,
+        ["CREATE", "INDEX", "CONCURRENTLY", ..]
+        | ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..]
+        | ["DROP", "INDEX", "CONCURRENTLY", ..] => true,
+        ["REINDEX", ..] => has("CONCURRENTLY") || has("SYSTEM") || has("DATABASE"),
+        ["ALTER", "TABLE", ..] => has("DETACH") && has("CONCURRENTLY"),
+        ["ALTER", "TYPE", ..] => words.windows(2).any(|pair| pair == ["ADD", "VALUE"]),
+        _ => false,
+    }
 }
 
 /// Byte offset of PostgreSQL's 1-based character position in `text`.
@@ -79,26 +177,15 @@ pub fn char_position_to_byte(text: &str, position: usize) -> usize {
         .map_or(text.len(), |(i, _)| i)
 }
 
-/// Reads schema files from disk.
+/// Reads schema files from disk (a leading byte order mark is dropped; invalid
+/// UTF-8 and NUL bytes are diagnostics at their position).
 pub fn read_schema_files(paths: &[PathBuf]) -> Result<Vec<SchemaFile>, Error> {
     paths
         .iter()
         .map(|path| {
-            let bytes = std::fs::read(path).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let text = String::from_utf8(bytes).map_err(|e| {
-                let offset = e.utf8_error().valid_up_to();
-                let valid = String::from_utf8_lossy(&e.as_bytes()[..offset]).into_owned();
-                let file = SourceFile::new(display_path(path), valid);
-                Error::Diagnostics(crate::diagnostic::Diagnostics(vec![Diagnostic::error_at(
-                    "schema file is not valid UTF-8",
-                    &file,
-                    offset..offset,
-                )]))
-            })?;
-            Ok(SourceFile::new(display_path(path), text))
+            crate::read_source(path)?.map_err(|diagnostic| {
+                Error::Diagnostics(crate::diagnostic::Diagnostics(vec![diagnostic]))
+            })
         })
         .collect()
 }
