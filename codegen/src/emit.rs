@@ -586,16 +586,35 @@ fn relation_type(module: &ModuleIr, relation: &RelationIr) -> TokenStream {
 fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
     let name = ident::ident(&row.name);
     let columns_name = ident::ident(&format!("{}Columns", row.name));
+    // Local variables: one per relation (named after its field) and one for
+    // its keys (`<field>_keys`), none shadowing another or the function's own.
+    let mut taken: Vec<String> = ["db", "columns", "parent"].map(String::from).to_vec();
+    let mut fresh = |base: String| {
+        let mut name = base;
+        while taken.contains(&name) {
+            name.push('_');
+        }
+        taken.push(name.clone());
+        ident::ident(&name)
+    };
     let locals: Vec<Ident> = row
         .relations
         .iter()
-        .map(|r| ident::ident(&r.field))
+        .map(|r| fresh(r.field.clone()))
         .collect();
     let key_vars: Vec<Ident> = row
         .relations
         .iter()
-        .map(|r| ident::ident(&format!("{}_keys", ident::snake(&r.field))))
+        .map(|r| fresh(format!("{}_keys", ident::snake(&r.field))))
         .collect();
+    let assign_relations = row.relations.iter().zip(&locals).map(|(relation, local)| {
+        let field = ident::ident(&relation.field);
+        if field == *local {
+            quote!(#local,)
+        } else {
+            quote!(#field: #local,)
+        }
+    });
     let collect_keys = row.relations.iter().zip(&key_vars).map(|(relation, keys)| {
         let field = ident::ident(&relation.parent_field);
         let key = key_expression(
@@ -706,7 +725,7 @@ fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
                         #(#takes)*
                         Ok(Self {
                             #(#assign_columns)*
-                            #(#locals,)*
+                            #(#assign_relations)*
                         })
                     })
                     .collect()

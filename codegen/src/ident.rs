@@ -257,6 +257,33 @@ pub fn pascal(name: &str) -> String {
     }
 }
 
+/// Type names generated code uses unqualified (and `E`, its executor type
+/// parameter): a generated type of that name would shadow them.
+const SHADOWED_TYPES: &[&str] = &[
+    "Box", "Default", "E", "Err", "None", "Ok", "Option", "Result", "Self", "Send", "Sized",
+    "Some", "String", "Sync", "Vec",
+];
+
+/// The name of a generated type (row struct, enum, composite, domain newtype):
+/// `name` as is, or with `Type` appended when it would shadow a type the
+/// generated code uses (`option` → `OptionType`, `@row Vec` → `VecType`).
+pub fn type_name_str(name: String) -> String {
+    if SHADOWED_TYPES.contains(&name.as_str()) {
+        format!("{name}Type")
+    } else {
+        name
+    }
+}
+
+/// The name of an enum variant: [`pascal`], with `Self` (which cannot be a
+/// variant) made `SelfValue`.
+pub fn variant_name(label: &str) -> String {
+    match pascal(label) {
+        name if name == "Self" => "SelfValue".to_string(),
+        name => name,
+    }
+}
+
 fn sanitize(name: &str) -> String {
     let mut out: String = name
         .chars()

@@ -368,7 +368,7 @@ pub fn build_project(
                 fn_name,
                 kind: def.kind,
                 docs: def.docs.clone(),
-                sql: def.sql_with_param_casts(&domain_param_casts(&query.described.params)),
+                sql: final_sql(def, query.described),
                 params,
                 row,
                 loader,
@@ -415,8 +415,8 @@ pub fn build_project(
 
 fn row_name_of(def: &QueryDef, suffix: &str) -> String {
     match &def.row_name {
-        Some((name, _)) => ident::pascal(name),
-        None => format!("{}{suffix}", ident::pascal(&def.name)),
+        Some((name, _)) => ident::type_name_str(ident::pascal(name)),
+        None => ident::type_name_str(format!("{}{suffix}", ident::pascal(&def.name))),
     }
 }
 
@@ -447,6 +447,21 @@ fn unsupported_type(
     ))
 }
 
+/// Names a parameter cannot have: the executor argument, and the local
+/// variables of the generated function (see emit) — a pinned connection when
+/// rows have relations, and more in loaders.
+fn reserved_params(query: &CheckedQuery<'_>) -> &'static [&'static str] {
+    if query.prefetch.loader.is_some() {
+        &[
+            "db", "conn", "rows", "columns", "pairs", "keyed", "row_keys",
+        ]
+    } else if !query.prefetch.relations.is_empty() {
+        &["db", "conn"]
+    } else {
+        &["db"]
+    }
+}
+
 fn build_params(
     query: &CheckedQuery<'_>,
     mapper: &TypeMapper<'_>,
@@ -456,6 +471,7 @@ fn build_params(
     let mut ok = true;
     let mut params = Vec::new();
     let mut used: HashSet<String> = HashSet::new();
+    let reserved = reserved_params(query);
     for (index, (param, ty)) in def.params.iter().zip(&query.described.params).enumerate() {
         let span = param
             .spans
@@ -496,12 +512,15 @@ fn build_params(
                 .map_or_else(|| format!("p{}", index + 1), |n| ident::snake(&n)),
             (None, ParamStyle::Named) => format!("p{}", index + 1),
         };
-        // `db` is the executor argument; derived names may repeat.
-        let name = if base == "db" || used.contains(&base) {
-            format!("{base}_{}", index + 1)
-        } else {
-            base
-        };
+        // `db` is the executor argument and the others are local variables
+        // of generated functions; derived names may repeat.
+        let mut name = base;
+        if reserved.contains(&name.as_str()) || used.contains(&name) {
+            name = format!("{name}_{}", index + 1);
+        }
+        while used.contains(&name) {
+            name.push('_');
+        }
         used.insert(name.clone());
         params.push(ParamIr {
             name,
@@ -534,23 +553,64 @@ fn strip_domains(ty: &postgres_types::Type) -> &postgres_types::Type {
     }
 }
 
-/// A type name as SQL, schema-qualified outside `pg_catalog`, quoted where needed.
+/// A type name as SQL, schema-qualified outside `pg_catalog`, quoted where
+/// needed (`public."1st"`, `"bit"`: unquoted, `bit` would mean `bit(1)`).
 fn sql_type_name(ty: &postgres_types::Type) -> String {
-    let quote = |name: &str| {
-        if name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            name.to_string()
-        } else {
-            format!("\"{}\"", name.replace('"', "\"\""))
+    if ty.schema() == "pg_catalog" || ty.schema().is_empty() {
+        ident::sql_ident(ty.name())
+    } else {
+        format!(
+            "{}.{}",
+            ident::sql_ident(ty.schema()),
+            ident::sql_ident(ty.name())
+        )
+    }
+}
+
+/// The SQL a query's function sends: its text with parameters that
+/// PostgreSQL typed as a domain cast to the domain's base type. When it
+/// differs from the described text, the pipeline prepares it too and checks
+/// it with [`check_final_sql`].
+pub fn final_sql(def: &QueryDef, described: &Described) -> String {
+    def.sql_with_param_casts(&domain_param_casts(&described.params))
+}
+
+/// Compares what PostgreSQL says about a query's [`final_sql`] with what it
+/// said about the query as written: the final text must prepare and return
+/// the same columns; an error at the query otherwise.
+pub fn check_final_sql(
+    def: &QueryDef,
+    described: &Described,
+    final_sql: &str,
+    final_described: Result<&Described, &Diagnostic>,
+) -> Option<Diagnostic> {
+    let problem = match final_described {
+        Err(error) => format!("PostgreSQL rejects it: {}", error.message),
+        Ok(final_described) => {
+            let shape = |d: &Described| -> Vec<(String, postgres_types::Type)> {
+                d.columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.ty.clone()))
+                    .collect()
+            };
+            if shape(final_described) == shape(described) {
+                return None;
+            }
+            "it returns other columns than the query as written".to_string()
         }
     };
-    if ty.schema() == "pg_catalog" || ty.schema().is_empty() {
-        quote(ty.name())
-    } else {
-        format!("{}.{}", quote(ty.schema()), quote(ty.name()))
-    }
+    Some(
+        Diagnostic::error_at(
+            format!(
+                "query `{}` cannot be sent with its domain parameters cast to their base types: {problem}",
+                def.name
+            ),
+            &def.file,
+            def.name_span.clone(),
+        )
+        .with_note(format!("the SQL the generated function would send:\n{final_sql}"))
+        .with_help("cast the parameter in the SQL yourself: `:value::base_type`"),
+    )
 }
 
 /// Parameters PostgreSQL typed as a domain (or an array of one) are cast to

@@ -369,24 +369,15 @@ fn find_paths(field: &str, source: &Table, catalog: &Catalog) -> Vec<Path> {
     paths
 }
 
-/// PostgreSQL identifier quoting, only where needed.
+/// PostgreSQL identifier quoting, only where needed (keywords included).
 fn quote_ident(name: &str) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
-        name.to_string()
-    } else {
-        format!("\"{}\"", name.replace('"', "\"\""))
-    }
+    ident::sql_ident(name)
 }
 
+/// The table's name as SQL: unqualified in `public`, unless the name could
+/// resolve to a system catalog first (`pg_catalog` is searched before `public`).
 fn qualified(table: &Table) -> String {
-    if table.schema == "public" {
+    if table.schema == "public" && !table.name.starts_with("pg_") {
         quote_ident(&table.name)
     } else {
         format!(
@@ -518,12 +509,11 @@ pub fn derive_loaders(
                     kind,
                     row,
                     hidden_key,
+                    param_at,
                 }) => {
                     let name = unique_name(&name, taken, &loaders, &sql);
-                    let param_sites = sql
-                        .find("ANY($1)")
-                        .map(|at| vec![(0, at + 4..at + 6)])
-                        .unwrap_or_default();
+                    // The one `$1` (quoted names elsewhere may contain anything).
+                    let param_sites = vec![(0, param_at..param_at + 2)];
                     if !loaders.contains_key(&name) {
                         let loader_def = QueryDef {
                             file: Arc::clone(&def.file),
@@ -533,7 +523,7 @@ pub fn derive_loaders(
                             kind_span: prefetch.field_span.clone(),
                             docs: vec![format!(
                                 "Loader derived from the foreign key of {} (for `{}.{}`).",
-                                path.describe(catalog, source),
+                                markdown_escape(&path.describe(catalog, source)),
                                 def.name,
                                 prefetch.field
                             )],
@@ -587,6 +577,21 @@ pub fn derive_loaders(
     (out, errors)
 }
 
+/// `text` (made of SQL names) as markdown text that renders as itself.
+fn markdown_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '[' | ']' | '<' | '>' | '&' | '#' | '|' | '~'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A name for a derived loader: the natural one, unless a user query has it.
 fn unique_name(
     base: &str,
@@ -606,6 +611,20 @@ fn unique_name(
     }
 }
 
+/// The name a junction loader selects its hidden key as: `quarry_key`, or
+/// `quarry_key_1`, `quarry_key_2`, … when the target table has a column of
+/// that name (the loader finds its key by name).
+fn key_alias(target: &Table) -> String {
+    let taken = |name: &str| target.columns.iter().any(|c| c.name == name);
+    let mut alias = "quarry_key".to_string();
+    let mut n = 0;
+    while taken(&alias) {
+        n += 1;
+        alias = format!("quarry_key_{n}");
+    }
+    alias
+}
+
 /// What a derived loader looks like.
 struct LoaderShape {
     name: String,
@@ -615,6 +634,8 @@ struct LoaderShape {
     kind: QueryKind,
     row: String,
     hidden_key: bool,
+    /// Byte offset of `$1` in `sql`.
+    param_at: usize,
 }
 
 /// SQL, names and shape of the loader for one path.
@@ -670,18 +691,20 @@ fn synthesize(
         } else {
             String::new()
         };
+        let head = format!(
+            "SELECT {}\nFROM {} t\nWHERE t.{} = ",
+            select_list("t", target),
+            qualified(target),
+            quote_ident(&key_column),
+        );
         Ok(LoaderShape {
             name: format!(
                 "{}By{}",
                 ident::pascal(&target.name),
                 ident::pascal(&key_column)
             ),
-            sql: format!(
-                "SELECT {}\nFROM {} t\nWHERE t.{} = ANY($1){order}",
-                select_list("t", target),
-                qualified(target),
-                quote_ident(&key_column),
-            ),
+            sql: format!("{head}ANY($1){order}"),
+            param_at: head.len() + "ANY(".len(),
             parent_column: parent_column_for(parent_attnum)?,
             key_column,
             kind,
@@ -711,26 +734,30 @@ fn synthesize(
             let junction = table(junction)?;
             let target = table(target)?;
             let source_key = column_name(junction, to_source.columns[0]);
-            // The key is selected last under a name of its own and kept out of the row struct.
-            let sql = format!(
-                "SELECT {}, j.{} AS quarry_key\nFROM {} j\nJOIN {} t ON t.{} = j.{}\nWHERE j.{} = ANY($1){}",
+            // The key is selected last under a name of its own, which no
+            // column of the target has, and kept out of the row struct.
+            let key_alias = key_alias(target);
+            let head = format!(
+                "SELECT {}, j.{} AS {}\nFROM {} j\nJOIN {} t ON t.{} = j.{}\nWHERE j.{} = ",
                 select_list("t", target),
                 quote_ident(&source_key),
+                quote_ident(&key_alias),
                 qualified(junction),
                 qualified(target),
                 quote_ident(&column_name(target, to_target.referenced_columns[0])),
                 quote_ident(&column_name(junction, to_target.columns[0])),
                 quote_ident(&source_key),
-                order_by("t", target, Some(format!("j.{}", quote_ident(&source_key))))
             );
+            let order = order_by("t", target, Some(format!("j.{}", quote_ident(&source_key))));
             Ok(LoaderShape {
                 name: format!(
                     "{}Via{}",
                     ident::pascal(&target.name),
                     ident::pascal(&junction.name)
                 ),
-                sql,
-                key_column: "quarry_key".to_string(),
+                sql: format!("{head}ANY($1){order}"),
+                param_at: head.len() + "ANY(".len(),
+                key_column: key_alias,
                 parent_column: parent_column_for(to_source.referenced_columns[0])?,
                 kind: QueryKind::Many,
                 row: ident::pascal(&singular(&target.name)),

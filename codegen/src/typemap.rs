@@ -241,12 +241,12 @@ impl<'c> TypeMapper<'c> {
                 self.map(element).map(|t| RustType::Multirange(Box::new(t)))
             }
             Kind::Enum(labels) => {
-                let name = ident::pascal(ty.name());
+                let name = ident::type_name_str(ident::pascal(ty.name()));
                 let mut seen: BTreeMap<String, usize> = BTreeMap::new();
                 let variants = labels
                     .iter()
                     .map(|label| {
-                        let mut variant = ident::pascal(label);
+                        let mut variant = ident::variant_name(label);
                         let count = seen.entry(variant.clone()).or_insert(0);
                         *count += 1;
                         if *count > 1 {
@@ -265,7 +265,7 @@ impl<'c> TypeMapper<'c> {
                 Some(RustType::Enum(name))
             }
             Kind::Composite(fields) => {
-                let name = ident::pascal(ty.name());
+                let name = ident::type_name_str(ident::pascal(ty.name()));
                 if !self.user_types.borrow().contains_key(&name) {
                     // Register first so a self-referencing composite terminates.
                     self.register(
@@ -298,7 +298,7 @@ impl<'c> TypeMapper<'c> {
                 if !self.config.domain_newtypes {
                     return Some(base);
                 }
-                let name = ident::pascal(ty.name());
+                let name = ident::type_name_str(ident::pascal(ty.name()));
                 self.register(
                     &name,
                     UserType::Domain {
@@ -319,7 +319,7 @@ impl<'c> TypeMapper<'c> {
         if !self.config.domain_newtypes {
             return base;
         }
-        let name = ident::pascal(pg_name);
+        let name = ident::type_name_str(ident::pascal(pg_name));
         self.register(
             &name,
             UserType::Domain {
@@ -414,6 +414,33 @@ impl Builtin {
                 quote!(&#owned)
             }
         }
+    }
+}
+
+impl Builtin {
+    /// The cargo feature of `quarry` its Rust type needs (see
+    /// `config::RUNTIME_FEATURES`), `None` when it needs none.
+    pub fn feature(self) -> Option<&'static str> {
+        let time_feature = |time| match time {
+            TimeCrate::Chrono => "with-chrono",
+            TimeCrate::Time => "with-time",
+            TimeCrate::Jiff => "with-jiff",
+        };
+        Some(match self {
+            Builtin::Numeric => "with-rust_decimal",
+            Builtin::Uuid => "with-uuid",
+            Builtin::Json => "with-serde_json",
+            Builtin::Inet | Builtin::Cidr => "with-cidr",
+            Builtin::MacAddr => "with-eui48",
+            Builtin::Bit => "with-bit-vec",
+            Builtin::TsVector | Builtin::TsQuery => "text-search",
+            Builtin::Date(time)
+            | Builtin::Time(time)
+            | Builtin::Timestamp(time)
+            | Builtin::TimestampTz(time) => time_feature(time),
+            Builtin::TimeTz => "with-chrono",
+            _ => return None,
+        })
     }
 }
 
