@@ -277,3 +277,25 @@ pub fn committed_hash(out: &Path) -> Option<String> {
 pub fn build_from_config(config_file: impl Into<PathBuf>) -> Result<(), BuildError> {
     Builder::new().config_file(config_file).generate()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Recursion with 64 KiB frames, `depth` deep.
+    fn deep(depth: usize) -> usize {
+        let frame = std::hint::black_box([1u8; 64 * 1024]);
+        if depth == 0 {
+            return frame[0] as usize;
+        }
+        deep(depth - 1) + std::hint::black_box(frame)[depth % 1024] as usize
+    }
+
+    #[test]
+    fn the_pipeline_runs_on_a_large_stack() {
+        // 16 MiB or more of stack: far more than a test thread (2 MiB) or `main` (8 MiB) has.
+        assert_eq!(crate::with_large_stack(|| deep(256)), 257);
+        let borrowed = String::from("borrowed");
+        assert_eq!(crate::with_large_stack(|| borrowed.len()), 8);
+        let panicked = std::panic::catch_unwind(|| crate::with_large_stack(|| panic!("inside")));
+        assert!(panicked.is_err());
+    }
+}

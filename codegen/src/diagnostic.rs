@@ -376,6 +376,61 @@ mod tests {
     }
 
     #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let chain = vec!["1"; 500].join(" + ");
+        let long = format!("SELECT {chain} AS x, titl, {chain} AS y FROM posts");
+        let file = SourceFile::new("q.sql", format!("-- name: X :one\n{long};\n"));
+        let start = file.text.find("titl").unwrap_or(0);
+        let d = Diagnostic::error_at("column \"titl\" does not exist", &file, start..start + 4);
+        let text = d.render();
+        // The position stays exact.
+        let col = "SELECT ".len() + 500 * 4 - 3 + " AS x, ".len() + 1;
+        assert!(text.contains(&format!("--> q.sql:2:{col}\n")), "{text}");
+        let lines: Vec<&str> = text.lines().collect();
+        let source = lines[3].strip_prefix("2 | ").unwrap_or_default();
+        let caret = lines[4].strip_prefix("  | ").unwrap_or_default();
+        assert!(
+            source.starts_with("...") && source.ends_with("..."),
+            "{source}"
+        );
+        assert_eq!(source.chars().count(), MAX_SHOWN_LINE + 6);
+        // The caret is under `titl`.
+        let lead = caret.find('^').unwrap_or(0);
+        assert_eq!(&source[lead..lead + 4], "titl");
+        assert_eq!(caret.trim(), "^^^^");
+
+        // Near the start of a line only the end is cut, near its end only the start.
+        let d = Diagnostic::error_at("e", &file, 16..22);
+        let shown = d.render().lines().nth(3).unwrap_or_default().to_string();
+        assert!(
+            shown.starts_with("2 | SELECT 1 + ") && shown.ends_with("..."),
+            "{shown}"
+        );
+        let end = file.text.find(';').unwrap_or(0);
+        let d = Diagnostic::error_at("e", &file, end - 5..end);
+        let rendered = d.render();
+        let lines: Vec<&str> = rendered.lines().collect();
+        assert!(
+            lines[3].starts_with("2 | ...") && lines[3].ends_with("posts;"),
+            "{rendered}"
+        );
+        let lead = lines[4].find('^').unwrap_or(0);
+        assert_eq!(&lines[3][lead..], "posts;");
+    }
+
+    #[test]
+    fn control_characters_are_shown_as_pictures() {
+        let file = SourceFile::new("s.sql", "CREATE TABLE t (a\0 int);\n");
+        let d = Diagnostic::error_at("NUL", &file, 17..18);
+        assert!(
+            d.render()
+                .contains("1 | CREATE TABLE t (a\u{2400} int);\n  |                  ^\n"),
+            "{}",
+            d.render()
+        );
+    }
+
+    #[test]
     fn columns_count_characters() {
         let file = SourceFile::new("a.sql", "SELECT 'é', x");
         let offset = file.text.find('x').unwrap_or(0);

@@ -1512,6 +1512,159 @@ mod tests {
     }
 
     #[test]
+    fn headers_inside_strings_and_comments_are_sql() {
+        let text = "-- name: A :one\nSELECT $$\n-- name: X :one\n$$ AS a, $t$\n  -- name: Z :one\n$t$ AS z;\n\n\
+                    -- name: B :one\nSELECT '\n-- name: Y :one\n' AS b, E'\\'\n-- name: W :one\n' AS w;\n\n\
+                    -- name: C :one\nSELECT 1 AS \"\n-- name: V :one\n\" /*\n-- name: U :one\n*/;\n";
+        let (queries, diagnostics) = lex(text);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        let names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(names, ["A", "B", "C"]);
+        assert_eq!(
+            queries[0].sql,
+            "SELECT $$\n-- name: X :one\n$$ AS a, $t$\n  -- name: Z :one\n$t$ AS z"
+        );
+        assert_eq!(
+            queries[1].sql,
+            "SELECT '\n-- name: Y :one\n' AS b, E'\\'\n-- name: W :one\n' AS w"
+        );
+        assert!(queries[2].sql.contains("\"\n-- name: V :one\n\""));
+    }
+
+    #[test]
+    fn tokens_keep_strings_comments_and_quotes_whole() {
+        let text =
+            "SELECT e'a\\'b', $x$ ; $x$, \"q;\", a::int -- c;\n/* /* ; */ */ $1 foo$bar 1.5;";
+        let kinds: Vec<(TokenKind, &str)> = tokens(text).map(|t| (t.kind, &text[t.span])).collect();
+        assert_eq!(
+            kinds,
+            [
+                (TokenKind::Word, "SELECT"),
+                (TokenKind::String, "e'a\\'b'"),
+                (TokenKind::Punct, ","),
+                (TokenKind::String, "$x$ ; $x$"),
+                (TokenKind::Punct, ","),
+                (TokenKind::QuotedIdent, "\"q;\""),
+                (TokenKind::Punct, ","),
+                (TokenKind::Word, "a"),
+                (TokenKind::Operator, "::"),
+                (TokenKind::Word, "int"),
+                (TokenKind::LineComment, "-- c;"),
+                (TokenKind::BlockComment, "/* /* ; */ */"),
+                (TokenKind::Word, "$1"),
+                (TokenKind::Word, "foo$bar"),
+                (TokenKind::Word, "1.5"),
+                (TokenKind::Punct, ";"),
+            ]
+        );
+        let open: Vec<bool> = tokens("SELECT 'abc").map(|t| t.terminated).collect();
+        assert_eq!(open, [true, false]);
+        // An operator run stops before a comment.
+        let ops: Vec<&str> = tokens("a +-- c\n").map(|t| &"a +-- c\n"[t.span]).collect();
+        assert_eq!(ops, ["a", "+", "-- c"]);
+    }
+
+    #[test]
+    fn nesting_estimate() {
+        let chain =
+            |n: usize, op: &str| format!("SELECT {}", vec!["x"; n].join(&format!(" {op} ")));
+        // n terms chain n - 1 operators: one level each.
+        assert_eq!(nesting_exceeds(&chain(1001, "+"), 1000), None);
+        let deep = chain(1002, "+");
+        let at = nesting_exceeds(&deep, 1000);
+        assert_eq!(
+            at,
+            Some(deep.match_indices('+').nth(1000).map_or(0, |(i, _)| i))
+        );
+        assert!(nesting_exceeds(&chain(2000, "OR"), 1000).is_some());
+        assert!(nesting_exceeds(&chain(2000, "and"), 1000).is_some());
+        // Lists do not nest: commas end a chain.
+        assert_eq!(nesting_exceeds(&chain(100_000, ","), 1000), None);
+        assert_eq!(
+            nesting_exceeds(
+                &format!("SELECT x IN ({})", vec!["1"; 100_000].join(", ")),
+                1000
+            ),
+            None
+        );
+        // Brackets nest, and closing them unwinds.
+        let parens = |n: usize| format!("SELECT {}1{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(nesting_exceeds(&parens(1000), 1000), None);
+        assert_eq!(nesting_exceeds(&parens(1001), 1000), Some(7 + 1000));
+        assert_eq!(nesting_exceeds(&parens(800).repeat(50), 1000), None);
+        let cases = format!(
+            "SELECT {} 1 {}",
+            "CASE WHEN true THEN ".repeat(1001),
+            "END ".repeat(1001)
+        );
+        assert!(nesting_exceeds(&cases, 1000).is_some());
+        // Strings and comments hold no structure.
+        let quoted = format!(
+            "SELECT '{}', $${}$$ -- {}\n",
+            "(".repeat(5000),
+            "+".repeat(5000),
+            "+ ".repeat(5000)
+        );
+        assert_eq!(nesting_exceeds(&quoted, 1000), None);
+    }
+
+    #[test]
+    fn too_deep_query_is_an_error_at_the_limit() {
+        let sql = format!(
+            "-- name: Deep :one\nSELECT {} AS x;\n",
+            vec!["1"; 350_000].join(" + ")
+        );
+        assert_eq!(
+            error(&sql),
+            format!(
+                "q.sql:2:{}: query `Deep` is too deeply nested (more than 1000 levels)",
+                "SELECT ".len() + 1000 * 4 + 3
+            )
+        );
+        // Placeholders are counted after their rewrite: `:p` is a word like `$1`.
+        let named = format!(
+            "-- name: Q :one\nSELECT {} AS x;\n",
+            vec![":p"; 1000].join(" + ")
+        );
+        assert_eq!(one(&named).params.len(), 1);
+    }
+
+    #[test]
+    fn splits_scripts_into_statements() {
+        let split = |text: &str| -> Vec<String> {
+            split_statements(text)
+                .into_iter()
+                .map(|r| text[r].to_string())
+                .collect()
+        };
+        assert_eq!(
+            split("-- c;\nCREATE TABLE a (x int DEFAULT ';');\n;;\n/* ; */ CREATE INDEX CONCURRENTLY i ON a (x)\n"),
+            ["CREATE TABLE a (x int DEFAULT ';');", "CREATE INDEX CONCURRENTLY i ON a (x)"]
+        );
+        assert_eq!(
+            split(
+                "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql; SELECT \"a;b\";"
+            ),
+            [
+                "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;",
+                "SELECT \"a;b\";"
+            ]
+        );
+        let atomic = "CREATE OR REPLACE PROCEDURE p() LANGUAGE sql BEGIN ATOMIC INSERT INTO a VALUES (1); SELECT CASE WHEN true THEN 1 END; END;";
+        assert_eq!(
+            split(&format!("{atomic}\nDROP TABLE a;")),
+            [atomic, "DROP TABLE a;"]
+        );
+        // BEGIN outside a routine is a transaction statement of its own.
+        assert_eq!(
+            split("BEGIN; SELECT 1; END;"),
+            ["BEGIN;", "SELECT 1;", "END;"]
+        );
+        assert_eq!(split("  -- only a comment\n"), Vec::<String>::new());
+        assert_eq!(split("SELECT 'open;"), ["SELECT 'open;"]);
+    }
+
+    #[test]
     fn errors_have_positions() {
         assert_eq!(error(""), "q.sql:1:1: file contains no queries");
         assert_eq!(error("SELECT 1;"), "q.sql:1:1: SQL outside of a query");

@@ -282,6 +282,21 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        // Parsed, this 350,000-level tree would overflow the stack when dropped.
+        let sql = format!("SELECT {}", vec!["1"; 350_000].join(" + "));
+        let error = parse_statement(&sql).err();
+        let error = error.unwrap_or_else(|| panic!("expected an error"));
+        assert_eq!(error.message, "too deeply nested (more than 1000 levels)");
+        assert_eq!(error.offset, "SELECT ".len() + 1000 * 4 + 2);
+        let sql = format!("SELECT {}1{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse_statement(&sql).is_err());
+        // At the limit it parses (sqlparser loops over a flat chain).
+        let sql = format!("SELECT {}", vec!["1"; 1000].join(" + "));
+        assert!(parse_statement(&sql).is_ok());
+    }
+
+    #[test]
     fn classifies() {
         let class = |sql: &str| parse_statement(sql).map(|s| classify(&s)).ok();
         assert_eq!(class("SELECT 1"), Some(StatementClass::Query));

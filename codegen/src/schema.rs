@@ -572,6 +572,36 @@ mod tests {
     }
 
     #[test]
+    fn statements_that_cannot_run_in_a_transaction_block() {
+        for statement in [
+            "CREATE INDEX CONCURRENTLY i ON t (a)",
+            "create unique index concurrently if not exists i on t (a)",
+            "DROP INDEX CONCURRENTLY i",
+            "REINDEX (VERBOSE) TABLE CONCURRENTLY t",
+            "REINDEX DATABASE app",
+            "VACUUM ANALYZE t",
+            "CREATE DATABASE other",
+            "ALTER TYPE mood ADD VALUE 'meh'",
+            "ALTER TYPE public.mood ADD VALUE IF NOT EXISTS 'meh' AFTER 'sad'",
+            "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY",
+            "ALTER SYSTEM SET work_mem = '8MB'",
+        ] {
+            assert!(runs_outside_transaction(statement), "{statement}");
+        }
+        for statement in [
+            "CREATE INDEX i ON t (concurrently)",
+            "CREATE TABLE \"concurrently\" (a int)",
+            "-- CREATE INDEX CONCURRENTLY\nCREATE INDEX i ON t (a)",
+            "REINDEX TABLE t",
+            "ALTER TYPE mood RENAME VALUE 'a' TO 'b'",
+            "REFRESH MATERIALIZED VIEW CONCURRENTLY v",
+            "INSERT INTO t VALUES ('VACUUM')",
+        ] {
+            assert!(!runs_outside_transaction(statement), "{statement}");
+        }
+    }
+
+    #[test]
     fn schema_directories_apply_in_lexical_order_and_migrations_up_only(
     ) -> Result<(), Box<dyn std::error::Error>> {
         let plain = tempfile::tempdir()?;
