@@ -178,7 +178,7 @@ fn doc_lines(lines: impl IntoIterator<Item = String>) -> TokenStream {
         let line = if line.is_empty() {
             String::new()
         } else {
-            doc_text(&format!(" {line}"))
+            format!(" {}", doc_text(&line))
         };
         quote!(#[doc = #line])
     });
@@ -287,6 +287,40 @@ fn starts_block(line: &str) -> bool {
             .any(|&m| trimmed.len() >= 3 && trimmed.chars().all(|c| c == m || c == ' '))
 }
 
+/// The label of a footnote definition line (`[^1]: …`).
+fn footnote_definition(line: &str) -> Option<&str> {
+    let rest = line.trim_start().strip_prefix("[^")?;
+    let (label, after) = rest.split_once(']')?;
+    after.starts_with(':').then_some(label)
+}
+
+/// `[^label]` references to footnotes the docs do not define, escaped
+/// (`\[^label]`) outside code spans, so they read as written rather than as
+/// a footnote without a text (`clippy::doc_suspicious_footnotes`).
+fn escape_footnotes(line: &str, defined: &[&str]) -> String {
+    if !line.contains("[^") || footnote_definition(line).is_some() {
+        return line.to_string();
+    }
+    let mut out = String::with_capacity(line.len() + 2);
+    let mut in_code = false;
+    for (at, c) in line.char_indices() {
+        if c == '`' {
+            in_code = !in_code;
+        } else if c == '[' && !in_code {
+            let rest = &line[at + 1..];
+            let label = rest
+                .strip_prefix('^')
+                .and_then(|r| r.split_once(']'))
+                .map(|(label, _)| label);
+            if label.is_some_and(|label| !defined.contains(&label)) {
+                out.push('\\');
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A query's doc comment (markdown written by the user), adjusted so that
 /// rustdoc and clippy accept it whatever it says, without changing what it
 /// renders as: tabs expanded; code blocks without a language (fenced or
@@ -302,6 +336,10 @@ fn user_docs(lines: &[String]) -> Vec<String> {
     let mut list_content: Option<usize> = None;
     let mut in_quote = false;
     let mut in_paragraph = false;
+    let footnotes: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| footnote_definition(l))
+        .collect();
     for line in lines {
         let line = doc_text(line);
         if let Some((mark, length)) = open_fence {
@@ -352,6 +390,7 @@ fn user_docs(lines: &[String]) -> Vec<String> {
             out.push(line[4..].to_string());
             continue;
         }
+        let line = escape_footnotes(&line, &footnotes);
         if let Some(content) = list_item(&line) {
             list_content = Some(content);
             in_quote = false;
