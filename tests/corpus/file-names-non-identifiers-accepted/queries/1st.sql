@@ -1,0 +1,2 @@
+-- name: FirstAuthor :opt
+SELECT id, name FROM authors ORDER BY id LIMIT 1;

@@ -1,0 +1,2 @@
+-- name: AuthorNames :many
+SELECT name FROM authors;

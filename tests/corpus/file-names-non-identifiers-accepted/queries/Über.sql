@@ -1,0 +1,2 @@
+-- name: AuthorMoods :many
+SELECT id, mood AS "Über" FROM authors;
