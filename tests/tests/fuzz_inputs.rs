@@ -90,7 +90,12 @@ fn seed_files() -> Vec<(String, Vec<u8>)> {
     }
     let root = workspace_root();
     let mut paths = Vec::new();
-    for dir in ["queries", "tests/corpus", "tests/nullability", "tests/types"] {
+    for dir in [
+        "queries",
+        "tests/corpus",
+        "tests/nullability",
+        "tests/types",
+    ] {
         walk(&root.join(dir), &mut paths);
     }
     paths.sort();
@@ -99,7 +104,11 @@ fn seed_files() -> Vec<(String, Vec<u8>)> {
         // Schema files are not query files; keep files with at least one header.
         .filter_map(|path| {
             let bytes = std::fs::read(&path).ok()?;
-            let name = path.strip_prefix(&root).unwrap_or(&path).display().to_string();
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
             String::from_utf8_lossy(&bytes)
                 .contains("-- name:")
                 .then_some((name, bytes))
@@ -176,7 +185,14 @@ const INJECTIONS: &[&str] = &[
     "\u{301}",
 ];
 
-const INVALID_UTF8: &[&[u8]] = &[b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\xf8\x88\x80\x80\x80", b"\x80"];
+const INVALID_UTF8: &[&[u8]] = &[
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x82",
+    b"\xed\xa0\x80",
+    b"\xf8\x88\x80\x80\x80",
+    b"\x80",
+];
 
 /// Applies one to four random mutations to `input`.
 fn mutate(mut input: Vec<u8>, rng: &mut Rng) -> Vec<u8> {
@@ -262,8 +278,21 @@ fn mutate(mut input: Vec<u8>, rng: &mut Rng) -> Vec<u8> {
 
 /// File names that exercise module naming.
 const FILE_NAMES: &[&str] = &[
-    "q.sql", "q.sql", "q.sql", "types.sql", "mod.sql", "crate.sql", "self.sql", "Self.sql",
-    "super.sql", "fn.sql", "my-file.sql", "1st.sql", "ünï.sql", "_.sql", "a b.sql",
+    "q.sql",
+    "q.sql",
+    "q.sql",
+    "types.sql",
+    "mod.sql",
+    "crate.sql",
+    "self.sql",
+    "Self.sql",
+    "super.sql",
+    "fn.sql",
+    "my-file.sql",
+    "1st.sql",
+    "ünï.sql",
+    "_.sql",
+    "a b.sql",
 ];
 
 /// Renders `diagnostic` (rendering must not panic on any span).
@@ -307,30 +336,49 @@ fn check(queries_dir: &Path, out_dir: &Path) -> usize {
             render(diagnostic, &mut sink);
         }
         for def in &defs {
-            sink += codegen::ident::snake(&def.name).len() + codegen::ident::pascal(&def.name).len();
-            for span in [def.name_span.clone(), def.kind_span.clone(), def.sql_span.clone()]
-                .into_iter()
-                .chain(def.row_name.iter().map(|(_, span)| span.clone()))
-                .chain(def.overrides.iter().map(|o| o.span.clone()))
-                .chain(def.directives.iter().flat_map(|d| [d.span.clone(), d.args_span.clone()]))
-                .chain(def.params.iter().flat_map(|p| p.spans.clone()))
+            sink +=
+                codegen::ident::snake(&def.name).len() + codegen::ident::pascal(&def.name).len();
+            for span in [
+                def.name_span.clone(),
+                def.kind_span.clone(),
+                def.sql_span.clone(),
+            ]
+            .into_iter()
+            .chain(def.row_name.iter().map(|(_, span)| span.clone()))
+            .chain(def.overrides.iter().map(|o| o.span.clone()))
+            .chain(
+                def.directives
+                    .iter()
+                    .flat_map(|d| [d.span.clone(), d.args_span.clone()]),
+            )
+            .chain(def.params.iter().flat_map(|p| p.spans.clone()))
             {
                 render_at(&def.file, span, &mut sink);
             }
             for (_, site) in &def.param_sites {
                 render_at(&def.file, def.file_span(site.clone()), &mut sink);
             }
-            render_at(&def.file, def.file_span(def.sql.len()..def.sql.len() + 1), &mut sink);
+            render_at(
+                &def.file,
+                def.file_span(def.sql.len()..def.sql.len() + 1),
+                &mut sink,
+            );
             let (_, directive_errors) = codegen::prefetch::parse_directives(def);
             for diagnostic in &directive_errors {
                 render(diagnostic, &mut sink);
             }
-            let casts = (0..def.params.len()).map(|i| (i, "int4".to_string())).collect();
+            let casts = (0..def.params.len())
+                .map(|i| (i, "int4".to_string()))
+                .collect();
             sink += def.sql_with_param_casts(&casts).len();
             let statement = match codegen::parse::parse_query(def) {
                 Ok(statement) => Some(statement),
                 Err(error) => {
-                    render_at(&def.file, def.file_span(error.offset..error.offset), &mut sink);
+                    render_at(
+                        &def.file,
+                        def.file_span(error.offset..error.offset),
+                        &mut sink,
+                    );
                     None
                 }
             };
@@ -437,7 +485,12 @@ fn fuzz() {
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
                     .take()
                     .unwrap_or_default();
-                failure = Some((index, seed_name.clone(), files, format!("{message} at {location}")));
+                failure = Some((
+                    index,
+                    seed_name.clone(),
+                    files,
+                    format!("{message} at {location}"),
+                ));
                 break;
             }
         }

@@ -1,0 +1,2 @@
+-- name: Q :one
+SELECT /* outer /* inner */ 1 AS x;

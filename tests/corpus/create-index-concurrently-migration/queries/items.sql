@@ -1,0 +1,2 @@
+-- name: ItemsByName :many
+SELECT id, name FROM items WHERE name = :name;

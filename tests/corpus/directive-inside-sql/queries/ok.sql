@@ -1,0 +1,4 @@
+-- name: Q :many
+SELECT id
+-- @not_null id
+FROM posts;

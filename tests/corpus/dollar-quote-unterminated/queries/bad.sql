@@ -1,0 +1,2 @@
+-- name: Q :one
+SELECT $$abc AS x;

@@ -1,0 +1,2 @@
+-- name: Q :one
+SELECT $tag$abc$ta$ AS x;

@@ -1,0 +1,2 @@
+-- name: Same :one
+SELECT 2 AS two;

@@ -1,0 +1,2 @@
+-- name: Now :one
+SELECT now() AS at, 1::int8 AS one;

@@ -1,0 +1,2 @@
+-- name: Make :exec
+CREATE TEMP TABLE x (id int);

@@ -1,0 +1,2 @@
+-- name: Del :exec
+DELETE FROM posts WHERE id = :id RETURNING id;

@@ -1,0 +1,2 @@
+-- name: FirstBatch :one
+SELECT 1 AS one;

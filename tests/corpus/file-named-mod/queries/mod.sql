@@ -1,0 +1,2 @@
+-- name: ModQuery :one
+SELECT 1 AS one;

@@ -1,0 +1,2 @@
+-- name: MoodOf :one
+SELECT mood FROM authors WHERE id = :id;

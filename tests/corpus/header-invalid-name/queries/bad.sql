@@ -1,0 +1,2 @@
+-- name: 9lives :one
+SELECT 1 AS one;

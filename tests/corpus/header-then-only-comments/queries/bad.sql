@@ -1,0 +1,3 @@
+-- name: Foo :one
+-- just a comment
+/* and a block */

@@ -1,0 +1,2 @@
+-- name: Foo :one extra words
+SELECT 1 AS one;

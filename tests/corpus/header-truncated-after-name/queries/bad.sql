@@ -1,0 +1,2 @@
+-- name:
+SELECT 1 AS one;

@@ -1,0 +1,2 @@
+-- name: Café :one
+SELECT 1 AS one;

@@ -1,0 +1,2 @@
+-- name: Q :first
+SELECT 1 AS one;

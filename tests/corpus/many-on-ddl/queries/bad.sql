@@ -1,0 +1,2 @@
+-- name: Make :many
+CREATE TABLE x (id int);

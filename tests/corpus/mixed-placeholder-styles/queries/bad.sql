@@ -1,0 +1,2 @@
+-- name: Q :many
+SELECT id FROM posts WHERE id = :id AND views = $1;

@@ -1,0 +1,4 @@
+-- name: Q :one
+SELECT '
+-- name: Inner :one
+' AS text;

@@ -1,0 +1,2 @@
+-- name: Touch :opt
+UPDATE posts SET views = views + 1 WHERE id = :id;

@@ -1,0 +1,12 @@
+
+-- name: CommentsByPost :many
+-- @key post_id
+SELECT c.id, c.post_id, c.body FROM comments c WHERE c.post_id = ANY(:post_ids);
+
+-- name: AuthorsById :one
+-- @key id
+SELECT a.id, a.name FROM authors a WHERE a.id = ANY(:ids);
+
+-- name: Posts :many
+-- @prefetch title = CommentsByPost(id)
+SELECT p.id, p.title FROM posts p;

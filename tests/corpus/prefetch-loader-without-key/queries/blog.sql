@@ -1,0 +1,15 @@
+
+-- name: CommentsByPost :many
+-- @key post_id
+SELECT c.id, c.post_id, c.body FROM comments c WHERE c.post_id = ANY(:post_ids);
+
+-- name: AuthorsById :one
+-- @key id
+SELECT a.id, a.name FROM authors a WHERE a.id = ANY(:ids);
+
+-- name: PostsByIds :many
+SELECT p.id FROM posts p WHERE p.id = ANY(:ids);
+
+-- name: Authors :many
+-- @prefetch posts = PostsByIds(id)
+SELECT a.id FROM authors a;

@@ -1,0 +1,3 @@
+-- name: Posts :many
+-- @prefetch tags
+SELECT p.id, p.title FROM posts p;

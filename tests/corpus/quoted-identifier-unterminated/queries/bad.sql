@@ -1,0 +1,2 @@
+-- name: Q :one
+SELECT 1 AS "x;

@@ -1,0 +1,3 @@
+-- name: A :many
+-- @row 9bad
+SELECT id, title FROM posts;

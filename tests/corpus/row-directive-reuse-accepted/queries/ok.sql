@@ -1,0 +1,7 @@
+-- name: A :many
+-- @row PostSummary
+SELECT id, title FROM posts;
+
+-- name: B :one
+-- @row PostSummary
+SELECT id, title FROM posts WHERE id = :id;

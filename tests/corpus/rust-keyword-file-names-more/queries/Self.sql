@@ -1,0 +1,2 @@
+-- name: BigSelfQuery :one
+SELECT 1 AS one;

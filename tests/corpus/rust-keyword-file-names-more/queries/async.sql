@@ -1,0 +1,2 @@
+-- name: AsyncQuery :one
+SELECT 1 AS one;

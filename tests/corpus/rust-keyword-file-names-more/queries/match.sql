@@ -1,0 +1,2 @@
+-- name: MatchQuery :one
+SELECT 1 AS one;

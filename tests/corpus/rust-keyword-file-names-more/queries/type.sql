@@ -1,0 +1,2 @@
+-- name: TypeQuery :one
+SELECT 1 AS one;

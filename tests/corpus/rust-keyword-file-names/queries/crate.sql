@@ -1,0 +1,2 @@
+-- name: CrateQuery :one
+SELECT 1 AS one;

@@ -1,0 +1,2 @@
+-- name: FnQuery :one
+SELECT 1 AS one;

@@ -1,0 +1,2 @@
+-- name: SelfQuery :one
+SELECT 1 AS one;

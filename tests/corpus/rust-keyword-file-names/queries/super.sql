@@ -1,0 +1,2 @@
+-- name: SuperQuery :one
+SELECT 1 AS one;

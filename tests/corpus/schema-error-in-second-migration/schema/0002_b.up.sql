@@ -1,0 +1,2 @@
+ALTER TABLE a ADD COLUMN name text;
+ALTER TABLE missing ADD COLUMN x int;

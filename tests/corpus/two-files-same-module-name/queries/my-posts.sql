@@ -1,0 +1,2 @@
+-- name: A :one
+SELECT 1 AS one;

@@ -1,0 +1,2 @@
+-- name: B :one
+SELECT 2 AS two;

@@ -1,0 +1,3 @@
+-- name: Foo :one
+-- name: Bar :one
+SELECT 1 AS one;

@@ -1,0 +1,2 @@
+-- name: Q :many
+SELECT id FROM posts WHERE views = 'many' || 1 + true;

@@ -1,0 +1,2 @@
+-- name: Q :one
+SELECT 'héllo wörld 🎉' AS s, titl FROM posts;

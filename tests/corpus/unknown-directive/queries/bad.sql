@@ -1,0 +1,4 @@
+-- name: Q :many
+-- Docs.
+-- @nulable title
+SELECT title FROM posts;

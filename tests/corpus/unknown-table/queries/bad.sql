@@ -1,0 +1,2 @@
+-- name: Q :many
+SELECT id FROM postz;

@@ -1,0 +1,3 @@
+-- name: Q :many
+SELECT id FROM posts
+WHERE title = 'oops;
