@@ -1237,10 +1237,9 @@ pub fn nesting_exceeds(sql: &str, limit: usize) -> Option<usize> {
                 chained.push(0);
                 depth += 1;
             }
-            TokenKind::Punct if text == ")" || text == "]" => {
-                if chained.len() > 1 {
-                    depth -= chained.pop().unwrap_or(0) + 1;
-                }
+            // An unmatched closing bracket closes nothing.
+            TokenKind::Punct if (text == ")" || text == "]") && chained.len() > 1 => {
+                depth -= chained.pop().unwrap_or(0) + 1;
             }
             TokenKind::Punct if text == "," || text == ";" => {
                 if let Some(last) = chained.last_mut() {
