@@ -14,6 +14,8 @@
 //! time_crate = "chrono"          # or "time", "jiff"
 //! database_url_env = "DATABASE_URL"  # a live server instead of an ephemeral one
 //! runtime = "quarry"             # path of the runtime crate in generated code
+//! runtime_features = ["with-cidr"]   # quarry features the crate enables
+//! runtime_default_features = true    # `false` with `default-features = false`
 //!
 //! [naming]
 //! row_suffix = "Row"
@@ -113,6 +115,54 @@ pub struct TypeConfig {
     pub runtime: Option<String>,
     /// Suffix of row struct names (default `Row`: `ListPostsRow`).
     pub row_suffix: Option<String>,
+    /// The cargo features of the runtime crate the user's crate enables.
+    pub runtime_features: RuntimeFeatures,
+}
+
+/// Cargo features of the `quarry` crate: name and whether it is a default
+/// feature. Each maps the PostgreSQL types listed in runtime/Cargo.toml.
+pub const RUNTIME_FEATURES: [(&str, bool); 10] = [
+    ("with-chrono", true),
+    ("with-uuid", true),
+    ("with-serde_json", true),
+    ("with-rust_decimal", true),
+    ("with-time", false),
+    ("with-jiff", false),
+    ("with-cidr", false),
+    ("with-eui48", false),
+    ("with-bit-vec", false),
+    ("text-search", false),
+];
+
+/// The features of `quarry` the user's crate enables, as in its Cargo.toml
+/// (`quarry = { version = "…", default-features = …, features = […] }`):
+/// generation warns when a query needs one that is not enabled.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RuntimeFeatures {
+    /// The default features are on (`runtime_default_features`, default `true`).
+    pub default_features: bool,
+    /// Features enabled on top (`runtime_features`).
+    pub features: Vec<String>,
+}
+
+impl Default for RuntimeFeatures {
+    fn default() -> Self {
+        RuntimeFeatures {
+            default_features: true,
+            features: Vec::new(),
+        }
+    }
+}
+
+impl RuntimeFeatures {
+    /// Whether `feature` is enabled (declared, or a default feature while those are on).
+    pub fn enables(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
+            || (self.default_features
+                && RUNTIME_FEATURES
+                    .iter()
+                    .any(|&(name, default)| default && name == feature))
+    }
 }
 
 impl TypeConfig {
@@ -131,6 +181,8 @@ struct File {
     time_crate: Option<TimeCrate>,
     database_url_env: Option<String>,
     runtime: Option<String>,
+    runtime_features: Option<Vec<String>>,
+    runtime_default_features: Option<bool>,
     #[serde(default)]
     naming: NamingSpec,
     #[serde(default)]
@@ -344,7 +396,26 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
         domain_newtypes: parsed.domains.newtypes,
         runtime: parsed.runtime,
         row_suffix: parsed.naming.row_suffix,
+        runtime_features: RuntimeFeatures {
+            default_features: parsed.runtime_default_features.unwrap_or(true),
+            features: parsed.runtime_features.unwrap_or_default(),
+        },
     };
+    for feature in &types.runtime_features.features {
+        if !RUNTIME_FEATURES.iter().any(|&(name, _)| name == feature) {
+            let quoted = format!("\"{feature}\"");
+            let at = file.text.find(quoted.as_str()).unwrap_or(0);
+            let known: Vec<&str> = RUNTIME_FEATURES.iter().map(|&(name, _)| name).collect();
+            errors.push(
+                Diagnostic::error_at(
+                    format!("`{feature}` in `runtime_features` is not a feature of quarry"),
+                    file,
+                    at..at + quoted.len(),
+                )
+                .with_help(format!("the features are: {}", known.join(", "))),
+            );
+        }
+    }
     if let Some(runtime) = &types.runtime {
         if syn::parse_str::<syn::Path>(runtime).is_err() {
             let at = file.text.find(runtime.as_str()).unwrap_or(0);
@@ -457,6 +528,24 @@ mod tests {
     }
 
     #[test]
+    fn runtime_features() {
+        let config = parse("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.types.runtime_features, RuntimeFeatures::default());
+        assert!(config.types.runtime_features.enables("with-uuid"));
+        let config =
+            parse("runtime_features = [\"with-cidr\"]\nruntime_default_features = false\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        let features = &config.types.runtime_features;
+        assert!(features.enables("with-cidr") && !features.enables("with-uuid"));
+        assert_eq!(
+            parse("runtime_features = [\"with-cidr\", \"with-inet\"]\n")
+                .err()
+                .as_deref(),
+            Some("quarry.toml:1:34: `with-inet` in `runtime_features` is not a feature of quarry")
+        );
+    }
+
+    #[test]
     fn errors_point_at_their_line() {
         assert_eq!(
             parse("queries = \"q\"\nqueris = \"x\"\n")
@@ -502,6 +591,8 @@ mod docs {
             "[naming]",
             "row_suffix",
             "runtime",
+            "runtime_features",
+            "runtime_default_features",
             "database_url_env",
             "type",
             "json",

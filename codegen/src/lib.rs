@@ -17,6 +17,7 @@ pub mod config;
 pub mod describe;
 pub mod diagnostic;
 pub mod emit;
+mod features;
 pub mod ident;
 pub mod ir;
 pub mod lex;
@@ -649,6 +650,12 @@ pub async fn generate(config: &Config, server: &pg::Server) -> Result<Output, Er
             return Err(Error::Diagnostics(Diagnostics(diagnostics)));
         }
     };
+    // runtime features the generated types need
+    diagnostics.extend(features::check(
+        &checked,
+        &project,
+        &config.types.runtime_features,
+    ));
 
     // emit
     let header = emit::Header {
