@@ -7,6 +7,11 @@ use postgres_types::{accepts, to_sql_checked, FromSql, IsNull, ToSql, Type};
 
 use crate::wire::{BoxError, Reader};
 
+// Used by the duration conversions of the time crates' features.
+#[cfg_attr(
+    not(any(feature = "with-chrono", feature = "with-time", feature = "with-jiff")),
+    allow(dead_code)
+)]
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 /// A PostgreSQL `interval`: months, days and microseconds, kept apart as the
@@ -66,6 +71,10 @@ impl Interval {
 
     /// The interval in microseconds, for intervals without months, counting
     /// a day as 24 hours.
+    #[cfg_attr(
+        not(any(feature = "with-chrono", feature = "with-time", feature = "with-jiff")),
+        allow(dead_code)
+    )]
     fn exact_microseconds(self) -> Result<i64, IntervalError> {
         if self.is_infinite() {
             return Err(IntervalError::Infinite);
@@ -79,6 +88,10 @@ impl Interval {
             .ok_or(IntervalError::OutOfRange)
     }
 
+    #[cfg_attr(
+        not(any(feature = "with-chrono", feature = "with-time", feature = "with-jiff")),
+        allow(dead_code)
+    )]
     fn from_microseconds(micros: Option<i64>) -> Result<Self, IntervalError> {
         micros
             .map(|us| Interval::new(0, 0, us))
@@ -112,6 +125,7 @@ impl fmt::Display for IntervalError {
 
 impl std::error::Error for IntervalError {}
 
+#[cfg(feature = "with-chrono")]
 impl TryFrom<Interval> for chrono::Duration {
     type Error = IntervalError;
 
@@ -123,6 +137,7 @@ impl TryFrom<Interval> for chrono::Duration {
 }
 
 /// Sub-microsecond precision is truncated.
+#[cfg(feature = "with-chrono")]
 impl TryFrom<chrono::Duration> for Interval {
     type Error = IntervalError;
 
@@ -294,6 +309,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "with-chrono")]
     fn chrono_conversions() {
         let d = chrono::Duration::try_from(Interval::new(0, -2, 5)).unwrap();
         assert_eq!(d, chrono::Duration::microseconds(-2 * MICROS_PER_DAY + 5));

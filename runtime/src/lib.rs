@@ -41,34 +41,48 @@
 //! # PostgreSQL types
 //!
 //! Besides what tokio-postgres decodes itself (integers, floats, text,
-//! `bytea`, `uuid`, `json`/`jsonb` as [`serde_json::Value`] or a serde type
-//! through [`types::Json`], `numeric` as [`rust_decimal::Decimal`], chrono
+//! `bytea`, `uuid`, `json`/`jsonb` as `serde_json::Value` or a serde type
+//! through `types::Json`, `numeric` as `rust_decimal::Decimal`, chrono
 //! date/times), the runtime covers every built-in type a schema uses, in
 //! PostgreSQL's binary format:
 //!
-//! | PostgreSQL | Rust |
-//! | --- | --- |
-//! | `int4range`, `int8range`, `numrange`, `tsrange`, `tstzrange`, `daterange` | [`Range<T>`] |
-//! | `int4multirange`, … (PostgreSQL 14+) | [`Multirange<T>`] |
-//! | `interval` | [`Interval`] |
-//! | `money` | [`Money`] |
-//! | `timetz` | [`TimeTz`] |
-//! | `date`, `timestamp`, `timestamptz` that may be `±infinity` | [`MaybeInfinite<T>`] |
-//! | `inet`, `cidr` | [`cidr::IpInet`], [`cidr::IpCidr`] |
-//! | `macaddr`, `macaddr8` | [`eui48::MacAddress`], [`MacAddr8`] |
-//! | `bit`, `varbit` | [`bit_vec::BitVec`] |
-//! | `tsvector`, `tsquery` | [`TsVector`], [`TsQuery`] |
-//! | `xml` | [`Xml`] |
+//! | PostgreSQL | Rust | Feature |
+//! | --- | --- | --- |
+//! | `int4range`, `int8range`, `numrange`, `tsrange`, `tstzrange`, `daterange` | [`Range<T>`] | |
+//! | `int4multirange`, … (PostgreSQL 14+) | [`Multirange<T>`] | |
+//! | `interval` | [`Interval`] | |
+//! | `money` | [`Money`] | |
+//! | `macaddr8` | [`MacAddr8`] | |
+//! | `xml` | [`Xml`] | |
+//! | `timetz` | `TimeTz` | `with-chrono` (default) |
+//! | `date` that may be `±infinity` | [`postgres_types::Date<T>`] | |
+//! | `timestamp`, `timestamptz` that may be `±infinity` | [`postgres_types::Timestamp<T>`] | |
+//! | `inet`, `cidr` | `cidr::IpInet`, `cidr::IpCidr` | `with-cidr` |
+//! | `macaddr` | `eui48::MacAddress` | `with-eui48` |
+//! | `bit`, `varbit` | `bit_vec::BitVec` | `with-bit-vec` |
+//! | `tsvector`, `tsquery` | `TsVector`, `TsQuery` | `text-search` |
 //!
-//! The crates behind them are re-exported (`quarry::cidr`, `quarry::eui48`,
-//! `quarry::bit_vec`), so applications need no direct dependency. Cargo
-//! features add the other date/time crates for `date`, `time`, `timestamp`
-//! and `timestamptz` (and as range elements and inside [`MaybeInfinite`]):
+//! # Cargo features
 //!
+//! The crates behind the types are re-exported (`quarry::chrono`,
+//! `quarry::cidr`, …), so applications need no direct dependency; each is a
+//! feature named after the crate, which also turns on the matching
+//! postgres-types feature:
+//!
+//! * default: `with-chrono` (chrono 0.4), `with-uuid` (uuid 1),
+//!   `with-serde_json` (serde_json 1), `with-rust_decimal` (rust_decimal 1);
 //! * `with-time`: `time` 0.3 (`Date`, `Time`, `PrimitiveDateTime`,
-//!   `OffsetDateTime`), re-exported as `quarry::time`;
+//!   `OffsetDateTime`) for `date`, `time`, `timestamp` and `timestamptz`;
 //! * `with-jiff`: `jiff` 0.2 (`civil::Date`, `civil::Time`,
-//!   `civil::DateTime`, `Timestamp`), re-exported as `quarry::jiff`.
+//!   `civil::DateTime`, `Timestamp`) for the same;
+//! * `with-cidr`: `cidr` 0.3 for `inet` and `cidr`;
+//! * `with-eui48`: `eui48` 1 for `macaddr`;
+//! * `with-bit-vec`: `bit-vec` 0.8 for `bit` and `varbit`;
+//! * `text-search`: Quarry's own `tsvector`/`tsquery` codec and the
+//!   tsquery builder.
+//!
+//! The generator warns when a query needs a feature the configuration does
+//! not declare (`runtime_features` in `quarry.toml`), naming the feature.
 
 #![warn(missing_docs)]
 
@@ -77,7 +91,6 @@ mod detect;
 mod error;
 mod executor;
 mod fetch;
-mod infinite;
 mod interval;
 mod macaddr8;
 mod money;
@@ -88,7 +101,9 @@ mod query;
 mod range;
 mod record;
 mod row;
+#[cfg(feature = "text-search")]
 mod text_search;
+#[cfg(feature = "with-chrono")]
 mod timetz;
 pub mod types;
 #[cfg(test)]
@@ -96,21 +111,28 @@ mod types_test;
 mod wire;
 mod xml;
 
+#[cfg(feature = "with-bit-vec")]
 pub use bit_vec;
+#[cfg(feature = "with-chrono")]
 pub use chrono;
+#[cfg(feature = "with-cidr")]
 pub use cidr;
 pub use deadpool_postgres;
+#[cfg(feature = "with-eui48")]
 pub use eui48;
 pub use futures_util;
 #[cfg(feature = "with-jiff")]
 pub use jiff;
 pub use postgres_types;
+#[cfg(feature = "with-rust_decimal")]
 pub use rust_decimal;
+#[cfg(feature = "with-serde_json")]
 pub use serde_json;
 #[cfg(feature = "with-time")]
 pub use time;
 pub use tokio_postgres;
 pub use tokio_postgres::Row;
+#[cfg(feature = "with-uuid")]
 pub use uuid;
 
 pub use crate::detect::{
@@ -119,7 +141,6 @@ pub use crate::detect::{
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
-pub use crate::infinite::MaybeInfinite;
 pub use crate::interval::{Interval, IntervalError};
 pub use crate::macaddr8::MacAddr8;
 pub use crate::money::Money;
@@ -129,10 +150,12 @@ pub use crate::query::Query;
 pub use crate::range::{Multirange, Range, RangeBound};
 pub use crate::record::{record, scope, QueryLog, QueryRecord};
 pub use crate::row::{decode, DecodeError, FromRow};
+#[cfg(feature = "text-search")]
 pub use crate::text_search::{
     TsLexeme, TsOperand, TsPosition, TsQuery, TsQueryNode, TsVector, TsWeight, TsWeights,
     TS_MAX_POSITION,
 };
+#[cfg(feature = "with-chrono")]
 pub use crate::timetz::TimeTz;
 pub use crate::xml::Xml;
 pub use futures_util::future::try_join;

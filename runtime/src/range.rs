@@ -1,16 +1,16 @@
 //! [`Range`] and [`Multirange`]: PostgreSQL's range and multirange types
 //! over any element type that has `ToSql`/`FromSql`.
+//!
+//! The range wire format is postgres-protocol's (`range_to_sql`,
+//! `range_from_sql`); this module adds owned, typed bounds on top. Multiranges
+//! (PostgreSQL 14+), which postgres-protocol does not cover, are a count
+//! followed by length-prefixed ranges in that same format.
 
 use bytes::{BufMut, BytesMut};
+use postgres_protocol::types as protocol;
 use postgres_types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
 
-use crate::wire::{self, BoxError, Reader};
-
-const EMPTY: u8 = 0x01;
-const LOWER_INCLUSIVE: u8 = 0x02;
-const UPPER_INCLUSIVE: u8 = 0x04;
-const LOWER_INFINITE: u8 = 0x08;
-const UPPER_INFINITE: u8 = 0x10;
+use crate::wire::BoxError;
 
 /// One bound of a [`Range`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,11 +57,12 @@ impl<T> RangeBound<T> {
 /// `tstzrange`, `daterange`, or a user-defined range over a supported
 /// element type).
 ///
-/// `T` is the element type: `i32`, `i64`, [`rust_decimal::Decimal`],
-/// [`chrono::NaiveDateTime`], `chrono::DateTime<Utc>`, [`chrono::NaiveDate`]
+/// `T` is the element type: `i32`, `i64`, `rust_decimal::Decimal`,
+/// `chrono::NaiveDateTime`, `chrono::DateTime<Utc>`, `chrono::NaiveDate`
 /// (or the `time`/`jiff` equivalents with the `with-time`/`with-jiff`
-/// features, or [`MaybeInfinite`](crate::MaybeInfinite) of any of those when
-/// a bound may be `infinity`).
+/// features, or postgres-types' [`Date`](postgres_types::Date) /
+/// [`Timestamp`](postgres_types::Timestamp) around any of those when a bound
+/// may be `infinity`).
 ///
 /// PostgreSQL canonicalises ranges of discrete types (`int4range`,
 /// `int8range`, `daterange`): `[1,3]` is stored, and comes back, as `[1,4)`;
@@ -163,7 +164,7 @@ impl<T> Range<T> {
 
 /// The element type of a range type (through domains).
 fn range_element(ty: &Type) -> Option<&Type> {
-    match wire::base_type(ty).kind() {
+    match base_type(ty).kind() {
         Kind::Range(elem) => Some(elem),
         _ => None,
     }
@@ -173,9 +174,17 @@ fn range_element(ty: &Type) -> Option<&Type> {
 /// multirange types carry the element type (`int4multirange` →
 /// `Kind::Multirange(int4)`); a range type there is looked through too.
 fn multirange_element(ty: &Type) -> Option<&Type> {
-    match wire::base_type(ty).kind() {
+    match base_type(ty).kind() {
         Kind::Multirange(inner) => Some(range_element(inner).unwrap_or(inner)),
         _ => None,
+    }
+}
+
+/// The type under any domains.
+fn base_type(ty: &Type) -> &Type {
+    match ty.kind() {
+        Kind::Domain(inner) => base_type(inner),
+        _ => ty,
     }
 }
 
@@ -183,6 +192,7 @@ fn missing_element(ty: &Type) -> BoxError {
     format!("`{}` is not a range or multirange type", ty.name()).into()
 }
 
+/// Writes one range with postgres-protocol's codec.
 fn encode_range<T: ToSql>(
     range: &Range<T>,
     elem: &Type,
@@ -190,53 +200,59 @@ fn encode_range<T: ToSql>(
 ) -> Result<(), BoxError> {
     let (lower, upper) = match range {
         Range::Empty => {
-            out.put_u8(EMPTY);
+            protocol::empty_range_to_sql(out);
             return Ok(());
         }
         Range::Bounded { lower, upper } => (lower, upper),
     };
-    let mut flags = 0;
-    match lower {
-        RangeBound::Inclusive(_) => flags |= LOWER_INCLUSIVE,
-        RangeBound::Exclusive(_) => {}
-        RangeBound::Unbounded => flags |= LOWER_INFINITE,
-    }
-    match upper {
-        RangeBound::Inclusive(_) => flags |= UPPER_INCLUSIVE,
-        RangeBound::Exclusive(_) => {}
-        RangeBound::Unbounded => flags |= UPPER_INFINITE,
-    }
-    out.put_u8(flags);
-    for bound in [lower, upper] {
-        if let Some(value) = bound.value() {
-            wire::write_length_prefixed(value, elem, out, "range bound")?;
-        }
-    }
-    Ok(())
+    protocol::range_to_sql(
+        |out| encode_bound(lower, elem, out),
+        |out| encode_bound(upper, elem, out),
+        out,
+    )
 }
 
-fn decode_range<'a, T: FromSql<'a>>(elem: &Type, raw: &'a [u8]) -> Result<Range<T>, BoxError> {
-    let mut r = Reader::new(raw, "range");
-    let flags = r.u8()?;
-    if flags & EMPTY != 0 {
-        r.finish()?;
-        return Ok(Range::Empty);
-    }
-    let mut bound = |infinite: u8, inclusive: u8| -> Result<RangeBound<T>, BoxError> {
-        if flags & infinite != 0 {
-            return Ok(RangeBound::Unbounded);
-        }
-        let value = T::from_sql(elem, r.length_prefixed()?)?;
-        Ok(if flags & inclusive != 0 {
-            RangeBound::Inclusive(value)
-        } else {
-            RangeBound::Exclusive(value)
-        })
+fn encode_bound<T: ToSql>(
+    bound: &RangeBound<T>,
+    elem: &Type,
+    out: &mut BytesMut,
+) -> Result<protocol::RangeBound<postgres_protocol::IsNull>, BoxError> {
+    let mut value = |v: &T| match v.to_sql(elem, out)? {
+        IsNull::No => Ok(postgres_protocol::IsNull::No),
+        IsNull::Yes => Err(BoxError::from("a range bound cannot be NULL")),
     };
-    let lower = bound(LOWER_INFINITE, LOWER_INCLUSIVE)?;
-    let upper = bound(UPPER_INFINITE, UPPER_INCLUSIVE)?;
-    r.finish()?;
-    Ok(Range::Bounded { lower, upper })
+    Ok(match bound {
+        RangeBound::Inclusive(v) => protocol::RangeBound::Inclusive(value(v)?),
+        RangeBound::Exclusive(v) => protocol::RangeBound::Exclusive(value(v)?),
+        RangeBound::Unbounded => protocol::RangeBound::Unbounded,
+    })
+}
+
+/// Reads one range with postgres-protocol's codec.
+fn decode_range<'a, T: FromSql<'a>>(elem: &Type, raw: &'a [u8]) -> Result<Range<T>, BoxError> {
+    let (lower, upper) = match protocol::range_from_sql(raw)? {
+        protocol::Range::Empty => return Ok(Range::Empty),
+        protocol::Range::Nonempty(lower, upper) => (lower, upper),
+    };
+    Ok(Range::Bounded {
+        lower: decode_bound(lower, elem)?,
+        upper: decode_bound(upper, elem)?,
+    })
+}
+
+fn decode_bound<'a, T: FromSql<'a>>(
+    bound: protocol::RangeBound<Option<&'a [u8]>>,
+    elem: &Type,
+) -> Result<RangeBound<T>, BoxError> {
+    let value = |raw: Option<&'a [u8]>| match raw {
+        Some(raw) => T::from_sql(elem, raw),
+        None => Err(BoxError::from("a range bound cannot be NULL")),
+    };
+    Ok(match bound {
+        protocol::RangeBound::Inclusive(raw) => RangeBound::Inclusive(value(raw)?),
+        protocol::RangeBound::Exclusive(raw) => RangeBound::Exclusive(value(raw)?),
+        protocol::RangeBound::Unbounded => RangeBound::Unbounded,
+    })
 }
 
 impl<'a, T: FromSql<'a>> FromSql<'a> for Range<T> {
@@ -311,17 +327,24 @@ impl<T> From<Vec<Range<T>>> for Multirange<T> {
     }
 }
 
+// Multiranges (PostgreSQL 14+) are not in postgres-protocol: a count, then
+// each range length-prefixed in the range format above.
+
 impl<'a, T: FromSql<'a>> FromSql<'a> for Multirange<T> {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+    fn from_sql(ty: &Type, mut raw: &'a [u8]) -> Result<Self, BoxError> {
         let elem = multirange_element(ty).ok_or_else(|| missing_element(ty))?;
-        let mut r = Reader::new(raw, "multirange");
-        let n = r.len()?;
+        let n = take_len(&mut raw)?;
         // Each range takes at least 5 bytes: do not trust `n` for allocation.
         let mut ranges = Vec::with_capacity(n.min(raw.len() / 5));
         for _ in 0..n {
-            ranges.push(decode_range(elem, r.length_prefixed()?)?);
+            let len = take_len(&mut raw)?;
+            let (range, rest) = raw.split_at_checked(len).ok_or(TRUNCATED)?;
+            ranges.push(decode_range(elem, range)?);
+            raw = rest;
         }
-        r.finish()?;
+        if !raw.is_empty() {
+            return Err(format!("invalid multirange value: {} trailing bytes", raw.len()).into());
+        }
         Ok(Multirange(ranges))
     }
 
@@ -333,12 +356,13 @@ impl<'a, T: FromSql<'a>> FromSql<'a> for Multirange<T> {
 impl<T: ToSql> ToSql for Multirange<T> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
         let elem = multirange_element(ty).ok_or_else(|| missing_element(ty))?;
-        out.put_i32(wire::count(self.0.len())?);
+        out.put_i32(to_i32(self.0.len())?);
         for range in &self.0 {
             let start = out.len();
             out.put_i32(0);
             encode_range(range, elem, out)?;
-            wire::write_length_at(out, start)?;
+            let len = to_i32(out.len() - start - 4)?;
+            out[start..start + 4].copy_from_slice(&len.to_be_bytes());
         }
         Ok(IsNull::No)
     }
@@ -348,6 +372,20 @@ impl<T: ToSql> ToSql for Multirange<T> {
     }
 
     to_sql_checked!();
+}
+
+const TRUNCATED: &str = "invalid multirange value: unexpected end of data";
+
+/// Reads a non-negative 4-byte length or count.
+fn take_len(raw: &mut &[u8]) -> Result<usize, BoxError> {
+    let (head, rest) = raw.split_first_chunk::<4>().ok_or(TRUNCATED)?;
+    *raw = rest;
+    let n = i32::from_be_bytes(*head);
+    usize::try_from(n).map_err(|_| format!("invalid multirange value: negative length {n}").into())
+}
+
+fn to_i32(n: usize) -> Result<i32, BoxError> {
+    i32::try_from(n).map_err(|_| "value too large to transmit".into())
 }
 
 #[cfg(test)]
@@ -385,15 +423,27 @@ mod tests {
         ] {
             assert_eq!(roundtrip(&r, &Type::INT4_RANGE), r);
         }
-        let d = Range::new(
-            RangeBound::Inclusive(rust_decimal::Decimal::new(-12345, 2)),
-            RangeBound::Exclusive(rust_decimal::Decimal::MAX),
-        );
-        assert_eq!(roundtrip(&d, &Type::NUM_RANGE), d);
-        let day = |n| chrono::NaiveDate::from_ymd_opt(2024, 2, n);
-        if let (Some(a), Some(b)) = (day(1), day(29)) {
-            let dr = Range::new(RangeBound::Inclusive(a), RangeBound::Exclusive(b));
-            assert_eq!(roundtrip(&dr, &Type::DATE_RANGE), dr);
+        #[cfg(feature = "with-rust_decimal")]
+        {
+            let d = Range::new(
+                RangeBound::Inclusive(rust_decimal::Decimal::new(-12345, 2)),
+                RangeBound::Exclusive(rust_decimal::Decimal::MAX),
+            );
+            assert_eq!(roundtrip(&d, &Type::NUM_RANGE), d);
+        }
+        #[cfg(feature = "with-chrono")]
+        {
+            let day = |n| chrono::NaiveDate::from_ymd_opt(2024, 2, n);
+            if let (Some(a), Some(b)) = (day(1), day(29)) {
+                let dr = Range::new(RangeBound::Inclusive(a), RangeBound::Exclusive(b));
+                assert_eq!(roundtrip(&dr, &Type::DATE_RANGE), dr);
+            }
+            // postgres-types' `Date` for an infinite bound.
+            let infinite = Range::new(
+                RangeBound::Inclusive(postgres_types::Date::<chrono::NaiveDate>::NegInfinity),
+                RangeBound::Exclusive(postgres_types::Date::PosInfinity),
+            );
+            assert_eq!(roundtrip(&infinite, &Type::DATE_RANGE), infinite);
         }
     }
 
@@ -402,9 +452,7 @@ mod tests {
         assert!(<Range<i32> as FromSql>::accepts(&Type::INT4_RANGE));
         assert!(!<Range<i32> as FromSql>::accepts(&Type::INT8_RANGE));
         assert!(!<Range<i32> as ToSql>::accepts(&Type::INT4));
-        assert!(<Range<chrono::NaiveDate> as ToSql>::accepts(
-            &Type::DATE_RANGE
-        ));
+        assert!(<Range<i64> as ToSql>::accepts(&Type::INT8_RANGE));
         assert!(<Multirange<i64> as FromSql>::accepts(
             &Type::INT8MULTI_RANGE
         ));

@@ -1,12 +1,14 @@
 //! Items generated code needs to implement `ToSql`/`FromSql` for generated
 //! enums (and composites) without depending on `postgres-types` or `bytes`
-//! itself, and [`Json`] for `json`/`jsonb` columns bound to a serde type
-//! (`Json<T>` where `T: Serialize + Deserialize`).
+//! itself, and `Json` for `json`/`jsonb` columns bound to a serde type
+//! (`Json<T>` where `T: Serialize + Deserialize`; feature `with-serde_json`).
 
 use std::fmt;
 
 pub use bytes::BytesMut;
-pub use postgres_types::{to_sql_checked, FromSql, IsNull, Json, Kind, ToSql, Type};
+#[cfg(feature = "with-serde_json")]
+pub use postgres_types::Json;
+pub use postgres_types::{to_sql_checked, FromSql, IsNull, Kind, ToSql, Type};
 
 pub use crate::composite::{BaseType, CompositeReader, CompositeWriter};
 

@@ -1,10 +1,7 @@
-//! Helpers shared by the runtime's PostgreSQL types: reading and writing the
-//! binary wire format without panicking on short or malformed input.
+//! Helpers shared by the runtime's PostgreSQL types: reading the binary wire
+//! format without panicking on short or malformed input.
 
 use std::error::Error;
-
-use bytes::{BufMut, BytesMut};
-use postgres_types::{IsNull, Kind, ToSql, Type};
 
 /// The error type of `ToSql`/`FromSql`.
 pub(crate) type BoxError = Box<dyn Error + Sync + Send>;
@@ -42,10 +39,12 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    #[cfg_attr(not(feature = "text-search"), allow(dead_code))]
     pub(crate) fn u8(&mut self) -> Result<u8, BoxError> {
         Ok(self.array::<1>()?[0])
     }
 
+    #[cfg_attr(not(feature = "text-search"), allow(dead_code))]
     pub(crate) fn u16(&mut self) -> Result<u16, BoxError> {
         Ok(u16::from_be_bytes(self.array()?))
     }
@@ -59,20 +58,15 @@ impl<'a> Reader<'a> {
     }
 
     /// A non-negative 4-byte count or length.
+    #[cfg_attr(not(feature = "text-search"), allow(dead_code))]
     pub(crate) fn len(&mut self) -> Result<usize, BoxError> {
         let n = self.i32()?;
         usize::try_from(n)
             .map_err(|_| format!("invalid {} value: negative length {n}", self.what).into())
     }
 
-    /// A 4-byte length followed by that many bytes (a length of -1, SQL
-    /// `NULL`, is an error: the types read with this never hold one).
-    pub(crate) fn length_prefixed(&mut self) -> Result<&'a [u8], BoxError> {
-        let n = self.len()?;
-        self.bytes(n)
-    }
-
     /// A NUL-terminated UTF-8 string.
+    #[cfg_attr(not(feature = "text-search"), allow(dead_code))]
     pub(crate) fn cstr(&mut self) -> Result<&'a str, BoxError> {
         let Some(end) = self.buf.iter().position(|&b| b == 0) else {
             return Err(format!("invalid {} value: unterminated string", self.what).into());
@@ -97,38 +91,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Writes a 4-byte length followed by `value` encoded as `ty`; a value that
-/// encodes as SQL `NULL` is an error (`what` names the container).
-pub(crate) fn write_length_prefixed<T: ToSql>(
-    value: &T,
-    ty: &Type,
-    out: &mut BytesMut,
-    what: &str,
-) -> Result<(), BoxError> {
-    let start = out.len();
-    out.put_i32(0);
-    if let IsNull::Yes = value.to_sql(ty, out)? {
-        return Err(format!("a {what} cannot contain NULL").into());
-    }
-    write_length_at(out, start)
-}
-
-/// Writes the length of what follows the 4-byte placeholder at `start`.
-pub(crate) fn write_length_at(out: &mut BytesMut, start: usize) -> Result<(), BoxError> {
-    let len = i32::try_from(out.len() - start - 4).map_err(|_| "value too large to transmit")?;
-    out[start..start + 4].copy_from_slice(&len.to_be_bytes());
-    Ok(())
-}
-
 /// A length or count as the 4-byte integer of the wire format.
+#[cfg_attr(not(feature = "text-search"), allow(dead_code))]
 pub(crate) fn count(n: usize) -> Result<i32, BoxError> {
     i32::try_from(n).map_err(|_| "value too large to transmit".into())
-}
-
-/// The type under any domains.
-pub(crate) fn base_type(ty: &Type) -> &Type {
-    match ty.kind() {
-        Kind::Domain(inner) => base_type(inner),
-        _ => ty,
-    }
 }

@@ -10,11 +10,12 @@ use std::error::Error as StdError;
 use std::fmt::Debug;
 
 use quarry::chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use quarry::postgres_types::{Date as PgDate, Timestamp as PgTimestamp};
 use quarry::rust_decimal::Decimal;
 use quarry::types::{FromSql, Json, ToSql};
 use quarry::{
-    Interval, MacAddr8, MaybeInfinite, Money, Multirange, Range, RangeBound, TimeTz, TsLexeme,
-    TsOperand, TsQuery, TsQueryNode, TsVector, TsWeight, TsWeights, Xml,
+    Interval, MacAddr8, Money, Multirange, Range, RangeBound, TimeTz, TsLexeme, TsOperand, TsQuery,
+    TsQueryNode, TsVector, TsWeight, TsWeights, Xml,
 };
 use quarry_tests::TestDb;
 
@@ -248,7 +249,8 @@ async fn ranges() -> TestResult {
     assert_echo(&db, "tstzrange", tz).await;
 
     // An `infinity` bound is a value, not a missing bound: plain chrono
-    // cannot hold it (an error, not a panic), MaybeInfinite can.
+    // cannot hold it (an error, not a panic), postgres-types' `Date` and
+    // `Timestamp` can.
     let err = try_select::<Range<NaiveDateTime>>(&db, "'[2024-01-01,infinity)'::tsrange").await;
     assert!(err.is_err(), "infinity bound decoded as {err:?}");
     assert_literal(
@@ -256,8 +258,8 @@ async fn ranges() -> TestResult {
         "[-infinity,infinity)",
         "tsrange",
         range(
-            inc(MaybeInfinite::<NaiveDateTime>::NegInfinity),
-            exc(MaybeInfinite::Infinity),
+            inc(PgTimestamp::<NaiveDateTime>::NegInfinity),
+            exc(PgTimestamp::PosInfinity),
         ),
     )
     .await;
@@ -265,8 +267,8 @@ async fn ranges() -> TestResult {
         &db,
         "tstzrange",
         range(
-            inc(MaybeInfinite::Value(DateTime::<Utc>::UNIX_EPOCH)),
-            inc(MaybeInfinite::Infinity),
+            inc(PgTimestamp::Value(DateTime::<Utc>::UNIX_EPOCH)),
+            inc(PgTimestamp::PosInfinity),
         ),
     )
     .await;
@@ -275,8 +277,8 @@ async fn ranges() -> TestResult {
         "[2024-01-01,infinity]",
         "daterange",
         range(
-            inc(MaybeInfinite::Value(date(2024, 1, 1))),
-            inc(MaybeInfinite::Infinity),
+            inc(PgDate::Value(date(2024, 1, 1))),
+            inc(PgDate::PosInfinity),
         ),
     )
     .await;
@@ -793,21 +795,21 @@ async fn chrono_dates_times_and_infinity() -> TestResult {
         assert!(r.is_err(), "{expr} decoded as {r:?}");
     }
 
-    // MaybeInfinite reads and writes them.
-    type D = MaybeInfinite<NaiveDate>;
-    type Ts = MaybeInfinite<NaiveDateTime>;
-    type Tz = MaybeInfinite<DateTime<Utc>>;
-    assert_literal(&db, "infinity", "date", D::Infinity).await;
+    // postgres-types' `Date` and `Timestamp` read and write them.
+    type D = PgDate<NaiveDate>;
+    type Ts = PgTimestamp<NaiveDateTime>;
+    type Tz = PgTimestamp<DateTime<Utc>>;
+    assert_literal(&db, "infinity", "date", D::PosInfinity).await;
     assert_literal(&db, "-infinity", "date", D::NegInfinity).await;
     assert_literal(&db, "2024-02-29", "date", D::Value(date(2024, 2, 29))).await;
-    assert_literal(&db, "infinity", "timestamp", Ts::Infinity).await;
+    assert_literal(&db, "infinity", "timestamp", Ts::PosInfinity).await;
     assert_literal(&db, "-infinity", "timestamptz", Tz::NegInfinity).await;
-    for v in [D::Infinity, D::NegInfinity, D::Value(date(1970, 1, 1))] {
+    for v in [D::PosInfinity, D::NegInfinity, D::Value(date(1970, 1, 1))] {
         assert_echo(&db, "date", v).await;
     }
-    assert!(server_equals(&db, "date", &D::Infinity, "'infinity'::date").await);
+    assert!(server_equals(&db, "date", &D::PosInfinity, "'infinity'::date").await);
     assert!(server_equals(&db, "date", &D::NegInfinity, "'-infinity'::date").await);
-    assert!(server_equals(&db, "timestamp", &Ts::Infinity, "'infinity'::timestamp").await);
+    assert!(server_equals(&db, "timestamp", &Ts::PosInfinity, "'infinity'::timestamp").await);
     assert!(
         server_equals(
             &db,
@@ -817,17 +819,17 @@ async fn chrono_dates_times_and_infinity() -> TestResult {
         )
         .await
     );
-    for v in [Ts::Infinity, Ts::NegInfinity, Ts::Value(ts)] {
+    for v in [Ts::PosInfinity, Ts::NegInfinity, Ts::Value(ts)] {
         assert_echo(&db, "timestamp", v).await;
     }
-    for v in [Tz::Infinity, Tz::NegInfinity, Tz::Value(ts.and_utc())] {
+    for v in [Tz::PosInfinity, Tz::NegInfinity, Tz::Value(ts.and_utc())] {
         assert_echo(&db, "timestamptz", v).await;
     }
     assert_literal(
         &db,
         "{infinity,2000-01-01,-infinity}",
         "date[]",
-        vec![D::Infinity, D::Value(date(2000, 1, 1)), D::NegInfinity],
+        vec![D::PosInfinity, D::Value(date(2000, 1, 1)), D::NegInfinity],
     )
     .await;
     Ok(())
@@ -871,14 +873,14 @@ async fn time_crate() -> TestResult {
     assert!(try_select::<OffsetDateTime>(&db, "'infinity'::timestamptz")
         .await
         .is_err());
-    assert_literal(&db, "infinity", "date", MaybeInfinite::<Date>::Infinity).await;
+    assert_literal(&db, "infinity", "date", PgDate::<Date>::PosInfinity).await;
     assert_echo(
         &db,
         "timestamptz",
-        MaybeInfinite::<OffsetDateTime>::NegInfinity,
+        PgTimestamp::<OffsetDateTime>::NegInfinity,
     )
     .await;
-    assert_echo(&db, "timestamp", MaybeInfinite::Value(ts)).await;
+    assert_echo(&db, "timestamp", PgTimestamp::Value(ts)).await;
     assert_echo(&db, "daterange", range(inc(d), RangeBound::Unbounded)).await;
     assert_literal(
         &db,
@@ -919,9 +921,9 @@ async fn jiff_crate() -> TestResult {
     assert!(try_select::<Timestamp>(&db, "'-infinity'::timestamptz")
         .await
         .is_err());
-    assert_literal(&db, "-infinity", "date", MaybeInfinite::<Date>::NegInfinity).await;
-    assert_echo(&db, "timestamptz", MaybeInfinite::<Timestamp>::Infinity).await;
-    assert_echo(&db, "timestamp", MaybeInfinite::Value(ts)).await;
+    assert_literal(&db, "-infinity", "date", PgDate::<Date>::NegInfinity).await;
+    assert_echo(&db, "timestamptz", PgTimestamp::<Timestamp>::PosInfinity).await;
+    assert_echo(&db, "timestamp", PgTimestamp::Value(ts)).await;
     assert_echo(
         &db,
         "tstzrange",

@@ -9,7 +9,7 @@
 //! Types that do not depend on the time crate are checked in each of the
 //! three modules by one macro; date/time types have per-crate value
 //! constructors and a shared body; decode errors (numeric too large, a
-//! two-dimensional array, `infinity` without `MaybeInfinite`, a NULL element
+//! two-dimensional array, `infinity` without postgres-types' `Date`/`Timestamp`, a NULL element
 //! without `nullable_elements`, json that does not match the serde type) must
 //! be `quarry::Error::Decode` naming the column, never a panic.
 //!
@@ -22,12 +22,13 @@ use std::str::FromStr;
 use quarry::bit_vec::BitVec;
 use quarry::cidr::{IpCidr, IpInet};
 use quarry::eui48::MacAddress;
+use quarry::postgres_types::{Date as PgDate, Timestamp as PgTimestamp};
 use quarry::rust_decimal::Decimal;
 use quarry::serde_json::json;
 use quarry::uuid::Uuid;
 use quarry::{
-    Interval, MacAddr8, MaybeInfinite, Money, Multirange, Range, RangeBound, TsLexeme, TsOperand,
-    TsQuery, TsQueryNode, TsVector, TsWeight, TsWeights, Xml,
+    Interval, MacAddr8, Money, Multirange, Range, RangeBound, TsLexeme, TsOperand, TsQuery,
+    TsQueryNode, TsVector, TsWeight, TsWeights, Xml,
 };
 use quarry_tests::{workspace_root, TestDb};
 
@@ -1023,15 +1024,15 @@ mod chrono_values {
     }
 }
 
-/// Constructors for the time module, where every `date` is a `MaybeInfinite`
-/// (`[types] date = "quarry::MaybeInfinite<quarry::time::Date>"`).
+/// Constructors for the time module, where every `date` may be infinite
+/// (`[types] date = "quarry::postgres_types::Date<quarry::time::Date>"`).
 mod time_values {
+    use quarry::postgres_types::Date as PgDate;
     use quarry::time::{Month, OffsetDateTime, PrimitiveDateTime, Time};
-    use quarry::MaybeInfinite;
 
     pub use quarry_tests::generated::time::all_types as q;
     pub type RawDate = quarry::time::Date;
-    pub type Date = MaybeInfinite<RawDate>;
+    pub type Date = PgDate<RawDate>;
     pub type Timestamp = PrimitiveDateTime;
     pub type TimestampTz = OffsetDateTime;
     /// The last timestamp and timestamptz the crate can send (both 9999-12-31 23:59:59.999999).
@@ -1047,7 +1048,7 @@ mod time_values {
         RawDate::from_calendar_date(y, month, day).unwrap_or_else(|e| panic!("{e}"))
     }
     pub fn date(y: i32, m: u32, d: u32) -> Date {
-        MaybeInfinite::Value(raw_date(y, m, d))
+        PgDate::Value(raw_date(y, m, d))
     }
     /// A `date` parameter: overridden types are taken by reference.
     pub fn date_arg(d: &Option<Date>) -> Option<&Date> {
@@ -1298,24 +1299,24 @@ macro_rules! time_dependent {
             }
 
             #[tokio::test]
-            async fn infinities_through_maybe_infinite() {
+            async fn infinities_through_date_and_timestamp_wrappers() {
                 let db = database("types_infinities").await;
                 let finite = q::Infinities {
-                    t_date: Some(MaybeInfinite::Value(raw_date(2024, 2, 29))),
-                    t_timestamp: Some(MaybeInfinite::Value(timestamp((2000, 1, 1), (0, 0, 0, 1)))),
-                    t_timestamptz: Some(MaybeInfinite::Value(timestamptz((1970, 1, 1), (0, 0, 0, 0)))),
+                    t_date: Some(PgDate::Value(raw_date(2024, 2, 29))),
+                    t_timestamp: Some(PgTimestamp::Value(timestamp((2000, 1, 1), (0, 0, 0, 1)))),
+                    t_timestamptz: Some(PgTimestamp::Value(timestamptz((1970, 1, 1), (0, 0, 0, 0)))),
                     ..null_infinities()
                 };
                 let infinite = q::Infinities {
-                    t_date: Some(MaybeInfinite::Infinity),
-                    t_timestamp: Some(MaybeInfinite::NegInfinity),
-                    t_timestamptz: Some(MaybeInfinite::Infinity),
+                    t_date: Some(PgDate::PosInfinity),
+                    t_timestamp: Some(PgTimestamp::NegInfinity),
+                    t_timestamptz: Some(PgTimestamp::PosInfinity),
                     ..null_infinities()
                 };
                 let negative = q::Infinities {
-                    t_date: Some(MaybeInfinite::NegInfinity),
-                    t_timestamp: Some(MaybeInfinite::Infinity),
-                    t_timestamptz: Some(MaybeInfinite::NegInfinity),
+                    t_date: Some(PgDate::NegInfinity),
+                    t_timestamp: Some(PgTimestamp::PosInfinity),
+                    t_timestamptz: Some(PgTimestamp::NegInfinity),
                     ..null_infinities()
                 };
                 for input in [null_infinities(), finite, infinite, negative] {
@@ -1348,7 +1349,7 @@ macro_rules! time_dependent {
             }
 
             #[tokio::test]
-            async fn infinity_without_maybe_infinite_is_a_decode_error() {
+            async fn infinity_without_wrapper_is_a_decode_error() {
                 let db = database("types_infinity_plain").await;
                 sql(
                     &db,
@@ -1372,7 +1373,7 @@ macro_rules! time_dependent {
                 assert_eq!(row.plain_timestamp, Some(timestamp((2000, 1, 1), (0, 0, 0, 0))));
                 // The same rows through the overridden columns.
                 let row = q::get_infinities(&db.client, 1).await.unwrap();
-                assert_eq!(row.t_timestamp, Some(MaybeInfinite::Infinity));
+                assert_eq!(row.t_timestamp, Some(PgTimestamp::PosInfinity));
             }
         }
     };
@@ -1383,7 +1384,7 @@ time_dependent!(time_times, time_values);
 time_dependent!(jiff_times, jiff_values);
 
 /// `date` without an override: an infinite date is a decode error (chrono and
-/// jiff; the time module maps every `date` to `MaybeInfinite`).
+/// jiff; the time module maps every `date` to postgres-types' `Date`).
 #[tokio::test]
 async fn infinite_plain_date_is_a_decode_error_in_chrono_and_jiff() {
     let db = database("types_infinite_date").await;
@@ -1415,37 +1416,30 @@ async fn infinite_plain_date_is_a_decode_error_in_chrono_and_jiff() {
         "InfinityWithoutOverride",
         "plain_date",
     );
-    // `[types] date = MaybeInfinite<…>` reaches every date of the time module.
+    // `[types] date = postgres_types::Date<…>` reaches every date of the time module.
     let row = time_values::q::get_times(&db.client, 1).await.unwrap();
-    assert_eq!(row.t_date, Some(MaybeInfinite::Infinity));
+    assert_eq!(row.t_date, Some(PgDate::PosInfinity));
     let row = time_values::q::infinity_without_override(&db.client, 1)
         .await
         .unwrap();
-    assert_eq!(row.plain_date, Some(MaybeInfinite::NegInfinity));
+    assert_eq!(row.plain_date, Some(PgDate::NegInfinity));
 }
 
-/// In the time module `date` is `MaybeInfinite` everywhere: range bounds and
+/// In the time module `date` is postgres-types' `Date` everywhere: range bounds and
 /// array elements can be infinite too (an infinite bound is not unbounded).
 #[tokio::test]
 async fn time_module_infinite_dates_in_ranges_and_arrays() {
     use time_values::*;
     let db = database("types_time_infinite_dates").await;
-    let days = Range::new(
-        inc(MaybeInfinite::NegInfinity),
-        inc(MaybeInfinite::Infinity),
-    );
-    let dates = vec![
-        MaybeInfinite::Infinity,
-        date(2024, 2, 29),
-        MaybeInfinite::NegInfinity,
-    ];
+    let days = Range::new(inc(PgDate::NegInfinity), inc(PgDate::PosInfinity));
+    let dates = vec![PgDate::PosInfinity, date(2024, 2, 29), PgDate::NegInfinity];
     let multi = Multirange(vec![
-        Range::new(inc(date(2024, 1, 1)), exc(MaybeInfinite::Infinity)),
-        Range::new(unb(), inc(MaybeInfinite::NegInfinity)),
+        Range::new(inc(date(2024, 1, 1)), exc(PgDate::PosInfinity)),
+        Range::new(unb(), inc(PgDate::NegInfinity)),
     ]);
     let inserted = q::insert_times(
         &db.client,
-        Some(&MaybeInfinite::Infinity),
+        Some(&PgDate::PosInfinity),
         None,
         None,
         None,
@@ -1464,14 +1458,14 @@ async fn time_module_infinite_dates_in_ranges_and_arrays() {
     )
     .await
     .unwrap();
-    assert_eq!(inserted.t_date, Some(MaybeInfinite::Infinity));
+    assert_eq!(inserted.t_date, Some(PgDate::PosInfinity));
     // Infinite bounds are not canonicalised (infinity + 1 day is infinity).
     assert_eq!(inserted.t_daterange, Some(days));
     assert_eq!(
         inserted.t_datemultirange,
         Some(Multirange(vec![
-            Range::new(unb(), inc(MaybeInfinite::NegInfinity)),
-            Range::new(inc(date(2024, 1, 1)), exc(MaybeInfinite::Infinity)),
+            Range::new(unb(), inc(PgDate::NegInfinity)),
+            Range::new(inc(date(2024, 1, 1)), exc(PgDate::PosInfinity)),
         ]))
     );
     assert_eq!(inserted.a_date, Some(dates));
