@@ -349,6 +349,60 @@ fn mkdir_private(path: &Path) {
     fs::set_permissions(path, fs::Permissions::from_mode(0o700)).unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// A project with one table and one query, in `parent/project`.
+fn tiny_project(parent: &Path) -> PathBuf {
+    let project = parent.join("project");
+    fs::create_dir_all(project.join("queries")).unwrap_or_else(|e| panic!("{e}"));
+    fs::write(
+        project.join("queries/items.sql"),
+        "-- name: CountItems :one\nSELECT count(*) AS n FROM items;\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    fs::write(project.join("schema.sql"), "CREATE TABLE items (id int);\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    fs::write(
+        project.join("quarry.toml"),
+        "queries = \"queries\"\nschema = \"schema.sql\"\nout = \"out\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    project
+}
+
+/// `codegen generate` in `project` with `tmp` as its temp directory.
+fn generate(project: &Path, tmp: &Path) -> Output {
+    run(Command::new(codegen_bin())
+        .arg("generate")
+        .current_dir(project)
+        .env("TMPDIR", tmp)
+        .env_remove("DATABASE_URL"))
+}
+
+/// A temp dir too long for the socket path is refused up front, with a
+/// message saying what to do, and nothing is started.
+#[test]
+fn a_temp_dir_too_long_for_the_socket_path_is_refused_clearly() {
+    let scratch = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let project = tiny_project(scratch.path());
+    let long = scratch.path().join("t".repeat(100));
+    fs::create_dir(&long).unwrap_or_else(|e| panic!("{e}"));
+    let output = generate(&project, &long);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("too long for a unix socket path") && stderr.contains("set TMPDIR"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read_dir(&long)
+            .map(Iterator::count)
+            .unwrap_or(usize::MAX),
+        0,
+        "something was created in {}",
+        long.display()
+    );
+    assert!(!project.join("out").exists());
+}
+
 /// What it must show, 2: a fake stale cluster directory with a `data`
 /// symlink to a live victim cluster, planted where the generator reaps, does
 /// not get the victim stopped when `codegen generate` runs (as root).
@@ -397,27 +451,8 @@ fn the_generator_does_not_reap_a_planted_link_to_a_live_cluster() {
         chown_tree(dir, server_uid, server_gid);
     }
 
-    // A tiny project.
-    let project = scratch.path().join("project");
-    fs::create_dir_all(project.join("queries")).unwrap_or_else(|e| panic!("{e}"));
-    fs::write(
-        project.join("queries/items.sql"),
-        "-- name: CountItems :one\nSELECT count(*) AS n FROM items;\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    fs::write(project.join("schema.sql"), "CREATE TABLE items (id int);\n")
-        .unwrap_or_else(|e| panic!("{e}"));
-    fs::write(
-        project.join("quarry.toml"),
-        "queries = \"queries\"\nschema = \"schema.sql\"\nout = \"out\"\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-
-    let output = run(Command::new(codegen_bin())
-        .arg("generate")
-        .current_dir(&project)
-        .env("TMPDIR", &tmp)
-        .env_remove("DATABASE_URL"));
+    let project = tiny_project(scratch.path());
+    let output = generate(&project, &tmp);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
-use super::{io_error, lock, PgError};
+use super::{io_error, lock, PgError, CLUSTER_PREFIX, SOCKET_PORT, SUN_PATH_MAX};
 
 /// System user the server runs as when this process is root.
 const SERVER_OS_USER: &str = "postgres";
@@ -228,10 +228,11 @@ pub(super) fn base_temp_dir(run_as: RunAs) -> Result<PathBuf, PgError> {
     {
         return Err(unusable(format!("its path contains {bad:?}")));
     }
-    // Unix socket paths are limited to 107 bytes (sun_path).
-    let socket_len =
-        tmp.as_os_str().len() + "/quarry-pg-4294967295-99999/sock/.s.PGSQL.65535".len();
-    if socket_len > 107 {
+    // Unix socket paths are limited (sun_path); the start checks the real
+    // path again, this is the early, clear refusal.
+    let socket_len = tmp.as_os_str().len()
+        + format!("/{CLUSTER_PREFIX}4294967295-99999/sock/.s.PGSQL.{SOCKET_PORT}").len();
+    if socket_len > SUN_PATH_MAX {
         return Err(unusable(
             "its path is too long for a unix socket path inside it".to_owned(),
         ));
