@@ -376,6 +376,38 @@ pub fn build_project(
             });
         }
     }
+    // A row with relations is decoded through a private `<Row>Columns` struct
+    // in the same module: no row type may have that name there.
+    for module in &out {
+        for row in module.rows.iter().filter(|row| !row.relations.is_empty()) {
+            let columns = format!("{}Columns", row.name);
+            let Some((_, _, def)) = rows
+                .get(&columns)
+                .filter(|(home, _, _)| *home == module.name)
+            else {
+                continue;
+            };
+            let span = def
+                .row_name
+                .as_ref()
+                .map_or_else(|| def.name_span.clone(), |(_, span)| span.clone());
+            errors.push(
+                Diagnostic::error_at(
+                    format!(
+                        "row type `{columns}` collides with the struct the generator makes for the columns of `{}`",
+                        row.name
+                    ),
+                    &def.file,
+                    span,
+                )
+                .with_note(format!(
+                    "`{}` has relations; its columns are decoded into `{columns}` before they are loaded",
+                    row.name
+                ))
+                .with_help("name the row type differently with `-- @row`"),
+            );
+        }
+    }
     for query in queries.iter().filter(|q| q.prefetch.loader.is_some()) {
         let inner = distinct_loader_fn(&ident::snake(&query.def.name));
         if let Some(def) = fn_names.get(&(query.module.to_string(), inner.clone())) {

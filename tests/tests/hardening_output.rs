@@ -708,3 +708,37 @@ fn check_fixture_output(fixture: &Fixture, files: &[(PathBuf, String)]) {
         other => panic!("unknown fixture {other}"),
     }
 }
+
+/// The private `<Row>Columns` struct of a row with relations cannot be
+/// shadowed by a row type of that name: an error at the `@row`, not code that
+/// does not compile.
+#[tokio::test]
+async fn a_row_type_named_like_a_columns_struct_is_an_error() {
+    let queries = "-- name: CommentsByPost :many
+-- @key post_id
+SELECT c.id, c.post_id FROM comments c WHERE c.post_id = ANY(:ids);
+
+-- name: ListPosts :many
+-- @row Post
+-- @prefetch comments = CommentsByPost(id)
+SELECT p.id FROM posts p;
+
+-- name: PostIds :many
+-- @row PostColumns
+SELECT p.id FROM posts p;
+";
+    let (result, _dir) =
+        quarry_tests::generate_fixture("posts.sql", queries.as_bytes(), SHADOW_SCHEMA).await;
+    let rendered = match result {
+        Err(codegen::Error::Diagnostics(diagnostics)) => diagnostics.to_string(),
+        Err(other) => panic!("expected diagnostics, got {other}"),
+        Ok(_) => {
+            panic!("a row type named `PostColumns` next to `Post` with relations must be refused")
+        }
+    };
+    assert!(
+        rendered.contains("row type `PostColumns` collides with the struct the generator makes for the columns of `Post`")
+            && rendered.contains("posts.sql:11:9"),
+        "{rendered}"
+    );
+}
