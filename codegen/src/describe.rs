@@ -100,8 +100,9 @@ pub fn database_error(query: &QueryDef, error: &tokio_postgres::Error) -> Diagno
             let end = token_end(&query.sql, start);
             query.file_span(start..end)
         }
+        // No position: the statement's first word, not the file's start.
         _ => param_span_from_message(query, db.message())
-            .unwrap_or(query.sql_span.start..query.sql_span.start),
+            .unwrap_or_else(|| query.file_span(0..token_end(&query.sql, 0))),
     };
     let mut diagnostic = Diagnostic::error_at(db.message().to_string(), &query.file, span)
         .with_label(format!(
