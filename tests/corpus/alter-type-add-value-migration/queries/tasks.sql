@@ -1,0 +1,2 @@
+-- name: DoneTasks :many
+SELECT id, state FROM tasks WHERE state = 'done';
