@@ -15,6 +15,9 @@
 //!
 //! Spans are byte ranges into a [`SourceFile`]; columns are counted in
 //! characters, so multi-byte text before the error does not shift the caret.
+//! Lines longer than [`MAX_SHOWN_LINE`] characters are shown as a window
+//! around the caret, cut with `...`; control characters show as their
+//! Unicode pictures (`␀`).
 //! This module never does IO.
 
 use std::fmt;

@@ -11,8 +11,12 @@
 //!
 //! The scanner understands string literals (`'…'`, `E'…'`, dollar quotes),
 //! quoted identifiers, `--` and nested `/* */` comments and the `::` cast, so
-//! nothing inside them is mistaken for a placeholder. This module does no IO
-//! and knows nothing of PostgreSQL's catalog.
+//! nothing inside them is mistaken for a placeholder — or for a `-- name:`
+//! header. The same rules are exposed as a token iterator ([`tokens`]), which
+//! also splits schema scripts into statements ([`split_statements`]) and
+//! bounds how deeply a query nests before anything recursive parses it
+//! ([`nesting_exceeds`], [`MAX_NESTING`]). This module does no IO and knows
+//! nothing of PostgreSQL's catalog.
 
 use std::ops::Range;
 use std::sync::Arc;

@@ -2,9 +2,11 @@
 //!
 //! Owns two things: applying the user's schema (a file, a directory of `.sql`
 //! files in lexical order, or a migration directory whose `*.up.sql` files
-//! alone are applied) to a database, and introspecting `pg_catalog` into a
-//! [`Catalog`] — tables and views with their columns (`attnotnull`), primary,
-//! unique and foreign keys, indexes, and enums. Everything after this stage
+//! alone are applied) to a database, statement by statement in one
+//! transaction (statements PostgreSQL refuses in a transaction block, like
+//! `CREATE INDEX CONCURRENTLY`, on their own), and introspecting
+//! `pg_catalog` into a [`Catalog`] — tables and views with their columns
+//! (`attnotnull`), primary, unique and foreign keys, indexes, and enums. Everything after this stage
 //! reads the [`Catalog`], never the database's catalog tables directly.
 
 use std::collections::{BTreeMap, HashMap};
