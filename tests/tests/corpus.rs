@@ -639,6 +639,7 @@ fn corpus() {
         .map(|r| format!("case `{}`:\n  {}", r.name, r.problems.join("\n  ")))
         .collect();
 
+    let case_problems = failures.len();
     let modules: Vec<String> = accepted.iter().map(|r| module_name(&r.name)).collect();
     let clippy = if modules.is_empty() {
         "no accepted case to compile".to_string()
@@ -676,10 +677,9 @@ fn corpus() {
         "corpus: {} cases ({} accepted, {rejected} rejected, {} with problems) in {generation:.1}s; {clippy}{}",
         results.len(),
         accepted.len(),
-        failures.len(),
+        case_problems,
         if bless { "; expected.txt files blessed" } else { "" }
     );
-    eprintln!("{summary}");
     println!("{summary}");
     assert!(
         failures.is_empty(),
