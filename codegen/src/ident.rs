@@ -285,16 +285,15 @@ pub fn variant_name(label: &str) -> String {
 }
 
 fn sanitize(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    // Runs of `_` collapse into one (`Größe` → `gr_e`, not `gr__e`), which
+    // `non_snake_case` would reject.
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        let c = if c.is_ascii_alphanumeric() { c } else { '_' };
+        if !(c == '_' && out.ends_with('_')) {
+            out.push(c);
+        }
+    }
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
         out.insert(0, '_');
     }
@@ -336,6 +335,9 @@ mod tests {
         assert_eq!(type_name("order_status").to_string(), "OrderStatus");
         assert_eq!(type_name("in-progress").to_string(), "InProgress");
         assert_eq!(pascal("1st"), "V1st");
+        // Non-ASCII letters become one `_` per run, never `__`.
+        assert_eq!(field("Größe").to_string(), "gr_e");
+        assert_eq!(snake("a€€b"), "a_b");
     }
 
     #[test]
