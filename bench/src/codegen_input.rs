@@ -90,7 +90,7 @@ pub fn write(dir: &Path, count: usize) -> Result<codegen::Config, BoxError> {
         queries,
         schema: vec![schema],
         out: dir.join("out"),
-        ..codegen::Config::workspace_default()
+        types: codegen::config::TypeConfig::default(),
     })
 }
 

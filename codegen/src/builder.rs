@@ -136,10 +136,21 @@ impl Builder {
         self
     }
 
+    /// The directory the defaults are relative to: the config file's, else
+    /// the crate's (`CARGO_MANIFEST_DIR`), else the working directory.
+    fn project_root(&self) -> PathBuf {
+        match self.config_file.as_deref() {
+            Some(file) => file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            None => std::env::var_os("CARGO_MANIFEST_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_default(),
+        }
+    }
+
     /// The configuration, the live server URL (from `database_url_env`) and
     /// that variable's name.
     fn resolve(&self) -> Result<(Config, Option<String>, Option<String>), Error> {
-        let defaults = Config::workspace_default();
+        let defaults = Config::project_default(&self.project_root());
         let file = self
             .config_file
             .as_deref()

@@ -480,6 +480,26 @@ fn expand_out_dir(path: &str) -> PathBuf {
     }
 }
 
+/// The query directory when none is configured, relative to the project root.
+pub const DEFAULT_QUERIES: &str = "queries";
+
+/// The schema directories tried when none is configured, relative to the
+/// project root: the first that exists is used (`schema/` when neither does).
+pub const DEFAULT_SCHEMA: [&str; 2] = ["schema", "migrations"];
+
+/// The output directory when none is configured, relative to the project root.
+pub const DEFAULT_OUT: &str = "src/db";
+
+/// The default schema directory of the project at `root`: `schema/`, else
+/// `migrations/` if only that exists.
+pub fn default_schema(root: &Path) -> PathBuf {
+    DEFAULT_SCHEMA
+        .iter()
+        .map(|dir| root.join(dir))
+        .find(|dir| dir.exists())
+        .unwrap_or_else(|| root.join(DEFAULT_SCHEMA[0]))
+}
+
 /// Finds `quarry.toml` in `start` or its ancestors.
 pub fn find_config_file(start: &Path) -> Option<PathBuf> {
     start

@@ -97,12 +97,15 @@ pub struct Config {
 }
 
 impl Config {
-    /// The repository's defaults: `queries/`, `queries/schema/`, the example app's module.
-    pub fn workspace_default() -> Self {
+    /// The built-in defaults of the project at `root` (a crate's directory):
+    /// queries in `queries/`, schema in `schema/` (or `migrations/` when only
+    /// that exists), output into `src/db/`, default type options. An empty
+    /// `root` keeps the paths relative to the working directory.
+    pub fn project_default(root: &Path) -> Self {
         Self {
-            queries: PathBuf::from("queries"),
-            schema: vec![PathBuf::from("queries/schema")],
-            out: PathBuf::from("examples/app/src/queries"),
+            queries: root.join(config::DEFAULT_QUERIES),
+            schema: vec![config::default_schema(root)],
+            out: root.join(config::DEFAULT_OUT),
             types: config::TypeConfig::default(),
         }
     }

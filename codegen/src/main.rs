@@ -3,11 +3,12 @@
 //! Exit status: 0 on success; for `check`, 1 when the committed output is
 //! stale; 2 on errors (bad input, no database).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
+use codegen::diagnostic::display_path;
 use codegen::write::Staleness;
 use codegen::{pg, Config, Error};
 
@@ -51,22 +52,37 @@ struct Options {
 }
 
 impl Options {
-    /// The config file: `--config`, else `quarry.toml` in the cwd or an ancestor.
-    fn config_file(&self) -> Result<Option<codegen::config::FileConfig>, Error> {
-        let path = match &self.config {
-            Some(path) => Some(path.clone()),
-            None => std::env::current_dir()
+    /// The config file's path: `--config`, else `quarry.toml` in the working
+    /// directory or its nearest ancestor that has one.
+    fn config_path(&self) -> Option<PathBuf> {
+        self.config.clone().or_else(|| {
+            std::env::current_dir()
                 .ok()
-                .and_then(|cwd| codegen::config::find_config_file(&cwd)),
-        };
-        path.map(|path| codegen::config::read_config_file(&path))
+                .and_then(|cwd| codegen::config::find_config_file(&cwd))
+        })
+    }
+
+    /// The config file, read and validated, if there is one.
+    fn config_file(&self) -> Result<Option<codegen::config::FileConfig>, Error> {
+        self.config_path()
+            .map(|path| codegen::config::read_config_file(&path))
             .transpose()
     }
 
-    /// The configuration: built-in defaults, then the config file, then flags.
+    /// The configuration: flags win over the config file, the file over the
+    /// built-in defaults, which are relative to the file's directory (with no
+    /// file, to the working directory).
     fn config(&self) -> Result<Config, Error> {
-        let defaults = Config::workspace_default();
-        let file = self.config_file()?;
+        let path = self.config_path();
+        let root = path
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let defaults = Config::project_default(&root);
+        let file = path
+            .map(|path| codegen::config::read_config_file(&path))
+            .transpose()?;
         let (file_queries, file_schema, file_out, types) = match file {
             Some(file) => (file.queries, file.schema, file.out, file.types),
             None => (None, None, None, defaults.types),
@@ -165,12 +181,7 @@ fn input_snapshot(
     for schema in &config.schema {
         add_dir(schema);
     }
-    let config_file = options.config.clone().or_else(|| {
-        std::env::current_dir()
-            .ok()
-            .and_then(|cwd| codegen::config::find_config_file(&cwd))
-    });
-    paths.extend(config_file);
+    paths.extend(options.config_path());
     paths.sort();
     paths
         .into_iter()
@@ -262,7 +273,7 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
                 output.files.len(),
                 output.query_files,
                 output.queries,
-                config.out.display()
+                display_path(&config.out).display()
             );
             return Ok(ExitCode::SUCCESS);
         }
@@ -272,7 +283,7 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
                 Staleness::Different => "out of date",
                 Staleness::Extra => "no longer generated",
             };
-            eprintln!("stale: {} ({reason})", file.path.display());
+            eprintln!("stale: {} ({reason})", display_path(&file.path).display());
             if let Some(diff) = &file.diff {
                 for line in diff.lines() {
                     eprintln!("    {line}");
@@ -296,7 +307,7 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
         output.files.len(),
         output.query_files,
         output.queries,
-        config.out.display(),
+        display_path(&config.out).display(),
         report.written.len(),
         report.unchanged.len(),
         report.removed.len()
