@@ -33,10 +33,13 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A scratch project: a copy of the repository's queries and committed output.
+/// A scratch project: a copy of the repository's `quarry.toml`, queries and
+/// committed output.
 fn scratch_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let root = workspace_root();
+    std::fs::copy(root.join("quarry.toml"), dir.path().join("quarry.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
     copy_dir(&root.join("queries"), &dir.path().join("queries"));
     copy_dir(
         &root.join("examples/app/src/queries"),
@@ -170,4 +173,84 @@ fn missing_query_directory_is_a_clear_error() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
     assert!(stderr.starts_with("error: nope: "), "{stderr}");
+}
+
+/// A user's project with no configuration: `queries/` and `migrations/`.
+fn bare_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    write(
+        "queries/items.sql",
+        "-- name: CountItems :one\nSELECT count(*) AS n FROM items;\n",
+    );
+    write(
+        "migrations/0001_init.up.sql",
+        "CREATE TABLE items (id bigserial PRIMARY KEY);\n",
+    );
+    write("migrations/0001_init.down.sql", "DROP TABLE items;\n");
+    dir
+}
+
+/// Every file under `dir`, relative to it, sorted.
+fn tree(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{e}")) {
+            let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let relative = path.strip_prefix(root).unwrap_or(&path);
+                out.push(relative.to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files);
+    files.sort();
+    files
+}
+
+#[test]
+fn without_configuration_the_defaults_are_a_user_project_layout() {
+    let project = bare_project();
+    let output = codegen(project.path(), &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("into src/db in"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert_eq!(
+        tree(project.path()),
+        [
+            "migrations/0001_init.down.sql",
+            "migrations/0001_init.up.sql",
+            "queries/items.sql",
+            "src/db/items.rs",
+            "src/db/mod.rs",
+        ]
+    );
+    let check = codegen(project.path(), &["check"]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+}
+
+#[test]
+fn defaults_missing_from_quarry_toml_are_relative_to_its_directory() {
+    let project = bare_project();
+    // Only the time crate is set; run from a subdirectory.
+    std::fs::write(
+        project.path().join("quarry.toml"),
+        "time_crate = \"chrono\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let subdirectory = project.path().join("queries");
+    let output = codegen(&subdirectory, &[]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(project.path().join("src/db/mod.rs").is_file());
+    assert!(!subdirectory.join("src").exists());
 }
