@@ -218,12 +218,16 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        writeln!(f, "{severity}: {}", self.message)?;
+        // Messages quote user text and PostgreSQL's errors, which quote the
+        // query: an escape sequence in them must not reach the terminal.
+        writeln!(f, "{severity}: {}", inert(&self.message))?;
+        let help = self.help.as_deref().map(inert);
+        let notes: Vec<String> = self.notes.iter().map(|note| inert(note)).collect();
         let Some(location) = &self.location else {
-            if let Some(help) = &self.help {
+            if let Some(help) = &help {
                 writeln!(f, "  = help: {help}")?;
             }
-            for note in &self.notes {
+            for note in &notes {
                 writeln!(f, "  = note: {note}")?;
             }
             return Ok(());
@@ -249,16 +253,16 @@ impl fmt::Display for Diagnostic {
         writeln!(f, "{line} | {shown}")?;
         write!(f, "{pad} | {}{}", " ".repeat(lead), "^".repeat(width))?;
         match &self.label {
-            Some(label) => writeln!(f, " {label}")?,
+            Some(label) => writeln!(f, " {}", inert(label))?,
             None => writeln!(f)?,
         }
-        if self.help.is_some() || !self.notes.is_empty() {
+        if help.is_some() || !notes.is_empty() {
             writeln!(f, "{pad} |")?;
         }
-        if let Some(help) = &self.help {
+        if let Some(help) = &help {
             writeln!(f, "{pad} = help: {help}")?;
         }
-        for note in &self.notes {
+        for note in &notes {
             writeln!(f, "{pad} = note: {note}")?;
         }
         Ok(())
@@ -274,6 +278,25 @@ fn printable(line: &str) -> String {
             '\t' => shown.push_str("    "),
             '\u{7f}' => shown.push('\u{2421}'),
             c if (c as u32) < 0x20 => shown.push(char::from_u32(0x2400 + c as u32).unwrap_or(c)),
+            c => shown.push(c),
+        }
+    }
+    shown
+}
+
+/// Message text made inert for a terminal: control characters other than
+/// line breaks and tabs become their Unicode pictures (`␛` for ESC), C1
+/// controls a `\u{…}` escape.
+fn inert(text: &str) -> String {
+    let mut shown = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => shown.push(c),
+            '\u{7f}' => shown.push('\u{2421}'),
+            c if (c as u32) < 0x20 => shown.push(char::from_u32(0x2400 + c as u32).unwrap_or(c)),
+            c if ('\u{80}'..='\u{9f}').contains(&c) => {
+                shown.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
             c => shown.push(c),
         }
     }
@@ -419,6 +442,21 @@ mod tests {
         );
         let lead = lines[4].find('^').unwrap_or(0);
         assert_eq!(&lines[3][lead..], "posts;");
+    }
+
+    #[test]
+    fn escape_sequences_in_messages_are_inert() {
+        let diagnostic = Diagnostic::warning("near \"\u{1b}[31m\u{9b}\"", None)
+            .with_help("a\u{7}b")
+            .with_note("line\nbreak");
+        let text = diagnostic.render();
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
+        );
+        assert!(text.contains("near \"\u{241b}[31m\\u{9b}\""), "{text}");
+        assert!(text.contains("a\u{2407}b"), "{text}");
+        assert!(text.contains("line\nbreak"), "{text}");
     }
 
     #[test]
