@@ -42,10 +42,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use proc_macro2::TokenStream;
+use quote::quote;
 use serde::Deserialize;
 
 use crate::diagnostic::{display_path, Diagnostic, Diagnostics, SourceFile};
-use crate::typemap::{parse_rust_type, RustType, TypeMapper};
 use crate::Error;
 
 /// Which crate date and time types come from.
@@ -73,16 +74,10 @@ pub struct TypeOverride {
     pub nullable_elements: bool,
 }
 
-impl TypeOverride {
-    /// The Rust type this override names, if it names one.
-    pub fn rust_type(&self, _mapper: &TypeMapper<'_>) -> Option<RustType> {
-        let path = self.rust_type.clone()?;
-        Some(if self.json {
-            RustType::Json(path)
-        } else {
-            RustType::Custom(path)
-        })
-    }
+/// Parses a user-written Rust type path; the configuration accepts only the
+/// paths this parses, and the type mapping spells them with it.
+pub fn parse_rust_type(path: &str) -> Option<TokenStream> {
+    syn::parse_str::<syn::Type>(path).ok().map(|ty| quote!(#ty))
 }
 
 /// Extra derives for generated types.

@@ -516,7 +516,7 @@ fn build_params(
                 .by_param
                 .get(&format!("{}.{name}", def.name))
         });
-        let mapped = match configured.and_then(|o| o.rust_type(mapper)) {
+        let mapped = match configured.and_then(RustType::from_override) {
             Some(custom) => Some(custom),
             None => mapper.map(ty).map(|t| apply_elements(t, configured)),
         };
@@ -751,7 +751,7 @@ fn build_fields(
             continue;
         }
         let configured = column_override(query, column, catalog, mapper);
-        let mapped = match configured.and_then(|o| o.rust_type(mapper)) {
+        let mapped = match configured.and_then(RustType::from_override) {
             Some(custom) => Some(custom),
             None => mapper
                 .map(&column.ty)

@@ -17,7 +17,7 @@ use postgres_types::{Kind, Type};
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::config::{TimeCrate, TypeConfig};
+use crate::config::{parse_rust_type, TimeCrate, TypeConfig, TypeOverride};
 use crate::ident;
 
 /// A built-in PostgreSQL type with a fixed Rust mapping.
@@ -219,7 +219,7 @@ impl<'c> TypeMapper<'c> {
             .by_type
             .get(&qualified)
             .or_else(|| self.config.by_type.get(ty.name()))?;
-        found.rust_type(self)
+        RustType::from_override(found)
     }
 
     fn map_kind(&self, ty: &Type) -> Option<RustType> {
@@ -444,12 +444,17 @@ impl Builtin {
     }
 }
 
-/// Parses a user-written Rust type path.
-pub fn parse_rust_type(path: &str) -> Option<TokenStream> {
-    syn::parse_str::<syn::Type>(path).ok().map(|ty| quote!(#ty))
-}
-
 impl RustType {
+    /// The Rust type a configured override names, if it names one.
+    pub fn from_override(configured: &TypeOverride) -> Option<RustType> {
+        let path = configured.rust_type.clone()?;
+        Some(if configured.json {
+            RustType::Json(path)
+        } else {
+            RustType::Custom(path)
+        })
+    }
+
     /// The owned type, as in a row struct field.
     pub fn owned(&self, types_module: &TokenStream) -> TokenStream {
         match self {
@@ -509,11 +514,6 @@ impl RustType {
                 quote!(&#owned)
             }
         }
-    }
-
-    /// Whether values are passed by value (the parameter is `Copy`).
-    pub fn param_is_reference(&self) -> bool {
-        !matches!(self, RustType::Builtin(b) if b.is_copy()) && !matches!(self, RustType::Enum(_))
     }
 
     /// Whether this is a serde type read through `quarry::types::Json`.

@@ -1,20 +1,20 @@
 //! The host side of running PostgreSQL: locating the server binaries and
-//! their version, the OS user they run as ([`RunAs`]), the temp directory
-//! clusters live in, and running the binaries as commands.
+//! their version, the OS user they run as ([`RunAs`]), and running the
+//! binaries as commands.
 
 use std::ffi::CString;
 use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
-use super::{io_error, lock, PgError, CLUSTER_PREFIX, SOCKET_PORT, SUN_PATH_MAX};
+use super::error::{io_error, lock, PgError};
 
 /// System user the server runs as when this process is root.
-const SERVER_OS_USER: &str = "postgres";
+pub(super) const SERVER_OS_USER: &str = "postgres";
 
 /// Cap on captured command output quoted in errors.
 const OUTPUT_LIMIT: usize = 4000;
@@ -208,59 +208,6 @@ fn lookup_user(name: &str) -> io::Result<Option<(u32, u32)>> {
             0 => return Ok(Some((pwd.pw_uid, pwd.pw_gid))),
             rc => return Err(io::Error::from_raw_os_error(rc)),
         }
-    }
-}
-
-/// Absolute temp dir, checked for what PostgreSQL and `pg_ctl` need.
-pub(super) fn base_temp_dir(run_as: RunAs) -> Result<PathBuf, PgError> {
-    let tmp = std::env::temp_dir();
-    let tmp = std::path::absolute(&tmp).map_err(io_error("resolving the temp directory"))?;
-    let unusable = |reason: String| PgError::UnusableDir {
-        path: tmp.clone(),
-        reason,
-    };
-    // pg_ctl pastes the data dir and the -o options into a `/bin/sh -c`
-    // command line inside double quotes; these characters would break it.
-    if let Some(bad) = tmp
-        .to_string_lossy()
-        .chars()
-        .find(|c| "\"$`\\\n".contains(*c))
-    {
-        return Err(unusable(format!("its path contains {bad:?}")));
-    }
-    // Unix socket paths are limited (sun_path); the start checks the real
-    // path again, this is the early, clear refusal.
-    let socket_len = tmp.as_os_str().len()
-        + format!("/{CLUSTER_PREFIX}4294967295-99999/sock/.s.PGSQL.{SOCKET_PORT}").len();
-    if socket_len > SUN_PATH_MAX {
-        return Err(unusable(
-            "its path is too long for a unix socket path inside it".to_owned(),
-        ));
-    }
-    if let RunAs::User { uid, gid } = run_as {
-        for dir in tmp.ancestors() {
-            let meta = fs::metadata(dir).map_err(io_error(format!("stat {}", dir.display())))?;
-            if !can_search(&meta, uid, gid) {
-                return Err(unusable(format!(
-                    "the `{SERVER_OS_USER}` user that runs the server cannot enter {}",
-                    dir.display()
-                )));
-            }
-        }
-    }
-    Ok(tmp)
-}
-
-/// Whether `uid`/`gid` (without supplementary groups, as our children run)
-/// may traverse a directory, from its mode bits.
-fn can_search(meta: &fs::Metadata, uid: u32, gid: u32) -> bool {
-    let mode = meta.mode();
-    if meta.uid() == uid {
-        mode & 0o100 != 0
-    } else if meta.gid() == gid {
-        mode & 0o010 != 0
-    } else {
-        mode & 0o001 != 0
     }
 }
 

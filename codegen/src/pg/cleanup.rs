@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering}
 use std::sync::{Mutex, Once};
 use std::time::{Duration, Instant};
 
-use super::cluster::ClusterPaths;
-use super::lock;
+use super::error::lock;
+use super::paths::ClusterPaths;
 use super::process::shutdown;
 
 /// Live clusters of this process, for the signal and exit hooks. Entries are

@@ -1,6 +1,6 @@
 //! [`EphemeralCluster`]: starting a throwaway cluster end to end (binaries,
 //! data directory, server, registration for cleanup) and stopping it on
-//! drop; its private directories, and `initdb`.
+//! drop.
 
 use std::fmt;
 use std::fs;
@@ -11,21 +11,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::binaries::{
-    base_temp_dir, find_binaries, pg_command, run, server_user, server_version, PgBinaries, RunAs,
-};
+use super::binaries::{find_binaries, server_user, server_version};
 use super::cleanup::{
     deregister, install_cleanup_hooks, register, InFlightStart, NEXT_CLUSTER_ID, SHUTTING_DOWN,
 };
-use super::process::{reap_stale, shutdown, start_server};
-use super::server::percent_encode;
-use super::template::{
-    adopt_abandoned_fill, claim_spare, copy_tree, ensure_template, refill_spare,
+use super::error::{io_error, PgError};
+use super::paths::{
+    base_temp_dir, make_private_dir, ClusterPaths, CLUSTER_PREFIX, SOCKET_PORT, SUN_PATH_MAX,
 };
-use super::{io_error, PgError, CLUSTER_PREFIX, SOCKET_PORT, SUN_PATH_MAX};
-
-/// Superuser created by `initdb -U` in ephemeral clusters.
-const SUPERUSER: &str = "postgres";
+use super::process::{reap_stale, shutdown, start_server};
+use super::template::{
+    adopt_abandoned_fill, claim_spare, copy_tree, ensure_template, initdb, refill_spare, SUPERUSER,
+};
+use super::url::percent_encode;
 
 const CACHE_DIR_NAME: &str = "quarry-pg-cache";
 
@@ -130,17 +128,6 @@ impl fmt::Debug for EphemeralCluster {
             .field("running", &self.paths.is_some())
             .finish()
     }
-}
-
-/// Everything needed to stop a cluster and delete it; kept both in the
-/// cluster and in the process-wide registry used by the signal/exit hooks.
-#[derive(Clone, Debug)]
-pub(super) struct ClusterPaths {
-    pub(super) id: u64,
-    pub(super) dir: PathBuf,
-    pub(super) data: PathBuf,
-    pub(super) pg_ctl: PathBuf,
-    pub(super) run_as: RunAs,
 }
 
 /// Start a cluster; `cache_root` overrides the template cache location and
@@ -292,66 +279,4 @@ fn create_cluster_dir(tmp: &Path) -> Result<PathBuf, PgError> {
         context: format!("no free cluster directory name in {}", tmp.display()),
         source: last_error.unwrap_or_else(|| io::Error::from(io::ErrorKind::AlreadyExists)),
     })
-}
-
-/// A new 0700 directory owned by the server user (umask-proof).
-pub(super) fn make_private_dir(path: &Path, run_as: RunAs) -> Result<(), PgError> {
-    fs::DirBuilder::new()
-        .mode(0o700)
-        .create(path)
-        .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(0o700)))
-        .map_err(io_error(format!("creating directory {}", path.display())))?;
-    run_as.chown(path)
-}
-
-pub(super) fn initdb(
-    bins: &PgBinaries,
-    data: &Path,
-    run_as: RunAs,
-    cwd: &Path,
-) -> Result<(), PgError> {
-    let started = Instant::now();
-    let mut cmd = pg_command(&bins.initdb, run_as, cwd);
-    cmd.arg("-D")
-        .arg(data)
-        .args(["-A", "trust", "-E", "UTF8", "-U", SUPERUSER])
-        // C, not C.UTF-8: exists everywhere, byte-order collation is
-        // deterministic, and it is compatible with the UTF8 encoding.
-        .args(["--no-sync", "--locale=C"]);
-    run(&mut cmd, run_as)?;
-    local_connections_only(data)?;
-    tracing::debug!(
-        data = %data.display(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "initdb done"
-    );
-    Ok(())
-}
-
-/// Make a fresh data dir's own configuration unix-socket-only, so that the
-/// template and every copy of it (spares included) refuse TCP even if
-/// started without our command line (which also says `-h ''`): no TCP
-/// listener, and `pg_hba.conf` without `host` lines.
-fn local_connections_only(data: &Path) -> Result<(), PgError> {
-    let conf = data.join("postgresql.conf");
-    let mut file = fs::OpenOptions::new()
-        .append(true)
-        .open(&conf)
-        .map_err(io_error(format!("opening {}", conf.display())))?;
-    io::Write::write_all(
-        &mut file,
-        b"\n# Quarry: no TCP; the unix socket in a private (0700) directory is the only way in.\n\
-          listen_addresses = ''\n",
-    )
-    .map_err(io_error(format!("writing {}", conf.display())))?;
-    // Rewritten in place, so it keeps initdb's owner and mode.
-    let hba = data.join("pg_hba.conf");
-    fs::write(
-        &hba,
-        "# Quarry: unix socket connections only (the socket directory is 0700);\n\
-         # no TCP, no replication.\n\
-         # TYPE  DATABASE  USER  METHOD\n\
-         local   all       all   trust\n",
-    )
-    .map_err(io_error(format!("writing {}", hba.display())))
 }

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::binaries::{combined_output, describe, pg_command, run, shell_quote, PgBinaries, RunAs};
-use super::cluster::ClusterPaths;
-use super::{io_error, PgError, CLUSTER_PREFIX, SOCKET_PORT};
+use super::error::{io_error, PgError};
+use super::paths::{ClusterPaths, CLUSTER_PREFIX, SOCKET_PORT};
 
 const START_TIMEOUT_SECS: u32 = 60;
 

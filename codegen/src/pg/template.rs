@@ -10,16 +10,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::binaries::{effective_uid, PgBinaries, RunAs};
-use super::cluster::{initdb, make_private_dir};
+use super::binaries::{effective_uid, pg_command, run, PgBinaries, RunAs};
+use super::error::{io_error, lock, PgError};
+use super::paths::make_private_dir;
 use super::process::{owner_in_name, process_exists, remove_dir_quietly};
-use super::{io_error, lock, PgError};
 
 /// Part of the template cache key; bump it whenever the initdb invocation
 /// changes so templates built by older code are not reused.
 /// v2: unix socket only (`listen_addresses = ''`, `local` lines only in
 /// `pg_hba.conf`).
 const TEMPLATE_FORMAT: &str = "v2";
+
+/// Superuser created by `initdb -U` in ephemeral clusters.
+pub(super) const SUPERUSER: &str = "postgres";
 
 /// The cached template for this server version and server user, building it
 /// if needed. `None` means the cache is not trustworthy (someone else owns
@@ -411,4 +414,57 @@ fn chown_io(path: &Path, run_as: RunAs) -> io::Result<()> {
         RunAs::CurrentUser => Ok(()),
         RunAs::User { uid, gid } => std::os::unix::fs::lchown(path, Some(uid), Some(gid)),
     }
+}
+
+/// `initdb` a fresh data directory for a cluster of ours.
+pub(super) fn initdb(
+    bins: &PgBinaries,
+    data: &Path,
+    run_as: RunAs,
+    cwd: &Path,
+) -> Result<(), PgError> {
+    let started = Instant::now();
+    let mut cmd = pg_command(&bins.initdb, run_as, cwd);
+    cmd.arg("-D")
+        .arg(data)
+        .args(["-A", "trust", "-E", "UTF8", "-U", SUPERUSER])
+        // C, not C.UTF-8: exists everywhere, byte-order collation is
+        // deterministic, and it is compatible with the UTF8 encoding.
+        .args(["--no-sync", "--locale=C"]);
+    run(&mut cmd, run_as)?;
+    local_connections_only(data)?;
+    tracing::debug!(
+        data = %data.display(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "initdb done"
+    );
+    Ok(())
+}
+
+/// Make a fresh data dir's own configuration unix-socket-only, so that the
+/// template and every copy of it (spares included) refuse TCP even if
+/// started without our command line (which also says `-h ''`): no TCP
+/// listener, and `pg_hba.conf` without `host` lines.
+fn local_connections_only(data: &Path) -> Result<(), PgError> {
+    let conf = data.join("postgresql.conf");
+    let mut file = fs::OpenOptions::new()
+        .append(true)
+        .open(&conf)
+        .map_err(io_error(format!("opening {}", conf.display())))?;
+    io::Write::write_all(
+        &mut file,
+        b"\n# Quarry: no TCP; the unix socket in a private (0700) directory is the only way in.\n\
+          listen_addresses = ''\n",
+    )
+    .map_err(io_error(format!("writing {}", conf.display())))?;
+    // Rewritten in place, so it keeps initdb's owner and mode.
+    let hba = data.join("pg_hba.conf");
+    fs::write(
+        &hba,
+        "# Quarry: unix socket connections only (the socket directory is 0700);\n\
+         # no TCP, no replication.\n\
+         # TYPE  DATABASE  USER  METHOD\n\
+         local   all       all   trust\n",
+    )
+    .map_err(io_error(format!("writing {}", hba.display())))
 }

@@ -15,15 +15,18 @@ use super::binaries::{
 };
 use super::cleanup::LIVE;
 use super::cluster::start_cluster;
+use super::error::lock;
+use super::paths::SOCKET_PORT;
 use super::process::{
     inspect_stale, is_postmaster_of, owner_in_name, parse_cluster_dir_name, process_exists,
     reap_stale, remove_dir_quietly,
 };
-use super::server::{redact_url, unique_database_name, url_with_dbname};
+use super::server::unique_database_name;
 use super::template::{
     cache_key, copy_tree, ensure_template_unlocked, template_state, TemplateState, FILLING_SPARES,
 };
-use super::{lock, EphemeralCluster, PgError, Server, SOCKET_PORT};
+use super::url::{redact_url, url_with_dbname};
+use super::{EphemeralCluster, PgError, Server};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
