@@ -145,7 +145,9 @@ pub use crate::interval::{Interval, IntervalError};
 pub use crate::macaddr8::MacAddr8;
 pub use crate::money::Money;
 pub use crate::pool::{Pool, PoolBuildError, PooledConnection};
-pub use crate::prefetch::{fetch_keyed, unique_keys, ParentKeys, ToMany, ToOne};
+pub use crate::prefetch::{
+    fetch_keyed, unique_keys, Grouped, KeyColumn, Related, Relation, ToMany, ToOne,
+};
 pub use crate::query::Query;
 pub use crate::range::{Multirange, Range, RangeBound};
 pub use crate::record::{record, scope, QueryLog, QueryRecord};

@@ -158,20 +158,16 @@ impl AllUsersWithPostsRow {
         db: &E,
         columns: Vec<AllUsersWithPostsRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let posts_keys = quarry::ParentKeys::new(columns.iter().map(|parent| parent.id));
-        let mut posts = posts_by_user_distinct(db, posts_keys.distinct()).await?;
-        if posts_keys.shared() {
-            posts.expect_uses(columns.iter().map(|parent| &parent.id));
-        }
+        let posts = quarry::Relation::new(&columns, |parent| Some(&parent.id));
+        let mut posts = posts.load(posts_by_user_distinct(db, posts.keys())).await?;
         columns
             .into_iter()
             .map(|parent| {
-                let posts = posts.take(&parent.id);
                 Ok(Self {
+                    posts: posts.take(&parent),
                     id: parent.id,
                     name: parent.name,
                     hair_color: parent.hair_color,
-                    posts,
                 })
             })
             .collect()
@@ -254,26 +250,21 @@ impl PostsByUserRow {
         db: &E,
         columns: Vec<PostsByUserRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let comments_keys = quarry::ParentKeys::new(
-            columns.iter().map(|parent| parent.id),
-        );
-        let mut comments = comments_by_post_distinct(db, comments_keys.distinct())
+        let comments = quarry::Relation::new(&columns, |parent| Some(&parent.id));
+        let mut comments = comments
+            .load(comments_by_post_distinct(db, comments.keys()))
             .await?;
-        if comments_keys.shared() {
-            comments.expect_uses(columns.iter().map(|parent| &parent.id));
-        }
         columns
             .into_iter()
             .map(|parent| {
-                let comments = comments.take(&parent.id);
                 Ok(Self {
+                    comments: comments.take(&parent),
                     id: parent.id,
                     user_id: parent.user_id,
                     title: parent.title,
                     body: parent.body,
                     tags: parent.tags,
                     nullable_tags: parent.nullable_tags,
-                    comments,
                 })
             })
             .collect()
@@ -299,7 +290,7 @@ pub async fn posts_by_user<E: quarry::Executor + ?Sized>(
 /// [`posts_by_user`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn posts_by_user_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    user_ids: &[i32],
+    user_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i32, PostsByUserRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "PostsByUser",
@@ -357,7 +348,7 @@ pub async fn comments_by_post<E: quarry::Executor + ?Sized>(
 /// [`comments_by_post`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn comments_by_post_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    post_ids: &[i32],
+    post_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i32, CommentsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CommentsByPost",

@@ -93,7 +93,7 @@ pub async fn authors_by_ids<E: quarry::Executor + ?Sized>(
 /// [`authors_by_ids`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn authors_by_ids_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    ids: &[i64],
+    ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, AuthorsByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AuthorsByIds",
@@ -225,7 +225,7 @@ pub async fn posts_by_author<E: quarry::Executor + ?Sized>(
 /// [`posts_by_author`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn posts_by_author_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    author_ids: &[i64],
+    author_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, PostsByAuthorRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "PostsByAuthor",
@@ -728,32 +728,24 @@ impl CommentsByPostRow {
         db: &E,
         columns: Vec<CommentsByPostRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let commenter_keys = quarry::ParentKeys::new(
-            columns.iter().filter_map(|parent| parent.author_id),
+        let commenter = quarry::Relation::new(
+            &columns,
+            |parent| parent.author_id.as_ref(),
         );
-        let mut commenter = authors_by_ids_distinct(db, commenter_keys.distinct())
+        let mut commenter = commenter
+            .load(authors_by_ids_distinct(db, commenter.keys()))
             .await?;
-        if commenter_keys.shared() {
-            commenter
-                .expect_uses(
-                    columns.iter().filter_map(|parent| parent.author_id.as_ref()),
-                );
-        }
         columns
             .into_iter()
             .map(|parent| {
-                let commenter = parent
-                    .author_id
-                    .as_ref()
-                    .and_then(|key| commenter.take(key));
                 Ok(Self {
+                    commenter: commenter.take(&parent),
                     id: parent.id,
                     post_id: parent.post_id,
                     author_id: parent.author_id,
                     author_name: parent.author_name,
                     body: parent.body,
                     created_at: parent.created_at,
-                    commenter,
                 })
             })
             .collect()
@@ -784,7 +776,7 @@ pub async fn comments_by_post<E: quarry::Executor + ?Sized>(
 /// [`comments_by_post`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn comments_by_post_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    post_ids: &[i64],
+    post_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, CommentsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CommentsByPost",
@@ -968,7 +960,7 @@ pub async fn tags_by_post<E: quarry::Executor + ?Sized>(
 /// [`tags_by_post`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn tags_by_post_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    post_ids: &[i64],
+    post_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, TagsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "TagsByPost",
@@ -1036,50 +1028,29 @@ impl ListPostsWithRelationsRow {
         db: &E,
         columns: Vec<ListPostsWithRelationsRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let comments_keys = quarry::ParentKeys::new(
-            columns.iter().map(|parent| parent.id),
-        );
-        let author_keys = quarry::ParentKeys::new(
-            columns.iter().map(|parent| parent.author_id),
-        );
-        let tags_keys = quarry::ParentKeys::new(columns.iter().map(|parent| parent.id));
+        let comments = quarry::Relation::new(&columns, |parent| Some(&parent.id));
+        let author = quarry::Relation::new(&columns, |parent| Some(&parent.author_id));
+        let tags = quarry::Relation::new(&columns, |parent| Some(&parent.id));
         let (mut comments, (mut author, mut tags)) = quarry::try_join(
-                comments_by_post_distinct(db, comments_keys.distinct()),
+                comments.load(comments_by_post_distinct(db, comments.keys())),
                 quarry::try_join(
-                    authors_by_id_distinct(db, author_keys.distinct()),
-                    tags_via_post_tags_distinct(db, tags_keys.distinct()),
+                    author.load(authors_by_id_distinct(db, author.keys())),
+                    tags.load(tags_via_post_tags_distinct(db, tags.keys())),
                 ),
             )
             .await?;
-        if comments_keys.shared() {
-            comments.expect_uses(columns.iter().map(|parent| &parent.id));
-        }
-        if author_keys.shared() {
-            author.expect_uses(columns.iter().map(|parent| &parent.author_id));
-        }
-        if tags_keys.shared() {
-            tags.expect_uses(columns.iter().map(|parent| &parent.id));
-        }
         columns
             .into_iter()
             .map(|parent| {
-                let comments = comments.take(&parent.id);
-                let author = author
-                    .take(&parent.author_id)
-                    .ok_or_else(|| quarry::Error::MissingRelated {
-                        query: "AuthorsById",
-                        key: format!("{:?}", parent.author_id),
-                    })?;
-                let tags = tags.take(&parent.id);
                 Ok(Self {
+                    comments: comments.take(&parent),
+                    author: author.take_required(&parent, "AuthorsById")?,
+                    tags: tags.take(&parent),
                     id: parent.id,
                     author_id: parent.author_id,
                     title: parent.title,
                     published_at: parent.published_at,
                     views: parent.views,
-                    comments,
-                    author,
-                    tags,
                 })
             })
             .collect()
@@ -1164,7 +1135,7 @@ pub async fn authors_by_id<E: quarry::Executor + ?Sized>(
 /// [`authors_by_id`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn authors_by_id_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    keys: &[i64],
+    keys: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, Author>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AuthorsById",
@@ -1216,22 +1187,19 @@ pub async fn tags_via_post_tags<E: quarry::Executor + ?Sized>(
 /// [`tags_via_post_tags`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn tags_via_post_tags_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    keys: &[i64],
+    keys: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "TagsViaPostTags",
         "SELECT t.id, t.name, j.post_id AS quarry_key\nFROM post_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.post_id = ANY($1)\nORDER BY j.post_id, t.id",
     );
+    const KEY: quarry::KeyColumn = quarry::KeyColumn {
+        index: 2,
+        name: "quarry_key",
+    };
     if keys.is_empty() {
         return Ok(Default::default());
     }
-    let pairs: Vec<(i64, Tag)> = quarry::fetch_keyed(
-            db,
-            &QUERY,
-            &[&keys],
-            2,
-            "quarry_key",
-        )
-        .await?;
+    let pairs: Vec<(i64, Tag)> = quarry::fetch_keyed(db, &QUERY, &[&keys], KEY).await?;
     Ok(quarry::ToMany::from_pairs(pairs, keys.len()))
 }

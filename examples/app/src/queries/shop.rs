@@ -130,7 +130,7 @@ pub async fn customers_by_ids<E: quarry::Executor + ?Sized>(
 /// [`customers_by_ids`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn customers_by_ids_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    ids: &[i64],
+    ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, Customer>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CustomersByIds",
@@ -297,7 +297,7 @@ pub async fn categories_by_ids<E: quarry::Executor + ?Sized>(
 /// [`categories_by_ids`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn categories_by_ids_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    ids: &[i64],
+    ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, CategoriesByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CategoriesByIds",
@@ -510,24 +510,18 @@ impl ProductsByIdsRow {
         db: &E,
         columns: Vec<ProductsByIdsRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let category_keys = quarry::ParentKeys::new(
-            columns.iter().map(|parent| parent.category_id),
+        let category = quarry::Relation::new(
+            &columns,
+            |parent| Some(&parent.category_id),
         );
-        let mut category = categories_by_ids_distinct(db, category_keys.distinct())
+        let mut category = category
+            .load(categories_by_ids_distinct(db, category.keys()))
             .await?;
-        if category_keys.shared() {
-            category.expect_uses(columns.iter().map(|parent| &parent.category_id));
-        }
         columns
             .into_iter()
             .map(|parent| {
-                let category = category
-                    .take(&parent.category_id)
-                    .ok_or_else(|| quarry::Error::MissingRelated {
-                        query: "CategoriesByIds",
-                        key: format!("{:?}", parent.category_id),
-                    })?;
                 Ok(Self {
+                    category: category.take_required(&parent, "CategoriesByIds")?,
                     id: parent.id,
                     category_id: parent.category_id,
                     sku: parent.sku,
@@ -538,7 +532,6 @@ impl ProductsByIdsRow {
                     tags: parent.tags,
                     weight_kg: parent.weight_kg,
                     active: parent.active,
-                    category,
                 })
             })
             .collect()
@@ -567,7 +560,7 @@ pub async fn products_by_ids<E: quarry::Executor + ?Sized>(
 /// [`products_by_ids`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn products_by_ids_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    ids: &[i64],
+    ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, ProductsByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "ProductsByIds",
@@ -982,23 +975,15 @@ impl ItemsByOrderRow {
         db: &E,
         columns: Vec<ItemsByOrderRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let product_keys = quarry::ParentKeys::new(
-            columns.iter().map(|parent| parent.product_id),
-        );
-        let mut product = products_by_ids_distinct(db, product_keys.distinct()).await?;
-        if product_keys.shared() {
-            product.expect_uses(columns.iter().map(|parent| &parent.product_id));
-        }
+        let product = quarry::Relation::new(&columns, |parent| Some(&parent.product_id));
+        let mut product = product
+            .load(products_by_ids_distinct(db, product.keys()))
+            .await?;
         columns
             .into_iter()
             .map(|parent| {
-                let product = product
-                    .take(&parent.product_id)
-                    .ok_or_else(|| quarry::Error::MissingRelated {
-                        query: "ProductsByIds",
-                        key: format!("{:?}", parent.product_id),
-                    })?;
                 Ok(Self {
+                    product: product.take_required(&parent, "ProductsByIds")?,
                     id: parent.id,
                     order_id: parent.order_id,
                     product_id: parent.product_id,
@@ -1007,7 +992,6 @@ impl ItemsByOrderRow {
                     quantity: parent.quantity,
                     unit_price: parent.unit_price,
                     line_total: parent.line_total,
-                    product,
                 })
             })
             .collect()
@@ -1039,7 +1023,7 @@ pub async fn items_by_order<E: quarry::Executor + ?Sized>(
 /// [`items_by_order`] for keys that are already distinct (no de-duplication).
 pub(crate) async fn items_by_order_distinct<E: quarry::Executor + ?Sized>(
     db: &E,
-    order_ids: &[i64],
+    order_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, ItemsByOrderRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "ItemsByOrder",
@@ -1344,39 +1328,27 @@ impl ListOrdersWithDetailsRow {
         db: &E,
         columns: Vec<ListOrdersWithDetailsRowColumns>,
     ) -> Result<Vec<Self>, quarry::Error> {
-        let customer_keys = quarry::ParentKeys::new(
-            columns.iter().map(|parent| parent.customer_id),
+        let customer = quarry::Relation::new(
+            &columns,
+            |parent| Some(&parent.customer_id),
         );
-        let items_keys = quarry::ParentKeys::new(columns.iter().map(|parent| parent.id));
+        let items = quarry::Relation::new(&columns, |parent| Some(&parent.id));
         let (mut customer, mut items) = quarry::try_join(
-                customers_by_ids_distinct(db, customer_keys.distinct()),
-                items_by_order_distinct(db, items_keys.distinct()),
+                customer.load(customers_by_ids_distinct(db, customer.keys())),
+                items.load(items_by_order_distinct(db, items.keys())),
             )
             .await?;
-        if customer_keys.shared() {
-            customer.expect_uses(columns.iter().map(|parent| &parent.customer_id));
-        }
-        if items_keys.shared() {
-            items.expect_uses(columns.iter().map(|parent| &parent.id));
-        }
         columns
             .into_iter()
             .map(|parent| {
-                let customer = customer
-                    .take(&parent.customer_id)
-                    .ok_or_else(|| quarry::Error::MissingRelated {
-                        query: "CustomersByIds",
-                        key: format!("{:?}", parent.customer_id),
-                    })?;
-                let items = items.take(&parent.id);
                 Ok(Self {
+                    customer: customer.take_required(&parent, "CustomersByIds")?,
+                    items: items.take(&parent),
                     id: parent.id,
                     customer_id: parent.customer_id,
                     status: parent.status,
                     placed_at: parent.placed_at,
                     note: parent.note,
-                    customer,
-                    items,
                 })
             })
             .collect()

@@ -107,6 +107,7 @@ impl quarry::types::ToSql for Card {
 /// The PostgreSQL domain `email`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Email(pub String);
+
 impl<'a> quarry::types::FromSql<'a> for Email {
     fn from_sql(
         ty: &quarry::types::Type,
@@ -280,6 +281,7 @@ impl quarry::types::ToSql for Point2 {
 /// The PostgreSQL domain `positive_int`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PositiveInt(pub i32);
+
 impl<'a> quarry::types::FromSql<'a> for PositiveInt {
     fn from_sql(
         ty: &quarry::types::Type,

@@ -65,6 +65,7 @@ impl quarry::types::ToSql for Address {
 /// The PostgreSQL domain `email`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Email(pub String);
+
 impl<'a> quarry::types::FromSql<'a> for Email {
     fn from_sql(
         ty: &quarry::types::Type,
@@ -249,6 +250,7 @@ impl quarry::types::ToSql for Point2 {
 /// The PostgreSQL domain `positive_int`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PositiveInt(pub i32);
+
 impl<'a> quarry::types::FromSql<'a> for PositiveInt {
     fn from_sql(
         ty: &quarry::types::Type,
