@@ -491,6 +491,8 @@ fn field_type(field: &FieldIr, types_module: &TokenStream) -> TokenStream {
     }
 }
 
+/// A row struct and its `FromRow`; for a row with relations, the struct of
+/// its columns and `with_relations` too.
 fn row_tokens(
     module: &ModuleIr,
     row: &RowIr,
@@ -505,48 +507,11 @@ fn row_tokens(
         .map(|f| format!("[`{}`]", local_path(f)))
         .collect();
     let doc = doc_lines([format!("A row returned by {}.", users.join(", "))]);
-    let fields: Vec<TokenStream> = row
+    let fields = column_fields(row, types_module);
+    let decodes = row
         .fields
         .iter()
-        .map(|field| {
-            let name = ident::ident(&field.name);
-            let ty = field_type(field, types_module);
-            let null = if field.nullable { ", may be NULL" } else { "" };
-            let doc = doc_text(&format!(
-                " Column {} ({}{null}).",
-                code(&field.column),
-                code(&field.pg_type)
-            ));
-            quote! {
-                #[doc = #doc]
-                pub #name: #ty,
-            }
-        })
-        .collect();
-    let decodes = row.fields.iter().map(|field| {
-        let name = ident::ident(&field.name);
-        let column = &field.column;
-        let index = Literal::usize_unsuffixed(field.index);
-        if field.ty.is_json_wrapper() {
-            // A serde type stored as json: read through `Json<T>` and unwrap.
-            let ty = field.ty.owned(types_module);
-            if field.nullable {
-                quote!(#name: quarry::decode::<Option<quarry::types::Json<#ty>>>(row, #index, #column)?.map(|json| json.0),)
-            } else {
-                quote!(#name: quarry::decode::<quarry::types::Json<#ty>>(row, #index, #column)?.0,)
-            }
-        } else if field.through_base_type {
-            // An array of a domain: read as the base type's array.
-            let ty = field.ty.owned(types_module);
-            if field.nullable {
-                quote!(#name: quarry::decode::<Option<quarry::types::BaseType<#ty>>>(row, #index, #column)?.map(|value| value.0),)
-            } else {
-                quote!(#name: quarry::decode::<quarry::types::BaseType<#ty>>(row, #index, #column)?.0,)
-            }
-        } else {
-            quote!(#name: quarry::decode(row, #index, #column)?,)
-        }
-    });
+        .map(|field| decode_tokens(field, types_module));
     if row.relations.is_empty() {
         return quote! {
             #doc
@@ -610,6 +575,56 @@ fn row_tokens(
         }
 
         #with_relations
+    }
+}
+
+/// A row's column fields, documented with their column and type.
+fn column_fields(row: &RowIr, types_module: &TokenStream) -> Vec<TokenStream> {
+    row.fields
+        .iter()
+        .map(|field| {
+            let name = ident::ident(&field.name);
+            let ty = field_type(field, types_module);
+            let null = if field.nullable { ", may be NULL" } else { "" };
+            let doc = doc_text(&format!(
+                " Column {} ({}{null}).",
+                code(&field.column),
+                code(&field.pg_type)
+            ));
+            quote! {
+                #[doc = #doc]
+                pub #name: #ty,
+            }
+        })
+        .collect()
+}
+
+/// `field: <decoded column>,` in a `FromRow`.
+fn decode_tokens(field: &FieldIr, types_module: &TokenStream) -> TokenStream {
+    let name = ident::ident(&field.name);
+    let column = &field.column;
+    let index = Literal::usize_unsuffixed(field.index);
+    let ty = field.ty.owned(types_module);
+    match (
+        field.ty.is_json_wrapper(),
+        field.through_base_type,
+        field.nullable,
+    ) {
+        // A serde type stored as json: read through `Json<T>` and unwrap.
+        (true, _, true) => {
+            quote!(#name: quarry::decode::<Option<quarry::types::Json<#ty>>>(row, #index, #column)?.map(|json| json.0),)
+        }
+        (true, _, false) => {
+            quote!(#name: quarry::decode::<quarry::types::Json<#ty>>(row, #index, #column)?.0,)
+        }
+        // An array of a domain: read as the base type's array.
+        (false, true, true) => {
+            quote!(#name: quarry::decode::<Option<quarry::types::BaseType<#ty>>>(row, #index, #column)?.map(|value| value.0),)
+        }
+        (false, true, false) => {
+            quote!(#name: quarry::decode::<quarry::types::BaseType<#ty>>(row, #index, #column)?.0,)
+        }
+        (false, false, _) => quote!(#name: quarry::decode(row, #index, #column)?,),
     }
 }
 
@@ -766,54 +781,12 @@ fn local_path(path: &str) -> &str {
     path.rsplit("::").next().unwrap_or(path)
 }
 
+/// A query's function (or, for a loader, its two functions).
 fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) -> TokenStream {
     let fn_name = ident::ident(&query.fn_name);
-    let mut docs: Vec<String> = user_docs(&query.docs);
-    if docs.is_empty() {
-        docs.push(format!("Runs query {}.", code(&query.name)));
-    }
-    if let Some(loader) = &query.loader {
-        docs.push(String::new());
-        docs.push(format!(
-            "A loader: runs one statement for all `{}` (de-duplicated; none for an empty slice) and returns the rows grouped by {}{}.",
-            query.params.first().map_or("keys", |p| p.name.as_str()),
-            code(&loader.key_column),
-            if loader.to_many { "" } else { ", at most one per key" }
-        ));
-    }
-    if query.has_relations {
-        docs.push(String::new());
-        docs.push("Relations are loaded with one statement each, whatever the number of rows, on one connection.".to_string());
-    }
-    docs.push(String::new());
-    docs.extend(sql_block(&query.sql));
-    let docs = doc_lines(docs);
-
-    let params: Vec<TokenStream> = query
-        .params
-        .iter()
-        .map(|param| {
-            let name = ident::ident(&param.name);
-            let ty = param.ty.param(types_module);
-            if param.nullable {
-                quote!(#name: Option<#ty>)
-            } else {
-                quote!(#name: #ty)
-            }
-        })
-        .collect();
-    let args: Vec<TokenStream> = query
-        .params
-        .iter()
-        .map(|param| {
-            let name = ident::ident(&param.name);
-            match (param.ty.is_json_wrapper(), param.nullable) {
-                (true, false) => quote!(&quarry::types::Json(#name)),
-                (true, true) => quote!(&#name.map(quarry::types::Json)),
-                (false, _) => quote!(&#name),
-            }
-        })
-        .collect();
+    let docs = query_docs(query);
+    let params = param_tokens(query, types_module);
+    let args = arg_tokens(query);
     let row_type = query
         .row
         .as_ref()
@@ -826,48 +799,12 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
     let name = &query.name;
     let sql = &query.sql;
     let query_const = quote!(const QUERY: quarry::Query = quarry::Query::new(#name, #sql););
-
     let (ret, body) = match (&query.loader, row_type) {
         (Some(loader), Some((row, columns))) => {
             return loader_tokens(query, loader, &row, &columns, &docs, &params);
         }
         (None, Some((row, columns))) if query.has_relations => {
-            let (ret, fetch) = match query.kind {
-                QueryKind::One => (
-                    quote!(#row),
-                    quote! {
-                        let columns: #columns = quarry::fetch_one(&conn, &QUERY, &[#(#args),*]).await?;
-                        #row::with_relations(&conn, vec![columns])
-                            .await?
-                            .into_iter()
-                            .next()
-                            .ok_or(quarry::Error::NotFound { query: QUERY.name() })
-                    },
-                ),
-                QueryKind::Opt => (
-                    quote!(Option<#row>),
-                    quote! {
-                        let Some(columns) = quarry::fetch_opt::<#columns, _>(&conn, &QUERY, &[#(#args),*]).await? else {
-                            return Ok(None);
-                        };
-                        Ok(#row::with_relations(&conn, vec![columns]).await?.into_iter().next())
-                    },
-                ),
-                _ => (
-                    quote!(Vec<#row>),
-                    quote! {
-                        let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[#(#args),*]).await?;
-                        #row::with_relations(&conn, columns).await
-                    },
-                ),
-            };
-            (
-                ret,
-                quote! {
-                    let conn = db.pin(&QUERY).await?;
-                    #fetch
-                },
-            )
+            fetch_with_relations(query.kind, &row, &columns, &args)
         }
         (None, Some((row, _))) => {
             let (ret, call) = match query.kind {
@@ -890,6 +827,110 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
             #body
         }
     }
+}
+
+/// A query function's rustdoc: the user's docs (or a default), what a loader
+/// or relations do, and the SQL.
+fn query_docs(query: &QueryIr) -> TokenStream {
+    let mut docs: Vec<String> = user_docs(&query.docs);
+    if docs.is_empty() {
+        docs.push(format!("Runs query {}.", code(&query.name)));
+    }
+    if let Some(loader) = &query.loader {
+        docs.push(String::new());
+        docs.push(format!(
+            "A loader: runs one statement for all `{}` (de-duplicated; none for an empty slice) and returns the rows grouped by {}{}.",
+            query.params.first().map_or("keys", |p| p.name.as_str()),
+            code(&loader.key_column),
+            if loader.to_many { "" } else { ", at most one per key" }
+        ));
+    }
+    if query.has_relations {
+        docs.push(String::new());
+        docs.push("Relations are loaded with one statement each, whatever the number of rows, on one connection.".to_string());
+    }
+    docs.push(String::new());
+    docs.extend(sql_block(&query.sql));
+    doc_lines(docs)
+}
+
+/// The function's parameters (`name: Type`).
+fn param_tokens(query: &QueryIr, types_module: &TokenStream) -> Vec<TokenStream> {
+    query
+        .params
+        .iter()
+        .map(|param| {
+            let name = ident::ident(&param.name);
+            let ty = param.ty.param(types_module);
+            if param.nullable {
+                quote!(#name: Option<#ty>)
+            } else {
+                quote!(#name: #ty)
+            }
+        })
+        .collect()
+}
+
+/// The statement's arguments, one per parameter (serde values wrapped in `Json`).
+fn arg_tokens(query: &QueryIr) -> Vec<TokenStream> {
+    query
+        .params
+        .iter()
+        .map(|param| {
+            let name = ident::ident(&param.name);
+            match (param.ty.is_json_wrapper(), param.nullable) {
+                (true, false) => quote!(&quarry::types::Json(#name)),
+                (true, true) => quote!(&#name.map(quarry::types::Json)),
+                (false, _) => quote!(&#name),
+            }
+        })
+        .collect()
+}
+
+/// `(return type, body)` of a query whose rows have relations: the rows'
+/// columns and then their relations, on one pinned connection.
+fn fetch_with_relations(
+    kind: QueryKind,
+    row: &TokenStream,
+    columns: &TokenStream,
+    args: &[TokenStream],
+) -> (TokenStream, TokenStream) {
+    let (ret, fetch) = match kind {
+        QueryKind::One => (
+            quote!(#row),
+            quote! {
+                let columns: #columns = quarry::fetch_one(&conn, &QUERY, &[#(#args),*]).await?;
+                #row::with_relations(&conn, vec![columns])
+                    .await?
+                    .into_iter()
+                    .next()
+                    .ok_or(quarry::Error::NotFound { query: QUERY.name() })
+            },
+        ),
+        QueryKind::Opt => (
+            quote!(Option<#row>),
+            quote! {
+                let Some(columns) = quarry::fetch_opt::<#columns, _>(&conn, &QUERY, &[#(#args),*]).await? else {
+                    return Ok(None);
+                };
+                Ok(#row::with_relations(&conn, vec![columns]).await?.into_iter().next())
+            },
+        ),
+        _ => (
+            quote!(Vec<#row>),
+            quote! {
+                let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[#(#args),*]).await?;
+                #row::with_relations(&conn, columns).await
+            },
+        ),
+    };
+    (
+        ret,
+        quote! {
+            let conn = db.pin(&QUERY).await?;
+            #fetch
+        },
+    )
 }
 
 /// Path to the private columns struct of a row with relations.

@@ -200,158 +200,30 @@ pub fn build_project(
     catalog: &Catalog,
     mapper: &TypeMapper<'_>,
 ) -> Result<Project, Vec<Diagnostic>> {
-    let mut errors = Vec::new();
-    let mut out: Vec<ModuleIr> = modules
-        .iter()
-        .map(|(name, source)| ModuleIr {
-            name: name.clone(),
-            source: source.clone(),
-            rows: Vec::new(),
-            queries: Vec::new(),
-        })
-        .collect();
-    // Where every query's function and row type live, so relations can point at them.
-    let mut row_homes: HashMap<String, String> = HashMap::new();
-    let targets: Vec<(String, RowRef)> = queries
-        .iter()
-        .map(|query| {
-            let row_name = row_name_of(query.def, mapper.config().row_suffix());
-            let module = row_homes
-                .entry(row_name.clone())
-                .or_insert_with(|| query.module.to_string())
-                .clone();
-            (
-                ident::snake(&query.def.name),
-                RowRef {
-                    module,
-                    name: row_name,
-                },
-            )
-        })
-        .collect();
-    // Row name → (defining module, fields and relations, first query def) for `@row` reuse checks.
-    type RowShape = (Vec<FieldIr>, Vec<RelationIr>);
-    let mut rows: HashMap<String, (String, RowShape, &QueryDef)> = HashMap::new();
-    let mut fn_names: HashMap<(String, String), &QueryDef> = HashMap::new();
-
+    let suffix = mapper.config().row_suffix();
+    let mut builder = ProjectBuilder::new(modules);
+    let targets = relation_targets(queries, suffix);
     for query in queries {
         let def = query.def;
         let fn_name = ident::snake(&def.name);
-        if let Some(first) = fn_names.insert((query.module.to_string(), fn_name.clone()), def) {
-            let (line, col) = first.file.line_col(first.name_span.start);
-            errors.push(
-                Diagnostic::error_at(
-                    format!(
-                        "query `{}` and `{}` both become the function `{fn_name}`",
-                        first.name, def.name
-                    ),
-                    &def.file,
-                    def.name_span.clone(),
-                )
-                .with_note(format!("`{}` is defined at {line}:{col}", first.name)),
-            );
-        }
-        let params = build_params(query, mapper, &mut errors);
+        builder.check_fn_name(query, &fn_name);
+        let params = build_params(query, mapper, &mut builder.errors);
         let fields = if def.kind.returns_rows() {
-            build_fields(query, catalog, mapper, &mut errors)
+            build_fields(query, catalog, mapper, &mut builder.errors)
         } else {
             Some(Vec::new())
         };
         let (Some(params), Some(fields)) = (params, fields) else {
             continue;
         };
-        let relations: Vec<RelationIr> = query
-            .prefetch
-            .relations
-            .iter()
-            .filter_map(|relation| {
-                let loader = &queries[relation.loader];
-                let (loader_fn, row) = targets[relation.loader].clone();
-                // The parent column is a field (prefetch checked it exists with the key's type).
-                let key_type = fields
-                    .iter()
-                    .find(|f| f.index == relation.parent_index)?
-                    .ty
-                    .clone();
-                Some(RelationIr {
-                    field: relation.field.clone(),
-                    loader_query: loader.def.name.clone(),
-                    loader_module: loader.module.to_string(),
-                    loader_fn,
-                    row,
-                    parent_field: ident::snake(&relation.parent_column),
-                    key_type,
-                    parent_nullable: relation.parent_nullable,
-                    to_many: relation.to_many,
-                    optional: relation.optional,
-                })
-            })
-            .collect();
-        let key_field = query.prefetch.loader.as_ref().and_then(|spec| {
-            fields
-                .iter()
-                .find(|f| f.index == spec.key_index && f.ty == spec.key_type)
-                .map(|f| KeyField {
-                    name: f.name.clone(),
-                    nullable: f.nullable,
-                })
-        });
-        let shape: RowShape = (fields, relations);
+        let relations = relations_of(query, queries, &targets, &fields);
+        let key_field = loader_key_field(query, &fields);
+        let has_relations = !relations.is_empty();
         let row = if def.kind.returns_rows() {
-            let row_name = row_name_of(def, mapper.config().row_suffix());
-            let row_span = def.row_name.as_ref().map(|(_, span)| span.clone());
-            match rows.get(&row_name) {
-                Some((module, existing, first)) => {
-                    if existing != &shape {
-                        let span = row_span.unwrap_or_else(|| def.name_span.clone());
-                        let (line, col) = first.file.line_col(first.name_span.start);
-                        errors.push(
-                            Diagnostic::error_at(
-                                format!("row type `{row_name}` is used by queries with different columns"),
-                                &def.file,
-                                span,
-                            )
-                            .with_label(format!("`{}` returns {}", def.name, describe_shape(&shape)))
-                            .with_note(format!(
-                                "`{}` at {}:{line}:{col} returns {}",
-                                first.name,
-                                first.file.display_path.display(),
-                                describe_shape(existing)
-                            ))
-                            .with_help("queries sharing an `@row` type must return the same column names, types, nullability and relations"),
-                        );
-                        continue;
-                    }
-                    if let Some(module_ir) = out.iter_mut().find(|m| &m.name == module) {
-                        if let Some(row) = module_ir.rows.iter_mut().find(|r| r.name == row_name) {
-                            row.used_by.push(format!("{}::{fn_name}", query.module));
-                        }
-                    }
-                    Some(RowRef {
-                        module: module.clone(),
-                        name: row_name,
-                    })
-                }
-                None => {
-                    rows.insert(
-                        row_name.clone(),
-                        (query.module.to_string(), shape.clone(), def),
-                    );
-                    if let Some(module_ir) = out.iter_mut().find(|m| m.name == query.module) {
-                        let (fields, relations) = shape.clone();
-                        module_ir.rows.push(RowIr {
-                            name: row_name.clone(),
-                            fields,
-                            relations,
-                            used_by: vec![format!("{}::{fn_name}", query.module)],
-                        });
-                    }
-                    Some(RowRef {
-                        module: query.module.to_string(),
-                        name: row_name,
-                    })
-                }
-            }
+            let Some(row) = builder.place_row(query, &fn_name, (fields, relations), suffix) else {
+                continue;
+            };
+            Some(row)
         } else {
             None
         };
@@ -362,58 +234,213 @@ pub fn build_project(
             to_many: spec.to_many,
             key_field,
         });
-        if let Some(module_ir) = out.iter_mut().find(|m| m.name == query.module) {
-            module_ir.queries.push(QueryIr {
-                name: def.name.clone(),
-                fn_name,
-                kind: def.kind,
-                docs: def.docs.clone(),
-                sql: final_sql(def, query.described),
-                params,
-                row,
-                loader,
-                has_relations: !shape.1.is_empty(),
-            });
+        let Some(module) = builder.module(query.module) else {
+            continue;
+        };
+        module.queries.push(QueryIr {
+            name: def.name.clone(),
+            fn_name,
+            kind: def.kind,
+            docs: def.docs.clone(),
+            sql: final_sql(def, query.described),
+            params,
+            row,
+            loader,
+            has_relations,
+        });
+    }
+    builder.check_columns_structs();
+    builder.check_distinct_loader_names(queries);
+    if !builder.errors.is_empty() {
+        return Err(builder.errors);
+    }
+    Ok(Project {
+        modules: builder.modules,
+        user_types: mapper.user_types(),
+        derives: mapper.config().derives.clone(),
+        runtime: mapper
+            .config()
+            .runtime
+            .clone()
+            .filter(|r| r != "quarry" && r != "::quarry"),
+    })
+}
+
+/// A row's fields and relations: what queries sharing an `@row` type must agree on.
+type RowShape = (Vec<FieldIr>, Vec<RelationIr>);
+
+/// The modules being built, with what the checks across queries need.
+struct ProjectBuilder<'q> {
+    modules: Vec<ModuleIr>,
+    /// Row name → (defining module, shape, first query) for `@row` reuse checks.
+    rows: HashMap<String, (String, RowShape, &'q QueryDef)>,
+    /// (module, function name) → the query that became it.
+    fn_names: HashMap<(String, String), &'q QueryDef>,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'q> ProjectBuilder<'q> {
+    fn new(modules: &[(String, String)]) -> Self {
+        Self {
+            modules: modules
+                .iter()
+                .map(|(name, source)| ModuleIr {
+                    name: name.clone(),
+                    source: source.clone(),
+                    rows: Vec::new(),
+                    queries: Vec::new(),
+                })
+                .collect(),
+            rows: HashMap::new(),
+            fn_names: HashMap::new(),
+            errors: Vec::new(),
         }
     }
-    // A row with relations is decoded through a private `<Row>Columns` struct
-    // in the same module: no row type may have that name there.
-    for module in &out {
-        for row in module.rows.iter().filter(|row| !row.relations.is_empty()) {
-            let columns = format!("{}Columns", row.name);
-            let Some((_, _, def)) = rows
-                .get(&columns)
-                .filter(|(home, _, _)| *home == module.name)
-            else {
-                continue;
-            };
+
+    /// The module named `name` (every query's module is one of those given to
+    /// [`ProjectBuilder::new`]).
+    fn module(&mut self, name: &str) -> Option<&mut ModuleIr> {
+        self.modules.iter_mut().find(|m| m.name == name)
+    }
+
+    /// Two queries of a module may not become the same function.
+    fn check_fn_name(&mut self, query: &CheckedQuery<'q>, fn_name: &str) {
+        let def = query.def;
+        let key = (query.module.to_string(), fn_name.to_string());
+        let Some(first) = self.fn_names.insert(key, def) else {
+            return;
+        };
+        let (line, col) = first.file.line_col(first.name_span.start);
+        self.errors.push(
+            Diagnostic::error_at(
+                format!(
+                    "query `{}` and `{}` both become the function `{fn_name}`",
+                    first.name, def.name
+                ),
+                &def.file,
+                def.name_span.clone(),
+            )
+            .with_note(format!("`{}` is defined at {line}:{col}", first.name)),
+        );
+    }
+
+    /// The row type of a query returning rows: a new struct in its module, or
+    /// an `@row` type another query defined, which must have the same shape
+    /// (`None` after reporting an error otherwise).
+    fn place_row(
+        &mut self,
+        query: &CheckedQuery<'q>,
+        fn_name: &str,
+        shape: RowShape,
+        suffix: &str,
+    ) -> Option<RowRef> {
+        let def = query.def;
+        let row_name = row_name_of(def, suffix);
+        let user = format!("{}::{fn_name}", query.module);
+        let Some((module, existing, first)) = self.rows.get(&row_name) else {
+            self.rows.insert(
+                row_name.clone(),
+                (query.module.to_string(), shape.clone(), def),
+            );
+            if let Some(module) = self.module(query.module) {
+                let (fields, relations) = shape;
+                module.rows.push(RowIr {
+                    name: row_name.clone(),
+                    fields,
+                    relations,
+                    used_by: vec![user],
+                });
+            }
+            return Some(RowRef {
+                module: query.module.to_string(),
+                name: row_name,
+            });
+        };
+        if existing != &shape {
             let span = def
                 .row_name
                 .as_ref()
                 .map_or_else(|| def.name_span.clone(), |(_, span)| span.clone());
-            errors.push(
+            let (line, col) = first.file.line_col(first.name_span.start);
+            self.errors.push(
                 Diagnostic::error_at(
-                    format!(
-                        "row type `{columns}` collides with the struct the generator makes for the columns of `{}`",
-                        row.name
-                    ),
+                    format!("row type `{row_name}` is used by queries with different columns"),
                     &def.file,
                     span,
                 )
+                .with_label(format!("`{}` returns {}", def.name, describe_shape(&shape)))
                 .with_note(format!(
-                    "`{}` has relations; its columns are decoded into `{columns}` before they are loaded",
-                    row.name
+                    "`{}` at {}:{line}:{col} returns {}",
+                    first.name,
+                    first.file.display_path.display(),
+                    describe_shape(existing)
                 ))
-                .with_help("name the row type differently with `-- @row`"),
+                .with_help("queries sharing an `@row` type must return the same column names, types, nullability and relations"),
             );
+            return None;
+        }
+        let module = module.clone();
+        if let Some(row) = self
+            .module(&module)
+            .and_then(|m| m.rows.iter_mut().find(|r| r.name == row_name))
+        {
+            row.used_by.push(user);
+        }
+        Some(RowRef {
+            module,
+            name: row_name,
+        })
+    }
+
+    /// A row with relations is decoded through a private `<Row>Columns` struct
+    /// in the same module: no row type may have that name there.
+    fn check_columns_structs(&mut self) {
+        for module in &self.modules {
+            for row in module.rows.iter().filter(|row| !row.relations.is_empty()) {
+                let columns = format!("{}Columns", row.name);
+                let Some((_, _, def)) = self
+                    .rows
+                    .get(&columns)
+                    .filter(|(home, _, _)| *home == module.name)
+                else {
+                    continue;
+                };
+                let span = def
+                    .row_name
+                    .as_ref()
+                    .map_or_else(|| def.name_span.clone(), |(_, span)| span.clone());
+                self.errors.push(
+                    Diagnostic::error_at(
+                        format!(
+                            "row type `{columns}` collides with the struct the generator makes for the columns of `{}`",
+                            row.name
+                        ),
+                        &def.file,
+                        span,
+                    )
+                    .with_note(format!(
+                        "`{}` has relations; its columns are decoded into `{columns}` before they are loaded",
+                        row.name
+                    ))
+                    .with_help("name the row type differently with `-- @row`"),
+                );
+            }
         }
     }
-    for query in queries.iter().filter(|q| q.prefetch.loader.is_some()) {
-        let inner = distinct_loader_fn(&ident::snake(&query.def.name));
-        if let Some(def) = fn_names.get(&(query.module.to_string(), inner.clone())) {
+
+    /// A loader also becomes `<loader>_distinct`: no query may be that function.
+    fn check_distinct_loader_names(&mut self, queries: &[CheckedQuery<'_>]) {
+        for query in queries.iter().filter(|q| q.prefetch.loader.is_some()) {
+            let inner = distinct_loader_fn(&ident::snake(&query.def.name));
+            let Some(def) = self
+                .fn_names
+                .get(&(query.module.to_string(), inner.clone()))
+            else {
+                continue;
+            };
             let loader = query.def;
             let (line, col) = loader.file.line_col(loader.name_span.start);
-            errors.push(
+            self.errors.push(
                 Diagnostic::error_at(
                     format!(
                         "query `{}` becomes the function `{inner}`, which loader `{}` needs for itself",
@@ -430,19 +457,79 @@ pub fn build_project(
             );
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(Project {
-        modules: out,
-        user_types: mapper.user_types(),
-        derives: mapper.config().derives.clone(),
-        runtime: mapper
-            .config()
-            .runtime
-            .clone()
-            .filter(|r| r != "quarry" && r != "::quarry"),
-    })
+}
+
+/// Where every query's function and row type live, so relations can point
+/// at them: `(function name, row)` per query, in query order. An `@row`
+/// type lives in the module of the first query using it.
+fn relation_targets(queries: &[CheckedQuery<'_>], suffix: &str) -> Vec<(String, RowRef)> {
+    let mut row_homes: HashMap<String, String> = HashMap::new();
+    queries
+        .iter()
+        .map(|query| {
+            let row_name = row_name_of(query.def, suffix);
+            let module = row_homes
+                .entry(row_name.clone())
+                .or_insert_with(|| query.module.to_string())
+                .clone();
+            (
+                ident::snake(&query.def.name),
+                RowRef {
+                    module,
+                    name: row_name,
+                },
+            )
+        })
+        .collect()
+}
+
+/// The relations of a query's rows, each pointing at its loader's function and row.
+fn relations_of(
+    query: &CheckedQuery<'_>,
+    queries: &[CheckedQuery<'_>],
+    targets: &[(String, RowRef)],
+    fields: &[FieldIr],
+) -> Vec<RelationIr> {
+    query
+        .prefetch
+        .relations
+        .iter()
+        .filter_map(|relation| {
+            let loader = queries.get(relation.loader)?;
+            let (loader_fn, row) = targets.get(relation.loader)?.clone();
+            // The parent column is a field (prefetch checked it exists with the key's type).
+            let key_type = fields
+                .iter()
+                .find(|f| f.index == relation.parent_index)?
+                .ty
+                .clone();
+            Some(RelationIr {
+                field: relation.field.clone(),
+                loader_query: loader.def.name.clone(),
+                loader_module: loader.module.to_string(),
+                loader_fn,
+                row,
+                parent_field: ident::snake(&relation.parent_column),
+                key_type,
+                parent_nullable: relation.parent_nullable,
+                to_many: relation.to_many,
+                optional: relation.optional,
+            })
+        })
+        .collect()
+}
+
+/// The row field a loader reads its key from, when the row has one of the
+/// key's type (`None` for a hidden key or a plain query).
+fn loader_key_field(query: &CheckedQuery<'_>, fields: &[FieldIr]) -> Option<KeyField> {
+    let spec = query.prefetch.loader.as_ref()?;
+    fields
+        .iter()
+        .find(|f| f.index == spec.key_index && f.ty == spec.key_type)
+        .map(|f| KeyField {
+            name: f.name.clone(),
+            nullable: f.nullable,
+        })
 }
 
 fn row_name_of(def: &QueryDef, suffix: &str) -> String {
@@ -452,7 +539,7 @@ fn row_name_of(def: &QueryDef, suffix: &str) -> String {
     }
 }
 
-fn describe_shape((fields, relations): &(Vec<FieldIr>, Vec<RelationIr>)) -> String {
+fn describe_shape((fields, relations): &RowShape) -> String {
     let list: Vec<String> = fields
         .iter()
         .map(|f| format!("{}{}", f.column, if f.nullable { "?" } else { "" }))
