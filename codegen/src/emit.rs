@@ -1321,3 +1321,6 @@ fn enum_tokens(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -891,3 +891,6 @@ fn build_fields(
     }
     ok.then_some(fields)
 }
+
+#[cfg(test)]
+mod tests;
