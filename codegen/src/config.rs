@@ -335,54 +335,11 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
         .with_help("see docs/config.md for every key")]))
     })?;
     let mut errors = Vec::new();
-    let mut convert = |table: BTreeMap<String, OverrideSpec>,
-                       section: &str|
-     -> BTreeMap<String, TypeOverride> {
-        table
-            .into_iter()
-            .map(|(key, spec)| {
-                let value = match spec {
-                    OverrideSpec::Path(path) => TypeOverride {
-                        rust_type: Some(path),
-                        json: false,
-                        nullable_elements: false,
-                    },
-                    OverrideSpec::Detailed(d) => TypeOverride {
-                        rust_type: d.rust_type,
-                        json: d.json,
-                        nullable_elements: d.nullable_elements,
-                    },
-                };
-                if let Some(path) = &value.rust_type {
-                    if parse_rust_type(path).is_none() {
-                        let at = file.text.find(path.as_str()).unwrap_or(0);
-                        errors.push(
-                            Diagnostic::error_at(
-                                format!("`{path}` in [{section}] is not a Rust type"),
-                                file,
-                                at..at + path.len(),
-                            )
-                            .with_help("write a type path such as `my_app::Money` or `Vec<u8>`"),
-                        );
-                    }
-                }
-                if value.json && value.rust_type.is_none() {
-                    let at = file.text.find(key.as_str()).unwrap_or(0);
-                    errors.push(Diagnostic::error_at(
-                        format!("`json = true` for `{key}` needs a `type`"),
-                        file,
-                        at..at + key.len(),
-                    ));
-                }
-                (key, value)
-            })
-            .collect()
-    };
     let types = TypeConfig {
         time_crate: parsed.time_crate.unwrap_or_default(),
-        by_type: convert(parsed.types, "types"),
-        by_column: convert(parsed.columns, "columns"),
-        by_param: convert(parsed.params, "params"),
+        by_type: read_overrides(parsed.types, "types", file, &mut errors),
+        by_column: read_overrides(parsed.columns, "columns", file, &mut errors),
+        by_param: read_overrides(parsed.params, "params", file, &mut errors),
         derives: Derives {
             rows: parsed.derives.rows,
             enums: parsed.derives.enums,
@@ -396,6 +353,78 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
             features: parsed.runtime_features.unwrap_or_default(),
         },
     };
+    check_type_config(&types, file, &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Diagnostics(Diagnostics(errors)));
+    }
+    Ok(FileConfig {
+        queries: parsed.queries.map(|p| base.join(p)),
+        schema: parsed.schema.map(|s| match s {
+            OneOrMany::One(one) => vec![base.join(one)],
+            OneOrMany::Many(many) => many.into_iter().map(|p| base.join(p)).collect(),
+        }),
+        out: parsed.out.map(|p| base.join(expand_out_dir(&p))),
+        database_url_env: parsed.database_url_env,
+        types,
+    })
+}
+
+/// One of `[types]`, `[columns]`, `[params]`: each type must parse as a
+/// Rust type, and `json = true` needs one.
+fn read_overrides(
+    table: BTreeMap<String, OverrideSpec>,
+    section: &str,
+    file: &std::sync::Arc<SourceFile>,
+    errors: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, TypeOverride> {
+    table
+        .into_iter()
+        .map(|(key, spec)| {
+            let value = match spec {
+                OverrideSpec::Path(path) => TypeOverride {
+                    rust_type: Some(path),
+                    json: false,
+                    nullable_elements: false,
+                },
+                OverrideSpec::Detailed(d) => TypeOverride {
+                    rust_type: d.rust_type,
+                    json: d.json,
+                    nullable_elements: d.nullable_elements,
+                },
+            };
+            if let Some(path) = &value.rust_type {
+                if parse_rust_type(path).is_none() {
+                    let at = file.text.find(path.as_str()).unwrap_or(0);
+                    errors.push(
+                        Diagnostic::error_at(
+                            format!("`{path}` in [{section}] is not a Rust type"),
+                            file,
+                            at..at + path.len(),
+                        )
+                        .with_help("write a type path such as `my_app::Money` or `Vec<u8>`"),
+                    );
+                }
+            }
+            if value.json && value.rust_type.is_none() {
+                let at = file.text.find(key.as_str()).unwrap_or(0);
+                errors.push(Diagnostic::error_at(
+                    format!("`json = true` for `{key}` needs a `type`"),
+                    file,
+                    at..at + key.len(),
+                ));
+            }
+            (key, value)
+        })
+        .collect()
+}
+
+/// The runtime features exist, and the runtime path, row suffix and derives
+/// are what generated Rust can use.
+fn check_type_config(
+    types: &TypeConfig,
+    file: &std::sync::Arc<SourceFile>,
+    errors: &mut Vec<Diagnostic>,
+) {
     for feature in &types.runtime_features.features {
         if !RUNTIME_FEATURES.iter().any(|&(name, _)| name == feature) {
             let quoted = format!("\"{feature}\"");
@@ -450,19 +479,6 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
             ));
         }
     }
-    if !errors.is_empty() {
-        return Err(Error::Diagnostics(Diagnostics(errors)));
-    }
-    Ok(FileConfig {
-        queries: parsed.queries.map(|p| base.join(p)),
-        schema: parsed.schema.map(|s| match s {
-            OneOrMany::One(one) => vec![base.join(one)],
-            OneOrMany::Many(many) => many.into_iter().map(|p| base.join(p)).collect(),
-        }),
-        out: parsed.out.map(|p| base.join(expand_out_dir(&p))),
-        database_url_env: parsed.database_url_env,
-        types,
-    })
 }
 
 /// `$OUT_DIR/…` → the build script's `OUT_DIR` (left as is outside build scripts).

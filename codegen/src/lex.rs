@@ -367,139 +367,11 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
     let header_end = line_end(text, range.start);
     let header_line = &text[range.start..header_end];
     let (name, name_span, kind, kind_span) = lex_header(file, range.start, header_line)?;
-
-    // Comment lines right after the header: docs and directives.
-    let mut docs = Vec::new();
-    let mut directives = Vec::new();
-    let mut offset = (header_end + 1).min(range.end);
-    while offset < range.end {
-        let end = line_end(text, offset).min(range.end);
-        let line = &text[offset..end];
-        let trimmed = line.trim_start();
-        let indent = line.len() - trimmed.len();
-        if trimmed.is_empty() {
-            offset = (end + 1).min(range.end);
-            continue;
-        }
-        let Some(comment) = trimmed.strip_prefix("--") else {
-            break;
-        };
-        let comment_start = offset + indent + 2;
-        let body = comment.trim();
-        if let Some(directive) = body.strip_prefix('@') {
-            let at = comment_start + (comment.len() - comment.trim_start().len());
-            let name_len = directive
-                .bytes()
-                .take_while(|&c| c.is_ascii_alphanumeric() || c == b'_')
-                .count();
-            let args = directive[name_len..].trim();
-            let args_start = at
-                + 1
-                + name_len
-                + (directive[name_len..].len() - directive[name_len..].trim_start().len());
-            directives.push(Directive {
-                name: directive[..name_len].to_string(),
-                args: args.to_string(),
-                span: at..at + 1 + directive.len(),
-                args_span: args_start..args_start + args.len(),
-            });
-        } else {
-            docs.push(
-                comment
-                    .strip_prefix(' ')
-                    .unwrap_or(comment)
-                    .trim_end()
-                    .to_string(),
-            );
-        }
-        offset = (end + 1).min(range.end);
-    }
-    // Trailing empty doc lines carry nothing.
-    while docs.last().is_some_and(String::is_empty) {
-        docs.pop();
-    }
-
-    let mut row_name = None;
-    let mut overrides = Vec::new();
-    let mut passthrough = Vec::new();
-    for directive in directives {
-        match directive.name.as_str() {
-            "nullable" | "not_null" => {
-                let nullability = if directive.name == "nullable" {
-                    Nullability::Nullable
-                } else {
-                    Nullability::NotNull
-                };
-                if directive.args.is_empty() {
-                    errors.push(
-                        Diagnostic::error_at(
-                            format!("`@{}` needs at least one column name", directive.name),
-                            file,
-                            directive.span.clone(),
-                        )
-                        .with_help(format!("write `-- @{} col_a, col_b`", directive.name)),
-                    );
-                    continue;
-                }
-                let mut at = directive.args_span.start;
-                for part in directive.args.split(',') {
-                    let column = part.trim();
-                    let lead = part.len() - part.trim_start().len();
-                    let span = at + lead..at + lead + column.len();
-                    at += part.len() + 1;
-                    if column.is_empty() {
-                        errors.push(Diagnostic::error_at("empty column name", file, span));
-                    } else {
-                        overrides.push(ColumnOverride {
-                            column: column.to_string(),
-                            nullability,
-                            span,
-                        });
-                    }
-                }
-            }
-            "row" => {
-                if !is_valid_name(&directive.args) {
-                    errors.push(
-                        Diagnostic::error_at(
-                            "`@row` needs a type name",
-                            file,
-                            directive.span.clone(),
-                        )
-                        .with_help("write `-- @row Post`"),
-                    );
-                } else if row_name.is_some() {
-                    errors.push(Diagnostic::error_at(
-                        "duplicate `@row` directive",
-                        file,
-                        directive.span.clone(),
-                    ));
-                } else {
-                    row_name = Some((directive.args.clone(), directive.args_span.clone()));
-                }
-            }
-            other if STAGE_DIRECTIVES.contains(&other) => passthrough.push(directive),
-            other => {
-                let known: Vec<String> = LEXER_DIRECTIVES
-                    .iter()
-                    .chain(STAGE_DIRECTIVES)
-                    .map(|d| format!("`@{d}`"))
-                    .collect();
-                let name_end = directive.span.start + 1 + other.len();
-                errors.push(
-                    Diagnostic::error_at(
-                        format!("unknown directive `@{other}`"),
-                        file,
-                        directive.span.start..name_end.max(directive.span.start + 1),
-                    )
-                    .with_label("not a Quarry directive")
-                    .with_help(format!("known directives: {}", known.join(", "))),
-                );
-            }
-        }
-    }
+    let comments = read_comment_block(text, (header_end + 1).min(range.end)..range.end);
+    let mut directives = sort_directives(file, comments.directives, &mut errors);
 
     // The SQL: from the first non-comment byte to the end of the query's range.
+    let offset = comments.end;
     let Some(sql_rel) = first_sql_offset(&text[offset..range.end]) else {
         errors.push(
             Diagnostic::error_at(
@@ -520,27 +392,15 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
             return Err(errors);
         }
     };
-    overrides.extend(scan.alias_overrides);
+    directives.overrides.extend(scan.alias_overrides);
     // Refused before anything recursive (sqlparser, the analyses) sees it.
     if let Some(at) = nesting_exceeds(&scan.sql, MAX_NESTING) {
-        let at = scan.offsets.to_file(at);
-        let token_end = tokens(&text[at..range.end])
-            .next()
-            .map_or(at, |token| at + token.span.end);
-        errors.push(
-            Diagnostic::error_at(
-                format!("query `{name}` is too deeply nested (more than {MAX_NESTING} levels)"),
-                file,
-                at..token_end,
-            )
-            .with_label("the nesting passes the limit here")
-            .with_note(
-                "brackets and chained operators (`a + b + …`, `x OR y OR …`) each count as a level",
-            )
-            .with_help(
-                "split the expression, or pass many values as one array parameter (`= ANY(:ids)`)",
-            ),
-        );
+        errors.push(too_deeply_nested(
+            file,
+            &name,
+            scan.offsets.to_file(at),
+            range.end,
+        ));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -551,16 +411,223 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
         name_span,
         kind,
         kind_span,
-        docs,
-        row_name,
-        overrides,
-        directives: passthrough,
+        docs: comments.docs,
+        row_name: directives.row_name,
+        overrides: directives.overrides,
+        directives: directives.passthrough,
         sql_span: sql_start..scan.end,
         sql: scan.sql,
         params: scan.params,
         offsets: scan.offsets,
         param_sites: scan.sites,
     })
+}
+
+/// The comment lines right after a query's header.
+struct CommentBlock {
+    /// Doc comment lines, without trailing empty ones.
+    docs: Vec<String>,
+    /// `-- @name args` lines, in order.
+    directives: Vec<Directive>,
+    /// Where the first line that is not a comment (or blank) starts.
+    end: usize,
+}
+
+/// Reads the docs and directives written in `range` before the SQL.
+fn read_comment_block(text: &str, range: Range<usize>) -> CommentBlock {
+    let mut docs = Vec::new();
+    let mut directives = Vec::new();
+    let mut offset = range.start;
+    while offset < range.end {
+        let end = line_end(text, offset).min(range.end);
+        let line = &text[offset..end];
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if trimmed.is_empty() {
+            offset = (end + 1).min(range.end);
+            continue;
+        }
+        let Some(comment) = trimmed.strip_prefix("--") else {
+            break;
+        };
+        let comment_start = offset + indent + 2;
+        if comment.trim().starts_with('@') {
+            directives.push(directive_at(comment, comment_start));
+        } else {
+            docs.push(
+                comment
+                    .strip_prefix(' ')
+                    .unwrap_or(comment)
+                    .trim_end()
+                    .to_string(),
+            );
+        }
+        offset = (end + 1).min(range.end);
+    }
+    // Trailing empty doc lines carry nothing.
+    while docs.last().is_some_and(String::is_empty) {
+        docs.pop();
+    }
+    CommentBlock {
+        docs,
+        directives,
+        end: offset,
+    }
+}
+
+/// The directive in `comment` (the text after `--`, starting at byte
+/// `comment_start` of the file), whose trimmed text starts with `@`.
+fn directive_at(comment: &str, comment_start: usize) -> Directive {
+    let directive = &comment.trim()[1..];
+    let at = comment_start + (comment.len() - comment.trim_start().len());
+    let name_len = directive
+        .bytes()
+        .take_while(|&c| c.is_ascii_alphanumeric() || c == b'_')
+        .count();
+    let args = directive[name_len..].trim();
+    let args_start = at
+        + 1
+        + name_len
+        + (directive[name_len..].len() - directive[name_len..].trim_start().len());
+    Directive {
+        name: directive[..name_len].to_string(),
+        args: args.to_string(),
+        span: at..at + 1 + directive.len(),
+        args_span: args_start..args_start + args.len(),
+    }
+}
+
+/// A query's directives sorted by who handles them.
+struct SortedDirectives {
+    /// `@row Name`.
+    row_name: Option<(String, Range<usize>)>,
+    /// `@nullable`/`@not_null` columns.
+    overrides: Vec<ColumnOverride>,
+    /// Directives of later stages, passed on untouched.
+    passthrough: Vec<Directive>,
+}
+
+/// Applies the lexer's own directives and passes on those of later stages;
+/// unknown and malformed directives are diagnostics.
+fn sort_directives(
+    file: &Arc<SourceFile>,
+    directives: Vec<Directive>,
+    errors: &mut Vec<Diagnostic>,
+) -> SortedDirectives {
+    let mut sorted = SortedDirectives {
+        row_name: None,
+        overrides: Vec::new(),
+        passthrough: Vec::new(),
+    };
+    for directive in directives {
+        match directive.name.as_str() {
+            "nullable" => nullability_overrides(
+                file,
+                &directive,
+                Nullability::Nullable,
+                &mut sorted.overrides,
+                errors,
+            ),
+            "not_null" => nullability_overrides(
+                file,
+                &directive,
+                Nullability::NotNull,
+                &mut sorted.overrides,
+                errors,
+            ),
+            "row" => {
+                if !is_valid_name(&directive.args) {
+                    errors.push(
+                        Diagnostic::error_at(
+                            "`@row` needs a type name",
+                            file,
+                            directive.span.clone(),
+                        )
+                        .with_help("write `-- @row Post`"),
+                    );
+                } else if sorted.row_name.is_some() {
+                    errors.push(Diagnostic::error_at(
+                        "duplicate `@row` directive",
+                        file,
+                        directive.span.clone(),
+                    ));
+                } else {
+                    sorted.row_name = Some((directive.args.clone(), directive.args_span.clone()));
+                }
+            }
+            other if STAGE_DIRECTIVES.contains(&other) => sorted.passthrough.push(directive),
+            other => errors.push(unknown_directive(file, &directive, other)),
+        }
+    }
+    sorted
+}
+
+/// The columns of one `@nullable`/`@not_null` line.
+fn nullability_overrides(
+    file: &Arc<SourceFile>,
+    directive: &Directive,
+    nullability: Nullability,
+    overrides: &mut Vec<ColumnOverride>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    if directive.args.is_empty() {
+        errors.push(
+            Diagnostic::error_at(
+                format!("`@{}` needs at least one column name", directive.name),
+                file,
+                directive.span.clone(),
+            )
+            .with_help(format!("write `-- @{} col_a, col_b`", directive.name)),
+        );
+        return;
+    }
+    let mut at = directive.args_span.start;
+    for part in directive.args.split(',') {
+        let column = part.trim();
+        let lead = part.len() - part.trim_start().len();
+        let span = at + lead..at + lead + column.len();
+        at += part.len() + 1;
+        if column.is_empty() {
+            errors.push(Diagnostic::error_at("empty column name", file, span));
+        } else {
+            overrides.push(ColumnOverride {
+                column: column.to_string(),
+                nullability,
+                span,
+            });
+        }
+    }
+}
+
+fn unknown_directive(file: &Arc<SourceFile>, directive: &Directive, name: &str) -> Diagnostic {
+    let known: Vec<String> = LEXER_DIRECTIVES
+        .iter()
+        .chain(STAGE_DIRECTIVES)
+        .map(|d| format!("`@{d}`"))
+        .collect();
+    let name_end = directive.span.start + 1 + name.len();
+    Diagnostic::error_at(
+        format!("unknown directive `@{name}`"),
+        file,
+        directive.span.start..name_end.max(directive.span.start + 1),
+    )
+    .with_label("not a Quarry directive")
+    .with_help(format!("known directives: {}", known.join(", ")))
+}
+
+/// Query `name` nests past [`MAX_NESTING`] at byte `at` of the file.
+fn too_deeply_nested(file: &Arc<SourceFile>, name: &str, at: usize, end: usize) -> Diagnostic {
+    let token_end = tokens(&file.text[at..end])
+        .next()
+        .map_or(at, |token| at + token.span.end);
+    Diagnostic::error_at(
+        format!("query `{name}` is too deeply nested (more than {MAX_NESTING} levels)"),
+        file,
+        at..token_end,
+    )
+    .with_label("the nesting passes the limit here")
+    .with_note("brackets and chained operators (`a + b + …`, `x OR y OR …`) each count as a level")
+    .with_help("split the expression, or pass many values as one array parameter (`= ANY(:ids)`)")
 }
 
 type Header = (String, Range<usize>, QueryKind, Range<usize>);
@@ -666,249 +733,296 @@ fn skip_block_comment(bytes: &[u8], start: usize) -> Option<usize> {
 
 /// Scans the SQL of one query, rewriting placeholders and alias suffixes.
 fn scan_sql(file: &Arc<SourceFile>, range: Range<usize>) -> Result<Scan, Box<Diagnostic>> {
-    let text = &file.text;
-    let bytes = text.as_bytes();
-    let mut sql = String::new();
-    let mut offsets = OffsetMap::default();
-    let mut params: Vec<ParamDef> = Vec::new();
-    let mut alias_overrides = Vec::new();
-    let mut sites: Vec<(usize, Range<usize>)> = Vec::new();
-    let mut copied_from = range.start;
-    offsets.copy(0, range.start);
-    // End of the statement: after its last meaningful byte, before a final `;`.
-    let mut last_meaningful = range.start;
-    let mut statement_end: Option<usize> = None;
+    let mut scanner = Scanner::new(file, range.clone());
     let mut i = range.start;
+    while i < range.end {
+        i = if scanner.statement_end.is_some() {
+            scanner.after_statement(i)?
+        } else {
+            scanner.step(i)?
+        };
+    }
+    scanner.finish()
+}
 
-    macro_rules! flush_and_replace {
-        ($from:expr, $to:expr, $replacement:expr) => {{
-            sql.push_str(&text[copied_from..$from]);
-            offsets.replace(sql.len(), $from..$to);
-            sql.push_str(&$replacement);
-            copied_from = $to;
-            offsets.copy(sql.len(), $to);
-        }};
+/// One pass of [`scan_sql`]: the SQL written so far and what was found.
+struct Scanner<'f> {
+    file: &'f Arc<SourceFile>,
+    /// The query's SQL in the file.
+    range: Range<usize>,
+    sql: String,
+    offsets: OffsetMap,
+    params: Vec<ParamDef>,
+    alias_overrides: Vec<ColumnOverride>,
+    sites: Vec<(usize, Range<usize>)>,
+    /// File bytes before this one are in `sql` already.
+    copied_from: usize,
+    /// End of the statement: after its last meaningful byte, before a final `;`.
+    last_meaningful: usize,
+    /// The top-level `;`, once met.
+    statement_end: Option<usize>,
+}
+
+impl<'f> Scanner<'f> {
+    fn new(file: &'f Arc<SourceFile>, range: Range<usize>) -> Self {
+        let mut offsets = OffsetMap::default();
+        offsets.copy(0, range.start);
+        Scanner {
+            file,
+            sql: String::new(),
+            offsets,
+            params: Vec::new(),
+            alias_overrides: Vec::new(),
+            sites: Vec::new(),
+            copied_from: range.start,
+            last_meaningful: range.start,
+            statement_end: None,
+            range,
+        }
     }
 
-    let unterminated = |what: &str, start: usize, end: usize| {
-        Box::new(
-            Diagnostic::error_at(format!("unterminated {what}"), file, start..end)
-                .with_label(format!("{what} starts here and is never closed")),
-        )
-    };
-
-    while i < range.end {
-        let c = bytes[i];
-        if let Some(end) = statement_end {
-            // After a top-level `;` only whitespace and comments may follow.
-            match c {
-                b' ' | b'\t' | b'\r' | b'\n' => i += 1,
-                b'-' if bytes.get(i + 1) == Some(&b'-') => i = line_end(text, i).min(range.end),
-                b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                    i = skip_block_comment(bytes, i)
-                        .ok_or_else(|| unterminated("block comment", i, i + 2))?;
-                }
-                _ => {
-                    let _ = end;
-                    return Err(Box::new(
-                        Diagnostic::error_at(
-                            "more than one statement in a query",
-                            file,
-                            i..line_end(text, i),
-                        )
-                        .with_label("a second statement starts here")
-                        .with_help("give every statement its own `-- name:` header"),
-                    ));
-                }
-            }
-            continue;
-        }
-        match c {
-            b'-' if bytes.get(i + 1) == Some(&b'-') => {
-                i = line_end(text, i).min(range.end);
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i = skip_block_comment(bytes, i)
-                    .ok_or_else(|| unterminated("block comment", i, i + 2))?;
-            }
+    /// Scans the token at `i` of the statement; returns where the next starts.
+    fn step(&mut self, i: usize) -> Result<usize, Box<Diagnostic>> {
+        let text: &'f str = &self.file.text;
+        let bytes = text.as_bytes();
+        let (start, limit) = (self.range.start, self.range.end);
+        let word_before = i > start && is_ident_char(bytes[i - 1]);
+        let name_follows = bytes
+            .get(i + 1)
+            .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_');
+        match bytes[i] {
+            b'-' if bytes.get(i + 1) == Some(&b'-') => Ok(line_end(text, i).min(limit)),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i)
+                .ok_or_else(|| self.unterminated("block comment", i, i + 2)),
             b'\'' => {
-                let escapes = i > range.start
+                let escapes = i > start
                     && matches!(bytes[i - 1], b'e' | b'E')
-                    && (i - 1 == range.start || !is_ident_char(bytes[i - 2]));
-                i = skip_quoted(bytes, i, b'\'', escapes)
-                    .ok_or_else(|| unterminated("string literal", i, i + 1))?;
-                last_meaningful = i;
+                    && (i - 1 == start || !is_ident_char(bytes[i - 2]));
+                let end = skip_quoted(bytes, i, b'\'', escapes)
+                    .ok_or_else(|| self.unterminated("string literal", i, i + 1))?;
+                self.meaningful(end)
             }
-            b'"' => {
-                let start = i;
-                let end = skip_quoted(bytes, i, b'"', false)
-                    .ok_or_else(|| unterminated("quoted identifier", start, start + 1))?;
-                let inner = &text[start + 1..end - 1];
-                let suffix = inner.as_bytes().last().copied();
-                if inner.len() > 1 && matches!(suffix, Some(b'!' | b'?')) {
-                    let column = inner[..inner.len() - 1].replace("\"\"", "\"");
-                    let nullability = if suffix == Some(b'!') {
-                        Nullability::NotNull
-                    } else {
-                        Nullability::Nullable
-                    };
-                    alias_overrides.push(ColumnOverride {
-                        column,
-                        nullability,
-                        span: start..end,
-                    });
-                    flush_and_replace!(start, end, format!("\"{}\"", &inner[..inner.len() - 1]));
-                }
-                i = end;
-                last_meaningful = i;
-            }
-            b'$' => {
-                let digits = bytes[i + 1..range.end]
-                    .iter()
-                    .take_while(|c| c.is_ascii_digit())
-                    .count();
-                if digits > 0 && (i == range.start || !is_ident_char(bytes[i - 1])) {
-                    let end = i + 1 + digits;
-                    let number: usize = text[i + 1..end].parse().unwrap_or(usize::MAX);
-                    if number == 0 || number > 65535 {
-                        return Err(Box::new(Diagnostic::error_at(
-                            format!("invalid positional parameter `{}`", &text[i..end]),
-                            file,
-                            i..end,
-                        )));
-                    }
-                    if let Some(named) = params.iter().find(|p| p.style == ParamStyle::Named) {
-                        return Err(mixed_params(file, i..end, named));
-                    }
-                    if params.len() < number {
-                        params.resize(
-                            number,
-                            ParamDef {
-                                name: None,
-                                nullable: false,
-                                spans: Vec::new(),
-                                style: ParamStyle::Positional,
-                            },
-                        );
-                    }
-                    params[number - 1].spans.push(i..end);
-                    let at = sql.len() + (i - copied_from);
-                    sites.push((number - 1, at..at + (end - i)));
-                    i = end;
-                    last_meaningful = i;
-                } else if let Some(end) = dollar_quote_end(file, i, range.end) {
-                    i = end?;
-                    last_meaningful = i;
-                } else {
-                    i += 1;
-                    last_meaningful = i;
-                }
-            }
-            b':' if bytes.get(i + 1) == Some(&b':') => {
-                i += 2;
-                last_meaningful = i;
-            }
-            b':' if bytes
-                .get(i + 1)
-                .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
-                && (i == range.start || bytes[i - 1] != b':') =>
-            {
-                let name_end = i
-                    + 1
-                    + bytes[i + 1..range.end]
-                        .iter()
-                        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
-                        .count();
+            b'"' => self.quoted_identifier(i),
+            b'$' => self.dollar(i),
+            b':' if bytes.get(i + 1) == Some(&b':') => self.meaningful(i + 2),
+            b':' if name_follows && (i == start || bytes[i - 1] != b':') => {
+                let name_end = name_end(bytes, i + 1, limit);
                 let nullable = bytes.get(name_end) == Some(&b'?');
                 let end = if nullable { name_end + 1 } else { name_end };
-                let name = &text[i + 1..name_end];
-                let index = add_named(file, &mut params, name, nullable, i..end)?;
-                flush_and_replace!(i, end, format!("${index}"));
-                sites.push((index - 1, sql.len() - format!("${index}").len()..sql.len()));
-                i = end;
-                last_meaningful = i;
+                self.named_param(i, end, &text[i + 1..name_end], nullable)
             }
-            b'@' if bytes
-                .get(i + 1)
-                .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_')
-                && (i == range.start
-                    || !is_ident_char(bytes[i - 1]) && !b"@<>=!~#&|^".contains(&bytes[i - 1])) =>
+            b'@' if name_follows
+                && (i == start || !word_before && !b"@<>=!~#&|^".contains(&bytes[i - 1])) =>
             {
-                let end = i
-                    + 1
-                    + bytes[i + 1..range.end]
-                        .iter()
-                        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
-                        .count();
-                let name = &text[i + 1..end];
-                let index = add_named(file, &mut params, name, false, i..end)?;
-                flush_and_replace!(i, end, format!("${index}"));
-                sites.push((index - 1, sql.len() - format!("${index}").len()..sql.len()));
-                i = end;
-                last_meaningful = i;
+                let end = name_end(bytes, i + 1, limit);
+                self.named_param(i, end, &text[i + 1..end], false)
             }
             b's' | b'S'
-                if (i == range.start || !is_ident_char(bytes[i - 1]))
-                    && text[i..range.end].len() >= 9
+                if !word_before
+                    && text[i..limit].len() >= 9
                     && text
                         .get(i..i + 5)
                         .is_some_and(|s| s.eq_ignore_ascii_case("sqlc.")) =>
             {
-                if let Some((name, nullable, end)) = sqlc_arg(text, i, range.end) {
-                    let index = add_named(file, &mut params, &name, nullable, i..end)?;
-                    flush_and_replace!(i, end, format!("${index}"));
-                    sites.push((index - 1, sql.len() - format!("${index}").len()..sql.len()));
-                    i = end;
-                } else {
-                    i += 1;
+                match sqlc_arg(text, i, limit) {
+                    Some((name, nullable, end)) => self.named_param(i, end, &name, nullable),
+                    None => self.meaningful(i + 1),
                 }
-                last_meaningful = i;
             }
             b';' => {
-                statement_end = Some(i);
-                i += 1;
+                self.statement_end = Some(i);
+                Ok(i + 1)
             }
-            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
-            _ => {
+            b' ' | b'\t' | b'\r' | b'\n' => Ok(i + 1),
+            c => {
                 // Skip a whole identifier or number so `x@y`-like text inside words is left alone.
+                let mut end = i;
                 if is_ident_char(c) {
-                    while i < range.end && is_ident_char(bytes[i]) {
-                        i += 1;
+                    while end < limit && is_ident_char(bytes[end]) {
+                        end += 1;
                     }
                 } else {
-                    i += text[i..].chars().next().map_or(1, char::len_utf8);
+                    end += text[i..].chars().next().map_or(1, char::len_utf8);
                 }
-                last_meaningful = i;
+                self.meaningful(end)
             }
         }
     }
-    let end = statement_end.map_or(last_meaningful, |semi| last_meaningful.min(semi));
-    let end = end.max(copied_from);
-    sql.push_str(&text[copied_from..end]);
-    let sql = sql.trim_end().to_string();
-    if let Some((index, _)) = params.iter().enumerate().find(|(_, p)| p.spans.is_empty()) {
-        let last = params
-            .iter()
-            .rev()
-            .find_map(|p| p.spans.first().cloned())
-            .unwrap_or(range.start..range.start);
-        return Err(Box::new(
-            Diagnostic::error_at(
-                format!("parameter `${}` is never used", index + 1),
-                file,
-                last,
-            )
-            .with_help("positional parameters must be numbered $1, $2, … without gaps"),
-        ));
+
+    /// After a top-level `;` only whitespace and comments may follow.
+    fn after_statement(&self, i: usize) -> Result<usize, Box<Diagnostic>> {
+        let text: &'f str = &self.file.text;
+        let bytes = text.as_bytes();
+        match bytes[i] {
+            b' ' | b'\t' | b'\r' | b'\n' => Ok(i + 1),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => Ok(line_end(text, i).min(self.range.end)),
+            b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i)
+                .ok_or_else(|| self.unterminated("block comment", i, i + 2)),
+            _ => Err(Box::new(
+                Diagnostic::error_at(
+                    "more than one statement in a query",
+                    self.file,
+                    i..line_end(text, i),
+                )
+                .with_label("a second statement starts here")
+                .with_help("give every statement its own `-- name:` header"),
+            )),
+        }
     }
-    Ok(Scan {
-        sql,
-        end,
-        params,
-        offsets,
-        alias_overrides,
-        sites,
-    })
+
+    /// `"name"`; `"name!"`/`"name?"` is a nullability override written in
+    /// the alias, and the suffix is dropped from the SQL.
+    fn quoted_identifier(&mut self, start: usize) -> Result<usize, Box<Diagnostic>> {
+        let text: &'f str = &self.file.text;
+        let end = skip_quoted(text.as_bytes(), start, b'"', false)
+            .ok_or_else(|| self.unterminated("quoted identifier", start, start + 1))?;
+        let inner = &text[start + 1..end - 1];
+        let suffix = inner.as_bytes().last().copied();
+        if inner.len() > 1 && matches!(suffix, Some(b'!' | b'?')) {
+            let column = inner[..inner.len() - 1].replace("\"\"", "\"");
+            let nullability = if suffix == Some(b'!') {
+                Nullability::NotNull
+            } else {
+                Nullability::Nullable
+            };
+            self.alias_overrides.push(ColumnOverride {
+                column,
+                nullability,
+                span: start..end,
+            });
+            self.replace(start, end, &format!("\"{}\"", &inner[..inner.len() - 1]));
+        }
+        self.meaningful(end)
+    }
+
+    /// `$1` (a positional parameter), a dollar-quoted string, or a lone `$`.
+    fn dollar(&mut self, i: usize) -> Result<usize, Box<Diagnostic>> {
+        let bytes = self.file.text.as_bytes();
+        let digits = bytes[i + 1..self.range.end]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        if digits > 0 && (i == self.range.start || !is_ident_char(bytes[i - 1])) {
+            self.positional_param(i, i + 1 + digits)
+        } else if let Some(end) = dollar_quote_end(self.file, i, self.range.end) {
+            self.meaningful(end?)
+        } else {
+            self.meaningful(i + 1)
+        }
+    }
+
+    fn positional_param(&mut self, i: usize, end: usize) -> Result<usize, Box<Diagnostic>> {
+        let text: &'f str = &self.file.text;
+        let number: usize = text[i + 1..end].parse().unwrap_or(usize::MAX);
+        if number == 0 || number > 65535 {
+            return Err(Box::new(Diagnostic::error_at(
+                format!("invalid positional parameter `{}`", &text[i..end]),
+                self.file,
+                i..end,
+            )));
+        }
+        if let Some(named) = self.params.iter().find(|p| p.style == ParamStyle::Named) {
+            return Err(mixed_params(self.file, i..end, named));
+        }
+        if self.params.len() < number {
+            self.params.resize(
+                number,
+                ParamDef {
+                    name: None,
+                    nullable: false,
+                    spans: Vec::new(),
+                    style: ParamStyle::Positional,
+                },
+            );
+        }
+        self.params[number - 1].spans.push(i..end);
+        let at = self.sql.len() + (i - self.copied_from);
+        self.sites.push((number - 1, at..at + (end - i)));
+        self.meaningful(end)
+    }
+
+    /// A named parameter written at `i..end` becomes `$n`.
+    fn named_param(
+        &mut self,
+        i: usize,
+        end: usize,
+        name: &str,
+        nullable: bool,
+    ) -> Result<usize, Box<Diagnostic>> {
+        let index = add_named(self.file, &mut self.params, name, nullable, i..end)?;
+        let placeholder = format!("${index}");
+        self.replace(i, end, &placeholder);
+        self.sites.push((
+            index - 1,
+            self.sql.len() - placeholder.len()..self.sql.len(),
+        ));
+        self.meaningful(end)
+    }
+
+    /// Copies the file up to `from`, then writes `replacement` for `from..to`.
+    fn replace(&mut self, from: usize, to: usize, replacement: &str) {
+        self.sql.push_str(&self.file.text[self.copied_from..from]);
+        self.offsets.replace(self.sql.len(), from..to);
+        self.sql.push_str(replacement);
+        self.copied_from = to;
+        self.offsets.copy(self.sql.len(), to);
+    }
+
+    /// The statement goes on at least up to `end`.
+    fn meaningful(&mut self, end: usize) -> Result<usize, Box<Diagnostic>> {
+        self.last_meaningful = end;
+        Ok(end)
+    }
+
+    fn unterminated(&self, what: &str, start: usize, end: usize) -> Box<Diagnostic> {
+        Box::new(
+            Diagnostic::error_at(format!("unterminated {what}"), self.file, start..end)
+                .with_label(format!("{what} starts here and is never closed")),
+        )
+    }
+
+    /// The rest of the statement copied; every positional parameter used.
+    fn finish(mut self) -> Result<Scan, Box<Diagnostic>> {
+        let end = self
+            .statement_end
+            .map_or(self.last_meaningful, |semi| self.last_meaningful.min(semi));
+        let end = end.max(self.copied_from);
+        self.sql.push_str(&self.file.text[self.copied_from..end]);
+        let sql = self.sql.trim_end().to_string();
+        let params = self.params;
+        if let Some((index, _)) = params.iter().enumerate().find(|(_, p)| p.spans.is_empty()) {
+            let start = self.range.start;
+            let last = params
+                .iter()
+                .rev()
+                .find_map(|p| p.spans.first().cloned())
+                .unwrap_or(start..start);
+            return Err(Box::new(
+                Diagnostic::error_at(
+                    format!("parameter `${}` is never used", index + 1),
+                    self.file,
+                    last,
+                )
+                .with_help("positional parameters must be numbered $1, $2, … without gaps"),
+            ));
+        }
+        Ok(Scan {
+            sql,
+            end,
+            params,
+            offsets: self.offsets,
+            alias_overrides: self.alias_overrides,
+            sites: self.sites,
+        })
+    }
+}
+
+/// End of the name (ASCII letters, digits, `_`) starting at `from`.
+fn name_end(bytes: &[u8], from: usize, limit: usize) -> usize {
+    from + bytes[from..limit]
+        .iter()
+        .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_')
+        .count()
 }
 
 fn mixed_params(file: &Arc<SourceFile>, span: Range<usize>, named: &ParamDef) -> Box<Diagnostic> {

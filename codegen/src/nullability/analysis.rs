@@ -1023,10 +1023,6 @@ impl Analyser<'_> {
     // ----- expressions ---------------------------------------------------
 
     fn expr(&self, expr: &Expr, scope: &Scope<'_>, env: &Env) -> Fact {
-        let strict = |inputs: &[&Expr]| {
-            let facts: Vec<Fact> = inputs.iter().map(|e| self.expr(e, scope, env)).collect();
-            Fact::strict(&facts)
-        };
         match expr {
             Expr::Identifier(_) | Expr::CompoundIdentifier(_) => match ident_parts(expr) {
                 Some((qualifier, name)) => scope
@@ -1034,21 +1030,8 @@ impl Analyser<'_> {
                     .unwrap_or(Fact::NULLABLE),
                 None => Fact::NULLABLE,
             },
-            Expr::Value(value) => match &value.value {
-                Value::Null => Fact::NULL,
-                Value::Placeholder(p) => {
-                    let index: Option<usize> = p.strip_prefix('$').and_then(|n| n.parse().ok());
-                    let nullable = index
-                        .and_then(|i| i.checked_sub(1))
-                        .and_then(|i| self.params.get(i))
-                        .copied()
-                        .unwrap_or(true);
-                    Fact::nullable(nullable)
-                }
-                _ => Fact::NON_NULL,
-            },
+            Expr::Value(value) => self.literal(&value.value),
             Expr::TypedString(_) => Fact::NON_NULL,
-            Expr::Interval(interval) => strict(&[&interval.value]),
             Expr::Nested(inner) => self.expr(inner, scope, env),
             Expr::Cast { expr, .. } | Expr::Collate { expr, .. } => {
                 let inner = self.expr(expr, scope, env);
@@ -1068,14 +1051,74 @@ impl Analyser<'_> {
             | Expr::IsDistinctFrom(_, _)
             | Expr::IsNotDistinctFrom(_, _)
             | Expr::Exists { .. } => Fact::NON_NULL,
-            Expr::UnaryOp { expr, .. } => strict(&[expr]),
+            Expr::InSubquery { .. } | Expr::AnyOp { .. } | Expr::AllOp { .. } => {
+                self.membership(expr, scope, env)
+            }
+            Expr::Case {
+                operand: _,
+                conditions,
+                else_result,
+                ..
+            } => {
+                let Some(else_result) = else_result else {
+                    return Fact::NULLABLE;
+                };
+                let mut facts: Vec<Fact> = conditions
+                    .iter()
+                    .map(|c| self.expr(&c.result, scope, env))
+                    .collect();
+                facts.push(self.expr(else_result, scope, env));
+                Fact::nullable(facts.iter().any(|f| f.nullable))
+            }
+            Expr::Tuple(_) | Expr::Array(_) => Fact::NON_NULL,
+            Expr::Subquery(query) => self.scalar_subquery(query, scope, env),
+            Expr::Function(function) => self.function(function, scope, env),
+            Expr::Extract { .. }
+            | Expr::Ceil { .. }
+            | Expr::Floor { .. }
+            | Expr::Position { .. }
+            | Expr::Substring { .. }
+            | Expr::Trim { .. }
+            | Expr::Overlay { .. } => self.function_syntax(expr, scope, env),
+            _ => self.operator(expr, scope, env),
+        }
+    }
+
+    /// A literal: `NULL`, a parameter (nullable as declared), or a constant.
+    fn literal(&self, value: &Value) -> Fact {
+        match value {
+            Value::Null => Fact::NULL,
+            Value::Placeholder(p) => {
+                let index: Option<usize> = p.strip_prefix('$').and_then(|n| n.parse().ok());
+                let nullable = index
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| self.params.get(i))
+                    .copied()
+                    .unwrap_or(true);
+                Fact::nullable(nullable)
+            }
+            _ => Fact::NON_NULL,
+        }
+    }
+
+    /// NULL when any input is (a strict operator or function).
+    fn strict(&self, inputs: &[&Expr], scope: &Scope<'_>, env: &Env) -> Fact {
+        let facts: Vec<Fact> = inputs.iter().map(|e| self.expr(e, scope, env)).collect();
+        Fact::strict(&facts)
+    }
+
+    /// Operators; anything not recognised here is nullable.
+    fn operator(&self, expr: &Expr, scope: &Scope<'_>, env: &Env) -> Fact {
+        match expr {
+            Expr::Interval(interval) => self.strict(&[&interval.value], scope, env),
+            Expr::UnaryOp { expr, .. } => self.strict(&[expr], scope, env),
             Expr::BinaryOp { left, op, right } => {
                 if is_json_lookup(op) {
                     Fact::NULLABLE
                 } else {
                     // Arithmetic, comparison, `||`, AND/OR, and PostgreSQL operators
                     // (which call strict functions) propagate NULL.
-                    strict(&[left, right])
+                    self.strict(&[left, right], scope, env)
                 }
             }
             Expr::Like {
@@ -1100,16 +1143,27 @@ impl Analyser<'_> {
             } => {
                 let mut inputs: Vec<&Expr> = vec![expr, pattern];
                 inputs.extend(escape_char.as_deref());
-                strict(&inputs)
+                self.strict(&inputs, scope, env)
             }
             Expr::Between {
                 expr, low, high, ..
-            } => strict(&[expr, low, high]),
+            } => self.strict(&[expr, low, high], scope, env),
             Expr::InList { expr, list, .. } => {
                 let mut inputs: Vec<&Expr> = vec![expr];
                 inputs.extend(list.iter());
-                strict(&inputs)
+                self.strict(&inputs, scope, env)
             }
+            Expr::AtTimeZone {
+                timestamp,
+                time_zone,
+            } => self.strict(&[timestamp, time_zone], scope, env),
+            _ => Fact::NULLABLE,
+        }
+    }
+
+    /// `x IN (subquery)`, `x = ANY(…)`, `x = ALL(…)`.
+    fn membership(&self, expr: &Expr, scope: &Scope<'_>, env: &Env) -> Fact {
+        match expr {
             Expr::InSubquery { expr, subquery, .. } => {
                 let left = self.expr(expr, scope, env);
                 match self.query(subquery, env, Some(scope)).as_deref() {
@@ -1125,14 +1179,18 @@ impl Analyser<'_> {
                 let right = self.expr(right, scope, env);
                 Fact::nullable(left.nullable || right.nullable || !is_param)
             }
-            Expr::AtTimeZone {
-                timestamp,
-                time_zone,
-            } => strict(&[timestamp, time_zone]),
+            _ => Fact::NULLABLE,
+        }
+    }
+
+    /// Functions SQL writes with keywords: `EXTRACT`, `CEIL`, `FLOOR`,
+    /// `POSITION`, `SUBSTRING`, `TRIM`, `OVERLAY`.
+    fn function_syntax(&self, expr: &Expr, scope: &Scope<'_>, env: &Env) -> Fact {
+        match expr {
             Expr::Extract { expr, .. } | Expr::Ceil { expr, .. } | Expr::Floor { expr, .. } => {
-                strict(&[expr])
+                self.strict(&[expr], scope, env)
             }
-            Expr::Position { expr, r#in } => strict(&[expr, r#in]),
+            Expr::Position { expr, r#in } => self.strict(&[expr, r#in], scope, env),
             Expr::Substring {
                 expr,
                 substring_from,
@@ -1146,7 +1204,7 @@ impl Analyser<'_> {
                     Some(_) => false,
                 };
                 if numeric(substring_from) && numeric(substring_for) {
-                    strict(&[expr])
+                    self.strict(&[expr], scope, env)
                 } else {
                     Fact::NULLABLE
                 }
@@ -1156,7 +1214,7 @@ impl Analyser<'_> {
             } => {
                 let mut inputs: Vec<&Expr> = vec![expr];
                 inputs.extend(trim_what.as_deref());
-                strict(&inputs)
+                self.strict(&inputs, scope, env)
             }
             Expr::Overlay {
                 expr,
@@ -1166,27 +1224,8 @@ impl Analyser<'_> {
             } => {
                 let mut inputs: Vec<&Expr> = vec![expr, overlay_what, overlay_from];
                 inputs.extend(overlay_for.as_deref());
-                strict(&inputs)
+                self.strict(&inputs, scope, env)
             }
-            Expr::Case {
-                operand: _,
-                conditions,
-                else_result,
-                ..
-            } => {
-                let Some(else_result) = else_result else {
-                    return Fact::NULLABLE;
-                };
-                let mut facts: Vec<Fact> = conditions
-                    .iter()
-                    .map(|c| self.expr(&c.result, scope, env))
-                    .collect();
-                facts.push(self.expr(else_result, scope, env));
-                Fact::nullable(facts.iter().any(|f| f.nullable))
-            }
-            Expr::Tuple(_) | Expr::Array(_) => Fact::NON_NULL,
-            Expr::Subquery(query) => self.scalar_subquery(query, scope, env),
-            Expr::Function(function) => self.function(function, scope, env),
             _ => Fact::NULLABLE,
         }
     }

@@ -279,127 +279,36 @@ pub fn derive_loaders(
             if prefetch.source != RelationSource::Derived {
                 continue;
             }
-            let def = parent.def;
-            let Some(source) = source_table(parent.described, catalog) else {
-                errors.push(
-                    Diagnostic::error_at(
-                        format!(
-                            "cannot derive `{}`: query `{}` returns no base-table column",
-                            prefetch.field, def.name
-                        ),
-                        &def.file,
-                        prefetch.field_span.clone(),
-                    )
-                    .with_help("name the loader: `-- @prefetch field = Loader(parent_column)`"),
-                );
-                continue;
-            };
-            let paths = find_paths(&prefetch.field, source, catalog);
-            let path = match paths.as_slice() {
-                [one] => one.clone(),
-                [] => {
-                    errors.push(
-                        Diagnostic::error_at(
-                            format!("no foreign-key path from `{}` to `{}`", source.name, prefetch.field),
-                            &def.file,
-                            prefetch.field_span.clone(),
-                        )
-                        .with_label("no relation of this name")
-                        .with_note(format!(
-                            "looked for: a table `{0}` with a foreign key to `{1}` (to-many), a foreign key `{2}_id` from `{1}` (to-one), a junction table between `{1}` and `{0}` (many-to-many)",
-                            prefetch.field,
-                            source.name,
-                            singular(&prefetch.field)
-                        ))
-                        .with_help("name the loader: `-- @prefetch field = Loader(parent_column)`"),
-                    );
-                    continue;
-                }
-                many => {
-                    let list: Vec<String> =
-                        many.iter().map(|p| p.explain(catalog, source)).collect();
-                    errors.push(
-                        Diagnostic::error_at(
-                            format!(
-                                "ambiguous relation `{}` from `{}`",
-                                prefetch.field, source.name
-                            ),
-                            &def.file,
-                            prefetch.field_span.clone(),
-                        )
-                        .with_label(format!("{} candidates", many.len()))
-                        .with_note(format!("candidates: {}", list.join("; ")))
-                        .with_help("name the loader: `-- @prefetch field = Loader(parent_column)`"),
-                    );
+            let (def, described) = (parent.def, parent.described);
+            let derived =
+                relation_path(def, described, prefetch, catalog).and_then(|(source, path)| {
+                    synthesize(&path, source, described, catalog, def, prefetch)
+                        .map(|shape| (path.explain(catalog, source), shape))
+                });
+            let (explained, shape) = match derived {
+                Ok(derived) => derived,
+                Err(error) => {
+                    errors.push(*error);
                     continue;
                 }
             };
-            match synthesize(&path, source, parent.described, catalog, def, prefetch) {
-                Ok(LoaderShape {
-                    name,
-                    sql,
-                    key_column,
-                    parent_column,
-                    kind,
-                    row,
-                    hidden_key,
-                    param_at,
-                }) => {
-                    let name = unique_name(&name, taken, &loaders, &sql);
-                    // The one `$1` (quoted names elsewhere may contain anything).
-                    let param_sites = vec![(0, param_at..param_at + 2)];
-                    if !loaders.contains_key(&name) {
-                        let loader_def = QueryDef {
-                            file: Arc::clone(&def.file),
-                            name: name.clone(),
-                            name_span: prefetch.field_span.clone(),
-                            kind,
-                            kind_span: prefetch.field_span.clone(),
-                            docs: vec![format!(
-                                "Loader derived from the foreign key of {} (for `{}.{}`).",
-                                markdown_escape(&path.explain(catalog, source)),
-                                def.name,
-                                prefetch.field
-                            )],
-                            row_name: Some((row, prefetch.field_span.clone())),
-                            overrides: Vec::new(),
-                            directives: vec![Directive {
-                                name: "key".to_string(),
-                                args: key_column.clone(),
-                                span: prefetch.span.clone(),
-                                args_span: prefetch.field_span.clone(),
-                            }],
-                            sql_span: prefetch.span.clone(),
-                            sql,
-                            params: vec![ParamDef {
-                                name: Some("keys".to_string()),
-                                nullable: false,
-                                spans: vec![prefetch.field_span.clone()],
-                                style: ParamStyle::Named,
-                            }],
-                            offsets: OffsetMap::pointing_at(prefetch.span.clone()),
-                            param_sites,
-                        };
-                        order.push(name.clone());
-                        loaders.insert(
-                            name.clone(),
-                            DerivedLoader {
-                                module: parent.module.to_string(),
-                                def: loader_def,
-                                key_column,
-                                hidden_key,
-                            },
-                        );
-                    }
-                    prefetch.source = RelationSource::Named {
-                        loader: name,
-                        loader_span: prefetch.field_span.clone(),
-                        parent_column,
-                        column_span: prefetch.field_span.clone(),
-                    };
-                }
-                Err(error) => errors.push(*error),
+            let name = unique_name(&shape.name, taken, &loaders, &shape.sql);
+            if !loaders.contains_key(&name) {
+                order.push(name.clone());
+                let loader = DerivedLoader {
+                    module: parent.module.to_string(),
+                    def: loader_query(&name, &shape, &explained, def, prefetch),
+                    key_column: shape.key_column,
+                    hidden_key: shape.hidden_key,
+                };
+                loaders.insert(name.clone(), loader);
             }
+            prefetch.source = RelationSource::Named {
+                loader: name,
+                loader_span: prefetch.field_span.clone(),
+                parent_column: shape.parent_column,
+                column_span: prefetch.field_span.clone(),
+            };
         }
     }
     let mut out = Vec::new();
@@ -409,6 +318,105 @@ pub fn derive_loaders(
         }
     }
     (out, errors)
+}
+
+/// The one relation path `prefetch` names from the parent query's source
+/// table; none or several are diagnostics.
+fn relation_path<'c>(
+    def: &QueryDef,
+    described: &Described,
+    prefetch: &PrefetchDirective,
+    catalog: &'c Catalog,
+) -> Result<(&'c Table, RelationPath), Box<Diagnostic>> {
+    let name_the_loader = "name the loader: `-- @prefetch field = Loader(parent_column)`";
+    let Some(source) = source_table(described, catalog) else {
+        return Err(Box::new(
+            Diagnostic::error_at(
+                format!(
+                    "cannot derive `{}`: query `{}` returns no base-table column",
+                    prefetch.field, def.name
+                ),
+                &def.file,
+                prefetch.field_span.clone(),
+            )
+            .with_help(name_the_loader),
+        ));
+    };
+    let paths = find_paths(&prefetch.field, source, catalog);
+    match paths.as_slice() {
+        [one] => Ok((source, one.clone())),
+        [] => Err(Box::new(
+            Diagnostic::error_at(
+                format!("no foreign-key path from `{}` to `{}`", source.name, prefetch.field),
+                &def.file,
+                prefetch.field_span.clone(),
+            )
+            .with_label("no relation of this name")
+            .with_note(format!(
+                "looked for: a table `{0}` with a foreign key to `{1}` (to-many), a foreign key `{2}_id` from `{1}` (to-one), a junction table between `{1}` and `{0}` (many-to-many)",
+                prefetch.field,
+                source.name,
+                singular(&prefetch.field)
+            ))
+            .with_help(name_the_loader),
+        )),
+        many => {
+            let list: Vec<String> = many.iter().map(|p| p.explain(catalog, source)).collect();
+            Err(Box::new(
+                Diagnostic::error_at(
+                    format!("ambiguous relation `{}` from `{}`", prefetch.field, source.name),
+                    &def.file,
+                    prefetch.field_span.clone(),
+                )
+                .with_label(format!("{} candidates", many.len()))
+                .with_note(format!("candidates: {}", list.join("; ")))
+                .with_help(name_the_loader),
+            ))
+        }
+    }
+}
+
+/// The query of a derived loader, as if the user had written it at the
+/// `@prefetch` line: every span points there.
+fn loader_query(
+    name: &str,
+    shape: &LoaderShape,
+    explained: &str,
+    def: &QueryDef,
+    prefetch: &PrefetchDirective,
+) -> QueryDef {
+    QueryDef {
+        file: Arc::clone(&def.file),
+        name: name.to_string(),
+        name_span: prefetch.field_span.clone(),
+        kind: shape.kind,
+        kind_span: prefetch.field_span.clone(),
+        docs: vec![format!(
+            "Loader derived from the foreign key of {} (for `{}.{}`).",
+            markdown_escape(explained),
+            def.name,
+            prefetch.field
+        )],
+        row_name: Some((shape.row.clone(), prefetch.field_span.clone())),
+        overrides: Vec::new(),
+        directives: vec![Directive {
+            name: "key".to_string(),
+            args: shape.key_column.clone(),
+            span: prefetch.span.clone(),
+            args_span: prefetch.field_span.clone(),
+        }],
+        sql_span: prefetch.span.clone(),
+        sql: shape.sql.clone(),
+        params: vec![ParamDef {
+            name: Some("keys".to_string()),
+            nullable: false,
+            spans: vec![prefetch.field_span.clone()],
+            style: ParamStyle::Named,
+        }],
+        offsets: OffsetMap::pointing_at(prefetch.span.clone()),
+        // The one `$1` (quoted names elsewhere may contain anything).
+        param_sites: vec![(0, shape.param_at..shape.param_at + 2)],
+    }
 }
 
 /// `text` (made of SQL names) as markdown text that renders as itself.
@@ -481,33 +489,7 @@ fn synthesize(
     def: &QueryDef,
     prefetch: &PrefetchDirective,
 ) -> Result<LoaderShape, Box<Diagnostic>> {
-    // The parent must return the column the path starts from.
-    let parent_column_for = |attnum: i16| -> Result<String, Box<Diagnostic>> {
-        described
-            .columns
-            .iter()
-            .find(|c| c.table_oid == Some(source.oid) && c.column_id == Some(attnum))
-            .map(|c| c.name.clone())
-            .ok_or_else(|| {
-                Box::new(
-                    Diagnostic::error_at(
-                        format!(
-                            "`{}` needs `{}.{}` in the output of query `{}`",
-                            prefetch.field,
-                            source.name,
-                            column_name(source, attnum),
-                            def.name
-                        ),
-                        &def.file,
-                        prefetch.field_span.clone(),
-                    )
-                    .with_help(format!(
-                        "select `{}` in the query",
-                        column_name(source, attnum)
-                    )),
-                )
-            })
-    };
+    let parent_column = |attnum| parent_column(described, source, attnum, def, prefetch);
     let table = |oid: &u32| {
         catalog.tables.get(oid).ok_or_else(|| {
             Box::new(Diagnostic::error_at(
@@ -517,48 +499,27 @@ fn synthesize(
             ))
         })
     };
-    // Reverse and forward paths read one table, keyed by one of its columns.
-    let one_table = |target: &Table, key_attnum: i16, parent_attnum: i16, kind: QueryKind| {
-        let key_column = column_name(target, key_attnum);
-        let order = if kind == QueryKind::Many {
-            order_by("t", target, None)
-        } else {
-            String::new()
-        };
-        let head = format!(
-            "SELECT {}\nFROM {} t\nWHERE t.{} = ",
-            select_list("t", target),
-            qualified(target),
-            quote_ident(&key_column),
-        );
-        Ok(LoaderShape {
-            name: format!(
-                "{}By{}",
-                ident::pascal(&target.name),
-                ident::pascal(&key_column)
-            ),
-            sql: format!("{head}ANY($1){order}"),
-            param_at: head.len() + "ANY(".len(),
-            parent_column: parent_column_for(parent_attnum)?,
-            key_column,
-            kind,
-            row: ident::pascal(&singular(&target.name)),
-            hidden_key: false,
-        })
-    };
     match path {
-        RelationPath::Reverse { target, fk } => one_table(
-            table(target)?,
-            fk.columns[0],
-            fk.referenced_columns[0],
-            QueryKind::Many,
-        ),
-        RelationPath::Forward { target, fk } => one_table(
-            table(target)?,
-            fk.referenced_columns[0],
-            fk.columns[0],
-            QueryKind::Opt,
-        ),
+        RelationPath::Reverse { target, fk } => {
+            let target = table(target)?;
+            let parent_column = parent_column(fk.referenced_columns[0])?;
+            Ok(one_table_loader(
+                target,
+                fk.columns[0],
+                QueryKind::Many,
+                parent_column,
+            ))
+        }
+        RelationPath::Forward { target, fk } => {
+            let target = table(target)?;
+            let parent_column = parent_column(fk.columns[0])?;
+            Ok(one_table_loader(
+                target,
+                fk.referenced_columns[0],
+                QueryKind::Opt,
+                parent_column,
+            ))
+        }
         RelationPath::Junction {
             junction,
             to_source,
@@ -567,37 +528,125 @@ fn synthesize(
         } => {
             let junction = table(junction)?;
             let target = table(target)?;
-            let source_key = column_name(junction, to_source.columns[0]);
-            // The key is selected last under a name of its own, which no
-            // column of the target has, and kept out of the row struct.
-            let key_alias = key_alias(target);
-            let head = format!(
-                "SELECT {}, j.{} AS {}\nFROM {} j\nJOIN {} t ON t.{} = j.{}\nWHERE j.{} = ",
-                select_list("t", target),
-                quote_ident(&source_key),
-                quote_ident(&key_alias),
-                qualified(junction),
-                qualified(target),
-                quote_ident(&column_name(target, to_target.referenced_columns[0])),
-                quote_ident(&column_name(junction, to_target.columns[0])),
-                quote_ident(&source_key),
-            );
-            let order = order_by("t", target, Some(format!("j.{}", quote_ident(&source_key))));
-            Ok(LoaderShape {
-                name: format!(
-                    "{}Via{}",
-                    ident::pascal(&target.name),
-                    ident::pascal(&junction.name)
-                ),
-                sql: format!("{head}ANY($1){order}"),
-                param_at: head.len() + "ANY(".len(),
-                key_column: key_alias,
-                parent_column: parent_column_for(to_source.referenced_columns[0])?,
-                kind: QueryKind::Many,
-                row: ident::pascal(&singular(&target.name)),
-                hidden_key: true,
-            })
+            let parent_column = parent_column(to_source.referenced_columns[0])?;
+            Ok(junction_loader(
+                junction,
+                target,
+                to_source,
+                to_target,
+                parent_column,
+            ))
         }
+    }
+}
+
+/// The parent query's output column holding `source`'s column `attnum`,
+/// where the path starts from.
+fn parent_column(
+    described: &Described,
+    source: &Table,
+    attnum: i16,
+    def: &QueryDef,
+    prefetch: &PrefetchDirective,
+) -> Result<String, Box<Diagnostic>> {
+    described
+        .columns
+        .iter()
+        .find(|c| c.table_oid == Some(source.oid) && c.column_id == Some(attnum))
+        .map(|c| c.name.clone())
+        .ok_or_else(|| {
+            Box::new(
+                Diagnostic::error_at(
+                    format!(
+                        "`{}` needs `{}.{}` in the output of query `{}`",
+                        prefetch.field,
+                        source.name,
+                        column_name(source, attnum),
+                        def.name
+                    ),
+                    &def.file,
+                    prefetch.field_span.clone(),
+                )
+                .with_help(format!(
+                    "select `{}` in the query",
+                    column_name(source, attnum)
+                )),
+            )
+        })
+}
+
+/// Reverse and forward paths read one table, keyed by one of its columns.
+fn one_table_loader(
+    target: &Table,
+    key_attnum: i16,
+    kind: QueryKind,
+    parent_column: String,
+) -> LoaderShape {
+    let key_column = column_name(target, key_attnum);
+    let order = if kind == QueryKind::Many {
+        order_by("t", target, None)
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "SELECT {}\nFROM {} t\nWHERE t.{} = ",
+        select_list("t", target),
+        qualified(target),
+        quote_ident(&key_column),
+    );
+    LoaderShape {
+        name: format!(
+            "{}By{}",
+            ident::pascal(&target.name),
+            ident::pascal(&key_column)
+        ),
+        sql: format!("{head}ANY($1){order}"),
+        param_at: head.len() + "ANY(".len(),
+        parent_column,
+        key_column,
+        kind,
+        row: ident::pascal(&singular(&target.name)),
+        hidden_key: false,
+    }
+}
+
+/// A many-to-many path reads the target through the junction table. The
+/// key is selected last under a name of its own, which no column of the
+/// target has, and kept out of the row struct.
+fn junction_loader(
+    junction: &Table,
+    target: &Table,
+    to_source: &ForeignKey,
+    to_target: &ForeignKey,
+    parent_column: String,
+) -> LoaderShape {
+    let source_key = column_name(junction, to_source.columns[0]);
+    let key_alias = key_alias(target);
+    let head = format!(
+        "SELECT {}, j.{} AS {}\nFROM {} j\nJOIN {} t ON t.{} = j.{}\nWHERE j.{} = ",
+        select_list("t", target),
+        quote_ident(&source_key),
+        quote_ident(&key_alias),
+        qualified(junction),
+        qualified(target),
+        quote_ident(&column_name(target, to_target.referenced_columns[0])),
+        quote_ident(&column_name(junction, to_target.columns[0])),
+        quote_ident(&source_key),
+    );
+    let order = order_by("t", target, Some(format!("j.{}", quote_ident(&source_key))));
+    LoaderShape {
+        name: format!(
+            "{}Via{}",
+            ident::pascal(&target.name),
+            ident::pascal(&junction.name)
+        ),
+        sql: format!("{head}ANY($1){order}"),
+        param_at: head.len() + "ANY(".len(),
+        key_column: key_alias,
+        parent_column,
+        kind: QueryKind::Many,
+        row: ident::pascal(&singular(&target.name)),
+        hidden_key: true,
     }
 }
 

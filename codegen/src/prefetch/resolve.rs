@@ -9,7 +9,7 @@ use std::ops::{ControlFlow, Range};
 
 use sqlparser::ast::{visit_expressions, BinaryOperator, Expr, Statement, Value};
 
-use super::{Directives, RelationSource};
+use super::{Directives, PrefetchDirective, RelationSource};
 use crate::describe::Described;
 use crate::diagnostic::Diagnostic;
 use crate::ident;
@@ -116,24 +116,63 @@ fn check_loader(
     errors: &mut Vec<Diagnostic>,
 ) -> Option<LoaderSpec> {
     let (key, key_span) = facts.directives.key.as_ref()?;
+    match loader_spec(facts, key, key_span, mapper) {
+        Ok(spec) => spec,
+        Err(error) => {
+            errors.push(*error);
+            None
+        }
+    }
+}
+
+/// The spec of a query with `@key`; `Ok(None)` when its key has no Rust
+/// type (reported where row types are built).
+fn loader_spec(
+    facts: &QueryFacts<'_>,
+    key: &str,
+    key_span: &Range<usize>,
+    mapper: &TypeMapper<'_>,
+) -> Result<Option<LoaderSpec>, Box<Diagnostic>> {
+    let def = facts.def;
+    if !def.kind.returns_rows() {
+        return Err(Box::new(Diagnostic::error_at(
+            format!("loader `{}` must return rows", def.name),
+            &def.file,
+            def.kind_span.clone(),
+        )));
+    }
+    let Some(key_index) = facts.described.columns.iter().position(|c| c.name == key) else {
+        return Err(Box::new(facts.described.unknown_column(
+            def,
+            &format!("@key {key}"),
+            key_span.clone(),
+        )));
+    };
+    let param_span = key_array_param(facts, key_span)?;
+    let Some(key_type) = column_type(facts, key_index, mapper) else {
+        return Ok(None);
+    };
+    check_key_type(
+        facts, key, key_index, &key_type, mapper, param_span, key_span,
+    )?;
+    Ok(Some(LoaderSpec {
+        key_index,
+        key_column: key.to_string(),
+        key_type,
+        hidden: facts.hidden_key,
+        to_many: def.kind == QueryKind::Many,
+    }))
+}
+
+/// A loader takes exactly one parameter, an array used as `= ANY(…)`;
+/// returns where that parameter is written.
+fn key_array_param(
+    facts: &QueryFacts<'_>,
+    key_span: &Range<usize>,
+) -> Result<Range<usize>, Box<Diagnostic>> {
     let def = facts.def;
     let error =
         |message: String, span: Range<usize>| Diagnostic::error_at(message, &def.file, span);
-    if !def.kind.returns_rows() {
-        errors.push(error(
-            format!("loader `{}` must return rows", def.name),
-            def.kind_span.clone(),
-        ));
-        return None;
-    }
-    let Some(key_index) = facts.described.columns.iter().position(|c| &c.name == key) else {
-        errors.push(
-            facts
-                .described
-                .unknown_column(def, &format!("@key {key}"), key_span.clone()),
-        );
-        return None;
-    };
     let arrays: Vec<usize> = facts
         .described
         .params
@@ -155,7 +194,7 @@ fn check_loader(
             .get(arrays.get(1).copied().unwrap_or(0))
             .and_then(|p| p.spans.first().cloned())
             .unwrap_or_else(|| key_span.clone());
-        errors.push(
+        return Err(Box::new(
             error(
                 format!(
                     "loader `{}` must take exactly one array parameter, found {what}",
@@ -166,8 +205,7 @@ fn check_loader(
             .with_help(
                 "a loader selects rows for a set of keys: `WHERE t.post_id = ANY(:post_ids)`",
             ),
-        );
-        return None;
+        ));
     }
     let param_span = def.params[0]
         .spans
@@ -175,62 +213,62 @@ fn check_loader(
         .cloned()
         .unwrap_or_else(|| key_span.clone());
     if facts.statement.is_some_and(|s| !uses_any(s)) {
-        errors.push(
+        return Err(Box::new(
             error(
                 format!(
                     "loader `{}` must use its key array as `<expr> = ANY(…)`",
                     def.name
                 ),
-                param_span.clone(),
+                param_span,
             )
             .with_help("write `WHERE t.post_id = ANY(:post_ids)`"),
-        );
-        return None;
+        ));
     }
-    let key_type = column_type(facts, key_index, mapper)?;
+    Ok(param_span)
+}
+
+/// The key array's elements have the key column's type, and it can key a map.
+fn check_key_type(
+    facts: &QueryFacts<'_>,
+    key: &str,
+    key_index: usize,
+    key_type: &RustType,
+    mapper: &TypeMapper<'_>,
+    param_span: Range<usize>,
+    key_span: &Range<usize>,
+) -> Result<(), Box<Diagnostic>> {
+    let def = facts.def;
+    let key_pg_type = facts.described.columns[key_index].ty.name();
     let element = facts.described.params[0].kind();
     let element_type = match element {
         postgres_types::Kind::Array(element) => mapper.map(element),
         _ => None,
     };
-    if element_type.as_ref() != Some(&key_type) {
+    if element_type.as_ref() != Some(key_type) {
         let element_name = match element {
             postgres_types::Kind::Array(element) => element.name().to_string(),
             _ => facts.described.params[0].name().to_string(),
         };
-        errors.push(
-            error(
+        return Err(Box::new(
+            Diagnostic::error_at(
                 format!(
-                    "loader `{}`: key array elements are `{element_name}` but `@key {key}` is `{}`",
+                    "loader `{}`: key array elements are `{element_name}` but `@key {key}` is `{key_pg_type}`",
                     def.name,
-                    facts.described.columns[key_index].ty.name()
                 ),
+                &def.file,
                 param_span,
             )
-            .with_help(format!(
-                "cast one side, e.g. `= ANY(:keys::{}[])`",
-                facts.described.columns[key_index].ty.name()
-            )),
-        );
-        return None;
+            .with_help(format!("cast one side, e.g. `= ANY(:keys::{key_pg_type}[])`")),
+        ));
     }
     if !key_type.is_hashable() {
-        errors.push(error(
-            format!(
-                "`@key {key}` has type `{}`, which cannot key a map",
-                facts.described.columns[key_index].ty.name()
-            ),
+        return Err(Box::new(Diagnostic::error_at(
+            format!("`@key {key}` has type `{key_pg_type}`, which cannot key a map"),
+            &def.file,
             key_span.clone(),
-        ));
-        return None;
+        )));
     }
-    Some(LoaderSpec {
-        key_index,
-        key_column: key.clone(),
-        key_type,
-        hidden: facts.hidden_key,
-        to_many: def.kind == QueryKind::Many,
-    })
+    Ok(())
 }
 
 /// Whether a foreign key makes `parent.column → loader.key` total.
@@ -272,161 +310,217 @@ pub fn resolve_prefetch(
         .iter()
         .map(|q| check_loader(q, mapper, &mut errors))
         .collect();
-    let by_name: HashMap<&str, usize> = queries
+    let known = KnownLoaders {
+        queries,
+        loaders: &loaders,
+        by_name: queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.def.name.as_str(), i))
+            .collect(),
+    };
+    let out: Vec<QueryPrefetch> = queries
         .iter()
-        .enumerate()
-        .map(|(i, q)| (q.def.name.as_str(), i))
-        .collect();
-    let mut out: Vec<QueryPrefetch> = loaders
-        .iter()
-        .map(|loader| QueryPrefetch {
+        .zip(&loaders)
+        .map(|(parent, loader)| QueryPrefetch {
             loader: loader.clone(),
-            relations: Vec::new(),
+            relations: relations_of(parent, &known, catalog, mapper, &mut errors),
         })
         .collect();
-    for (index, parent) in queries.iter().enumerate() {
-        let def = parent.def;
-        let mut fields: BTreeSet<String> = parent
-            .described
-            .columns
-            .iter()
-            .map(|c| ident::snake(&c.name))
-            .collect();
-        for prefetch in &parent.directives.prefetch {
-            let RelationSource::Named {
-                loader,
-                loader_span,
-                parent_column,
-                column_span,
-            } = &prefetch.source
-            else {
-                continue; // derivation failed and was reported
-            };
-            let error = |message: String, span: &Range<usize>| {
-                Diagnostic::error_at(message, &def.file, span.clone())
-            };
-            if !def.kind.returns_rows() {
-                errors.push(error(
-                    format!("`@prefetch` on `{}`, which returns no rows", def.name),
-                    &prefetch.span,
-                ));
-                continue;
-            }
-            let field = ident::snake(&prefetch.field);
-            if !fields.insert(field.clone()) {
-                errors.push(
-                    error(
-                        format!(
-                            "relation field `{field}` collides with a column or relation of `{}`",
-                            def.name
-                        ),
-                        &prefetch.field_span,
-                    )
-                    .with_help("choose another field name"),
-                );
-                continue;
-            }
-            let Some(&loader_index) = by_name.get(loader.as_str()) else {
-                let known: Vec<&str> = queries
-                    .iter()
-                    .zip(&loaders)
-                    .filter(|(_, l)| l.is_some())
-                    .map(|(q, _)| q.def.name.as_str())
-                    .collect();
-                errors.push(
-                    error(format!("unknown loader `{loader}`"), loader_span)
-                        .with_label("no query of this name")
-                        .with_help(if known.is_empty() {
-                            "declare a loader with `-- @key <column>` and `= ANY(:keys)`"
-                                .to_string()
-                        } else {
-                            format!("loaders: {}", known.join(", "))
-                        }),
-                );
-                continue;
-            };
-            let Some(spec) = &loaders[loader_index] else {
-                errors.push(
-                    error(format!("query `{loader}` is not a loader: it has no `@key`"), loader_span)
-                        .with_help(format!("add `-- @key <column>` to `{loader}` and select its rows with `= ANY(:keys)`")),
-                );
-                continue;
-            };
-            let Some(parent_index) = parent
-                .described
-                .columns
-                .iter()
-                .position(|c| &c.name == parent_column)
-            else {
-                errors.push(parent.described.unknown_column(
-                    def,
-                    parent_column,
-                    column_span.clone(),
-                ));
-                continue;
-            };
-            let parent_type = column_type(parent, parent_index, mapper);
-            if parent_type.as_ref() != Some(&spec.key_type) {
-                errors.push(
-                    error(
-                        format!(
-                            "type mismatch: `{}.{parent_column}` is `{}` but the key of `{loader}` is `{}`",
-                            def.name,
-                            parent.described.columns[parent_index].ty.name(),
-                            queries[loader_index].described.columns[spec.key_index].ty.name()
-                        ),
-                        column_span,
-                    )
-                    .with_help("cast the parent column to the key's type in the parent query"),
-                );
-                continue;
-            }
-            let parent_nullable = parent.nullable.get(parent_index).copied().unwrap_or(true);
-            let optional = !spec.to_many
-                && (parent_nullable
-                    || !backed_by_foreign_key(
-                        parent,
-                        parent_index,
-                        &queries[loader_index],
-                        spec.key_index,
-                        catalog,
-                    ));
-            out[index].relations.push(RelationSpec {
-                field,
-                loader: loader_index,
-                parent_index,
-                parent_column: parent_column.clone(),
-                parent_nullable,
-                to_many: spec.to_many,
-                optional,
-            });
-        }
-    }
-    // Cycles: a loader reachable from itself would recurse forever.
-    for (start, query) in queries.iter().enumerate() {
-        if let Some(cycle) = find_cycle(start, &out) {
-            let closing = query.directives.prefetch.iter().find(|p| match &p.source {
-                RelationSource::Named { loader, .. } => {
-                    by_name.get(loader.as_str()) == cycle.get(1)
-                }
-                RelationSource::Derived => false,
-            });
-            if let (Some(closing), true) = (closing, cycle.iter().min() == Some(&start)) {
-                let names: Vec<&str> = cycle
-                    .iter()
-                    .map(|&i| queries[i].def.name.as_str())
-                    .collect();
-                errors.push(
-                    Diagnostic::error_at(format!("prefetch cycle: {}", names.join(" → ")), &query.def.file, closing.span.clone())
-                        .with_help("relations are loaded level by level; a cycle would never end — remove one `@prefetch`"),
-                );
-            }
-        }
-    }
+    report_cycles(queries, &out, &known.by_name, &mut errors);
     if errors.is_empty() {
         Ok(out)
     } else {
         Err(errors)
+    }
+}
+
+/// Every query with its loader spec, if it is a loader, and by name.
+struct KnownLoaders<'a, 'q> {
+    queries: &'a [QueryFacts<'q>],
+    loaders: &'a [Option<LoaderSpec>],
+    by_name: HashMap<&'a str, usize>,
+}
+
+impl KnownLoaders<'_, '_> {
+    /// The index and spec of the loader a relation names.
+    fn find(
+        &self,
+        loader: &str,
+        loader_span: &Range<usize>,
+        def: &QueryDef,
+    ) -> Result<(usize, &LoaderSpec), Box<Diagnostic>> {
+        let error = |message: String| Diagnostic::error_at(message, &def.file, loader_span.clone());
+        let Some(&index) = self.by_name.get(loader) else {
+            let known: Vec<&str> = self
+                .queries
+                .iter()
+                .zip(self.loaders)
+                .filter(|(_, l)| l.is_some())
+                .map(|(q, _)| q.def.name.as_str())
+                .collect();
+            return Err(Box::new(
+                error(format!("unknown loader `{loader}`"))
+                    .with_label("no query of this name")
+                    .with_help(if known.is_empty() {
+                        "declare a loader with `-- @key <column>` and `= ANY(:keys)`".to_string()
+                    } else {
+                        format!("loaders: {}", known.join(", "))
+                    }),
+            ));
+        };
+        let Some(spec) = &self.loaders[index] else {
+            return Err(Box::new(
+                error(format!(
+                    "query `{loader}` is not a loader: it has no `@key`"
+                ))
+                .with_help(format!(
+                    "add `-- @key <column>` to `{loader}` and select its rows with `= ANY(:keys)`"
+                )),
+            ));
+        };
+        Ok((index, spec))
+    }
+}
+
+/// The checked relations of one query, in directive order.
+fn relations_of(
+    parent: &QueryFacts<'_>,
+    known: &KnownLoaders<'_, '_>,
+    catalog: &Catalog,
+    mapper: &TypeMapper<'_>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<RelationSpec> {
+    let mut fields: BTreeSet<String> = parent
+        .described
+        .columns
+        .iter()
+        .map(|c| ident::snake(&c.name))
+        .collect();
+    let mut relations = Vec::new();
+    for prefetch in &parent.directives.prefetch {
+        match check_relation(parent, prefetch, &mut fields, known, catalog, mapper) {
+            Ok(Some(relation)) => relations.push(relation),
+            Ok(None) => {} // derivation failed and was reported
+            Err(error) => errors.push(*error),
+        }
+    }
+    relations
+}
+
+/// One `@prefetch field = Loader(parent_column)` of `parent`; `fields`
+/// holds the names taken in the parent's row so far. `None` for a relation
+/// still to be derived (its derivation failed).
+fn check_relation(
+    parent: &QueryFacts<'_>,
+    prefetch: &PrefetchDirective,
+    fields: &mut BTreeSet<String>,
+    known: &KnownLoaders<'_, '_>,
+    catalog: &Catalog,
+    mapper: &TypeMapper<'_>,
+) -> Result<Option<RelationSpec>, Box<Diagnostic>> {
+    let RelationSource::Named {
+        loader,
+        loader_span,
+        parent_column,
+        column_span,
+    } = &prefetch.source
+    else {
+        return Ok(None);
+    };
+    let def = parent.def;
+    let error = |message: String, span: &Range<usize>| {
+        Diagnostic::error_at(message, &def.file, span.clone())
+    };
+    if !def.kind.returns_rows() {
+        return Err(Box::new(error(
+            format!("`@prefetch` on `{}`, which returns no rows", def.name),
+            &prefetch.span,
+        )));
+    }
+    let field = ident::snake(&prefetch.field);
+    if !fields.insert(field.clone()) {
+        return Err(Box::new(
+            error(
+                format!(
+                    "relation field `{field}` collides with a column or relation of `{}`",
+                    def.name
+                ),
+                &prefetch.field_span,
+            )
+            .with_help("choose another field name"),
+        ));
+    }
+    let (loader_index, spec) = known.find(loader, loader_span, def)?;
+    let Some(parent_index) = parent
+        .described
+        .columns
+        .iter()
+        .position(|c| &c.name == parent_column)
+    else {
+        return Err(Box::new(parent.described.unknown_column(
+            def,
+            parent_column,
+            column_span.clone(),
+        )));
+    };
+    let loader_facts = &known.queries[loader_index];
+    let parent_type = column_type(parent, parent_index, mapper);
+    if parent_type.as_ref() != Some(&spec.key_type) {
+        return Err(Box::new(
+            error(
+                format!(
+                    "type mismatch: `{}.{parent_column}` is `{}` but the key of `{loader}` is `{}`",
+                    def.name,
+                    parent.described.columns[parent_index].ty.name(),
+                    loader_facts.described.columns[spec.key_index].ty.name()
+                ),
+                column_span,
+            )
+            .with_help("cast the parent column to the key's type in the parent query"),
+        ));
+    }
+    let parent_nullable = parent.nullable.get(parent_index).copied().unwrap_or(true);
+    let optional = !spec.to_many
+        && (parent_nullable
+            || !backed_by_foreign_key(parent, parent_index, loader_facts, spec.key_index, catalog));
+    Ok(Some(RelationSpec {
+        field,
+        loader: loader_index,
+        parent_index,
+        parent_column: parent_column.clone(),
+        parent_nullable,
+        to_many: spec.to_many,
+        optional,
+    }))
+}
+
+/// Cycles: a loader reachable from itself would recurse forever. Each cycle
+/// is reported once, at the relation of its lowest query that closes it.
+fn report_cycles(
+    queries: &[QueryFacts<'_>],
+    graph: &[QueryPrefetch],
+    by_name: &HashMap<&str, usize>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for (start, query) in queries.iter().enumerate() {
+        let Some(cycle) = find_cycle(start, graph) else {
+            continue;
+        };
+        let closing = query.directives.prefetch.iter().find(|p| match &p.source {
+            RelationSource::Named { loader, .. } => by_name.get(loader.as_str()) == cycle.get(1),
+            RelationSource::Derived => false,
+        });
+        if let (Some(closing), true) = (closing, cycle.iter().min() == Some(&start)) {
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|&i| queries[i].def.name.as_str())
+                .collect();
+            errors.push(
+                Diagnostic::error_at(format!("prefetch cycle: {}", names.join(" → ")), &query.def.file, closing.span.clone())
+                    .with_help("relations are loaded level by level; a cycle would never end — remove one `@prefetch`"),
+            );
+        }
     }
 }
 
