@@ -1,6 +1,7 @@
-//! Data directories for new clusters: the cached `initdb` template (built
-//! once per server version and server user) and the spare copies of it
-//! prepared in the background, so that most starts only rename a directory.
+//! Data directories for new clusters: `initdb` itself, the cached template
+//! it builds (once per server version and server user) and the spare copies
+//! of it prepared in the background, so that most starts only rename a
+//! directory.
 
 use std::fs;
 use std::io;
