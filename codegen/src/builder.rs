@@ -17,15 +17,37 @@
 //!         .generate()
 //! }
 //! ```
+//!
+//! What is not set comes from the config file, else from the built-in
+//! defaults — the CLI's — relative to the config file's directory or, without
+//! one, to the crate being built (`CARGO_MANIFEST_DIR`): queries in
+//! `queries/`, schema in `schema/` (or `migrations/` when only that exists),
+//! output into `src/db/`. So `Builder::new().generate()` alone writes the
+//! crate's own `src/db/` and nothing outside it. Files it writes say in their
+//! header that the build script regenerates them.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::config::{read_config_file, TypeConfig};
-use crate::emit::HASH_PREFIX;
+use crate::diagnostic::display_path;
+use crate::emit::{self, Regenerate, HASH_PREFIX};
 use crate::{pg, Config, Error};
 
 /// Configures and runs generation from a build script.
+///
+/// What is not set comes from the config file, else from the built-in
+/// defaults — the CLI's — relative to the config file's directory or, without
+/// one, to the crate being built (`CARGO_MANIFEST_DIR`):
+///
+/// | setting | default |
+/// | --- | --- |
+/// | [`queries`](Self::queries) | `queries/` |
+/// | [`schema`](Self::schema) | `schema/`, or `migrations/` when only that exists |
+/// | [`out`](Self::out) | `src/db/` |
+///
+/// So `Builder::new().generate()` alone writes the crate's own `src/db/`,
+/// and nothing outside it.
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     config_file: Option<PathBuf>,
@@ -92,7 +114,9 @@ impl From<Error> for BuildError {
 }
 
 impl Builder {
-    /// A builder with the defaults (and `quarry.toml`, if [`config_file`](Self::config_file) names one).
+    /// A builder with the defaults (the crate's `queries/`, `schema/` or
+    /// `migrations/`, and `src/db/`; see [`Builder`]), and a `quarry.toml` if
+    /// [`config_file`](Self::config_file) names one.
     pub fn new() -> Self {
         Self {
             emit_cargo_directives: true,
@@ -118,7 +142,8 @@ impl Builder {
         self
     }
 
-    /// The output directory (committed, or `OUT_DIR`-based).
+    /// The output directory (committed, or `OUT_DIR`-based; default: the
+    /// crate's `src/db/`).
     pub fn out(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.out = Some(path.into());
         self
@@ -205,13 +230,14 @@ impl Builder {
             .map(|committed| crate::changed_inputs(&inputs, &committed))
             .unwrap_or_default();
         let regenerate_hint = format!(
-            "the generated code in `{}` is stale{}; regenerate it with `cargo run -p codegen` (or `codegen --config …`) and commit the result, or make PostgreSQL available to this build (server binaries on PATH, or DATABASE_URL)",
-            config.out.display(),
+            "the generated code in `{}` is stale{}; make PostgreSQL available to this build (server binaries on PATH, or DATABASE_URL) so that it regenerates, or regenerate it with the `codegen` CLI ({}) and commit the result",
+            display_path(&config.out).display(),
             if changed.is_empty() {
                 String::new()
             } else {
                 format!(" (changed: {})", changed.join(", "))
-            }
+            },
+            self.cli_command(&config),
         );
         let server = match database_url {
             Some(url) => pg::Server::external(&url),
@@ -228,7 +254,7 @@ impl Builder {
                 path: PathBuf::from("<tokio runtime>"),
                 source,
             })?;
-        let output = runtime
+        let mut output = runtime
             .block_on(crate::generate(&config, &server))
             .map_err(|error| BuildError {
                 hint: matches!(error, Error::Server(_) | Error::Postgres { .. })
@@ -243,8 +269,45 @@ impl Builder {
                 }
             }
         }
+        emit::set_regenerate(&mut output.files, Regenerate::BuildScript);
         crate::write::write_files(&config.out, &output.files)?;
         Ok(BuildOutcome::Generated)
+    }
+
+    /// The `codegen` command line that regenerates what this builder does.
+    fn cli_command(&self, config: &Config) -> String {
+        let quoted = |path: &Path| {
+            let shown = display_path(path).display().to_string();
+            if shown.contains(|c: char| c.is_whitespace() || c == '\'') {
+                format!("'{}'", shown.replace('\'', r"'\''"))
+            } else {
+                shown
+            }
+        };
+        // The config file, and a flag for what the builder sets (everything
+        // without a config file).
+        let mut args: Vec<String> = Vec::new();
+        args.extend(
+            self.config_file
+                .as_deref()
+                .map(|file| format!("--config {}", quoted(file))),
+        );
+        let all = self.config_file.is_none();
+        if all || self.queries.is_some() {
+            args.push(format!("--queries {}", quoted(&config.queries)));
+        }
+        if all || !self.schema.is_empty() {
+            args.extend(
+                config
+                    .schema
+                    .iter()
+                    .map(|path| format!("--schema {}", quoted(path))),
+            );
+        }
+        if all || self.out.is_some() {
+            args.push(format!("--out {}", quoted(&config.out)));
+        }
+        format!("`codegen {}`", args.join(" "))
     }
 
     // The output directory is not watched: regenerating writes it, and
@@ -291,6 +354,63 @@ pub fn build_from_config(config_file: impl Into<PathBuf>) -> Result<(), BuildErr
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    use super::Builder;
+    use crate::emit::{set_regenerate, Regenerate};
+    use crate::Config;
+
+    #[test]
+    fn build_script_headers_say_the_build_script_regenerates_them() {
+        let cli = format!(
+            "// @generated by quarry-codegen 0.1.0 from x. Do not edit by hand;\n{}\n// quarry-input-hash: sha256:00\n\npub mod x;\n",
+            Regenerate::Cli.line()
+        );
+        let mut files = BTreeMap::from([(PathBuf::from("mod.rs"), cli.clone())]);
+        set_regenerate(&mut files, Regenerate::BuildScript);
+        let expected = cli.replace(
+            "// regenerate with `cargo run -p codegen`.",
+            "// regenerated by `build.rs` (quarry Builder) when its inputs change.",
+        );
+        assert_ne!(expected, cli);
+        assert_eq!(files[Path::new("mod.rs")], expected);
+        // Idempotent, and nothing else is touched.
+        set_regenerate(&mut files, Regenerate::BuildScript);
+        assert_eq!(files[Path::new("mod.rs")], expected);
+    }
+
+    #[test]
+    fn the_regeneration_hint_names_the_equivalent_cli_command() {
+        let defaults = Config::project_default(Path::new(""));
+        assert_eq!(
+            Builder::new().cli_command(&defaults),
+            "`codegen --queries queries --schema schema --out src/db`"
+        );
+        let mut from_file = Builder::new();
+        from_file.config_file("quarry.toml");
+        assert_eq!(
+            from_file.cli_command(&defaults),
+            "`codegen --config quarry.toml`"
+        );
+        from_file.out("my out");
+        let config = Config {
+            out: PathBuf::from("my out"),
+            ..defaults
+        };
+        assert_eq!(
+            from_file.cli_command(&config),
+            "`codegen --config quarry.toml --out 'my out'`"
+        );
+    }
+
+    #[test]
+    fn defaults_are_relative_to_the_config_file() {
+        let mut builder = Builder::new();
+        builder.config_file("/crate/quarry.toml");
+        assert_eq!(builder.project_root(), Path::new("/crate"));
+    }
+
     /// Recursion with 64 KiB frames, `depth` deep.
     fn deep(depth: usize) -> usize {
         let frame = std::hint::black_box([1u8; 64 * 1024]);

@@ -10,7 +10,13 @@ use std::sync::OnceLock;
 use codegen::pg::Server;
 
 pub mod adversarial;
+mod support;
 pub mod type_support;
+
+pub use support::{
+    cargo, codegen_bin, copy_dir, files_in, path_without_postgres, standalone_manifest,
+    standalone_target_dir, target_root, text, write_standalone_crate,
+};
 
 /// Code generated from `tests/types/` (one module per configuration); kept
 /// up to date by `tests/tests/types_generated.rs`.
@@ -141,46 +147,4 @@ pub async fn generate_fixture_with(
         types,
     };
     (codegen::generate(&config, server()).await, dir)
-}
-
-/// The directory cargo builds into: the one holding the running test binary
-/// (`<target>/debug/deps/…`), else the workspace's `target/`.
-pub fn target_root() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.parent()?.to_path_buf()))
-        .filter(|dir| dir.join("CACHEDIR.TAG").is_file() || dir.join("debug").is_dir())
-        .unwrap_or_else(|| workspace_root().join("target"))
-}
-
-/// The `codegen` binary of the profile the running test binary was built
-/// with, built if needed (a no-op under a workspace `cargo test`, which
-/// builds it for codegen's own tests).
-pub fn codegen_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-        // <target>/<profile>/deps/<test>-…
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or_else(|| panic!("unexpected test binary path {}", exe.display()));
-        let target_dir = profile_dir.parent().unwrap_or(profile_dir);
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = std::process::Command::new(cargo);
-        build
-            .args(["build", "--quiet", "-p", "codegen", "--bin", "codegen"])
-            .arg("--manifest-path")
-            .arg(workspace_root().join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", target_dir);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().unwrap_or_else(|e| panic!("run cargo: {e}"));
-        assert!(status.success(), "building the codegen binary failed");
-        profile_dir.join("codegen")
-    })
 }

@@ -3,56 +3,10 @@
 //! written — and all of it before any PostgreSQL is needed (the runs hide
 //! the server binaries, so reaching for a server would fail differently).
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
-use quarry_tests::workspace_root;
-
-/// The `codegen` binary next to this test binary, built if needed (a no-op
-/// under a workspace `cargo test`, which builds it for codegen's own tests).
-fn codegen_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-        // <target>/<profile>/deps/config_errors-…
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or_else(|| panic!("unexpected test binary path {}", exe.display()));
-        let target_dir = profile_dir.parent().unwrap_or(profile_dir);
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "--quiet", "-p", "codegen", "--bin", "codegen"])
-            .arg("--manifest-path")
-            .arg(workspace_root().join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", target_dir);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().unwrap_or_else(|e| panic!("run cargo: {e}"));
-        assert!(status.success(), "building the codegen binary failed");
-        profile_dir.join("codegen")
-    })
-}
-
-/// `PATH` without the directories that hold PostgreSQL server binaries.
-fn path_without_postgres() -> OsString {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let kept: Vec<PathBuf> = std::env::split_paths(&path)
-        .filter(|dir| {
-            !["initdb", "pg_ctl", "postgres"]
-                .iter()
-                .any(|bin| dir.join(bin).exists())
-        })
-        .collect();
-    std::env::join_paths(kept).unwrap_or_else(|e| panic!("{e}"))
-}
+use quarry_tests::{codegen_bin, path_without_postgres};
 
 /// A project with one valid query file and a schema file, and `config` as
 /// `quarry.toml` (at `config_path`, relative to the project).

@@ -18,41 +18,9 @@ use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use codegen::pg::{EphemeralCluster, Server};
-use quarry_tests::workspace_root;
-
-/// The `codegen` binary next to this test binary, built if needed (a no-op
-/// under a workspace `cargo test`, which builds it for codegen's own tests).
-fn codegen_bin() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
-        // <target>/<profile>/deps/security-…
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .unwrap_or_else(|| panic!("unexpected test binary path {}", exe.display()));
-        let target_dir = profile_dir.parent().unwrap_or(profile_dir);
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "--quiet", "-p", "codegen", "--bin", "codegen"])
-            .arg("--manifest-path")
-            .arg(workspace_root().join("Cargo.toml"))
-            .env("CARGO_TARGET_DIR", target_dir);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().unwrap_or_else(|e| panic!("run cargo: {e}"));
-        assert!(status.success(), "building the codegen binary failed");
-        profile_dir.join("codegen")
-    })
-}
+use quarry_tests::codegen_bin;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

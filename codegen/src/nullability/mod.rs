@@ -18,6 +18,8 @@
 
 mod analysis;
 mod functions;
+#[cfg(test)]
+mod tests;
 mod traced;
 
 use sqlparser::ast::Statement;
