@@ -22,8 +22,6 @@ pub struct DerivedLoader {
     pub module: String,
     /// The synthesized query (SQL, kind, row name, one array parameter).
     pub def: QueryDef,
-    /// Its `@key` column.
-    pub key_column: String,
     /// The key is read from the SQL row but is not a field of the row struct
     /// (many-to-many through a junction table).
     pub hidden_key: bool,
@@ -266,11 +264,14 @@ pub struct Parent<'a> {
 
 /// Resolves every `@prefetch field` without a loader into a generated loader,
 /// rewriting the directive to name it. `taken` holds the user's query names.
+/// A user's loader that is the one derivation would write (the same
+/// statement and key) is named instead of writing it a second time.
 pub fn derive_loaders(
     parents: Vec<Parent<'_>>,
     catalog: &Catalog,
     taken: &BTreeSet<String>,
 ) -> (Vec<DerivedLoader>, Vec<Diagnostic>) {
+    let user_loaders = user_loaders(&parents);
     let mut loaders: BTreeMap<String, DerivedLoader> = BTreeMap::new();
     let mut order: Vec<String> = Vec::new();
     let mut errors = Vec::new();
@@ -292,23 +293,21 @@ pub fn derive_loaders(
                     continue;
                 }
             };
+            if let Some(user) = user_loaders.iter().find(|user| user.writes(&shape)) {
+                name_loader(prefetch, user.name.clone(), shape.parent_column);
+                continue;
+            }
             let name = unique_name(&shape.name, taken, &loaders, &shape.sql);
             if !loaders.contains_key(&name) {
                 order.push(name.clone());
                 let loader = DerivedLoader {
                     module: parent.module.to_string(),
                     def: loader_query(&name, &shape, &explained, def, prefetch),
-                    key_column: shape.key_column,
                     hidden_key: shape.hidden_key,
                 };
                 loaders.insert(name.clone(), loader);
             }
-            prefetch.source = RelationSource::Named {
-                loader: name,
-                loader_span: prefetch.field_span.clone(),
-                parent_column: shape.parent_column,
-                column_span: prefetch.field_span.clone(),
-            };
+            name_loader(prefetch, name, shape.parent_column);
         }
     }
     let mut out = Vec::new();
@@ -318,6 +317,59 @@ pub fn derive_loaders(
         }
     }
     (out, errors)
+}
+
+/// Rewrites a derived `@prefetch` to name its loader, as if the user had
+/// written `= Loader(parent_column)` at the field.
+fn name_loader(prefetch: &mut PrefetchDirective, loader: String, parent_column: String) {
+    prefetch.source = RelationSource::Named {
+        loader,
+        loader_span: prefetch.field_span.clone(),
+        parent_column,
+        column_span: prefetch.field_span.clone(),
+    };
+}
+
+/// A loader the user wrote (`@key`), as derivation compares it with the one
+/// it would write.
+struct UserLoader {
+    name: String,
+    statement: String,
+    key: String,
+    to_many: bool,
+}
+
+impl UserLoader {
+    /// Whether the derived loader `shape` would be this one again: the same
+    /// statement (whatever its layout or keyword case), key and kind.
+    fn writes(&self, shape: &LoaderShape) -> bool {
+        self.key == shape.key_column
+            && self.to_many == (shape.kind == QueryKind::Many)
+            && canonical_sql(&shape.sql).is_some_and(|sql| sql == self.statement)
+    }
+}
+
+fn user_loaders(parents: &[Parent<'_>]) -> Vec<UserLoader> {
+    parents
+        .iter()
+        .filter_map(|parent| {
+            let (key, _) = parent.directives.key.as_ref()?;
+            Some(UserLoader {
+                name: parent.def.name.clone(),
+                statement: canonical_sql(&parent.def.sql)?,
+                key: key.clone(),
+                to_many: parent.def.kind == QueryKind::Many,
+            })
+        })
+        .collect()
+}
+
+/// A statement as sqlparser renders it: the same for the same statement
+/// whatever its whitespace, comments or keyword case.
+fn canonical_sql(sql: &str) -> Option<String> {
+    crate::parse::parse_statement(sql)
+        .ok()
+        .map(|statement| statement.to_string())
 }
 
 /// The one relation path `prefetch` names from the parent query's source
