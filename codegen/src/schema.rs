@@ -14,7 +14,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tokio_postgres::Client;
+use tokio_postgres::{Client, Row};
 
 use crate::diagnostic::{Diagnostic, SourceFile};
 use crate::Error;
@@ -457,15 +457,26 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
         context: context("the catalog"),
         source,
     };
-
     let mut catalog = Catalog::default();
-    for row in &tables {
-        let oid: u32 = row.try_get(0).map_err(decode)?;
-        let kind: String = row.try_get(3).map_err(decode)?;
+    add_tables(&mut catalog, &tables).map_err(decode)?;
+    add_columns(&mut catalog, &columns).map_err(decode)?;
+    add_constraints(&mut catalog, &constraints).map_err(decode)?;
+    add_indexes(&mut catalog, &indexes).map_err(decode)?;
+    add_domains(&mut catalog, &domains).map_err(decode)?;
+    add_functions(&mut catalog, &functions).map_err(decode)?;
+    add_enums(&mut catalog, &enums).map_err(decode)?;
+    Ok(catalog)
+}
+
+/// Rows of [`TABLES_SQL`]: the relations, without their columns and keys.
+fn add_tables(catalog: &mut Catalog, rows: &[Row]) -> Result<(), tokio_postgres::Error> {
+    for row in rows {
+        let oid: u32 = row.try_get(0)?;
+        let kind: String = row.try_get(3)?;
         let table = Table {
             oid,
-            schema: row.try_get(1).map_err(decode)?,
-            name: row.try_get(2).map_err(decode)?,
+            schema: row.try_get(1)?,
+            name: row.try_get(2)?,
             kind: match kind.as_str() {
                 "r" | "p" => RelationKind::Table,
                 "v" => RelationKind::View,
@@ -477,33 +488,40 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
             unique_keys: Vec::new(),
             foreign_keys: Vec::new(),
             indexes: Vec::new(),
-            definition: row.try_get(4).map_err(decode)?,
+            definition: row.try_get(4)?,
         };
         catalog.insert_table(table);
     }
-    for row in &columns {
-        let oid: u32 = row.try_get(0).map_err(decode)?;
+    Ok(())
+}
+
+/// Rows of [`COLUMNS_SQL`], added to their tables.
+fn add_columns(catalog: &mut Catalog, rows: &[Row]) -> Result<(), tokio_postgres::Error> {
+    for row in rows {
+        let oid: u32 = row.try_get(0)?;
         if let Some(table) = catalog.tables.get_mut(&oid) {
             table.columns.push(Column {
-                attnum: row.try_get(1).map_err(decode)?,
-                name: row.try_get(2).map_err(decode)?,
-                type_oid: row.try_get(3).map_err(decode)?,
-                not_null: row.try_get(4).map_err(decode)?,
-                has_default: row.try_get(5).map_err(decode)?,
+                attnum: row.try_get(1)?,
+                name: row.try_get(2)?,
+                type_oid: row.try_get(3)?,
+                not_null: row.try_get(4)?,
+                has_default: row.try_get(5)?,
             });
         }
     }
-    for row in &constraints {
-        let oid: u32 = row.try_get(0).map_err(decode)?;
+    Ok(())
+}
+
+/// Rows of [`CONSTRAINTS_SQL`]: primary, unique and foreign keys.
+fn add_constraints(catalog: &mut Catalog, rows: &[Row]) -> Result<(), tokio_postgres::Error> {
+    for row in rows {
+        let oid: u32 = row.try_get(0)?;
         let Some(table) = catalog.tables.get_mut(&oid) else {
             continue;
         };
-        let name: String = row.try_get(1).map_err(decode)?;
-        let kind: String = row.try_get(2).map_err(decode)?;
-        let columns: Vec<i16> = row
-            .try_get::<_, Option<Vec<i16>>>(3)
-            .map_err(decode)?
-            .unwrap_or_default();
+        let name: String = row.try_get(1)?;
+        let kind: String = row.try_get(2)?;
+        let columns: Vec<i16> = row.try_get::<_, Option<Vec<i16>>>(3)?.unwrap_or_default();
         match kind.as_str() {
             "p" => {
                 table.primary_key.clone_from(&columns);
@@ -513,60 +531,77 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
             _ => table.foreign_keys.push(ForeignKey {
                 name,
                 columns,
-                referenced_table: row.try_get(4).map_err(decode)?,
-                referenced_columns: row
-                    .try_get::<_, Option<Vec<i16>>>(5)
-                    .map_err(decode)?
-                    .unwrap_or_default(),
+                referenced_table: row.try_get(4)?,
+                referenced_columns: row.try_get::<_, Option<Vec<i16>>>(5)?.unwrap_or_default(),
             }),
         }
     }
-    for row in &indexes {
-        let oid: u32 = row.try_get(0).map_err(decode)?;
+    Ok(())
+}
+
+/// Rows of [`INDEXES_SQL`], added to their tables.
+fn add_indexes(catalog: &mut Catalog, rows: &[Row]) -> Result<(), tokio_postgres::Error> {
+    for row in rows {
+        let oid: u32 = row.try_get(0)?;
         if let Some(table) = catalog.tables.get_mut(&oid) {
             table.indexes.push(Index {
-                name: row.try_get(1).map_err(decode)?,
-                unique: row.try_get(2).map_err(decode)?,
-                primary: row.try_get(3).map_err(decode)?,
-                columns: row.try_get(4).map_err(decode)?,
+                name: row.try_get(1)?,
+                unique: row.try_get(2)?,
+                primary: row.try_get(3)?,
+                columns: row.try_get(4)?,
             });
         }
     }
-    for row in &domains {
-        let oid: u32 = row.try_get(0).map_err(decode)?;
+    Ok(())
+}
+
+/// Rows of [`DOMAINS_SQL`].
+fn add_domains(catalog: &mut Catalog, rows: &[Row]) -> Result<(), tokio_postgres::Error> {
+    for row in rows {
+        let oid: u32 = row.try_get(0)?;
         catalog.domains.insert(
             oid,
             Domain {
                 oid,
-                name: row.try_get(1).map_err(decode)?,
-                not_null: row.try_get(2).map_err(decode)?,
-                base_type: row.try_get(3).map_err(decode)?,
+                name: row.try_get(1)?,
+                not_null: row.try_get(2)?,
+                base_type: row.try_get(3)?,
             },
         );
     }
-    for row in &functions {
-        let name: String = row.try_get(0).map_err(decode)?;
+    Ok(())
+}
+
+/// Rows of [`FUNCTIONS_SQL`]: strictness and aggregates by name.
+fn add_functions(catalog: &mut Catalog, rows: &[Row]) -> Result<(), tokio_postgres::Error> {
+    for row in rows {
+        let name: String = row.try_get(0)?;
         catalog.functions.insert(
             name,
             FunctionInfo {
-                strict: row.try_get(1).map_err(decode)?,
-                aggregate: row.try_get(2).map_err(decode)?,
+                strict: row.try_get(1)?,
+                aggregate: row.try_get(2)?,
             },
         );
     }
-    for row in &enums {
-        let oid: u32 = row.try_get(0).map_err(decode)?;
+    Ok(())
+}
+
+/// Rows of [`ENUMS_SQL`].
+fn add_enums(catalog: &mut Catalog, rows: &[Row]) -> Result<(), tokio_postgres::Error> {
+    for row in rows {
+        let oid: u32 = row.try_get(0)?;
         catalog.enums.insert(
             oid,
             EnumType {
                 oid,
-                schema: row.try_get(1).map_err(decode)?,
-                name: row.try_get(2).map_err(decode)?,
-                labels: row.try_get(3).map_err(decode)?,
+                schema: row.try_get(1)?,
+                name: row.try_get(2)?,
+                labels: row.try_get(3)?,
             },
         );
     }
-    Ok(catalog)
+    Ok(())
 }
 
 #[cfg(test)]
