@@ -91,7 +91,7 @@ pub fn schema_dir() -> PathBuf {
 pub async fn create_shop_database(server: &Server) -> Result<String, BoxError> {
     let name = server.create_database("quarry_bench").await?;
     let client = server.connect(Some(&name)).await?;
-    for file in codegen::schema::schema_files(&schema_dir())? {
+    for file in codegen::schema_files(&schema_dir())? {
         let sql =
             std::fs::read_to_string(&file).map_err(|e| format!("read {}: {e}", file.display()))?;
         client

@@ -222,12 +222,12 @@ impl Builder {
         if self.emit_cargo_directives {
             self.print_rerun_directives(&config, url_variable.as_deref())?;
         }
-        let inputs = crate::read_inputs(&config)?;
-        if committed_hash(&config.out).as_deref() == Some(inputs.input_hash.as_str()) {
+        let sources = crate::read_sources(&config)?;
+        if committed_hash(&config.out) == Some(sources.input_hash()) {
             return Ok(BuildOutcome::UpToDate);
         }
         let changed = std::fs::read_to_string(config.out.join("mod.rs"))
-            .map(|committed| crate::changed_inputs(&inputs, &committed))
+            .map(|committed| crate::changed_inputs(&sources, &committed))
             .unwrap_or_default();
         let regenerate_hint = format!(
             "the generated code in `{}` is stale{}; make PostgreSQL available to this build (server binaries on PATH, or DATABASE_URL) so that it regenerates, or regenerate it with the `codegen` CLI ({}) and commit the result",
@@ -255,7 +255,7 @@ impl Builder {
                 source,
             })?;
         let mut output = runtime
-            .block_on(crate::generate(&config, &server))
+            .block_on(crate::generate_sources(&sources, &server))
             .map_err(|error| BuildError {
                 hint: matches!(error, Error::Server(_) | Error::Postgres { .. })
                     .then(|| regenerate_hint.clone()),
@@ -323,7 +323,7 @@ impl Builder {
         watched.extend(crate::discover_query_files(&config.queries)?);
         for schema in &config.schema {
             watched.push(schema.clone());
-            watched.extend(crate::schema::schema_files(schema)?);
+            watched.extend(crate::schema_files(schema)?);
         }
         for path in watched {
             println!("cargo:rerun-if-changed={}", path.display());

@@ -312,11 +312,13 @@ pub fn ident(name: &str) -> Ident {
 }
 
 /// Field or variable identifier for a SQL name.
+#[cfg(test)]
 pub fn field(name: &str) -> Ident {
     ident(&snake(name))
 }
 
 /// Type identifier for a SQL or query name.
+#[cfg(test)]
 pub fn type_name(name: &str) -> Ident {
     ident(&pascal(name))
 }

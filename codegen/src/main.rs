@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use codegen::diagnostic::display_path;
+use codegen::display_path;
 use codegen::write::Staleness;
 use codegen::{pg, Config, Error};
 
@@ -256,10 +256,10 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let config = options.config()?;
     // Fail on unreadable input before paying for a database.
-    let inputs = codegen::read_inputs(&config)?;
+    let sources = codegen::read_sources(&config)?;
     let server = server(options)?;
     let runtime = tokio_runtime()?;
-    let output = runtime.block_on(codegen::generate(&config, &server))?;
+    let output = runtime.block_on(codegen::generate_sources(&sources, &server))?;
     drop(server);
     for warning in &output.warnings {
         eprintln!("{warning}");
@@ -291,7 +291,7 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
             }
         }
         if let Ok(committed) = std::fs::read_to_string(config.out.join("mod.rs")) {
-            for input in codegen::changed_inputs(&inputs, &committed) {
+            for input in codegen::changed_inputs(&sources, &committed) {
                 eprintln!("changed since generation: {input}");
             }
         }

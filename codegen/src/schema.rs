@@ -11,7 +11,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tokio_postgres::{Client, Row};
@@ -21,21 +20,6 @@ use crate::Error;
 
 /// One schema file, read.
 pub type SchemaFile = Arc<SourceFile>;
-
-/// Lists the schema files under `path` in the order they are applied.
-pub fn schema_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
-    let mut files = crate::sql_files(path)?;
-    // A migration directory (`0001_x.up.sql` / `0001_x.down.sql`) applies the `up` half only.
-    let is_up = |f: &PathBuf| {
-        f.file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.ends_with(".up.sql"))
-    };
-    if files.iter().any(is_up) {
-        files.retain(is_up);
-    }
-    Ok(files)
-}
 
 /// Applies schema files in order, statement by statement, so that a failure
 /// is reported at the statement that failed (at PostgreSQL's position in it,
@@ -177,19 +161,6 @@ pub fn char_position_to_byte(text: &str, position: usize) -> usize {
     text.char_indices()
         .nth(position.saturating_sub(1))
         .map_or(text.len(), |(i, _)| i)
-}
-
-/// Reads schema files from disk (a leading byte order mark is dropped; invalid
-/// UTF-8 and NUL bytes are diagnostics at their position).
-pub fn read_schema_files(paths: &[PathBuf]) -> Result<Vec<SchemaFile>, Error> {
-    paths
-        .iter()
-        .map(|path| {
-            crate::read_source(path)?.map_err(|diagnostic| {
-                Error::Diagnostics(crate::diagnostic::Diagnostics(vec![diagnostic]))
-            })
-        })
-        .collect()
 }
 
 /// What kind of relation a catalog entry is.
@@ -608,10 +579,6 @@ fn add_enums(catalog: &mut Catalog, rows: &[Row]) -> Result<(), tokio_postgres::
 mod tests {
     use super::*;
 
-    fn touch(dir: &Path, name: &str) -> Result<(), std::io::Error> {
-        std::fs::write(dir.join(name), "SELECT 1;")
-    }
-
     #[test]
     fn statements_that_cannot_run_in_a_transaction_block() {
         for statement in [
@@ -640,46 +607,5 @@ mod tests {
         ] {
             assert!(!runs_outside_transaction(statement), "{statement}");
         }
-    }
-
-    #[test]
-    fn schema_directories_apply_in_lexical_order_and_migrations_up_only(
-    ) -> Result<(), Box<dyn std::error::Error>> {
-        let plain = tempfile::tempdir()?;
-        for name in ["b.sql", "a.sql", "notes.txt", "10_c.sql"] {
-            touch(plain.path(), name)?;
-        }
-        let names = |files: Vec<PathBuf>| -> Vec<String> {
-            files
-                .iter()
-                .filter_map(|f| f.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .collect()
-        };
-        assert_eq!(
-            names(schema_files(plain.path())?),
-            vec!["10_c.sql", "a.sql", "b.sql"]
-        );
-
-        let migrations = tempfile::tempdir()?;
-        for name in [
-            "0002_tags.down.sql",
-            "0001_init.up.sql",
-            "0001_init.down.sql",
-            "0002_tags.up.sql",
-        ] {
-            touch(migrations.path(), name)?;
-        }
-        assert_eq!(
-            names(schema_files(migrations.path())?),
-            vec!["0001_init.up.sql", "0002_tags.up.sql"]
-        );
-
-        let single = plain.path().join("b.sql");
-        assert_eq!(schema_files(&single)?, vec![single.clone()]);
-        assert!(matches!(
-            schema_files(&plain.path().join("missing")),
-            Err(Error::Io { .. })
-        ));
-        Ok(())
     }
 }

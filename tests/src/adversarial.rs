@@ -180,7 +180,7 @@ impl QuerySet {
     pub async fn database(&self, prefix: &str) -> TestDb {
         let db = TestDb::new(prefix).await;
         for path in &self.schema {
-            let files = codegen::schema::schema_files(path).unwrap_or_else(|e| panic!("{e}"));
+            let files = codegen::schema_files(path).unwrap_or_else(|e| panic!("{e}"));
             for file in files {
                 db.execute_file(&file).await;
             }

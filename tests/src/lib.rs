@@ -79,7 +79,7 @@ impl TestDb {
     pub async fn with_example_schema(prefix: &str) -> TestDb {
         let db = TestDb::new(prefix).await;
         let dir = workspace_root().join("queries/schema");
-        let files = codegen::schema::schema_files(&dir).unwrap_or_else(|e| panic!("{e}"));
+        let files = codegen::schema_files(&dir).unwrap_or_else(|e| panic!("{e}"));
         for file in files {
             db.execute_file(&file).await;
         }
@@ -110,14 +110,13 @@ impl TestDb {
     }
 }
 
-/// Runs the generator on one query file and one schema text, in a temporary
-/// directory, against the shared server. Returns the generator's result and
-/// the directory (kept alive by the caller).
+/// Runs the generator on one query file (`queries/<file_name>`) and one
+/// schema text (`schema.sql`), in memory, against the shared server.
 pub async fn generate_fixture(
     file_name: &str,
     queries: &[u8],
     schema: &str,
-) -> (Result<codegen::Output, codegen::Error>, tempfile::TempDir) {
+) -> Result<codegen::Output, codegen::Error> {
     generate_fixture_with(
         file_name,
         queries,
@@ -133,18 +132,25 @@ pub async fn generate_fixture_with(
     queries: &[u8],
     schema: &str,
     types: codegen::config::TypeConfig,
-) -> (Result<codegen::Output, codegen::Error>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let queries_dir = dir.path().join("queries");
-    std::fs::create_dir_all(&queries_dir).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(queries_dir.join(file_name), queries).unwrap_or_else(|e| panic!("{e}"));
-    let schema_path = dir.path().join("schema.sql");
-    std::fs::write(&schema_path, schema).unwrap_or_else(|e| panic!("{e}"));
-    let config = codegen::Config {
-        queries: queries_dir,
-        schema: vec![schema_path],
-        out: dir.path().join("out"),
-        types,
-    };
-    (codegen::generate(&config, server()).await, dir)
+) -> Result<codegen::Output, codegen::Error> {
+    let sources = fixture_sources(file_name, queries, schema, types);
+    codegen::generate_sources(&sources, server()).await
+}
+
+/// The sources of a one-file fixture: `queries/<file_name>` and `schema.sql`.
+/// Panics when `queries` is not UTF-8: the UTF-8 check belongs to reading
+/// files, so test it with files on disk.
+pub fn fixture_sources(
+    file_name: &str,
+    queries: &[u8],
+    schema: &str,
+    types: codegen::config::TypeConfig,
+) -> codegen::Sources {
+    let queries = std::str::from_utf8(queries)
+        .unwrap_or_else(|e| panic!("fixture `{file_name}` is not UTF-8 ({e}); write it to disk"));
+    let mut sources = codegen::Sources::new(types);
+    sources
+        .query_file(Path::new("queries").join(file_name), queries)
+        .schema_file("schema.sql", schema);
+    sources
 }

@@ -22,7 +22,7 @@ CREATE TABLE posts (
 #[tokio::test]
 async fn override_contradicting_a_proven_fact_is_a_warning() {
     let sql = "-- name: Q :many\nSELECT a.id, p.title AS \"title!\", count(*) AS \"n?\", NULL::text AS \"nothing!\"\nFROM authors a LEFT JOIN posts p ON p.author_id = a.id\nGROUP BY a.id, p.title;\n";
-    let (result, _dir) = generate_fixture("ok.sql", sql.as_bytes(), SCHEMA).await;
+    let result = generate_fixture("ok.sql", sql.as_bytes(), SCHEMA).await;
     let output = result.unwrap_or_else(|e| panic!("{e}"));
     let warnings: Vec<(String, String)> = output
         .warnings

@@ -3,15 +3,12 @@
 //! into small pieces and mutated — truncated, bytes flipped, lines duplicated
 //! or deleted, quotes, comments, dollar quotes, placeholders, headers,
 //! directives and random (also invalid) UTF-8 injected — and every input goes
-//! through everything of the generator that needs no database: reading the
-//! files (`read_inputs`: UTF-8 check, module names), `lex::lex_file`,
-//! `prefetch::parse_directives`, `parse::parse_query`, statement
-//! classification and parameter names, the nullability analysis against an
-//! empty catalog, `lint::lint_query` against synthetic descriptions, and the
-//! identifier conversions (on names from headers, directives, parameters, and
-//! every word of the file standing in for a column name). Every diagnostic is rendered, and so is a
-//! diagnostic at every span the lexer produced, since later stages point
-//! there. Nothing may panic.
+//! through everything of the generator that needs no database, by its public
+//! entry points: reading the files (`read_sources`: UTF-8 and NUL checks)
+//! and `check_offline` (lexing, query and module names, directives,
+//! parsing). Every diagnostic is rendered. Nothing may panic. (The stages
+//! after describe, on synthetic descriptions, and every name conversion are
+//! fuzzed inside the crate: `codegen/src/offline_fuzz.rs`.)
 //!
 //! Seeded and reproducible: `QUARRY_FUZZ_SEED` and `QUARRY_FUZZ_CASES`
 //! override the seed and the number of inputs. A panicking input is written
@@ -19,13 +16,11 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
-use codegen::describe::{Described, DescribedColumn};
-use codegen::diagnostic::{Diagnostic, Location, SourceFile};
+use codegen::Diagnostic;
 use quarry_tests::{target_root, workspace_root};
-use tokio_postgres::types::Type;
 
 /// Where the last caught panic happened (set by the panic hook).
 static PANIC_LOCATION: Mutex<Option<String>> = Mutex::new(None);
@@ -304,27 +299,6 @@ fn render(diagnostic: &Diagnostic, sink: &mut usize) {
     }
 }
 
-fn render_at(file: &Arc<SourceFile>, span: std::ops::Range<usize>, sink: &mut usize) {
-    let (line, col) = file.line_col(span.start);
-    *sink += line + col + file.offset_of(line, col);
-    let diagnostic = Diagnostic::error("fuzz", Some(Location::new(file, span))).with_label("here");
-    render(&diagnostic, sink);
-}
-
-/// Every conversion of a name into generated Rust or SQL: a name from the
-/// input must never make one panic (`proc_macro2::Ident::new` panics on
-/// anything that is not an identifier).
-fn names(name: &str) -> usize {
-    use codegen::ident;
-    let mut sink = ident::sql_ident(name).len() + ident::variant_name(name).len();
-    sink += ident::type_name_str(ident::pascal(name)).len();
-    sink += ident::field(name).to_string().len();
-    sink += ident::type_name(name).to_string().len();
-    sink += ident::ident(&ident::module_name(name)).to_string().len();
-    sink += ident::ident(&ident::variant_name(name)).to_string().len();
-    sink
-}
-
 /// Everything that needs no server, on one project directory holding the
 /// input as one or two query files.
 fn check(queries_dir: &Path, out_dir: &Path) -> usize {
@@ -335,122 +309,18 @@ fn check(queries_dir: &Path, out_dir: &Path) -> usize {
         out: out_dir.to_path_buf(),
         types: codegen::config::TypeConfig::default(),
     };
-    let inputs = match codegen::read_inputs(&config) {
-        Ok(inputs) => inputs,
+    let sources = match codegen::read_sources(&config) {
+        Ok(sources) => sources,
         Err(codegen::Error::Diagnostics(diagnostics)) => {
-            sink += diagnostics.to_string().len();
-            return sink;
-        }
-        Err(error) => panic!("read_inputs failed other than with diagnostics: {error}"),
-    };
-    let catalog = codegen::schema::Catalog::default();
-    for (module, file) in &inputs.query_files {
-        sink += names(module);
-        // Column names come from PostgreSQL and can be any text: every
-        // word and quoted identifier of the file stands in for one.
-        // (Distinct words, at most 24 a file, to keep the run short.)
-        let words: std::collections::BTreeSet<&str> = file
-            .text
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .flat_map(|word| {
-                [
-                    word,
-                    word.trim_matches(|c| c == '"' || c == '(' || c == ')'),
-                ]
-            })
-            .collect();
-        for word in words.into_iter().take(24) {
-            sink += names(word);
-        }
-        let (defs, diagnostics) = codegen::lex::lex_file(file);
-        for diagnostic in &diagnostics {
-            render(diagnostic, &mut sink);
-        }
-        for def in &defs {
-            sink += names(&def.name);
-            for name in def
-                .row_name
-                .iter()
-                .map(|(name, _)| name)
-                .chain(def.overrides.iter().map(|o| &o.column))
-                .chain(def.params.iter().filter_map(|p| p.name.as_ref()))
-                .chain(def.directives.iter().map(|d| &d.args))
-            {
-                sink += names(name);
-            }
-            for span in [
-                def.name_span.clone(),
-                def.kind_span.clone(),
-                def.sql_span.clone(),
-            ]
-            .into_iter()
-            .chain(def.row_name.iter().map(|(_, span)| span.clone()))
-            .chain(def.overrides.iter().map(|o| o.span.clone()))
-            .chain(
-                def.directives
-                    .iter()
-                    .flat_map(|d| [d.span.clone(), d.args_span.clone()]),
-            )
-            .chain(def.params.iter().flat_map(|p| p.spans.clone()))
-            {
-                render_at(&def.file, span, &mut sink);
-            }
-            for (_, site) in &def.param_sites {
-                render_at(&def.file, def.file_span(site.clone()), &mut sink);
-            }
-            render_at(
-                &def.file,
-                def.file_span(def.sql.len()..def.sql.len() + 1),
-                &mut sink,
-            );
-            let (_, directive_errors) = codegen::prefetch::parse_directives(def);
-            for diagnostic in &directive_errors {
+            for diagnostic in &diagnostics.0 {
                 render(diagnostic, &mut sink);
             }
-            let casts = (0..def.params.len())
-                .map(|i| (i, "int4".to_string()))
-                .collect();
-            sink += def.sql_with_param_casts(&casts).len();
-            let statement = match codegen::parse::parse_query(def) {
-                Ok(statement) => Some(statement),
-                Err(error) => {
-                    render_at(
-                        &def.file,
-                        def.file_span(error.offset..error.offset),
-                        &mut sink,
-                    );
-                    None
-                }
-            };
-            if let Some(statement) = &statement {
-                sink += format!("{:?}", codegen::parse::classify(statement)).len();
-                sink += codegen::parse::positional_param_names(statement, def.params.len()).len();
-            }
-            let params: Vec<bool> = def.params.iter().map(|p| p.nullable).collect();
-            for columns in 0..3 {
-                let described = Described {
-                    params: vec![Type::TEXT; def.params.len()],
-                    columns: (0..columns)
-                        .map(|i| DescribedColumn {
-                            name: format!("c{i}"),
-                            ty: Type::INT4,
-                            table_oid: None,
-                            column_id: None,
-                        })
-                        .collect(),
-                };
-                for diagnostic in codegen::lint::lint_query(def, statement.as_ref(), &described) {
-                    render(&diagnostic, &mut sink);
-                }
-                let inferred = codegen::nullability::infer_nullability(
-                    statement.as_ref(),
-                    &described,
-                    &params,
-                    &catalog,
-                );
-                sink += inferred.len();
-            }
+            return sink;
         }
+        Err(error) => panic!("read_sources failed other than with diagnostics: {error}"),
+    };
+    for diagnostic in codegen::check_offline(&sources) {
+        render(&diagnostic, &mut sink);
     }
     sink
 }

@@ -45,7 +45,7 @@ fn errors(result: Result<codegen::Output, codegen::Error>) -> Vec<(String, Strin
 }
 
 async fn single_error(file_name: &str, queries: &[u8], schema: &str) -> (String, String) {
-    let (result, _dir) = generate_fixture(file_name, queries, schema).await;
+    let result = generate_fixture(file_name, queries, schema).await;
     let mut all = errors(result);
     assert_eq!(all.len(), 1, "expected one error, got {all:#?}");
     all.remove(0)
@@ -185,7 +185,7 @@ fn nesting_just_under_the_limit_is_generated() {
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         runtime.block_on(async {
-            let (result, _dir) = generate_fixture("wide.sql", query.as_bytes(), SCHEMA).await;
+            let result = generate_fixture("wide.sql", query.as_bytes(), SCHEMA).await;
             result.unwrap_or_else(|e| panic!("{e}"))
         })
     });
@@ -204,7 +204,7 @@ async fn name_headers_inside_strings_stay_in_the_string() {
     let queries = "-- name: Dollar :one\nSELECT $$\n-- name: X :one\n$$::text AS a, $q$\n-- name: Z :many\n$q$::text AS z;\n\n\
                    -- name: Quoted :one\nSELECT '\n-- name: Y\n'::text AS b, E'\\'\n-- name: W :exec\n'::text AS w;\n\n\
                    -- name: Ident :one\nSELECT 1 AS \"\n-- name: V :one\n\" /*\n-- name: U :one\n*/;\n";
-    let (result, _dir) = generate_fixture("strings.sql", queries.as_bytes(), SCHEMA).await;
+    let result = generate_fixture("strings.sql", queries.as_bytes(), SCHEMA).await;
     let output = result.unwrap_or_else(|e| panic!("{e}"));
     let names: Vec<&str> = output.reports.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(names, ["Dollar", "Quoted", "Ident"]);
@@ -235,7 +235,7 @@ async fn a_byte_order_mark_is_not_sql() {
     let bom = "\u{feff}";
     let query = format!("{bom}-- name: Titles :many\nSELECT title FROM posts;\n");
     let schema = format!("{bom}{SCHEMA}");
-    let (result, _dir) = generate_fixture("bom.sql", query.as_bytes(), &schema).await;
+    let result = generate_fixture("bom.sql", query.as_bytes(), &schema).await;
     let output = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(output.reports[0].name, "Titles");
 
@@ -326,7 +326,7 @@ async fn long_lines_are_cut_around_the_caret() {
         .collect::<Vec<_>>()
         .join(", ");
     let query = format!("-- name: Long :one\nSELECT {padding}, titl, {padding} FROM posts;\n");
-    let (result, _dir) = generate_fixture("long.sql", query.as_bytes(), SCHEMA).await;
+    let result = generate_fixture("long.sql", query.as_bytes(), SCHEMA).await;
     let error = match result {
         Err(codegen::Error::Diagnostics(d)) => d,
         other => panic!("expected diagnostics, got {other:?}"),

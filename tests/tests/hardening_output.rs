@@ -469,22 +469,14 @@ async fn naive_reserved(db: &TestDb) -> String {
     out
 }
 
-/// Runs the generator on a fixture; returns the generated files.
-async fn generate(fixture: &Fixture, dir: &Path) -> (Vec<(PathBuf, String)>, Vec<String>) {
-    let queries = dir.join("queries");
-    std::fs::create_dir_all(&queries).unwrap();
+/// Runs the generator on a fixture, in memory; returns the generated files.
+async fn generate(fixture: &Fixture) -> (Vec<(PathBuf, String)>, Vec<String>) {
+    let mut sources = codegen::Sources::new(codegen::config::TypeConfig::default());
     for (name, text) in fixture.files {
-        std::fs::write(queries.join(name), text).unwrap();
+        sources.query_file(Path::new("queries").join(name), *text);
     }
-    let schema = dir.join("schema.sql");
-    std::fs::write(&schema, fixture.schema).unwrap();
-    let config = codegen::Config {
-        queries,
-        schema: vec![schema],
-        out: dir.join("out"),
-        types: codegen::config::TypeConfig::default(),
-    };
-    let output = codegen::generate(&config, server())
+    sources.schema_file("schema.sql", fixture.schema);
+    let output = codegen::generate_sources(&sources, server())
         .await
         .unwrap_or_else(|e| panic!("fixture `{}` must generate:\n{e}", fixture.module));
     let warnings = output.warnings.iter().map(|w| w.render()).collect();
@@ -549,9 +541,8 @@ async fn awkward_inputs_generate_code_that_compiles_clippy_clean_and_loads_right
 
     let mut lib =
         String::from("//! Written by tests/tests/hardening_output.rs.\n#![deny(warnings)]\n\n");
-    let temp = tempfile::tempdir().unwrap();
     for fixture in FIXTURES {
-        let (files, warnings) = generate(fixture, &temp.path().join(fixture.module)).await;
+        let (files, warnings) = generate(fixture).await;
         assert!(
             warnings.is_empty(),
             "fixture `{}` must generate without warnings:\n{}",
@@ -727,7 +718,7 @@ SELECT p.id FROM posts p;
 -- @row PostColumns
 SELECT p.id FROM posts p;
 ";
-    let (result, _dir) =
+    let result =
         quarry_tests::generate_fixture("posts.sql", queries.as_bytes(), SHADOW_SCHEMA).await;
     let rendered = match result {
         Err(codegen::Error::Diagnostics(diagnostics)) => diagnostics.to_string(),

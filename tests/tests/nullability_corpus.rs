@@ -16,9 +16,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use codegen::diagnostic::SourceFile;
 use quarry_tests::{server, workspace_root};
 
 /// The corpus must stay large enough to mean something.
@@ -85,85 +83,68 @@ fn parse_columns(list: &str) -> Result<Vec<(String, bool)>, String> {
         .collect()
 }
 
-/// Line number (1-based) of the first `-- expect:` line at or after `from`.
-fn expect_line(file: &Arc<SourceFile>, from: usize) -> Option<usize> {
-    let mut offset = from;
-    for line in file.text[from..].split_inclusive('\n') {
-        let is_expect = line
-            .trim_start()
-            .strip_prefix("--")
-            .is_some_and(|rest| rest.trim_start().starts_with("expect:"));
-        if is_expect {
-            return Some(file.line_col(offset).0);
-        }
-        offset += line.len();
-    }
-    None
-}
-
-/// Reads every expectation of the corpus; problems with the corpus itself go to `errors`.
+/// Reads every expectation of the corpus; problems with the corpus itself go
+/// to `errors`. A query's expectation is among the comment lines right after
+/// its `-- name:` header (its doc comment).
 fn load_expectations(files: &[PathBuf], errors: &mut Vec<String>) -> Vec<Expectation> {
     let root = workspace_root();
     let mut out = Vec::new();
     for path in files {
         let text =
             std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let shown = path.strip_prefix(&root).unwrap_or(path).to_path_buf();
-        let file = SourceFile::new(&shown, text);
-        let (defs, diagnostics) = codegen::lex::lex_file(&file);
-        for diagnostic in diagnostics {
-            errors.push(diagnostic.render());
-        }
-        for def in defs {
-            let (name_line, _) = file.line_col(def.name_span.start);
-            let lists: Vec<&str> = def
-                .docs
+        let shown = path.strip_prefix(&root).unwrap_or(path).display().to_string();
+        let lines: Vec<&str> = text.lines().map(str::trim_start).collect();
+        for (index, line) in lines.iter().enumerate() {
+            let Some(header) = line.strip_prefix("-- name:") else {
+                continue;
+            };
+            let name = header.split_whitespace().next().unwrap_or_default();
+            let lists: Vec<(usize, &str)> = lines[index + 1..]
                 .iter()
-                .filter_map(|doc| doc.trim().strip_prefix("expect:"))
+                .enumerate()
+                .take_while(|(_, doc)| doc.starts_with("--") && !doc.starts_with("-- name:"))
+                .filter_map(|(offset, doc)| {
+                    let list = doc.strip_prefix("--")?.trim().strip_prefix("expect:")?;
+                    Some((index + offset + 2, list))
+                })
                 .collect();
-            let [list] = lists.as_slice() else {
+            let [(line, list)] = lists.as_slice() else {
                 errors.push(format!(
-                    "{}:{name_line}: query `{}` needs exactly one `-- expect:` line, has {}",
-                    shown.display(),
-                    def.name,
+                    "{shown}:{}: query `{name}` needs exactly one `-- expect:` line, has {}",
+                    index + 1,
                     lists.len()
                 ));
                 continue;
             };
-            let line = expect_line(&file, def.name_span.start).unwrap_or(name_line);
-            let at = format!("{}:{line}", shown.display());
+            let at = format!("{shown}:{line}");
             match parse_columns(list) {
                 Ok(columns) => out.push(Expectation {
-                    query: def.name.clone(),
+                    query: name.to_string(),
                     at,
                     columns,
                 }),
-                Err(message) => errors.push(format!("{at}: query `{}`: {message}", def.name)),
+                Err(message) => errors.push(format!("{at}: query `{name}`: {message}")),
             }
         }
     }
     out
 }
 
-/// Runs the generator on the corpus: the query files are copied into a
-/// temporary directory (the corpus directory also holds the schema).
+/// Runs the generator on the corpus, in memory (the corpus directory also
+/// holds the schema).
 async fn generate_corpus(files: &[PathBuf]) -> codegen::Output {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let queries = dir.path().join("queries");
-    std::fs::create_dir_all(&queries).unwrap_or_else(|e| panic!("{e}"));
-    for file in files {
-        let name = file
-            .file_name()
-            .unwrap_or_else(|| panic!("{}", file.display()));
-        std::fs::copy(file, queries.join(name)).unwrap_or_else(|e| panic!("{e}"));
-    }
-    let config = codegen::Config {
-        queries,
-        schema: vec![corpus_dir().join(SCHEMA_FILE)],
-        out: dir.path().join("out"),
-        types: codegen::config::TypeConfig::default(),
+    let root = workspace_root();
+    let shown = |path: &Path| path.strip_prefix(&root).unwrap_or(path).to_path_buf();
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     };
-    match codegen::generate(&config, server()).await {
+    let mut sources = codegen::Sources::new(codegen::config::TypeConfig::default());
+    for file in files {
+        sources.query_file(shown(file), read(file));
+    }
+    let schema = corpus_dir().join(SCHEMA_FILE);
+    sources.schema_file(shown(&schema), read(&schema));
+    match codegen::generate_sources(&sources, server()).await {
         Ok(output) => output,
         Err(error) => panic!("the nullability corpus does not generate:\n{error}"),
     }

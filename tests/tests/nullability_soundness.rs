@@ -18,7 +18,7 @@
 //! the data drives the genuinely nullable columns of the example app to NULL,
 //! and the generator copes with schemas other than the two known ones.
 
-use codegen::lex::QueryKind;
+use codegen::QueryKind;
 use codegen::{ColumnReport, ParamReport, QueryReport};
 use quarry_tests::adversarial::{self, check_reports, Dataset, QuerySet, Soundness};
 use quarry_tests::TestDb;

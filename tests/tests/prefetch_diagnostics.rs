@@ -33,7 +33,7 @@ SELECT a.id, a.name FROM authors a WHERE a.id = ANY(:ids);
 /// Errors of a run of `LOADERS` + `sql`, as `(line:col, message)`.
 async fn errors(sql: &str) -> Vec<(String, String)> {
     let text = format!("{LOADERS}\n{sql}");
-    let (result, _dir) = generate_fixture("blog.sql", text.as_bytes(), SCHEMA).await;
+    let result = generate_fixture("blog.sql", text.as_bytes(), SCHEMA).await;
     let error = match result {
         Ok(_) => panic!("expected diagnostics for:\n{sql}"),
         Err(error) => error,
@@ -169,7 +169,7 @@ async fn ambiguous_derived_relation() {
     );
     // The note lists both candidates.
     let text = format!("{LOADERS}\n{sql}");
-    let (result, _dir) = generate_fixture("blog.sql", text.as_bytes(), SCHEMA).await;
+    let result = generate_fixture("blog.sql", text.as_bytes(), SCHEMA).await;
     let rendered = result.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(
         rendered.contains("reviews.post_id → posts.id"),

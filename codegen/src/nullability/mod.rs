@@ -14,7 +14,9 @@
 //! * [`traced`] — describe's source table/attribute of each column, checked
 //!   against `attnotnull` and every outer join of the statement.
 //!
-//! User overrides are applied afterwards by the caller. No IO.
+//! Then the user's word: [`decide_nullability`] applies the query's
+//! overrides (`"col!"`, `"col?"`, `@nullable`, `@not_null`) on top, warning
+//! when one contradicts a proven fact. No IO.
 
 mod analysis;
 mod functions;
@@ -25,6 +27,8 @@ mod traced;
 use sqlparser::ast::Statement;
 
 use crate::describe::Described;
+use crate::diagnostic::{Diagnostic, Location};
+use crate::lex::{ColumnOverride, Nullability, QueryDef};
 use crate::schema::Catalog;
 
 /// What inference concluded about one output column.
@@ -71,4 +75,73 @@ pub fn infer_nullability(
             },
         )
         .collect()
+}
+
+/// Every output column's nullability: what inference concluded, and the
+/// final answer after the user's overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Columns {
+    /// What inference concluded, per column.
+    pub inferred: Vec<ColumnNullability>,
+    /// The final answer per column (`"col!"`/`"col?"`/`@nullable`/`@not_null`
+    /// applied; the last override of a column wins).
+    pub nullable: Vec<bool>,
+}
+
+/// Infers every column's nullability, then applies the query's overrides;
+/// an override that contradicts a proven fact is a warning.
+pub(crate) fn decide_nullability(
+    def: &QueryDef,
+    statement: Option<&Statement>,
+    described: &Described,
+    catalog: &Catalog,
+) -> (Columns, Vec<Diagnostic>) {
+    let params_nullable: Vec<bool> = def.params.iter().map(|p| p.nullable).collect();
+    let inferred = infer_nullability(statement, described, &params_nullable, catalog);
+    let mut warnings = Vec::new();
+    let nullable = described
+        .columns
+        .iter()
+        .zip(&inferred)
+        .map(|(column, inferred)| {
+            match def.overrides.iter().rev().find(|o| o.column == column.name) {
+                Some(asserted) => {
+                    warnings.extend(contradicted_override(def, asserted, inferred));
+                    asserted.nullability == Nullability::Nullable
+                }
+                None => inferred.nullable,
+            }
+        })
+        .collect();
+    (Columns { inferred, nullable }, warnings)
+}
+
+/// A warning when an override contradicts what inference proved: `!` on a
+/// column that can provably be NULL, `?` on one proven never NULL.
+fn contradicted_override(
+    def: &QueryDef,
+    asserted: &ColumnOverride,
+    inferred: &ColumnNullability,
+) -> Option<Diagnostic> {
+    let location = Some(Location::new(&def.file, asserted.span.clone()));
+    match asserted.nullability {
+        Nullability::NotNull if inferred.can_be_null => Some(
+            Diagnostic::warning(
+                format!("`{}` is declared not null, but it can be NULL", asserted.column),
+                location,
+            )
+            .with_label("overrides a proven fact")
+            .with_note("the value is NULL for some data (a NULL literal, the nullable side of an outer join, or an aggregate over no rows); decoding it will fail then")
+            .with_help("use `COALESCE(…)` or an inner join instead, or drop the override"),
+        ),
+        Nullability::Nullable if !inferred.nullable => Some(
+            Diagnostic::warning(
+                format!("`{}` is declared nullable, but it is proven never NULL", asserted.column),
+                location,
+            )
+            .with_label("overrides a proven fact")
+            .with_help("drop the override to get a plain value instead of an `Option`"),
+        ),
+        _ => None,
+    }
 }

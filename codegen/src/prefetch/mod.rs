@@ -24,9 +24,11 @@ mod resolve;
 
 use std::ops::Range;
 
-pub use derive::{derive_loaders, singular, DerivedLoader, Parent};
+pub use derive::{derive_loaders, DerivedLoader, Parent};
 pub use directives::parse_directives;
-pub use resolve::{resolve_prefetch, LoaderSpec, QueryFacts, QueryPrefetch, RelationSpec};
+pub use resolve::{resolve_prefetch, QueryFacts, QueryPrefetch};
+#[cfg(test)]
+pub(crate) use resolve::{LoaderSpec, RelationSpec};
 
 /// Where a relation's rows come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,8 +19,6 @@ use crate::typemap::{RustType, TypeMapper};
 
 /// What prefetching needs to know about every query, loaders and parents alike.
 pub struct QueryFacts<'a> {
-    /// Module of the query.
-    pub module: &'a str,
     /// The query.
     pub def: &'a QueryDef,
     /// Its parsed statement, if sqlparser could parse it.
