@@ -14,8 +14,7 @@ async fn runtime_path_and_row_suffix() {
         row_suffix: Some("Record".to_string()),
         ..TypeConfig::default()
     };
-    let result =
-        generate_fixture_with("things.sql", QUERIES.as_bytes(), SCHEMA, types).await;
+    let result = generate_fixture_with("things.sql", QUERIES.as_bytes(), SCHEMA, types).await;
     let output = result.unwrap_or_else(|e| panic!("{e}"));
     let module = &output.files[std::path::Path::new("things.rs")];
     assert!(

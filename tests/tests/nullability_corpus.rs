@@ -92,7 +92,11 @@ fn load_expectations(files: &[PathBuf], errors: &mut Vec<String>) -> Vec<Expecta
     for path in files {
         let text =
             std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let shown = path.strip_prefix(&root).unwrap_or(path).display().to_string();
+        let shown = path
+            .strip_prefix(&root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let lines: Vec<&str> = text.lines().map(str::trim_start).collect();
         for (index, line) in lines.iter().enumerate() {
             let Some(header) = line.strip_prefix("-- name:") else {
