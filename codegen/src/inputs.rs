@@ -33,6 +33,7 @@ pub struct Sources {
     query_files: Vec<Text>,
     schema_files: Vec<Text>,
     types: TypeConfig,
+    regenerate: emit::Regenerate,
 }
 
 /// One input file's text and the names it goes by.
@@ -86,7 +87,15 @@ impl Sources {
             query_files: Vec::new(),
             schema_files: Vec::new(),
             types,
+            regenerate: emit::Regenerate::Cli,
         }
+    }
+
+    /// The generated headers say a build script regenerates the files
+    /// (instead of the `codegen` CLI).
+    pub(crate) fn regenerated_by_build_script(&mut self) -> &mut Self {
+        self.regenerate = emit::Regenerate::BuildScript;
+        self
     }
 
     /// Adds a query file. `path` is shown in diagnostics and written into
@@ -184,6 +193,7 @@ impl Sources {
                 version: VERSION.to_string(),
                 input_hash: self.input_hash(),
                 inputs: self.manifest(),
+                regenerate: self.regenerate,
             },
         })
     }

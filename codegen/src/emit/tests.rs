@@ -13,6 +13,7 @@ fn header() -> Header {
             ("queries/blog.sql".to_string(), "aaaa".to_string()),
             ("schema/blog.sql".to_string(), "bbbb".to_string()),
         ],
+        regenerate: Regenerate::Cli,
     }
 }
 
@@ -333,4 +334,32 @@ fn tokens_that_do_not_parse_are_an_error_naming_the_file() {
         matches!(&error, Err(EmitError { file, .. }) if file == "blog.rs"),
         "{error:?}"
     );
+}
+
+#[test]
+fn build_script_headers_say_the_build_script_regenerates_them() {
+    let project = plain_queries();
+    let cli = emit_project(&project, &header()).unwrap_or_else(|e| panic!("{e}"));
+    let by_build_script = Header {
+        regenerate: Regenerate::BuildScript,
+        ..header()
+    };
+    let built = emit_project(&project, &by_build_script).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cli.keys().collect::<Vec<_>>(),
+        built.keys().collect::<Vec<_>>()
+    );
+    for (path, text) in &built {
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1],
+            Regenerate::BuildScript.line(),
+            "{}",
+            path.display()
+        );
+        // Only that line differs: the hash (the up-to-date check) is the same.
+        let cli_text =
+            cli[path].replacen(Regenerate::Cli.line(), Regenerate::BuildScript.line(), 1);
+        assert_eq!(&cli_text, text, "{}", path.display());
+    }
 }
