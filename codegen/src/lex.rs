@@ -330,7 +330,9 @@ fn first_sql_offset(text: &str) -> Option<usize> {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            // A `;` before any SQL ends an empty statement: a query of only
+            // `;` has no SQL.
+            b' ' | b'\t' | b'\r' | b'\n' | b';' => i += 1,
             b'-' if bytes.get(i + 1) == Some(&b'-') => {
                 i = text[i..].find('\n').map_or(bytes.len(), |n| i + n + 1);
             }

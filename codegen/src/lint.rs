@@ -66,5 +66,22 @@ pub fn lint_query(
             .with_help("use `:one`, `:opt` or `:many` to get the rows"),
         );
     }
+    if def.kind == QueryKind::Exec && !described.columns.is_empty() {
+        if let Some(StatementClass::Modify { verb, .. }) = class {
+            out.push(
+                Diagnostic::warning(
+                    format!(
+                        "query `{}` is declared `:exec`, so the rows of its {verb} … RETURNING are discarded",
+                        def.name
+                    ),
+                    Some(crate::diagnostic::Location::new(
+                        &def.file,
+                        def.kind_span.clone(),
+                    )),
+                )
+                .with_help("use `:one`, `:opt` or `:many` to get the rows, or drop the RETURNING clause"),
+            );
+        }
+    }
     out
 }
