@@ -126,6 +126,39 @@ pub async fn generate_fixture(
     .await
 }
 
+/// Writes `queries/<file_name>`, `schema.sql` and a `quarry.toml` (its
+/// paths plus `toml`) to a temporary directory, then reads the configuration
+/// and generates from disk as the CLI does: for tests of `quarry.toml` keys.
+/// The directory lives as long as the returned guard.
+pub async fn generate_from_disk(
+    file_name: &str,
+    queries: &str,
+    schema: &str,
+    toml: &str,
+) -> (Result<codegen::Output, codegen::Error>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let root = dir.path();
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()))
+    };
+    std::fs::create_dir_all(root.join("queries")).unwrap_or_else(|e| panic!("{e}"));
+    write(&root.join("queries").join(file_name), queries);
+    write(&root.join("schema.sql"), schema);
+    let config_path = root.join("quarry.toml");
+    write(
+        &config_path,
+        &format!("queries = \"queries\"\nschema = [\"schema.sql\"]\nout = \"out\"\n{toml}"),
+    );
+    let file = codegen::config::read_config_file(&config_path).unwrap_or_else(|e| panic!("{e}"));
+    let config = codegen::Config {
+        queries: file.queries.unwrap_or_else(|| panic!("queries")),
+        schema: file.schema.unwrap_or_else(|| panic!("schema")),
+        out: file.out.unwrap_or_else(|| panic!("out")),
+        types: file.types,
+    };
+    (codegen::generate(&config, server()).await, dir)
+}
+
 /// [`generate_fixture`] with type options (time crate, overrides, naming).
 pub async fn generate_fixture_with(
     file_name: &str,

@@ -22,27 +22,12 @@ SELECT id FROM hosts WHERE addr = :addr;
 SELECT id, addr, search, uid FROM hosts WHERE id = :id;
 ";
 
-/// Writes the inputs and `quarry.toml` (with `toml` appended) to a temporary
-/// directory and runs the generator with the configuration read from it.
+/// Generates `queries/hosts.sql` over [`SCHEMA`] with `toml` appended to
+/// the `quarry.toml` (read from disk: the keys under test are config keys).
 async fn generate(toml: &str) -> codegen::Output {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let root = dir.path();
-    std::fs::create_dir_all(root.join("queries")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(root.join("queries/hosts.sql"), QUERIES).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(root.join("schema.sql"), SCHEMA).unwrap_or_else(|e| panic!("{e}"));
-    let config_path = root.join("quarry.toml");
-    let text = format!("queries = \"queries\"\nschema = [\"schema.sql\"]\nout = \"out\"\n{toml}");
-    std::fs::write(&config_path, text).unwrap_or_else(|e| panic!("{e}"));
-    let file = codegen::config::read_config_file(&config_path).unwrap_or_else(|e| panic!("{e}"));
-    let config = codegen::Config {
-        queries: file.queries.unwrap_or_else(|| panic!("queries")),
-        schema: file.schema.unwrap_or_else(|| panic!("schema")),
-        out: file.out.unwrap_or_else(|| panic!("out")),
-        types: file.types,
-    };
-    match codegen::generate(&config, quarry_tests::server()).await {
-        Ok(output) => output,
-        Err(error) => panic!("generation failed: {error}"),
+    match quarry_tests::generate_from_disk("hosts.sql", QUERIES, SCHEMA, toml).await {
+        (Ok(output), _dir) => output,
+        (Err(error), _dir) => panic!("generation failed: {error}"),
     }
 }
 

@@ -21,31 +21,13 @@ UPDATE kv SET attrs = :attrs WHERE id = :id;
 SELECT spans FROM kv WHERE id = :id;
 ";
 
-/// Writes the inputs (and `quarry.toml` when given) to a temporary
-/// directory and runs the generator with the configuration read from it.
+/// Generates `queries/unmapped.sql` over [`SCHEMA`] with `toml` appended to
+/// the `quarry.toml`.
 async fn generate(
     queries: &str,
     toml: &str,
 ) -> (Result<codegen::Output, codegen::Error>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let root = dir.path();
-    std::fs::create_dir_all(root.join("queries")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(root.join("queries/unmapped.sql"), queries).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(root.join("schema.sql"), SCHEMA).unwrap_or_else(|e| panic!("{e}"));
-    let config_path = root.join("quarry.toml");
-    let text = format!("queries = \"queries\"\nschema = [\"schema.sql\"]\nout = \"out\"\n{toml}");
-    std::fs::write(&config_path, text).unwrap_or_else(|e| panic!("{e}"));
-    let file = codegen::config::read_config_file(&config_path).unwrap_or_else(|e| panic!("{e}"));
-    let config = codegen::Config {
-        queries: file.queries.unwrap_or_else(|| panic!("queries")),
-        schema: file.schema.unwrap_or_else(|| panic!("schema")),
-        out: file.out.unwrap_or_else(|| panic!("out")),
-        types: file.types,
-    };
-    (
-        codegen::generate(&config, quarry_tests::server()).await,
-        dir,
-    )
+    quarry_tests::generate_from_disk("unmapped.sql", queries, SCHEMA, toml).await
 }
 
 /// One error diagnostic (position with the file name only), checked for the
