@@ -822,17 +822,26 @@ fn build_fields(
             continue;
         }
         let name = ident::snake(&column.name);
-        if fields.iter().any(|f| f.name == name) {
-            errors.push(
-                Diagnostic::error_at(
-                    format!(
-                        "query `{}` returns two columns named `{}`",
-                        def.name, column.name
-                    ),
-                    &def.file,
-                    def.sql_span.start..def.sql_span.start,
+        if let Some(first) = fields.iter().find(|f| f.name == name) {
+            // The same SQL name twice, or two names (`a` and `"A"`) that
+            // become one Rust field: say which.
+            let message = if first.column == column.name {
+                format!(
+                    "query `{}` returns two columns named `{}`",
+                    def.name, column.name
                 )
-                .with_help("alias one of them: `a.id AS author_id`"),
+            } else {
+                format!(
+                    "query `{}` returns columns `{}` and `{}`, which both become the field `{}`",
+                    def.name,
+                    first.column,
+                    column.name,
+                    ident::ident(&name)
+                )
+            };
+            errors.push(
+                Diagnostic::error_at(message, &def.file, def.sql_span.start..def.sql_span.start)
+                    .with_help("alias one of them: `a.id AS author_id`"),
             );
             ok = false;
             continue;
