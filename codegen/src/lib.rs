@@ -22,6 +22,8 @@ mod describe;
 mod diagnostic;
 mod emit;
 mod features;
+#[cfg(test)]
+mod fuzz_support;
 mod ident;
 mod inputs;
 mod ir;

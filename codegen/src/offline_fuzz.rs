@@ -14,7 +14,6 @@
 //! through the public entry points (`read_sources`, `check_offline`).
 //! Seeded and reproducible: `QUARRY_FUZZ_SEED` and `QUARRY_OFFLINE_FUZZ_CASES`.
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use postgres_types::Type;
@@ -22,115 +21,12 @@ use postgres_types::Type;
 use crate::config::TypeConfig;
 use crate::describe::{Described, DescribedColumn};
 use crate::diagnostic::{Diagnostic, Location, SourceFile};
+use crate::fuzz_support::{env_number, seed_files, Rng, INJECTIONS};
 use crate::schema::Catalog;
 use crate::{ident, lint, nullability, parse, query, Sources};
 
 const DEFAULT_SEED: u64 = 0x5eed_0012;
 const DEFAULT_CASES: u64 = 6_000;
-
-/// splitmix64.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|text| {
-            let text = text.trim().replace('_', "");
-            match text.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16).ok(),
-                None => text.parse().ok(),
-            }
-        })
-        .unwrap_or(default)
-}
-
-/// Every `.sql` file with a query header under the repository's query directories.
-fn seed_files() -> Vec<String> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "sql") {
-                out.push(path);
-            }
-        }
-    }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut paths = Vec::new();
-    for dir in [
-        "queries",
-        "tests/corpus",
-        "tests/nullability",
-        "tests/types",
-    ] {
-        walk(&root.join(dir), &mut paths);
-    }
-    paths.sort();
-    paths
-        .iter()
-        .filter_map(|path| std::fs::read_to_string(path).ok())
-        .filter(|text| text.contains("-- name:"))
-        .collect()
-}
-
-const INJECTIONS: &[&str] = &[
-    "'",
-    "\"",
-    "$$",
-    "$tag$",
-    "$1",
-    "$0",
-    "$99999999999999999999",
-    "--",
-    "/*",
-    "*/",
-    ":name",
-    ":name?",
-    ":",
-    "::",
-    "@x",
-    "sqlc.arg(",
-    "sqlc.narg(y)",
-    "E'\\",
-    "U&\"",
-    "\n-- name: X :one\n",
-    "\n-- name: ",
-    "\n-- @prefetch ",
-    "\n-- @prefetch c = L(id)\n",
-    "\n-- @key id\n",
-    "\n-- @row \n",
-    "\n-- @not_null \n",
-    "\n-- @nullable a, , b\n",
-    "AS \"x!\"",
-    "AS \"?\"",
-    ";",
-    "(",
-    ")",
-    "\r\n",
-    "\u{feff}",
-    "é",
-    "🎉",
-    "\u{301}",
-];
 
 /// One to four consecutive queries of `text`, mutated one to four times.
 fn mutated_piece(text: &str, rng: &mut Rng) -> String {
@@ -296,7 +192,10 @@ fn check(files: &[(&str, String)]) -> usize {
 fn fuzz() {
     let seed = env_number("QUARRY_FUZZ_SEED", DEFAULT_SEED);
     let cases = env_number("QUARRY_OFFLINE_FUZZ_CASES", DEFAULT_CASES);
-    let seeds = seed_files();
+    let seeds: Vec<String> = seed_files()
+        .into_iter()
+        .filter_map(|(_, bytes)| String::from_utf8(bytes).ok())
+        .collect();
     assert!(seeds.len() >= 10, "too few seed files: {}", seeds.len());
     let mut sink = 0usize;
     for index in 0..cases {

@@ -15,102 +15,22 @@
 //! to `<target>/fuzz-failures/` and named in the failure.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
 use codegen::Diagnostic;
-use quarry_tests::{target_root, workspace_root};
+use quarry_tests::target_root;
+
+#[path = "../../codegen/src/fuzz_support.rs"]
+mod fuzz_support;
+use fuzz_support::{env_number, seed_files, Rng, INJECTIONS};
 
 /// Where the last caught panic happened (set by the panic hook).
 static PANIC_LOCATION: Mutex<Option<String>> = Mutex::new(None);
 
 const DEFAULT_SEED: u64 = 0x5eed_0011;
 const DEFAULT_CASES: usize = 6_000;
-
-/// splitmix64: small, fast, and good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
-/// Env var as a number (decimal or `0x` hex), else `default`.
-fn env_number(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(text) => {
-            let text = text.trim().replace('_', "");
-            let parsed = match text.strip_prefix("0x") {
-                Some(hex) => u64::from_str_radix(hex, 16),
-                None => text.parse(),
-            };
-            parsed.unwrap_or_else(|_| panic!("{name}={text} is not a number"))
-        }
-        Err(_) => default,
-    }
-}
-
-/// The seed inputs: every `.sql` file under the given directories (recursively).
-fn seed_files() -> Vec<(String, Vec<u8>)> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "sql") {
-                out.push(path);
-            }
-        }
-    }
-    let root = workspace_root();
-    let mut paths = Vec::new();
-    for dir in [
-        "queries",
-        "tests/corpus",
-        "tests/nullability",
-        "tests/types",
-    ] {
-        walk(&root.join(dir), &mut paths);
-    }
-    paths.sort();
-    paths
-        .into_iter()
-        // Schema files are not query files; keep files with at least one header.
-        .filter_map(|path| {
-            let bytes = std::fs::read(&path).ok()?;
-            let name = path
-                .strip_prefix(&root)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            String::from_utf8_lossy(&bytes)
-                .contains("-- name:")
-                .then_some((name, bytes))
-        })
-        .collect()
-}
 
 /// A piece of `file`: one to four consecutive queries (split at header lines),
 /// so that inputs stay small and fast to parse in debug builds.
@@ -129,57 +49,6 @@ fn piece(file: &[u8], rng: &mut Rng) -> Vec<u8> {
     let last = (first + count).min(starts.len() - 1);
     file[starts[first]..starts[last]].to_vec()
 }
-
-const INJECTIONS: &[&str] = &[
-    "'",
-    "\"",
-    "$$",
-    "$tag$",
-    "$1",
-    "$0",
-    "$99999999999999999999",
-    "--",
-    "/*",
-    "*/",
-    "/* /* */",
-    ":name",
-    ":name?",
-    ":",
-    "::",
-    "::int",
-    "@x",
-    "sqlc.arg(",
-    "sqlc.narg(y)",
-    "E'\\",
-    "U&\"",
-    "\n-- name: X :one\n",
-    "\n-- name: ",
-    "\n-- name: Y :many\nSELECT 1 AS y;\n",
-    "\n-- name:  :exec\n",
-    "\n-- @prefetch ",
-    "\n-- @prefetch comments = CommentsByPost(id)\n",
-    "\n-- @prefetch = (\n",
-    "\n-- @key \n",
-    "\n-- @key id\n",
-    "\n-- @row \n",
-    "\n-- @not_null \n",
-    "\n-- @nullable a, , b\n",
-    "AS \"x!\"",
-    "AS \"?\"",
-    "AS \"!\"",
-    ";",
-    "; SELECT 2;",
-    "(",
-    ")",
-    "\r\n",
-    "\t",
-    "\u{feff}",
-    "\u{0}",
-    "é",
-    "🎉",
-    "\u{200b}",
-    "\u{301}",
-];
 
 const INVALID_UTF8: &[&[u8]] = &[
     b"\xff",
