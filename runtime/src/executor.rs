@@ -12,7 +12,7 @@ use postgres_types::ToSql;
 use tokio_postgres::{Client, Row, Statement};
 
 use crate::observe::observe;
-use crate::{Error, Pool, PooledConnection, Query};
+use crate::{Error, Pool, PooledConnection, Query, RowStream};
 
 /// Something that can run a generated query: a connection, a transaction or
 /// a pool.
@@ -46,6 +46,16 @@ pub trait Executor: Sync {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// Runs `query` with `params` and returns its rows as a [`RowStream`],
+    /// as they arrive (memory stays flat whatever the row count). The
+    /// parameters are only borrowed until the returned future resolves.
+    /// With a [`Pool`], the stream holds its connection until dropped.
+    fn query_stream(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<RowStream, Error>> + Send;
 
     /// Binds to one connection, so that the statements of one operation run
     /// on it — and, sent concurrently (`try_join!`), are pipelined on it: a
@@ -127,6 +137,18 @@ impl<'a> Session<'a> {
             .map_err(|source| Error::db(query.name(), source))
     }
 
+    async fn query_stream(
+        self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<tokio_postgres::RowStream, Error> {
+        let statement = self.prepare(query).await?;
+        self.client
+            .query_raw(&statement, params.iter().map(|param| *param as &dyn ToSql))
+            .await
+            .map_err(|source| Error::db(query.name(), source))
+    }
+
     async fn execute(self, query: &Query, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
         let statement = self.prepare(query).await?;
         self.client
@@ -161,6 +183,18 @@ macro_rules! impl_executor_for_connection {
                 let $this = self;
                 observe(query, None, ready(Ok($session)), move |session| {
                     session.execute(query, params)
+                })
+            }
+
+            fn query_stream(
+                &self,
+                query: &Query,
+                params: &[&(dyn ToSql + Sync)],
+            ) -> impl Future<Output = Result<RowStream, Error>> + Send {
+                let $this = self;
+                observe(query, None, ready(Ok($session)), move |session| async move {
+                    let rows = session.query_stream(query, params).await?;
+                    Ok(RowStream::new(query, rows, None))
                 })
             }
 
@@ -238,6 +272,23 @@ impl Executor for PooledConnection {
         )
     }
 
+    fn query_stream(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<RowStream, Error>> + Send {
+        let session = Session::cached(&self.object);
+        observe(
+            query,
+            Some(&self.detector),
+            ready(Ok(session)),
+            move |session| async move {
+                let rows = session.query_stream(query, params).await?;
+                Ok(RowStream::new(query, rows, None))
+            },
+        )
+    }
+
     fn pin(
         &self,
         _query: &'static Query,
@@ -267,6 +318,17 @@ impl Executor for Pool {
     ) -> impl Future<Output = Result<u64, Error>> + Send {
         observe(query, None, self.get_for(query), move |client| async move {
             Session::cached(&client).execute(query, params).await
+        })
+    }
+
+    fn query_stream(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<RowStream, Error>> + Send {
+        observe(query, None, self.get_for(query), move |client| async move {
+            let rows = Session::cached(&client).query_stream(query, params).await?;
+            Ok(RowStream::new(query, rows, Some(client)))
         })
     }
 
@@ -308,6 +370,14 @@ impl<T: Executor + ?Sized> Executor for &T {
         (**self).execute(query, params)
     }
 
+    fn query_stream(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<RowStream, Error>> + Send {
+        (**self).query_stream(query, params)
+    }
+
     fn pin(
         &self,
         query: &'static Query,
@@ -331,6 +401,14 @@ impl<T: Executor + ?Sized> Executor for Box<T> {
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send {
         (**self).execute(query, params)
+    }
+
+    fn query_stream(
+        &self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> impl Future<Output = Result<RowStream, Error>> + Send {
+        (**self).query_stream(query, params)
     }
 
     fn pin(

@@ -101,6 +101,7 @@ mod query;
 mod range;
 mod record;
 mod row;
+mod stream;
 #[cfg(feature = "text-search")]
 mod text_search;
 #[cfg(feature = "with-chrono")]
@@ -152,6 +153,7 @@ pub use crate::query::Query;
 pub use crate::range::{Multirange, Range, RangeBound};
 pub use crate::record::{record, scope, QueryLog, QueryRecord};
 pub use crate::row::{decode, DecodeError, FromRow};
+pub use crate::stream::{fetch_stream, RowStream};
 #[cfg(feature = "text-search")]
 pub use crate::text_search::{
     TsLexeme, TsOperand, TsPosition, TsQuery, TsQueryNode, TsVector, TsWeight, TsWeights,

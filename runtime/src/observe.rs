@@ -25,19 +25,26 @@ use crate::{Error, Query, Row};
 
 /// What an execution produced, as far as instrumentation cares.
 pub(crate) trait Outcome {
-    /// Rows returned (queries) or affected (`execute`).
-    fn rows(&self) -> u64;
+    /// Rows returned (queries) or affected (`execute`); `None` when not
+    /// known yet (a stream, whose rows arrive after the statement started).
+    fn rows(&self) -> Option<u64>;
 }
 
 impl Outcome for Vec<Row> {
-    fn rows(&self) -> u64 {
-        self.len() as u64
+    fn rows(&self) -> Option<u64> {
+        Some(self.len() as u64)
     }
 }
 
 impl Outcome for u64 {
-    fn rows(&self) -> u64 {
-        *self
+    fn rows(&self) -> Option<u64> {
+        Some(*self)
+    }
+}
+
+impl Outcome for crate::RowStream {
+    fn rows(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -98,7 +105,7 @@ where
 
         let result = run(connection).await;
 
-        let rows = result.as_ref().ok().map(Outcome::rows);
+        let rows = result.as_ref().ok().and_then(Outcome::rows);
         if let Some(started) = started {
             let finished = Instant::now();
             if let Some(flight) = flight {
