@@ -9,13 +9,35 @@
 pub struct Query {
     name: &'static str,
     sql: &'static str,
+    read_only: bool,
 }
 
 impl Query {
     /// Creates a query from its name (as written after `-- name:`) and its
     /// SQL with `$n` placeholders.
     pub const fn new(name: &'static str, sql: &'static str) -> Self {
-        Self { name, sql }
+        Self {
+            name,
+            sql,
+            read_only: false,
+        }
+    }
+
+    /// Marks the query as read-only: the generator proved it writes nothing
+    /// (a `SELECT` without data-modifying CTEs, row locks or volatile
+    /// functions), so the runtime may run it again on a fresh connection
+    /// when the connection failed under it. Queries are not read-only unless
+    /// marked: a write is never retried blindly.
+    pub const fn read_only(self) -> Self {
+        Self {
+            read_only: true,
+            ..self
+        }
+    }
+
+    /// Whether the generator marked the query [read-only](Self::read_only).
+    pub const fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The query's name, e.g. `ListPosts`.
