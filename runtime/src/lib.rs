@@ -106,6 +106,7 @@ mod stream;
 mod text_search;
 #[cfg(feature = "with-chrono")]
 mod timetz;
+mod transaction;
 pub mod types;
 #[cfg(test)]
 mod types_test;
@@ -132,6 +133,7 @@ pub use serde_json;
 #[cfg(feature = "with-time")]
 pub use time;
 pub use tokio_postgres;
+pub use tokio_postgres::IsolationLevel;
 pub use tokio_postgres::Row;
 #[cfg(feature = "with-uuid")]
 pub use uuid;
@@ -161,5 +163,9 @@ pub use crate::text_search::{
 };
 #[cfg(feature = "with-chrono")]
 pub use crate::timetz::TimeTz;
+pub use crate::transaction::{
+    is_retryable, sqlstate_of, transaction, InTransaction, RetryableError, TransactionFuture,
+    TransactionOptions,
+};
 pub use crate::xml::Xml;
 pub use futures_util::future::try_join;
