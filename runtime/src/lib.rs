@@ -96,6 +96,7 @@ mod macaddr8;
 mod money;
 mod observe;
 mod pool;
+mod portal;
 mod prefetch;
 mod query;
 mod range;
@@ -148,6 +149,7 @@ pub use crate::interval::{Interval, IntervalError};
 pub use crate::macaddr8::MacAddr8;
 pub use crate::money::Money;
 pub use crate::pool::{Pool, PoolBuildError, PooledConnection};
+pub use crate::portal::{fetch_chunked, PortalExecutor, PrefetchRows, StreamParam};
 pub use crate::prefetch::{
     fetch_keyed, unique_keys, Grouped, KeyColumn, Related, Relation, ToMany, ToOne,
 };

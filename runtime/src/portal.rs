@@ -1,0 +1,237 @@
+//! Chunked prefetch streams: [`PortalExecutor`] (the executors that can hold
+//! a server-side portal), [`PrefetchRows`] (what a generated row type with
+//! `@prefetch` relations implements) and [`fetch_chunked`], what the
+//! `<name>_stream` function of such a `:many` query returns.
+//!
+//! The parent statement is bound to a portal inside one transaction and read
+//! a chunk at a time (`Execute` with a row limit); each chunk's relations
+//! are loaded with one statement per relation before its rows are yielded.
+//! The first fetch asks for one row more than a chunk and keeps it for the
+//! next chunk, so the fetch that returns the last rows also reports the end:
+//! `n` parents take `⌈n / chunk⌉` fetches (one when there are none).
+
+use std::future::{ready, Future};
+
+use futures_util::{pin_mut, Stream, StreamExt as _, TryStreamExt as _};
+use postgres_types::ToSql;
+use tokio_postgres::IsolationLevel;
+
+use crate::observe::{observe, Outcome};
+use crate::{Error, Executor, Pool, Query, Row};
+
+/// One parameter of a chunked stream, owned by the stream (or borrowed for
+/// its lifetime `'a`).
+pub type StreamParam<'a> = Box<dyn ToSql + Send + Sync + 'a>;
+
+/// The rows of a `:many` query with `@prefetch` relations, assembled one
+/// chunk at a time: implemented by generated row types.
+pub trait PrefetchRows: Sized + Send {
+    /// Decodes `rows` (of `query`) and loads their relations on `db`, one
+    /// statement per relation for all of them.
+    fn prefetch<E: Executor + ?Sized>(
+        db: &E,
+        query: &'static Query,
+        rows: Vec<Row>,
+    ) -> impl Future<Output = Result<Vec<Self>, Error>> + Send;
+}
+
+/// An executor that can hold a server-side portal, which a chunked
+/// prefetch stream reads from: a portal lives inside a transaction.
+///
+/// Implemented for [`Pool`] (the stream checks out a connection and runs in
+/// a `READ ONLY` `REPEATABLE READ` transaction of its own, committed at the
+/// end and rolled back if the stream is dropped before), for
+/// [`tokio_postgres::Transaction`] and [`deadpool_postgres::Transaction`]
+/// (what [`transaction`](crate::transaction) hands its closure: the stream
+/// runs inside it, at its isolation level), and for `&T` and `Box<T>`.
+///
+/// A plain client or a pooled connection borrowed with `&` cannot hold one
+/// (a transaction needs the connection mutably): start a transaction on it
+/// and pass that.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot hold the server-side portal a chunked prefetch stream reads from",
+    label = "not a transaction or a pool",
+    note = "a `:many` query with `@prefetch` relations streams through a portal, which lives inside a transaction",
+    note = "pass a `quarry::Pool` (the stream opens a read-only transaction of its own) or a transaction (`client.transaction().await?`, `quarry::transaction(&pool, |tx| …)`)"
+)]
+pub trait PortalExecutor: Executor {
+    /// Streams `query`'s rows in chunks of `chunk` rows (see [`fetch_chunked`]).
+    #[doc(hidden)]
+    fn chunked<'a, R: PrefetchRows + 'a>(
+        &'a self,
+        query: &'static Query,
+        chunk: u32,
+        params: Vec<StreamParam<'a>>,
+    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a;
+}
+
+/// Runs a `:many` query whose rows have `@prefetch` relations as a stream:
+/// its rows are read from a portal `chunk` at a time (at least 1), and each
+/// chunk's relations are loaded (one statement per relation) before its rows
+/// are yielded. An error preparing, binding or fetching is the stream's
+/// last item.
+///
+/// Every fetch and relation statement is an execution that
+/// [`record`](crate::record) counts (`BEGIN` and `COMMIT` are not): `n`
+/// parents with `k` relations take `⌈n / chunk⌉ × (1 + k)` statements (one
+/// fetch when there are none).
+pub fn fetch_chunked<'a, R, P>(
+    db: &'a P,
+    query: &'static Query,
+    chunk: u32,
+    params: Vec<StreamParam<'a>>,
+) -> impl Stream<Item = Result<R, Error>> + Send + 'a
+where
+    R: PrefetchRows + 'a,
+    P: PortalExecutor + ?Sized,
+{
+    db.chunked(query, chunk.max(1), params)
+}
+
+impl PortalExecutor for tokio_postgres::Transaction<'_> {
+    fn chunked<'a, R: PrefetchRows + 'a>(
+        &'a self,
+        query: &'static Query,
+        chunk: u32,
+        params: Vec<StreamParam<'a>>,
+    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
+        chunks(self, self, query, chunk, params)
+    }
+}
+
+impl PortalExecutor for deadpool_postgres::Transaction<'_> {
+    fn chunked<'a, R: PrefetchRows + 'a>(
+        &'a self,
+        query: &'static Query,
+        chunk: u32,
+        params: Vec<StreamParam<'a>>,
+    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
+        chunks(self, self, query, chunk, params)
+    }
+}
+
+/// Checks a connection out for the stream and runs it in a `READ ONLY`
+/// `REPEATABLE READ` transaction: every chunk and relation reads one snapshot.
+impl PortalExecutor for Pool {
+    fn chunked<'a, R: PrefetchRows + 'a>(
+        &'a self,
+        query: &'static Query,
+        chunk: u32,
+        params: Vec<StreamParam<'a>>,
+    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
+        async_stream::try_stream! {
+            let mut connection = self.inner().get().await.map_err(|source| Error::Pool {
+                query: query.name(),
+                source,
+            })?;
+            let transaction = connection
+                .build_transaction()
+                .read_only(true)
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .start()
+                .await
+                .map_err(|source| Error::db(query.name(), source))?;
+            {
+                let rows = chunks::<R, _>(&transaction, &transaction, query, chunk, params);
+                pin_mut!(rows);
+                while let Some(row) = rows.next().await {
+                    yield row?;
+                }
+            }
+            transaction
+                .commit()
+                .await
+                .map_err(|source| Error::db(query.name(), source))?;
+        }
+    }
+}
+
+impl<T: PortalExecutor + ?Sized> PortalExecutor for &T {
+    fn chunked<'a, R: PrefetchRows + 'a>(
+        &'a self,
+        query: &'static Query,
+        chunk: u32,
+        params: Vec<StreamParam<'a>>,
+    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
+        (**self).chunked(query, chunk, params)
+    }
+}
+
+impl<T: PortalExecutor + ?Sized> PortalExecutor for Box<T> {
+    fn chunked<'a, R: PrefetchRows + 'a>(
+        &'a self,
+        query: &'static Query,
+        chunk: u32,
+        params: Vec<StreamParam<'a>>,
+    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
+        (**self).chunked(query, chunk, params)
+    }
+}
+
+/// The rows of one fetch from the portal, and whether the portal is done.
+struct Chunk {
+    rows: Vec<Row>,
+    done: bool,
+}
+
+impl Outcome for Chunk {
+    fn rows(&self) -> Option<u64> {
+        Some(self.rows.len() as u64)
+    }
+}
+
+/// The chunk loop on a transaction: `transaction` holds the portal, `db`
+/// (the same transaction, with its statement cache when it has one) runs
+/// the relation statements.
+fn chunks<'a, R, E>(
+    db: &'a E,
+    transaction: &'a tokio_postgres::Transaction<'a>,
+    query: &'static Query,
+    chunk: u32,
+    params: Vec<StreamParam<'a>>,
+) -> impl Stream<Item = Result<R, Error>> + Send + 'a
+where
+    R: PrefetchRows + 'a,
+    E: Executor + ?Sized,
+{
+    let chunk = chunk.max(1);
+    let limit = i32::try_from(chunk).unwrap_or(i32::MAX - 1);
+    async_stream::try_stream! {
+        let fail = |source| Error::db(query.name(), source);
+        let mut portal = None;
+        // One row read ahead of the chunk it belongs to.
+        let mut held: Option<Row> = None;
+        loop {
+            let fetched = observe(query, None, ready(Ok(())), |()| async {
+                let portal = match &portal {
+                    Some(portal) => portal,
+                    None => {
+                        let statement = transaction.prepare(query.sql()).await.map_err(fail)?;
+                        let refs = params.iter().map(|param| &**param as &(dyn ToSql + Sync));
+                        let refs: Vec<&(dyn ToSql + Sync)> = refs.collect();
+                        portal.insert(transaction.bind(&statement, &refs).await.map_err(fail)?)
+                    }
+                };
+                let max_rows = if held.is_some() { limit } else { limit + 1 };
+                let stream = transaction.query_portal_raw(portal, max_rows).await.map_err(fail)?;
+                pin_mut!(stream);
+                let rows: Vec<Row> = stream.as_mut().try_collect().await.map_err(fail)?;
+                let done = stream.rows_affected().is_some();
+                Ok(Chunk { rows, done })
+            })
+            .await?;
+            let mut rows: Vec<Row> = held.take().into_iter().chain(fetched.rows).collect();
+            if !fetched.done && rows.len() > limit as usize {
+                held = rows.pop();
+            }
+            if !rows.is_empty() {
+                for row in R::prefetch(db, query, rows).await? {
+                    yield row;
+                }
+            }
+            if fetched.done {
+                break;
+            }
+        }
+    }
+}
