@@ -784,9 +784,7 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
     } else {
         quote!()
     };
-    let name = &query.name;
-    let sql = &query.sql;
-    let query_const = quote!(const QUERY: quarry::Query = quarry::Query::new(#name, #sql););
+    let query_const = query_const(query);
     let (ret, body) = match (&query.loader, row_type) {
         (Some(loader), Some((row, columns))) => {
             return loader_tokens(query, loader, &row, &columns, &docs, &params);
@@ -815,6 +813,20 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
             #body
         }
     }
+}
+
+/// `const QUERY: quarry::Query = …;`, marked `.read_only()` when the
+/// generator proved the statement writes nothing (the runtime may then retry
+/// it on a fresh connection after a connection error).
+fn query_const(query: &QueryIr) -> TokenStream {
+    let name = &query.name;
+    let sql = &query.sql;
+    let read_only = if query.read_only {
+        quote!(.read_only())
+    } else {
+        quote!()
+    };
+    quote!(const QUERY: quarry::Query = quarry::Query::new(#name, #sql)#read_only;)
 }
 
 /// A query function's rustdoc: the user's docs (or a default), what a loader
@@ -951,8 +963,7 @@ fn loader_tokens(
         .first()
         .map_or_else(|| ident::ident("keys"), |p| ident::ident(&p.name));
     let key_type = loader.key_type.owned(&quote!(super::types));
-    let name = &query.name;
-    let sql = &query.sql;
+    let query_const = query_const(query);
     let container = if loader.to_many {
         quote!(quarry::ToMany<#key_type, #row>)
     } else {
@@ -987,7 +998,7 @@ fn loader_tokens(
 
         #distinct_doc
         pub(crate) async fn #distinct_fn<E: quarry::Executor + ?Sized>(db: &E, #(#distinct_params),*) -> Result<#container, quarry::Error> {
-            const QUERY: quarry::Query = quarry::Query::new(#name, #sql);
+            #query_const
             #key_const
             if #keys.is_empty() {
                 return Ok(Default::default());

@@ -163,6 +163,9 @@ pub struct QueryIr {
     pub loader: Option<LoaderIr>,
     /// Whether its row type has relations (the function pins one connection).
     pub has_relations: bool,
+    /// The statement provably writes nothing: its `Query` is marked
+    /// `.read_only()`, so the runtime may retry it on a fresh connection.
+    pub read_only: bool,
 }
 
 /// A parameter of a query function.
@@ -191,6 +194,8 @@ pub struct CheckedQuery<'a> {
     pub nullable: Vec<bool>,
     /// Loader spec and relations (indices refer to the same query slice).
     pub prefetch: QueryPrefetch,
+    /// The statement provably writes nothing ([`crate::readonly`]).
+    pub read_only: bool,
 }
 
 /// Builds the IR. `modules` lists `(module name, display path)` in order.
@@ -247,6 +252,7 @@ pub fn build_project(
             row,
             loader,
             has_relations,
+            read_only: query.read_only,
         });
     }
     builder.check_columns_structs();

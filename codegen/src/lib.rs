@@ -36,6 +36,7 @@ mod parse;
 pub mod pg;
 mod prefetch;
 mod query;
+mod readonly;
 mod schema;
 mod typemap;
 pub mod write;

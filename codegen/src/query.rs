@@ -78,6 +78,8 @@ pub(crate) struct AnalysedQuery {
     pub inferred: Vec<ColumnNullability>,
     /// Final nullability per column (inference, then overrides).
     pub nullable: Vec<bool>,
+    /// The statement provably writes nothing ([`crate::readonly`]).
+    pub read_only: bool,
 }
 
 /// Lexes every query file: queries with their modules, in file order. A
@@ -287,11 +289,13 @@ impl DescribedQuery {
         let (columns, mut warnings) =
             nullability::decide_nullability(def, statement, &described, catalog);
         diagnostics.append(&mut warnings);
+        let read_only = statement.is_some_and(|s| crate::readonly::writes_nothing(s, catalog));
         AnalysedQuery {
             query,
             described,
             inferred: columns.inferred,
             nullable: columns.nullable,
+            read_only,
         }
     }
 }
@@ -324,6 +328,7 @@ impl AnalysedQuery {
             described: &self.described,
             nullable: self.nullable.clone(),
             prefetch,
+            read_only: self.read_only,
         }
     }
 

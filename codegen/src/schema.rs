@@ -301,6 +301,10 @@ pub struct Catalog {
     pub domains: BTreeMap<u32, Domain>,
     /// Functions by name (lower case), all schemas.
     pub functions: HashMap<String, FunctionInfo>,
+    /// Names of functions with some `VOLATILE` overload (`pg_proc.provolatile`),
+    /// all schemas, for read-only inference ([`crate::readonly`]): `true` when
+    /// some volatile overload is outside `pg_catalog` (a user's function).
+    pub volatile_functions: BTreeMap<String, bool>,
     by_name: HashMap<String, Vec<u32>>,
 }
 
@@ -387,6 +391,14 @@ FROM pg_proc p
 WHERE p.prokind IN ('f', 'a')
 GROUP BY p.proname";
 
+/// Every function name with a `VOLATILE` overload, and whether one of those
+/// is outside `pg_catalog`.
+const VOLATILE_FUNCTIONS_SQL: &str = "
+SELECT p.proname::text, bool_or(n.nspname <> 'pg_catalog')
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+WHERE p.provolatile = 'v'
+GROUP BY p.proname";
+
 const ENUMS_SQL: &str = "
 SELECT t.oid, n.nspname::text, t.typname::text,
        array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
@@ -436,6 +448,15 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
     add_domains(&mut catalog, &domains).map_err(decode)?;
     add_functions(&mut catalog, &functions).map_err(decode)?;
     add_enums(&mut catalog, &enums).map_err(decode)?;
+    let volatile = client
+        .query(VOLATILE_FUNCTIONS_SQL, &[])
+        .await
+        .map_err(pg("volatile functions"))?;
+    for row in &volatile {
+        catalog
+            .volatile_functions
+            .insert(row.try_get(0).map_err(decode)?, row.try_get(1).map_err(decode)?);
+    }
     Ok(catalog)
 }
 

@@ -59,6 +59,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         row: None,
         loader: None,
         has_relations: false,
+        read_only: false,
     }
 }
 

@@ -60,6 +60,7 @@ fn build(text: &str, facts: Vec<Facts>) -> Result<Project, Vec<Diagnostic>> {
             described,
             nullable: facts.columns.iter().map(|(_, _, null)| *null).collect(),
             prefetch: facts.prefetch,
+            read_only: false,
         })
         .collect();
     let config = TypeConfig::default();

@@ -43,9 +43,10 @@ pub async fn get_author<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<GetAuthorRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetAuthor",
-        "SELECT a.id, a.name, a.email, a.bio, a.avatar\nFROM authors a\nWHERE a.id = $1",
-    );
+            "GetAuthor",
+            "SELECT a.id, a.name, a.email, a.bio, a.avatar\nFROM authors a\nWHERE a.id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
 }
 
@@ -96,9 +97,10 @@ pub(crate) async fn authors_by_ids_distinct<E: quarry::Executor + ?Sized>(
     ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, AuthorsByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AuthorsByIds",
-        "SELECT a.id, a.name, a.email, a.bio\nFROM authors a\nWHERE a.id = ANY ($1)\nORDER BY a.id",
-    );
+            "AuthorsByIds",
+            "SELECT a.id, a.name, a.email, a.bio\nFROM authors a\nWHERE a.id = ANY ($1)\nORDER BY a.id",
+        )
+        .read_only();
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -172,9 +174,10 @@ pub async fn author_leaderboard<E: quarry::Executor + ?Sized>(
     db: &E,
 ) -> Result<Vec<AuthorLeaderboardRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AuthorLeaderboard",
-        "SELECT a.id AS author_id, a.name,\n       count(p.id) AS post_count,\n       COALESCE(sum(p.views), 0)::bigint AS total_views,\n       avg(p.views)::float8 AS avg_views,\n       row_number() OVER (ORDER BY COALESCE(sum(p.views), 0) DESC, a.id) AS leaderboard_rank\nFROM authors a\nLEFT JOIN posts p ON p.author_id = a.id AND p.published_at IS NOT NULL\nGROUP BY a.id\nORDER BY leaderboard_rank",
-    );
+            "AuthorLeaderboard",
+            "SELECT a.id AS author_id, a.name,\n       count(p.id) AS post_count,\n       COALESCE(sum(p.views), 0)::bigint AS total_views,\n       avg(p.views)::float8 AS avg_views,\n       row_number() OVER (ORDER BY COALESCE(sum(p.views), 0) DESC, a.id) AS leaderboard_rank\nFROM authors a\nLEFT JOIN posts p ON p.author_id = a.id AND p.published_at IS NOT NULL\nGROUP BY a.id\nORDER BY leaderboard_rank",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
@@ -228,9 +231,10 @@ pub(crate) async fn posts_by_author_distinct<E: quarry::Executor + ?Sized>(
     author_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, PostsByAuthorRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "PostsByAuthor",
-        "SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at DESC NULLS FIRST, p.id",
-    );
+            "PostsByAuthor",
+            "SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at DESC NULLS FIRST, p.id",
+        )
+        .read_only();
     if author_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -348,9 +352,10 @@ pub async fn get_post_by_uuid<E: quarry::Executor + ?Sized>(
     uuid: quarry::uuid::Uuid,
 ) -> Result<Option<GetPostByUuidRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetPostByUuid",
-        "SELECT p.id, p.uuid, p.title, p.body, p.published_at, p.views, p.metadata,\n       a.id AS author_id, a.name AS author_name\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nWHERE p.uuid = $1",
-    );
+            "GetPostByUuid",
+            "SELECT p.id, p.uuid, p.title, p.body, p.published_at, p.views, p.metadata,\n       a.id AS author_id, a.name AS author_name\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nWHERE p.uuid = $1",
+        )
+        .read_only();
     quarry::fetch_opt(db, &QUERY, &[&uuid]).await
 }
 
@@ -399,9 +404,10 @@ pub async fn list_published_posts<E: quarry::Executor + ?Sized>(
     limit: i64,
 ) -> Result<Vec<ListPublishedPostsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListPublishedPosts",
-        "SELECT p.id, p.uuid, p.title, p.author_id, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL AND p.published_at <= $1\nORDER BY p.published_at DESC, p.id DESC\nLIMIT $2",
-    );
+            "ListPublishedPosts",
+            "SELECT p.id, p.uuid, p.title, p.author_id, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL AND p.published_at <= $1\nORDER BY p.published_at DESC, p.id DESC\nLIMIT $2",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&as_of, &limit]).await
 }
 
@@ -509,9 +515,10 @@ pub async fn posts_with_comment_counts<E: quarry::Executor + ?Sized>(
     min_comments: i64,
 ) -> Result<Vec<PostsWithCommentCountsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "PostsWithCommentCounts",
-        "SELECT p.id, p.title, a.name AS author_name,\n       count(c.id) AS comment_count,\n       max(c.created_at) AS last_comment_at\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nLEFT JOIN comments c ON c.post_id = p.id\nGROUP BY p.id, a.id\nHAVING count(c.id) >= $1\nORDER BY comment_count DESC, p.id",
-    );
+            "PostsWithCommentCounts",
+            "SELECT p.id, p.title, a.name AS author_name,\n       count(c.id) AS comment_count,\n       max(c.created_at) AS last_comment_at\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nLEFT JOIN comments c ON c.post_id = p.id\nGROUP BY p.id, a.id\nHAVING count(c.id) >= $1\nORDER BY comment_count DESC, p.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&min_comments]).await
 }
 
@@ -555,9 +562,10 @@ pub async fn posts_by_tag<E: quarry::Executor + ?Sized>(
     tag: &str,
 ) -> Result<Vec<PostsByTagRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "PostsByTag",
-        "SELECT p.id, p.title, p.published_at, a.name AS author_name\nFROM tags t\nJOIN post_tags pt ON pt.tag_id = t.id\nJOIN posts p ON p.id = pt.post_id\nJOIN authors a ON a.id = p.author_id\nWHERE t.name = $1\nORDER BY p.published_at DESC NULLS LAST, p.id",
-    );
+            "PostsByTag",
+            "SELECT p.id, p.title, p.published_at, a.name AS author_name\nFROM tags t\nJOIN post_tags pt ON pt.tag_id = t.id\nJOIN posts p ON p.id = pt.post_id\nJOIN authors a ON a.id = p.author_id\nWHERE t.name = $1\nORDER BY p.published_at DESC NULLS LAST, p.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&tag]).await
 }
 
@@ -603,9 +611,10 @@ pub async fn search_posts_by_metadata<E: quarry::Executor + ?Sized>(
     filter: &quarry::serde_json::Value,
 ) -> Result<Vec<SearchPostsByMetadataRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "SearchPostsByMetadata",
-        "SELECT p.id, p.title, p.metadata,\n       p.metadata ->> 'lang' AS lang,\n       (p.metadata -> 'reading_minutes')::int AS reading_minutes\nFROM posts p\nWHERE p.metadata @> $1\nORDER BY p.id",
-    );
+            "SearchPostsByMetadata",
+            "SELECT p.id, p.title, p.metadata,\n       p.metadata ->> 'lang' AS lang,\n       (p.metadata -> 'reading_minutes')::int AS reading_minutes\nFROM posts p\nWHERE p.metadata @> $1\nORDER BY p.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&filter]).await
 }
 
@@ -666,9 +675,10 @@ pub async fn author_post_timeline<E: quarry::Executor + ?Sized>(
     author_ids: &[i64],
 ) -> Result<Vec<AuthorPostTimelineRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AuthorPostTimeline",
-        "SELECT p.author_id, p.id AS post_id, p.title,\n       (p.published_at AT TIME ZONE 'UTC')::date AS published_on,\n       p.views,\n       lag(p.title) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id) AS previous_title,\n       (p.published_at AT TIME ZONE 'UTC')::date\n         - lag((p.published_at AT TIME ZONE 'UTC')::date) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)\n         AS days_since_previous,\n       sum(p.views) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)::bigint AS cumulative_views\nFROM posts p\nWHERE p.published_at IS NOT NULL\n  AND p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at, p.id",
-    );
+            "AuthorPostTimeline",
+            "SELECT p.author_id, p.id AS post_id, p.title,\n       (p.published_at AT TIME ZONE 'UTC')::date AS published_on,\n       p.views,\n       lag(p.title) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id) AS previous_title,\n       (p.published_at AT TIME ZONE 'UTC')::date\n         - lag((p.published_at AT TIME ZONE 'UTC')::date) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)\n         AS days_since_previous,\n       sum(p.views) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)::bigint AS cumulative_views\nFROM posts p\nWHERE p.published_at IS NOT NULL\n  AND p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at, p.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&author_ids]).await
 }
 
@@ -779,9 +789,10 @@ pub(crate) async fn comments_by_post_distinct<E: quarry::Executor + ?Sized>(
     post_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, CommentsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CommentsByPost",
-        "SELECT c.id, c.post_id, c.author_id, a.name AS author_name, c.body, c.created_at\nFROM comments c\nLEFT JOIN authors a ON a.id = c.author_id\nWHERE c.post_id = ANY ($1)\nORDER BY c.post_id, c.created_at, c.id",
-    );
+            "CommentsByPost",
+            "SELECT c.id, c.post_id, c.author_id, a.name AS author_name, c.body, c.created_at\nFROM comments c\nLEFT JOIN authors a ON a.id = c.author_id\nWHERE c.post_id = ANY ($1)\nORDER BY c.post_id, c.created_at, c.id",
+        )
+        .read_only();
     if post_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -963,9 +974,10 @@ pub(crate) async fn tags_by_post_distinct<E: quarry::Executor + ?Sized>(
     post_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, TagsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "TagsByPost",
-        "SELECT pt.post_id, t.id, t.name\nFROM post_tags pt\nJOIN tags t ON t.id = pt.tag_id\nWHERE pt.post_id = ANY ($1)\nORDER BY pt.post_id, t.name",
-    );
+            "TagsByPost",
+            "SELECT pt.post_id, t.id, t.name\nFROM post_tags pt\nJOIN tags t ON t.id = pt.tag_id\nWHERE pt.post_id = ANY ($1)\nORDER BY pt.post_id, t.name",
+        )
+        .read_only();
     if post_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -1076,9 +1088,10 @@ pub async fn list_posts_with_relations<E: quarry::Executor + ?Sized>(
     limit: i64,
 ) -> Result<Vec<ListPostsWithRelationsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListPostsWithRelations",
-        "SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL\nORDER BY p.published_at DESC, p.id\nLIMIT $1",
-    );
+            "ListPostsWithRelations",
+            "SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL\nORDER BY p.published_at DESC, p.id\nLIMIT $1",
+        )
+        .read_only();
     let conn = db.pin(&QUERY).await?;
     let columns: Vec<ListPostsWithRelationsRowColumns> = quarry::fetch_all(
             &conn,
@@ -1138,9 +1151,10 @@ pub(crate) async fn authors_by_id_distinct<E: quarry::Executor + ?Sized>(
     keys: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, Author>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AuthorsById",
-        "SELECT t.id, t.name, t.email, t.bio, t.avatar\nFROM authors t\nWHERE t.id = ANY($1)",
-    );
+            "AuthorsById",
+            "SELECT t.id, t.name, t.email, t.bio, t.avatar\nFROM authors t\nWHERE t.id = ANY($1)",
+        )
+        .read_only();
     if keys.is_empty() {
         return Ok(Default::default());
     }
@@ -1190,9 +1204,10 @@ pub(crate) async fn tags_via_post_tags_distinct<E: quarry::Executor + ?Sized>(
     keys: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "TagsViaPostTags",
-        "SELECT t.id, t.name, j.post_id AS quarry_key\nFROM post_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.post_id = ANY($1)\nORDER BY j.post_id, t.id",
-    );
+            "TagsViaPostTags",
+            "SELECT t.id, t.name, j.post_id AS quarry_key\nFROM post_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.post_id = ANY($1)\nORDER BY j.post_id, t.id",
+        )
+        .read_only();
     const KEY: quarry::KeyColumn = quarry::KeyColumn {
         index: 2,
         name: "quarry_key",

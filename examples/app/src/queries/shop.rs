@@ -43,9 +43,10 @@ pub async fn get_customer<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<Customer, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetCustomer",
-        "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = $1",
-    );
+            "GetCustomer",
+            "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
 }
 
@@ -61,9 +62,10 @@ pub async fn get_customer_by_email<E: quarry::Executor + ?Sized>(
     email: &str,
 ) -> Result<Option<Customer>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetCustomerByEmail",
-        "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.email = $1",
-    );
+            "GetCustomerByEmail",
+            "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.email = $1",
+        )
+        .read_only();
     quarry::fetch_opt(db, &QUERY, &[&email]).await
 }
 
@@ -133,9 +135,10 @@ pub(crate) async fn customers_by_ids_distinct<E: quarry::Executor + ?Sized>(
     ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, Customer>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CustomersByIds",
-        "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
-    );
+            "CustomersByIds",
+            "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
+        )
+        .read_only();
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -188,9 +191,10 @@ pub async fn customer_order_stats<E: quarry::Executor + ?Sized>(
     db: &E,
 ) -> Result<Vec<CustomerOrderStatsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CustomerOrderStats",
-        "SELECT c.id, c.name, c.email, c.phone,\n       count(o.id) AS order_count,\n       max(o.placed_at) AS last_order_at\nFROM customers c\nLEFT JOIN orders o ON o.customer_id = c.id\nGROUP BY c.id\nORDER BY c.id",
-    );
+            "CustomerOrderStats",
+            "SELECT c.id, c.name, c.email, c.phone,\n       count(o.id) AS order_count,\n       max(o.placed_at) AS last_order_at\nFROM customers c\nLEFT JOIN orders o ON o.customer_id = c.id\nGROUP BY c.id\nORDER BY c.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
@@ -247,9 +251,10 @@ pub async fn category_tree<E: quarry::Executor + ?Sized>(
     db: &E,
 ) -> Result<Vec<CategoryTreeRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CategoryTree",
-        "WITH RECURSIVE tree AS (\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, 0 AS depth, c.slug::text AS path\n    FROM categories c\n    WHERE c.parent_id IS NULL\n    UNION ALL\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, t.depth + 1, t.path || '/' || c.slug\n    FROM categories c\n    JOIN tree t ON c.parent_id = t.id\n)\nSELECT t.id, t.parent_id, t.name, t.slug, t.sort_order, t.depth, t.path\nFROM tree t\nORDER BY t.path",
-    );
+            "CategoryTree",
+            "WITH RECURSIVE tree AS (\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, 0 AS depth, c.slug::text AS path\n    FROM categories c\n    WHERE c.parent_id IS NULL\n    UNION ALL\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, t.depth + 1, t.path || '/' || c.slug\n    FROM categories c\n    JOIN tree t ON c.parent_id = t.id\n)\nSELECT t.id, t.parent_id, t.name, t.slug, t.sort_order, t.depth, t.path\nFROM tree t\nORDER BY t.path",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
@@ -300,9 +305,10 @@ pub(crate) async fn categories_by_ids_distinct<E: quarry::Executor + ?Sized>(
     ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, CategoriesByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CategoriesByIds",
-        "SELECT c.id, c.parent_id, c.name, c.slug\nFROM categories c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
-    );
+            "CategoriesByIds",
+            "SELECT c.id, c.parent_id, c.name, c.slug\nFROM categories c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
+        )
+        .read_only();
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -366,9 +372,10 @@ pub async fn products_in_category_tree<E: quarry::Executor + ?Sized>(
     category_id: i64,
 ) -> Result<Vec<ProductsInCategoryTreeRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ProductsInCategoryTree",
-        "WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
-    );
+            "ProductsInCategoryTree",
+            "WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&category_id]).await
 }
 
@@ -428,9 +435,10 @@ pub async fn search_products<E: quarry::Executor + ?Sized>(
     max_price: Option<quarry::rust_decimal::Decimal>,
 ) -> Result<Vec<SearchProductsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "SearchProducts",
-        "SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
-    );
+            "SearchProducts",
+            "SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&query, &category_id, &tag, &max_price]).await
 }
 
@@ -563,9 +571,10 @@ pub(crate) async fn products_by_ids_distinct<E: quarry::Executor + ?Sized>(
     ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, ProductsByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ProductsByIds",
-        "SELECT p.id, p.category_id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg, p.active\nFROM products p\nWHERE p.id = ANY ($1)\nORDER BY p.id",
-    );
+            "ProductsByIds",
+            "SELECT p.id, p.category_id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg, p.active\nFROM products p\nWHERE p.id = ANY ($1)\nORDER BY p.id",
+        )
+        .read_only();
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -710,9 +719,10 @@ pub async fn list_orders_for_customer<E: quarry::Executor + ?Sized>(
     status: Option<super::types::OrderStatus>,
 ) -> Result<Vec<ListOrdersForCustomerRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListOrdersForCustomer",
-        "SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
-    );
+            "ListOrdersForCustomer",
+            "SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&customer_id, &status]).await
 }
 
@@ -758,9 +768,10 @@ pub async fn list_recent_orders<E: quarry::Executor + ?Sized>(
     limit: i64,
 ) -> Result<Vec<ListRecentOrdersRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListRecentOrders",
-        "SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
-    );
+            "ListRecentOrders",
+            "SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&since, &limit]).await
 }
 
@@ -1026,9 +1037,10 @@ pub(crate) async fn items_by_order_distinct<E: quarry::Executor + ?Sized>(
     order_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, ItemsByOrderRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ItemsByOrder",
-        "SELECT oi.id, oi.order_id, oi.product_id, p.sku, p.name AS product_name,\n       oi.quantity, oi.unit_price,\n       oi.quantity * oi.unit_price AS line_total\nFROM order_items oi\nJOIN products p ON p.id = oi.product_id\nWHERE oi.order_id = ANY ($1)\nORDER BY oi.order_id, oi.id",
-    );
+            "ItemsByOrder",
+            "SELECT oi.id, oi.order_id, oi.product_id, p.sku, p.name AS product_name,\n       oi.quantity, oi.unit_price,\n       oi.quantity * oi.unit_price AS line_total\nFROM order_items oi\nJOIN products p ON p.id = oi.product_id\nWHERE oi.order_id = ANY ($1)\nORDER BY oi.order_id, oi.id",
+        )
+        .read_only();
     if order_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -1130,9 +1142,10 @@ pub async fn top_products_by_revenue<E: quarry::Executor + ?Sized>(
     limit: i64,
 ) -> Result<Vec<TopProductsByRevenueRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "TopProductsByRevenue",
-        "SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
-    );
+            "TopProductsByRevenue",
+            "SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&min_units, &limit]).await
 }
 
@@ -1195,9 +1208,10 @@ pub async fn customer_order_timeline<E: quarry::Executor + ?Sized>(
     customer_ids: &[i64],
 ) -> Result<Vec<CustomerOrderTimelineRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CustomerOrderTimeline",
-        "WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
-    );
+            "CustomerOrderTimeline",
+            "WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&customer_ids]).await
 }
 
@@ -1264,9 +1278,10 @@ pub async fn sales_comparison<E: quarry::Executor + ?Sized>(
     previous_to: quarry::chrono::DateTime<quarry::chrono::Utc>,
 ) -> Result<Vec<SalesComparisonRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "SalesComparison",
-        "WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
-    );
+            "SalesComparison",
+            "WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
+        )
+        .read_only();
     quarry::fetch_all(
             db,
             &QUERY,
@@ -1372,9 +1387,10 @@ pub async fn list_orders_with_details<E: quarry::Executor + ?Sized>(
     since: quarry::chrono::DateTime<quarry::chrono::Utc>,
 ) -> Result<Vec<ListOrdersWithDetailsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListOrdersWithDetails",
-        "SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
-    );
+            "ListOrdersWithDetails",
+            "SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
+        )
+        .read_only();
     let conn = db.pin(&QUERY).await?;
     let columns: Vec<ListOrdersWithDetailsRowColumns> = quarry::fetch_all(
             &conn,
