@@ -6,12 +6,15 @@
 
 use std::future::{ready, Future};
 
-use deadpool_postgres::{ClientWrapper, StatementCache};
+use deadpool_postgres::ClientWrapper;
 use futures_util::TryFutureExt as _;
 use postgres_types::ToSql;
+use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Row, Statement};
 
+use crate::client::Cache;
 use crate::observe::observe;
+use crate::retry::{is_stale_plan, Failure, Stage};
 use crate::{Error, Pool, PooledConnection, Query, RowStream};
 
 /// Something that can run a generated query: a connection, a transaction or
@@ -99,42 +102,120 @@ pub trait Executor: Sync {
 }
 
 /// A connection as the executors see it: the client that talks to the
-/// server, and the statement cache when the connection has one.
+/// server, its statement cache (if any), and whether it is in a transaction.
+///
+/// A cached statement whose plan the server invalidated (its result type
+/// changed, after `ALTER TABLE`) is evicted from the cache and, outside a
+/// transaction, prepared and run once more (see [`crate::retry`]).
 #[derive(Clone, Copy)]
 struct Session<'a> {
     client: &'a Client,
-    cache: Option<&'a StatementCache>,
+    cache: Cache<'a>,
+    /// A failed statement aborts a transaction: nothing can be re-run in it.
+    in_transaction: bool,
 }
 
 impl<'a> Session<'a> {
     fn uncached(client: &'a Client) -> Self {
         Self {
             client,
-            cache: None,
+            cache: Cache::None,
+            in_transaction: false,
         }
     }
 
     fn cached(client: &'a ClientWrapper) -> Self {
         Self {
             client,
-            cache: Some(&client.statement_cache),
+            cache: Cache::Deadpool(&client.statement_cache),
+            in_transaction: false,
         }
     }
 
-    async fn prepare(self, query: &Query) -> Result<Statement, Error> {
-        let prepared = match self.cache {
-            Some(cache) => cache.prepare(self.client, query.sql()).await,
-            None => self.client.prepare(query.sql()).await,
+    async fn prepare(self, query: &Query) -> Result<Statement, Failure> {
+        self.cache
+            .prepare(self.client, query.sql())
+            .await
+            .map_err(|source| Failure::new(query, Stage::Prepare, source))
+    }
+
+    /// Prepares `query` (through the cache) and runs `execute` with the
+    /// statement, healing a stale cached statement once.
+    async fn run<T, F, Fut>(self, query: &Query, execute: F) -> Result<T, Failure>
+    where
+        F: Fn(Statement) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let statement = self.prepare(query).await?;
+        let source = match execute(statement).await {
+            Ok(value) => return Ok(value),
+            Err(source) => source,
         };
-        prepared.map_err(|source| Error::db(query.name(), source))
+        if !(is_stale_plan(&source) && self.cache.evict(query.sql())) {
+            return Err(Failure::new(query, Stage::Execute, source));
+        }
+        tracing::debug!(
+            query = query.name(),
+            in_transaction = self.in_transaction,
+            "quarry: cached statement evicted, its result type changed"
+        );
+        if self.in_transaction {
+            return Err(Failure::new(query, Stage::Execute, source));
+        }
+        let statement = self.prepare(query).await?;
+        execute(statement).await.map_err(|retried| {
+            // A transaction begun by hand (`BEGIN`) was aborted by the first
+            // error: report that one.
+            let aborted = retried.code() == Some(&SqlState::IN_FAILED_SQL_TRANSACTION);
+            Failure::new(
+                query,
+                Stage::Execute,
+                if aborted { source } else { retried },
+            )
+        })
+    }
+
+    async fn try_query(
+        self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, Failure> {
+        let client = self.client;
+        self.run(query, |statement| async move {
+            client.query(&statement, params).await
+        })
+        .await
+    }
+
+    async fn try_query_stream(
+        self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<tokio_postgres::RowStream, Failure> {
+        let client = self.client;
+        self.run(query, |statement| async move {
+            let params = params.iter().map(|param| *param as &dyn ToSql);
+            client.query_raw(&statement, params).await
+        })
+        .await
+    }
+
+    async fn try_execute(
+        self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, Failure> {
+        let client = self.client;
+        self.run(query, |statement| async move {
+            client.execute(&statement, params).await
+        })
+        .await
     }
 
     async fn query(self, query: &Query, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, Error> {
-        let statement = self.prepare(query).await?;
-        self.client
-            .query(&statement, params)
+        self.try_query(query, params)
             .await
-            .map_err(|source| Error::db(query.name(), source))
+            .map_err(Failure::into_error)
     }
 
     async fn query_stream(
@@ -142,19 +223,15 @@ impl<'a> Session<'a> {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<tokio_postgres::RowStream, Error> {
-        let statement = self.prepare(query).await?;
-        self.client
-            .query_raw(&statement, params.iter().map(|param| *param as &dyn ToSql))
+        self.try_query_stream(query, params)
             .await
-            .map_err(|source| Error::db(query.name(), source))
+            .map_err(Failure::into_error)
     }
 
     async fn execute(self, query: &Query, params: &[&(dyn ToSql + Sync)]) -> Result<u64, Error> {
-        let statement = self.prepare(query).await?;
-        self.client
-            .execute(&statement, params)
+        self.try_execute(query, params)
             .await
-            .map_err(|source| Error::db(query.name(), source))
+            .map_err(Failure::into_error)
     }
 }
 
@@ -237,7 +314,28 @@ impl_executor_for_connection!(
     deadpool_postgres::Transaction<'_>,
     |this| Session {
         client: this.client(),
-        cache: Some(&this.statement_cache),
+        cache: Cache::Deadpool(&this.statement_cache),
+        in_transaction: true,
+    }
+);
+
+impl_executor_for_connection!(
+    /// Uses the client's statement cache.
+    crate::Client,
+    |this| Session {
+        client: this,
+        cache: this.cache(),
+        in_transaction: false,
+    }
+);
+
+impl_executor_for_connection!(
+    /// Uses the statement cache of the client the transaction runs on.
+    crate::Transaction<'_>,
+    |this| Session {
+        client: this.client(),
+        cache: this.cache(),
+        in_transaction: true,
     }
 );
 
@@ -300,15 +398,32 @@ impl Executor for PooledConnection {
 /// Takes a connection from the pool for this one statement, and uses that
 /// connection's statement cache. [`pin`](Executor::pin) checks one out for
 /// several statements.
+///
+/// A statement whose connection failed (closed, e.g. by a server restart) is
+/// run once more on a fresh connection when that is safe: it never reached
+/// the server (the checkout or the preparation failed), or it is
+/// [read-only](Query::read_only); a write that may have run is not retried.
+/// Statements on a connection the caller holds ([`pin`](Executor::pin),
+/// [`Pool::get`]) are not retried: the caller owns that connection.
 impl Executor for Pool {
     fn query(
         &self,
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        observe(query, None, self.get_for(query), move |client| async move {
-            Session::cached(&client).query(query, params).await
-        })
+        observe(
+            query,
+            None,
+            self.checkout(query),
+            move |client| async move {
+                let attempt = |client: deadpool_postgres::Object| async move {
+                    let rows = Session::cached(&client).try_query(query, params).await;
+                    (client, rows)
+                };
+                let (rows, _client) = self.retrying(query, client, attempt).await?;
+                Ok(rows)
+            },
+        )
     }
 
     fn execute(
@@ -316,9 +431,19 @@ impl Executor for Pool {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send {
-        observe(query, None, self.get_for(query), move |client| async move {
-            Session::cached(&client).execute(query, params).await
-        })
+        observe(
+            query,
+            None,
+            self.checkout(query),
+            move |client| async move {
+                let attempt = |client: deadpool_postgres::Object| async move {
+                    let count = Session::cached(&client).try_execute(query, params).await;
+                    (client, count)
+                };
+                let (count, _client) = self.retrying(query, client, attempt).await?;
+                Ok(count)
+            },
+        )
     }
 
     fn query_stream(
@@ -326,10 +451,21 @@ impl Executor for Pool {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<RowStream, Error>> + Send {
-        observe(query, None, self.get_for(query), move |client| async move {
-            let rows = Session::cached(&client).query_stream(query, params).await?;
-            Ok(RowStream::new(query, rows, Some(client)))
-        })
+        observe(
+            query,
+            None,
+            self.checkout(query),
+            move |client| async move {
+                let attempt = |client: deadpool_postgres::Object| async move {
+                    let rows = Session::cached(&client)
+                        .try_query_stream(query, params)
+                        .await;
+                    (client, rows)
+                };
+                let (rows, client) = self.retrying(query, client, attempt).await?;
+                Ok(RowStream::new(query, rows, Some(client)))
+            },
+        )
     }
 
     fn pin(
@@ -337,16 +473,6 @@ impl Executor for Pool {
         query: &'static Query,
     ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
         self.get().map_err(|source| Error::Pool {
-            query: query.name(),
-            source,
-        })
-    }
-}
-
-impl Pool {
-    /// A connection for one statement: not a detector scope of its own.
-    async fn get_for(&self, query: &Query) -> Result<deadpool_postgres::Object, Error> {
-        self.inner().get().await.map_err(|source| Error::Pool {
             query: query.name(),
             source,
         })

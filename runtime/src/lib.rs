@@ -86,6 +86,7 @@
 
 #![warn(missing_docs)]
 
+mod client;
 mod composite;
 mod detect;
 mod error;
@@ -101,6 +102,7 @@ mod prefetch;
 mod query;
 mod range;
 mod record;
+mod retry;
 mod row;
 mod stream;
 #[cfg(feature = "text-search")]
@@ -142,6 +144,7 @@ pub use uuid;
 pub use crate::detect::{
     n_plus_one_policy, set_n_plus_one_policy, NPlusOne, NPlusOneAction, NPlusOnePolicy,
 };
+pub use crate::client::{Client, StatementCache, Transaction, TransactionBuilder};
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
