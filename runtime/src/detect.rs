@@ -1,6 +1,8 @@
 //! The N+1 detector: flags one query run more than a threshold of times in
-//! one scope (a [`record`](crate::record) or [`scope`](crate::scope) block, or
-//! one [`PooledConnection`](crate::PooledConnection) checkout).
+//! one scope (a [`record`](crate::record) or [`scope`](crate::scope) block —
+//! one request under the `tower` layer — or, outside any block, one
+//! [`PooledConnection`](crate::PooledConnection) checkout). Counts belong to
+//! their scope: they start at zero with it and end with it.
 //!
 //! The policy is global and lives in one atomic, so reading it on every
 //! execution costs a load; the counts live in each scope.

@@ -109,6 +109,8 @@ mod stream;
 mod text_search;
 #[cfg(feature = "with-chrono")]
 mod timetz;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod transaction;
 pub mod types;
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! * the `tracing` span `quarry.query` (fields `query`, `rows`, `elapsed_us`);
 //! * the N+1 detector ([`detect`]), counting the execution in every scope it
 //!   runs in: the task's [`record`](crate::record)/[`scope`](crate::scope)
-//!   blocks and the [`PooledConnection`](crate::PooledConnection) checkout;
+//!   blocks or, outside any such block, the
+//!   [`PooledConnection`](crate::PooledConnection) checkout;
 //! * the in-process recorder ([`Flight`]).
 //!
 //! It stays cheap when nobody listens (no subscriber interested in the span,
@@ -55,8 +56,8 @@ impl Outcome for crate::RowStream {
 /// The statement is in flight from just before `run` is first polled until
 /// its result arrives; that interval is what `elapsed_us` and the recorder
 /// report. `checkout` is the detector of the pool checkout the statement
-/// runs on, if any. The N+1 detector decides before `acquire`, so a refused
-/// statement takes no connection.
+/// runs on, if any (counted only outside task scopes). The N+1 detector
+/// decides before `acquire`, so a refused statement takes no connection.
 pub(crate) async fn observe<C, T, A, R, F>(
     query: &Query,
     checkout: Option<&Detector>,
@@ -76,6 +77,10 @@ where
         elapsed_us = tracing::field::Empty,
     );
     let scopes = Frame::current();
+    // Counting follows the innermost scope when there is one (a request of
+    // the `tower` layer, a job): a long-lived checkout used across many
+    // scopes is not flagged for their sum. Outside any scope, the checkout counts.
+    let checkout = checkout.filter(|_| scopes.is_none());
     // A pool checkout only matters to the N+1 detector, which does nothing
     // while it is off: then only a span or a recording scope needs the slow path.
     let detecting = checkout.is_some()

@@ -83,7 +83,8 @@ impl Pool {
     /// Takes a connection from the pool, to run several statements on the
     /// same connection (sent concurrently, they are pipelined) or to start a
     /// transaction ([`deadpool_postgres::ClientWrapper::transaction`], through
-    /// `Deref`). The checkout is one scope of the N+1 detector.
+    /// `Deref`). Outside any [`scope`](crate::scope), the checkout is one
+    /// scope of the N+1 detector.
     pub async fn get(&self) -> Result<PooledConnection, deadpool_postgres::PoolError> {
         self.inner.get().await.map(PooledConnection::from)
     }
@@ -108,10 +109,14 @@ impl From<deadpool_postgres::Pool> for Pool {
 /// tokio-postgres client methods…), and it is an
 /// [`Executor`](crate::Executor) that uses the connection's statement cache.
 ///
-/// The checkout is one scope of the N+1 detector: statements run through it
+/// Outside any [`scope`](crate::scope)/[`record`](crate::record) block, the
+/// checkout is one scope of the N+1 detector: statements run through it
 /// (not those of a transaction opened on it, which is a different executor —
 /// wrap such code in [`scope`](crate::scope) or [`record`](crate::record))
-/// are counted per query name, from checkout to drop.
+/// are counted per query name, from checkout to drop. Inside a block,
+/// counting follows the block (e.g. one request under
+/// `quarry::tower::NPlusOneLayer`), so a long-lived connection used by many
+/// requests is not flagged for their sum.
 #[derive(Debug)]
 pub struct PooledConnection {
     pub(crate) object: deadpool_postgres::Object,
@@ -119,8 +124,8 @@ pub struct PooledConnection {
 }
 
 impl PooledConnection {
-    /// What the N+1 detector flagged on this checkout so far (empty when the
-    /// policy is [`Off`](crate::NPlusOneAction::Off)).
+    /// What the N+1 detector flagged on this checkout so far, outside any
+    /// scope (empty when the policy is [`Off`](crate::NPlusOneAction::Off)).
     pub fn n_plus_one(&self) -> Vec<NPlusOne> {
         self.detector.lock().flagged()
     }

@@ -11,6 +11,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use tokio::task::futures::TaskLocalFuture;
+
 use crate::detect::{Detector, NPlusOne};
 use crate::Query;
 
@@ -50,13 +52,22 @@ impl Frame {
     }
 
     async fn run<F: Future>(recording: bool, fut: F) -> (F::Output, Arc<Frame>) {
+        let (scoped, frame) = Frame::enter(recording, fut);
+        (scoped.await, frame)
+    }
+
+    /// `fut` as a new scope inside the current one (a nameable future, for
+    /// the `tower` layer), and the scope's frame, to read once it is done.
+    pub(crate) fn enter<F: Future>(
+        recording: bool,
+        fut: F,
+    ) -> (TaskLocalFuture<Arc<Frame>, F>, Arc<Frame>) {
         let frame = Arc::new(Frame {
             detector: Detector::default(),
             log: recording.then(|| Mutex::new(Vec::new())),
             parent: Frame::current(),
         });
-        let output = SCOPE.scope(Arc::clone(&frame), fut).await;
-        (output, frame)
+        (SCOPE.scope(Arc::clone(&frame), fut), frame)
     }
 }
 
