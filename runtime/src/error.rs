@@ -30,8 +30,12 @@ pub enum Error {
         /// The pool's error.
         source: deadpool_postgres::PoolError,
     },
-    /// A column of a returned row could not be decoded into its Rust type
-    /// (wrong type or an unexpected `NULL`: the generated code is stale).
+    /// A column of a returned row could not be decoded into its Rust type.
+    ///
+    /// When the result no longer has the shape the code was generated for
+    /// (a column of another type, an unexpected `NULL`, a missing column:
+    /// the schema changed), the message says that the generated code is
+    /// stale and must be regenerated; see [`Error::is_stale_code`].
     #[error(
         "query `{query}`: cannot decode column `{column}` (index {index}): {}",
         DecodeMessage(.source)
@@ -118,6 +122,16 @@ impl Error {
         self.as_db_error().map(DbError::code)
     }
 
+    /// Whether this is a decode error saying that the generated code no
+    /// longer matches the query's result (a column changed type or became
+    /// nullable, or is missing): the code must be regenerated.
+    pub fn is_stale_code(&self) -> bool {
+        match self {
+            Self::Decode { source, .. } => is_shape_mismatch(source),
+            _ => false,
+        }
+    }
+
     /// The column that could not be decoded, for [`Error::Decode`].
     pub fn column(&self) -> Option<&'static str> {
         match self {
@@ -153,14 +167,36 @@ impl fmt::Display for SourceMessage<'_> {
 
 /// Displays why a column could not be decoded: the cause (wrong type,
 /// unexpected `NULL`, …) without tokio-postgres' "error deserializing column
-/// N" prefix, which repeats what the surrounding message already says.
+/// N" prefix, which repeats what the surrounding message already says; and,
+/// when the result's shape no longer matches the Rust type, that the
+/// generated code is stale.
 pub(crate) struct DecodeMessage<'a>(pub(crate) &'a tokio_postgres::Error);
 
 impl fmt::Display for DecodeMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.source() {
-            Some(cause) => fmt::Display::fmt(cause, f),
-            None => fmt::Display::fmt(self.0, f),
+            Some(cause) => fmt::Display::fmt(cause, f)?,
+            None => f.write_str("the row has no such column")?,
+        }
+        if is_shape_mismatch(self.0) {
+            f.write_str(
+                "; the generated code is stale (the query's result no longer has \
+                 the shape it was generated for, e.g. after a schema change): regenerate it",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a decode error from [`Row::try_get`](tokio_postgres::Row::try_get)
+/// means that the row does not have the shape the Rust code expects: a
+/// column index past the end (the only such error without a cause), a
+/// column of another type, or a `NULL` where the code expects none.
+pub(crate) fn is_shape_mismatch(error: &tokio_postgres::Error) -> bool {
+    match error.source() {
+        None => true,
+        Some(cause) => {
+            cause.is::<postgres_types::WrongType>() || cause.is::<postgres_types::WasNull>()
         }
     }
 }

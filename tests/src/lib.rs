@@ -26,6 +26,7 @@ pub mod generated {
     pub mod chrono;
     pub mod derives;
     pub mod jiff;
+    pub mod resilience;
     pub mod time;
 }
 

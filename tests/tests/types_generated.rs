@@ -11,11 +11,12 @@ use std::path::{Path, PathBuf};
 use codegen::write::Staleness;
 
 /// Every configuration, relative to the workspace root.
-const CONFIGS: [&str; 4] = [
+const CONFIGS: [&str; 5] = [
     "tests/types/chrono.toml",
     "tests/types/time.toml",
     "tests/types/jiff.toml",
     "tests/types/derives.toml",
+    "tests/types/resilience.toml",
 ];
 
 fn config(path: &Path) -> codegen::Config {

@@ -1,0 +1,5 @@
+-- Schema of tests/types/resilience.toml.
+CREATE TABLE events (
+    id bigint PRIMARY KEY,
+    label text NOT NULL
+);
