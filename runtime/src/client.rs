@@ -24,16 +24,13 @@ use tokio_postgres::{IsolationLevel, NoTls, Statement};
 /// [`clear`](Self::clear).
 #[derive(Default)]
 pub struct StatementCache {
-    statements: RwLock<HashMap<Box<str>, Statement>>,
+    entries: Entries<Statement>,
 }
 
 impl StatementCache {
     /// The number of cached statements.
     pub fn len(&self) -> usize {
-        self.statements
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.entries.len()
     }
 
     /// Whether no statement is cached.
@@ -44,37 +41,13 @@ impl StatementCache {
     /// Forgets every cached statement (each is closed on the server once no
     /// running call uses it any more).
     pub fn clear(&self) {
-        self.statements
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        self.entries.clear();
     }
 
     /// Forgets the statement cached for `sql`, if any; the next call
     /// prepares it again. Returns whether one was cached.
     pub fn remove(&self, sql: &str) -> bool {
-        self.statements
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(sql)
-            .is_some()
-    }
-
-    fn get(&self, sql: &str) -> Option<Statement> {
-        self.statements
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(sql)
-            .cloned()
-    }
-
-    fn insert(&self, sql: &str, statement: Statement) {
-        // Two tasks preparing the same text at once both prepare; the later
-        // one wins and the other statement is closed when its call is done.
-        self.statements
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(sql.into(), statement);
+        self.entries.remove(sql)
     }
 
     async fn prepare(
@@ -82,12 +55,67 @@ impl StatementCache {
         client: &tokio_postgres::Client,
         sql: &str,
     ) -> Result<Statement, tokio_postgres::Error> {
-        if let Some(statement) = self.get(sql) {
+        if let Some(statement) = self.entries.get(sql) {
             return Ok(statement);
         }
         let statement = client.prepare(sql).await?;
-        self.insert(sql, statement.clone());
+        // Two tasks preparing the same text at once both prepare; the later
+        // one wins and the other statement is closed when its call is done.
+        self.entries.insert(sql, statement.clone());
         Ok(statement)
+    }
+}
+
+/// The map behind [`StatementCache`], generic so that it can be tested
+/// without a server (a [`Statement`] has no public constructor).
+struct Entries<V> {
+    map: RwLock<HashMap<Box<str>, V>>,
+}
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Self {
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V: Clone> Entries<V> {
+    fn len(&self) -> usize {
+        self.map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    fn clear(&self) {
+        self.map
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    fn remove(&self, key: &str) -> bool {
+        self.map
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key)
+            .is_some()
+    }
+
+    fn get(&self, key: &str) -> Option<V> {
+        self.map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
+    }
+
+    fn insert(&self, key: &str, value: V) {
+        self.map
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.into(), value);
     }
 }
 
@@ -365,5 +393,38 @@ impl<'a> TransactionBuilder<'a> {
 impl fmt::Debug for TransactionBuilder<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TransactionBuilder").finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Cache, Entries};
+
+    #[test]
+    fn entries_are_keyed_by_sql_text_and_evicted_once() {
+        let entries = Entries::<u32>::default();
+        entries.insert("SELECT 1", 1);
+        entries.insert("SELECT 2", 2);
+        assert_eq!(entries.get("SELECT 1"), Some(1));
+        assert_eq!(entries.get("SELECT  1"), None);
+        assert_eq!(entries.len(), 2);
+        assert!(entries.remove("SELECT 1"));
+        assert!(!entries.remove("SELECT 1"), "already evicted");
+        assert_eq!(entries.get("SELECT 1"), None);
+        // A later insert for the same text replaces the entry.
+        entries.insert("SELECT 2", 22);
+        assert_eq!(entries.get("SELECT 2"), Some(22));
+        assert_eq!(entries.len(), 1);
+        entries.clear();
+        assert_eq!(entries.len(), 0);
+    }
+
+    #[test]
+    fn eviction_reports_whether_a_statement_was_cached() {
+        // Nothing cached: nothing to heal (the caller then returns the error).
+        assert!(!Cache::None.evict("SELECT 1"));
+        let quarry = super::StatementCache::default();
+        assert!(!Cache::Quarry(&quarry).evict("SELECT 1"));
+        assert!(quarry.is_empty());
     }
 }

@@ -2,10 +2,27 @@
 //!
 //! Quarry turns annotated PostgreSQL `.sql` files into typed Rust functions.
 //! This crate is the thin layer those functions call: it runs a named
-//! [`Query`] on anything that implements [`Executor`] (a
-//! [`tokio_postgres::Client`], a transaction, a pooled connection or a
-//! [`Pool`]), decodes rows through [`FromRow`], and reports failures as an
-//! [`Error`] that carries the query name and, for decode failures, the column.
+//! [`Query`] on anything that implements [`Executor`] (a [`Pool`], a pooled
+//! connection, a [`Client`], a transaction…), decodes rows through
+//! [`FromRow`], and reports failures as an [`Error`] that carries the query
+//! name and, for decode failures, the column.
+//!
+//! Without a pool, connect with [`Client::connect`] (or wrap a
+//! [`tokio_postgres::Client`] with [`Client::from`]): it prepares each
+//! statement once per connection, where a bare tokio-postgres client
+//! prepares and closes it on every call.
+//!
+//! # Surviving schema changes and restarts
+//!
+//! * A cached statement that `ALTER TABLE` invalidated ("cached plan must
+//!   not change result type") is prepared again and re-run once; when the
+//!   result's shape really changed, decoding fails with an [`Error::Decode`]
+//!   saying that the generated code is stale ([`Error::is_stale_code`]).
+//! * Through a [`Pool`], a statement that failed because its connection died
+//!   (a server restart or failover) runs once more on a fresh connection if
+//!   it never reached the server or is [read-only](Query::read_only); a write
+//!   that may have run is never retried. Retries are logged (`tracing`
+//!   warning with the query name and the reason).
 //!
 //! It hides neither tokio-postgres nor deadpool-postgres: both are re-exported
 //! so that applications use the same versions as the generated code.
