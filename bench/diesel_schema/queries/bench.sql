@@ -42,3 +42,11 @@ SELECT id, user_id, title, body, tags, nullable_tags FROM posts WHERE user_id = 
 -- name: CommentsOfPost :many
 -- prefetch_vs_n_plus_one, naive loop: the comments of one post.
 SELECT id, post_id, text FROM comments WHERE post_id = :post_id;
+
+-- name: UserById :one
+-- executors: the one-row lookup each executor kind runs (benches/runtime.rs).
+SELECT id, name, hair_color FROM users WHERE id = :id;
+
+-- name: NumberedRows :many
+-- streaming: `count` rows of about 100 bytes each, made by the server.
+SELECT g AS id, repeat('x', 92) AS payload FROM generate_series(1, :count::int8) AS g;
