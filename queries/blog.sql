@@ -1,5 +1,13 @@
 -- Blog queries of the Quarry example application.
 
+-- name: LockPostForUpdate :one
+-- Locks the post's row until the transaction ends (`FOR UPDATE`): another
+-- transaction locking the same post waits for this one to commit or roll back.
+SELECT id, title, views
+FROM posts
+WHERE id = :id
+FOR UPDATE;
+
 -- name: GetAuthor :one
 -- Fetches an author's profile, including the optional bio and avatar image.
 SELECT a.id, a.name, a.email, a.bio, a.avatar

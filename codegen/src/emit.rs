@@ -785,6 +785,7 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
         quote!()
     };
     let query_const = query_const(query);
+    let bound = executor_bound(query);
     let (ret, body) = match (&query.loader, row_type) {
         (Some(loader), Some((row, columns))) => {
             return loader_tokens(query, loader, &row, &columns, &docs, &params);
@@ -808,7 +809,7 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
     quote! {
         #docs
         #allow
-        pub async fn #fn_name<E: quarry::Executor + ?Sized>(db: &E, #(#params),*) -> Result<#ret, quarry::Error> {
+        pub async fn #fn_name<E: #bound + ?Sized>(db: &E, #(#params),*) -> Result<#ret, quarry::Error> {
             #query_const
             #body
         }
@@ -827,6 +828,18 @@ fn query_const(query: &QueryIr) -> TokenStream {
         quote!()
     };
     quote!(const QUERY: quarry::Query = quarry::Query::new(#name, #sql)#read_only;)
+}
+
+/// The trait a query function's executor must implement: any
+/// `quarry::Executor`, or only a transaction (`quarry::InTransaction`) for
+/// a statement that takes row locks, which outside a transaction would be
+/// released when the statement ends.
+fn executor_bound(query: &QueryIr) -> TokenStream {
+    if query.takes_row_locks {
+        quote!(quarry::InTransaction)
+    } else {
+        quote!(quarry::Executor)
+    }
 }
 
 /// A query function's rustdoc: the user's docs (or a default), what a loader
@@ -848,6 +861,10 @@ fn query_docs(query: &QueryIr) -> TokenStream {
     if query.has_relations {
         docs.push(String::new());
         docs.push("Relations are loaded with one statement each, whatever the number of rows, on one connection.".to_string());
+    }
+    if query.takes_row_locks {
+        docs.push(String::new());
+        docs.push("Takes row locks, held until the transaction ends: `db` must be a transaction (`quarry::InTransaction`), e.g. the one `quarry::transaction` gives its closure.".to_string());
     }
     docs.push(String::new());
     docs.extend(sql_block(&query.sql));
@@ -990,9 +1007,10 @@ fn loader_tokens(
     // Keys as the loader's parameter type, or references to the parents' keys.
     let distinct_params = std::iter::once(quote!(#keys: &[impl quarry::types::ToSql + Sync]))
         .chain(params.iter().skip(1).cloned());
+    let bound = executor_bound(query);
     quote! {
         #docs
-        pub async fn #fn_name<E: quarry::Executor + ?Sized>(db: &E, #(#params),*) -> Result<#container, quarry::Error> {
+        pub async fn #fn_name<E: #bound + ?Sized>(db: &E, #(#params),*) -> Result<#container, quarry::Error> {
             #distinct_fn(db, &quarry::unique_keys(#keys.iter().copied())).await
         }
 

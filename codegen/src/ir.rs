@@ -151,6 +151,9 @@ pub struct QueryIr {
     pub fn_name: String,
     /// Result kind.
     pub kind: QueryKind,
+    /// The statement takes row locks ([`crate::locks`]): the function
+    /// accepts only a transaction (`quarry::InTransaction`).
+    pub takes_row_locks: bool,
     /// Doc comment lines.
     pub docs: Vec<String>,
     /// SQL sent to PostgreSQL (`$n` placeholders).
@@ -188,6 +191,8 @@ pub struct CheckedQuery<'a> {
     pub def: &'a QueryDef,
     /// Positional parameter names found in the SQL.
     pub positional_names: Vec<Option<String>>,
+    /// The statement takes row locks ([`crate::locks`]).
+    pub takes_row_locks: bool,
     /// Describe result.
     pub described: &'a Described,
     /// Final nullability per column (inference, then overrides).
@@ -246,6 +251,7 @@ pub fn build_project(
             name: def.name.clone(),
             fn_name,
             kind: def.kind,
+            takes_row_locks: query.takes_row_locks,
             docs: def.docs.clone(),
             sql: final_sql(def, query.described),
             params,

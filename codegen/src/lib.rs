@@ -29,6 +29,7 @@ mod inputs;
 mod ir;
 mod lex;
 mod lint;
+mod locks;
 mod nullability;
 #[cfg(test)]
 mod offline_fuzz;

@@ -319,6 +319,10 @@ impl AnalysedQuery {
         CheckedQuery {
             module: &self.query.module,
             def,
+            takes_row_locks: crate::locks::query_takes_row_locks(
+                self.query.statement.as_ref().ok(),
+                &def.sql,
+            ),
             positional_names: self
                 .query
                 .statement

@@ -53,6 +53,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         name: name.to_string(),
         fn_name: ident::snake(name),
         kind,
+        takes_row_locks: false,
         docs: Vec::new(),
         sql: sql.to_string(),
         params,
@@ -363,4 +364,40 @@ fn build_script_headers_say_the_build_script_regenerates_them() {
             cli[path].replacen(Regenerate::Cli.line(), Regenerate::BuildScript.line(), 1);
         assert_eq!(&cli_text, text, "{}", path.display());
     }
+}
+
+#[test]
+fn a_query_that_takes_row_locks_accepts_only_a_transaction() {
+    let mut lock = query(
+        "LockAuthor",
+        QueryKind::One,
+        "SELECT id, bio FROM authors WHERE id = $1 FOR UPDATE",
+        vec![param("id", RustType::Builtin(Builtin::I64), false)],
+    );
+    lock.row = row_ref("LockAuthorRow");
+    lock.takes_row_locks = true;
+    let mut advisory = query(
+        "LockAccount",
+        QueryKind::Exec,
+        "SELECT pg_advisory_xact_lock($1)",
+        vec![param("key", RustType::Builtin(Builtin::I64), false)],
+    );
+    advisory.takes_row_locks = true;
+    let plain = query("DeleteAuthors", QueryKind::Exec, "DELETE FROM authors", Vec::new());
+    let project = project(
+        vec![row(
+            "LockAuthorRow",
+            vec![
+                field(0, "id", Builtin::I64, false),
+                field(1, "bio", Builtin::Text, true),
+            ],
+            "lock_author",
+        )],
+        vec![lock, advisory, plain],
+    );
+    let code = emitted(&project, "blog.rs");
+    assert_eq!(code.matches("<E: quarry::InTransaction + ?Sized>").count(), 2, "{code}");
+    assert_eq!(code.matches("<E: quarry::Executor + ?Sized>").count(), 1, "{code}");
+    assert_eq!(code.matches("Takes row locks").count(), 2, "{code}");
+    insta::assert_snapshot!(code);
 }

@@ -57,6 +57,10 @@ fn build(text: &str, facts: Vec<Facts>) -> Result<Project, Vec<Diagnostic>> {
             module: "blog",
             def,
             positional_names: Vec::new(),
+            takes_row_locks: crate::locks::query_takes_row_locks(
+                crate::parse::parse_statement(&def.sql).ok().as_ref(),
+                &def.sql,
+            ),
             described,
             nullable: facts.columns.iter().map(|(_, _, null)| *null).collect(),
             prefetch: facts.prefetch,
@@ -426,4 +430,46 @@ SELECT w FROM things;
         "unsupported type `weird` for column `w` of query `Weird`"
     );
     assert!(format!("{errors:?}").contains("[types]"), "{errors:?}");
+}
+
+#[test]
+fn queries_that_take_row_locks_are_marked() {
+    let text = "\
+-- name: LockAuthor :one
+SELECT id FROM authors WHERE id = :id FOR UPDATE;
+
+-- name: LockNoKey :many
+SELECT id FROM authors FOR NO KEY UPDATE SKIP LOCKED;
+
+-- name: LockAccount :exec
+SELECT pg_advisory_xact_lock(:key);
+
+-- name: GetAuthor :one
+SELECT id FROM authors WHERE id = :id;
+";
+    let id = || facts(vec![Type::INT8], vec![("id", Type::INT8, false)]);
+    let project = build(
+        text,
+        vec![
+            id(),
+            facts(Vec::new(), vec![("id", Type::INT8, false)]),
+            facts(vec![Type::INT8], Vec::new()),
+            id(),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let locks: Vec<(&str, bool)> = project.modules[0]
+        .queries
+        .iter()
+        .map(|q| (q.name.as_str(), q.takes_row_locks))
+        .collect();
+    assert_eq!(
+        locks,
+        [
+            ("LockAuthor", true),
+            ("LockNoKey", true),
+            ("LockAccount", true),
+            ("GetAuthor", false)
+        ]
+    );
 }
