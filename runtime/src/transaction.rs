@@ -386,9 +386,9 @@ pub fn sqlstate_of<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a SqlSta
 /// [`Pool`], a [`PooledConnection`](crate::PooledConnection) or a
 /// [`tokio_postgres::Client`] to such a function does not compile.
 ///
-/// Implemented for [`tokio_postgres::Transaction`],
-/// [`deadpool_postgres::Transaction`] (what [`transaction`] gives its
-/// closure), and `&T`/`Box<T>` of those. Implement it for an executor of
+/// Implemented for [`quarry::Transaction`](crate::Transaction),
+/// [`tokio_postgres::Transaction`], [`deadpool_postgres::Transaction`]
+/// (what [`transaction`] gives its closure), and `&T`/`Box<T>` of those. Implement it for an executor of
 /// your own only if every statement it runs is inside one transaction.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a transaction, and this query takes row locks",
@@ -401,6 +401,8 @@ pub trait InTransaction: Executor {}
 impl InTransaction for tokio_postgres::Transaction<'_> {}
 
 impl InTransaction for deadpool_postgres::Transaction<'_> {}
+
+impl InTransaction for crate::Transaction<'_> {}
 
 impl<T: InTransaction + ?Sized> InTransaction for &T {}
 
