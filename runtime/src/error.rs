@@ -132,6 +132,17 @@ impl Error {
         }
     }
 
+    /// Whether the server canceled the statement (SQLSTATE 57014,
+    /// `query_canceled`): it ran past its statement timeout (see
+    /// [`PoolBuilder::statement_timeout`](crate::PoolBuilder::statement_timeout);
+    /// the message then says "canceling statement due to statement timeout"),
+    /// or a cancel request came from elsewhere (`pg_cancel_backend`). The
+    /// statements the runtime itself cancels are those of dropped futures,
+    /// whose error nobody sees.
+    pub fn is_canceled(&self) -> bool {
+        self.code() == Some(&SqlState::QUERY_CANCELED)
+    }
+
     /// The column that could not be decoded, for [`Error::Decode`].
     pub fn column(&self) -> Option<&'static str> {
         match self {

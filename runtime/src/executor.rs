@@ -12,10 +12,11 @@ use postgres_types::ToSql;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, Row, Statement};
 
+use crate::cancel::{self, CancelState, Owned, StreamGuard};
 use crate::client::Cache;
 use crate::observe::observe;
 use crate::retry::{is_stale_plan, Failure, Stage};
-use crate::{Error, Pool, PooledConnection, Query, RowStream};
+use crate::{Error, Pool, PooledConnection, Query, RowStream, Snapshot};
 
 /// Something that can run a generated query: a connection, a transaction or
 /// a pool.
@@ -111,6 +112,39 @@ pub trait Executor: Sync {
         &self,
         query: &'static Query,
     ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_;
+
+    /// Like [`pin`](Executor::pin), for the statements of one prefetching
+    /// call (the parent `query` and its relations), which then read one
+    /// snapshot of the database: a [`Pool`] checks a connection out and, for
+    /// a [read-only](Query::read_only) `query`, runs them in a `READ ONLY`
+    /// `REPEATABLE READ` transaction (`BEGIN` pipelined with the first
+    /// statement, `COMMIT` sent without the caller waiting for it); a
+    /// transaction is one already; on a connection the caller holds, the
+    /// runtime opens no transaction (wrap the call in one for the
+    /// guarantee). See [`Snapshot`] and [`Snapshot::finish`], which must end
+    /// it.
+    ///
+    /// ```no_run
+    /// # use quarry::{Executor, Query};
+    /// # const POSTS: Query = Query::new("ListPosts", "SELECT 1").read_only();
+    /// # const AUTHORS: Query = Query::new("AuthorsById", "SELECT 2").read_only();
+    /// async fn load<E: Executor + ?Sized>(db: &E) -> Result<usize, quarry::Error> {
+    ///     let conn = db.snapshot(&POSTS).await?;
+    ///     let result = async {
+    ///         let posts = conn.query(&POSTS, &[]).await?;
+    ///         let authors = conn.query(&AUTHORS, &[]).await?;
+    ///         Ok(posts.len() + authors.len())
+    ///     }
+    ///     .await;
+    ///     conn.finish(result).await
+    /// }
+    /// ```
+    fn snapshot(
+        &self,
+        query: &'static Query,
+    ) -> impl Future<Output = Result<Snapshot<impl Executor + Send + '_>, Error>> + Send + '_ {
+        self.pin(query).map_ok(Snapshot::pinned)
+    }
 }
 
 /// A connection as the executors see it: the client that talks to the
@@ -125,6 +159,8 @@ struct Session<'a> {
     cache: Cache<'a>,
     /// A failed statement aborts a transaction: nothing can be re-run in it.
     in_transaction: bool,
+    /// The cancellation state of a connection the runtime owns ([`cancel`]).
+    cancel: Option<&'a CancelState>,
 }
 
 impl<'a> Session<'a> {
@@ -133,6 +169,7 @@ impl<'a> Session<'a> {
             client,
             cache: Cache::None,
             in_transaction: false,
+            cancel: None,
         }
     }
 
@@ -141,6 +178,16 @@ impl<'a> Session<'a> {
             client,
             cache: Cache::Deadpool(&client.statement_cache),
             in_transaction: false,
+            cancel: None,
+        }
+    }
+
+    /// A connection the runtime owns: a cancelled statement marks it, so
+    /// that it is not returned to its pool.
+    fn owned(client: &'a Owned) -> Self {
+        Self {
+            cancel: Some(client.state()),
+            ..Self::cached(client)
         }
     }
 
@@ -151,9 +198,19 @@ impl<'a> Session<'a> {
             .map_err(|source| Failure::new(query, Stage::Prepare, source))
     }
 
+    /// [`run_unguarded`](Self::run_unguarded), cancelled on the server when
+    /// dropped before it completes ([`cancel::guarded`]).
+    async fn run<T, F, Fut>(self, query: &Query, execute: F) -> Result<T, Failure>
+    where
+        F: Fn(Statement) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        cancel::guarded(self.client, self.cancel, self.run_unguarded(query, execute)).await
+    }
+
     /// Prepares `query` (through the cache) and runs `execute` with the
     /// statement, healing a stale cached statement once.
-    async fn run<T, F, Fut>(self, query: &Query, execute: F) -> Result<T, Failure>
+    async fn run_unguarded<T, F, Fut>(self, query: &Query, execute: F) -> Result<T, Failure>
     where
         F: Fn(Statement) -> Fut,
         Fut: Future<Output = Result<T, tokio_postgres::Error>>,
@@ -283,7 +340,8 @@ macro_rules! impl_executor_for_connection {
                 let $this = self;
                 observe(query, None, ready(Ok($session)), move |session| async move {
                     let rows = session.query_stream(query, params).await?;
-                    Ok(RowStream::new(query, rows, None))
+                    let guard = StreamGuard::new(session.client.cancel_token(), None);
+                    Ok(RowStream::new(query, rows, None).cancel_on_drop(guard))
                 })
             }
 
@@ -330,6 +388,7 @@ impl_executor_for_connection!(
         client: this.client(),
         cache: Cache::Deadpool(&this.statement_cache),
         in_transaction: true,
+        cancel: None,
     }
 );
 
@@ -340,6 +399,7 @@ impl_executor_for_connection!(
         client: this,
         cache: this.cache(),
         in_transaction: false,
+        cancel: None,
     }
 );
 
@@ -350,6 +410,7 @@ impl_executor_for_connection!(
         client: this.client(),
         cache: this.cache(),
         in_transaction: true,
+        cancel: None,
     }
 );
 
@@ -361,7 +422,7 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        let session = Session::cached(&self.object);
+        let session = Session::owned(&self.object);
         observe(
             query,
             Some(&self.detector),
@@ -375,7 +436,7 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send {
-        let session = Session::cached(&self.object);
+        let session = Session::owned(&self.object);
         observe(
             query,
             Some(&self.detector),
@@ -389,14 +450,16 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<RowStream, Error>> + Send {
-        let session = Session::cached(&self.object);
+        let session = Session::owned(&self.object);
         observe(
             query,
             Some(&self.detector),
             ready(Ok(session)),
             move |session| async move {
                 let rows = session.query_stream(query, params).await?;
-                Ok(RowStream::new(query, rows, None))
+                let state = self.object.state().clone();
+                let guard = StreamGuard::new(session.client.cancel_token(), Some(state));
+                Ok(RowStream::new(query, rows, None).cancel_on_drop(guard))
             },
         )
     }
@@ -431,8 +494,9 @@ impl Executor for Pool {
             self.checkout(query),
             move |client| async move {
                 let attempt = |client: deadpool_postgres::Object| async move {
-                    let rows = Session::cached(&client).try_query(query, params).await;
-                    (client, rows)
+                    let client = Owned::new(client);
+                    let rows = Session::owned(&client).try_query(query, params).await;
+                    (client.into_inner(), rows)
                 };
                 let (rows, _client) = self.retrying(query, client, attempt).await?;
                 Ok(rows)
@@ -451,8 +515,9 @@ impl Executor for Pool {
             self.checkout(query),
             move |client| async move {
                 let attempt = |client: deadpool_postgres::Object| async move {
-                    let count = Session::cached(&client).try_execute(query, params).await;
-                    (client, count)
+                    let client = Owned::new(client);
+                    let count = Session::owned(&client).try_execute(query, params).await;
+                    (client.into_inner(), count)
                 };
                 let (count, _client) = self.retrying(query, client, attempt).await?;
                 Ok(count)
@@ -471,13 +536,16 @@ impl Executor for Pool {
             self.checkout(query),
             move |client| async move {
                 let attempt = |client: deadpool_postgres::Object| async move {
-                    let rows = Session::cached(&client)
+                    let client = Owned::new(client);
+                    let rows = Session::owned(&client)
                         .try_query_stream(query, params)
                         .await;
-                    (client, rows)
+                    (client.into_inner(), rows)
                 };
                 let (rows, client) = self.retrying(query, client, attempt).await?;
-                Ok(RowStream::new(query, rows, Some(client)))
+                let client = Owned::new(client);
+                let guard = StreamGuard::new(client.cancel_token(), Some(client.state().clone()));
+                Ok(RowStream::new(query, rows, Some(client)).cancel_on_drop(guard))
             },
         )
     }
@@ -490,6 +558,18 @@ impl Executor for Pool {
             query: query.name(),
             source,
         })
+    }
+
+    fn snapshot(
+        &self,
+        query: &'static Query,
+    ) -> impl Future<Output = Result<Snapshot<impl Executor + Send + '_>, Error>> + Send + '_ {
+        self.get()
+            .map_ok(|conn| Snapshot::owned(conn, query.is_read_only()))
+            .map_err(|source| Error::Pool {
+                query: query.name(),
+                source,
+            })
     }
 }
 
@@ -524,6 +604,13 @@ impl<T: Executor + ?Sized> Executor for &T {
     ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
         (**self).pin(query)
     }
+
+    fn snapshot(
+        &self,
+        query: &'static Query,
+    ) -> impl Future<Output = Result<Snapshot<impl Executor + Send + '_>, Error>> + Send + '_ {
+        (**self).snapshot(query)
+    }
 }
 
 impl<T: Executor + ?Sized> Executor for Box<T> {
@@ -556,5 +643,12 @@ impl<T: Executor + ?Sized> Executor for Box<T> {
         query: &'static Query,
     ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
         (**self).pin(query)
+    }
+
+    fn snapshot(
+        &self,
+        query: &'static Query,
+    ) -> impl Future<Output = Result<Snapshot<impl Executor + Send + '_>, Error>> + Send + '_ {
+        (**self).snapshot(query)
     }
 }

@@ -103,6 +103,7 @@
 
 #![warn(missing_docs)]
 
+mod cancel;
 mod client;
 mod composite;
 mod detect;
@@ -121,6 +122,7 @@ mod range;
 mod record;
 mod retry;
 mod row;
+mod snapshot;
 mod stream;
 #[cfg(feature = "text-search")]
 mod text_search;
@@ -170,7 +172,7 @@ pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
 pub use crate::interval::{Interval, IntervalError};
 pub use crate::macaddr8::MacAddr8;
 pub use crate::money::Money;
-pub use crate::pool::{Pool, PoolBuildError, PooledConnection};
+pub use crate::pool::{Pool, PoolBuildError, PoolBuilder, PooledConnection};
 pub use crate::portal::{fetch_chunked, PortalExecutor, PrefetchRows, StreamParam};
 pub use crate::prefetch::{
     fetch_keyed, unique_keys, Grouped, KeyColumn, Related, Relation, ToMany, ToOne,
@@ -179,6 +181,7 @@ pub use crate::query::Query;
 pub use crate::range::{Multirange, Range, RangeBound};
 pub use crate::record::{record, scope, QueryLog, QueryRecord};
 pub use crate::row::{decode, DecodeError, FromRow};
+pub use crate::snapshot::Snapshot;
 pub use crate::stream::{fetch_stream, RowStream};
 #[cfg(feature = "text-search")]
 pub use crate::text_search::{

@@ -2,10 +2,12 @@
 
 use std::num::NonZeroUsize;
 use std::ops::{Deref, DerefMut};
+use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+use crate::cancel::Owned;
 use crate::detect::{Detector, NPlusOne};
 use crate::error::SourceMessage;
 
@@ -16,7 +18,13 @@ use crate::error::SourceMessage;
 /// * [`RecyclingMethod::Fast`]: a returned connection is reused as is, unless
 ///   it was closed;
 /// * at most 4 × (number of CPU cores) connections;
-/// * prepared statements cached per connection (deadpool's statement cache).
+/// * prepared statements cached per connection (deadpool's statement cache);
+/// * no statement timeout, unless set with [`PoolBuilder::statement_timeout`].
+///
+/// A statement whose future is dropped before it completes (a
+/// `tokio::time::timeout`, a `select!`) is cancelled on the server, and the
+/// connection it ran on, which may still be busy, is closed rather than
+/// returned to the pool.
 ///
 /// Connections are opened lazily, on first use: building a pool never fails
 /// because the server is down. Cloning is cheap and shares the pool.
@@ -35,6 +43,10 @@ pub enum PoolBuildError {
     /// The maximum number of connections was zero.
     #[error("a connection pool needs a max size of at least 1")]
     ZeroMaxSize,
+    /// The statement timeout was zero (PostgreSQL's "no timeout") or longer
+    /// than PostgreSQL accepts (2³¹ − 1 ms, about 24 days).
+    #[error("a statement timeout must be between 1 ms and 2147483647 ms, not {0:?}")]
+    InvalidStatementTimeout(Duration),
     /// deadpool refused the configuration.
     #[error("cannot build the connection pool: {0}")]
     Build(#[source] deadpool_postgres::BuildError),
@@ -45,10 +57,7 @@ impl Pool {
     /// (`postgres://user:password@host:port/db`) or `key=value` pairs
     /// (`host=/run/postgresql user=app dbname=app`), with the default max size.
     pub fn connect(url: &str) -> Result<Pool, PoolBuildError> {
-        let config = url
-            .parse::<tokio_postgres::Config>()
-            .map_err(PoolBuildError::InvalidConfig)?;
-        Self::from_config(config, default_max_size())
+        Self::builder(url).build()
     }
 
     /// Creates a pool from a tokio-postgres configuration, with at most
@@ -57,8 +66,45 @@ impl Pool {
         config: tokio_postgres::Config,
         max_size: usize,
     ) -> Result<Pool, PoolBuildError> {
+        PoolBuilder::from_config(config).max_size(max_size).build()
+    }
+
+    /// A builder for a pool on a connection string (as [`Pool::connect`]
+    /// takes it), to set the max size or a statement timeout:
+    ///
+    /// ```no_run
+    /// # fn demo() -> Result<(), quarry::PoolBuildError> {
+    /// use std::time::Duration;
+    /// let pool = quarry::Pool::builder("postgres://app@localhost/app")
+    ///     .max_size(16)
+    ///     .statement_timeout(Duration::from_secs(5))
+    ///     .build()?;
+    /// # let _ = pool;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(url: &str) -> PoolBuilder {
+        PoolBuilder {
+            config: url
+                .parse::<tokio_postgres::Config>()
+                .map_err(PoolBuildError::InvalidConfig),
+            max_size: default_max_size(),
+            statement_timeout: None,
+        }
+    }
+
+    fn build(builder: PoolBuilder) -> Result<Pool, PoolBuildError> {
+        let PoolBuilder {
+            config,
+            max_size,
+            statement_timeout,
+        } = builder;
+        let mut config = config?;
         if max_size == 0 {
             return Err(PoolBuildError::ZeroMaxSize);
+        }
+        if let Some(timeout) = statement_timeout {
+            set_statement_timeout(&mut config, timeout)?;
         }
         let manager = Manager::from_config(
             config,
@@ -101,6 +147,78 @@ impl From<deadpool_postgres::Pool> for Pool {
     }
 }
 
+/// How to build a [`Pool`]: [`Pool::builder`] or [`PoolBuilder::from_config`],
+/// then [`build`](PoolBuilder::build). Unset, each setting is
+/// [`Pool::connect`]'s default.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct PoolBuilder {
+    config: Result<tokio_postgres::Config, PoolBuildError>,
+    max_size: usize,
+    statement_timeout: Option<Duration>,
+}
+
+impl PoolBuilder {
+    /// A builder for a pool on a tokio-postgres configuration.
+    pub fn from_config(config: tokio_postgres::Config) -> PoolBuilder {
+        PoolBuilder {
+            config: Ok(config),
+            max_size: default_max_size(),
+            statement_timeout: None,
+        }
+    }
+
+    /// At most `max_size` connections (default: 4 × the number of cores).
+    pub fn max_size(mut self, max_size: usize) -> PoolBuilder {
+        self.max_size = max_size;
+        self
+    }
+
+    /// The server cancels every statement of the pool's connections that
+    /// runs longer than `timeout` (rounded up to the millisecond): the call
+    /// fails with an [`Error`](crate::Error) for which
+    /// [`is_canceled`](crate::Error::is_canceled) is true, and whose message
+    /// is the server's ("canceling statement due to statement timeout").
+    ///
+    /// It is PostgreSQL's `statement_timeout`, sent in the startup packet of
+    /// every connection the pool opens (`options=-c statement_timeout=…`,
+    /// after any `options` of the connection string): no extra round trip
+    /// per connection, unlike a `SET` in a post-create hook, and it is the
+    /// session's default, so `RESET ALL`/`DISCARD ALL` keep it, while `SET
+    /// statement_timeout` in a transaction or session still overrides it.
+    /// (A pooler in transaction mode, such as PgBouncer, may refuse startup
+    /// options: set the timeout on the role there, `ALTER ROLE … SET
+    /// statement_timeout`.)
+    pub fn statement_timeout(mut self, timeout: Duration) -> PoolBuilder {
+        self.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the pool. Connections are still opened lazily: this fails only
+    /// on an invalid configuration, never because the server is down.
+    pub fn build(self) -> Result<Pool, PoolBuildError> {
+        Pool::build(self)
+    }
+}
+
+/// Adds `-c statement_timeout=<ms>` to the startup options of `config`.
+fn set_statement_timeout(
+    config: &mut tokio_postgres::Config,
+    timeout: Duration,
+) -> Result<(), PoolBuildError> {
+    let millis = timeout.as_nanos().div_ceil(1_000_000);
+    if millis == 0 || millis > i32::MAX as u128 {
+        return Err(PoolBuildError::InvalidStatementTimeout(timeout));
+    }
+    let setting = format!("-c statement_timeout={millis}");
+    let options = match config.get_options() {
+        Some(options) if !options.trim().is_empty() => format!("{options} {setting}"),
+        _ => setting,
+    };
+    config.options(options);
+    Ok(())
+}
+
 /// A connection checked out of a [`Pool`] by [`Pool::get`] (or
 /// [`Executor::pin`](crate::Executor::pin)), returned to the pool on drop.
 ///
@@ -117,9 +235,14 @@ impl From<deadpool_postgres::Pool> for Pool {
 /// counting follows the block (e.g. one request under
 /// `quarry::tower::NPlusOneLayer`), so a long-lived connection used by many
 /// requests is not flagged for their sum.
+///
+/// When one of its statements was cancelled (its future dropped before it
+/// completed), the connection is closed on drop instead of going back to the
+/// pool, since the server may still be busy with that statement; until then,
+/// its next statement waits for the cancel request to be delivered.
 #[derive(Debug)]
 pub struct PooledConnection {
-    pub(crate) object: deadpool_postgres::Object,
+    pub(crate) object: Owned,
     pub(crate) detector: Detector,
 }
 
@@ -130,9 +253,16 @@ impl PooledConnection {
         self.detector.lock().flagged()
     }
 
-    /// The deadpool connection, still returned to the pool when dropped.
+    /// Whether one of its statements was cancelled: then the connection is
+    /// closed when dropped, rather than returned to the pool.
+    pub fn is_cancelled(&self) -> bool {
+        self.object.state().is_cancelled()
+    }
+
+    /// The deadpool connection, returned to the pool when dropped — even
+    /// after a cancellation (a raw deadpool object has no cancellation state).
     pub fn into_inner(self) -> deadpool_postgres::Object {
-        self.object
+        self.object.into_inner()
     }
 }
 
@@ -140,7 +270,7 @@ impl From<deadpool_postgres::Object> for PooledConnection {
     /// Makes a deadpool connection a quarry checkout (a new detector scope).
     fn from(object: deadpool_postgres::Object) -> Self {
         Self {
-            object,
+            object: Owned::new(object),
             detector: Detector::default(),
         }
     }
@@ -173,7 +303,9 @@ fn default_max_size() -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::{default_max_size, Pool, PoolBuildError};
+    use std::time::Duration;
+
+    use super::{default_max_size, set_statement_timeout, Pool, PoolBuildError};
 
     #[test]
     fn default_max_size_is_four_per_core() {
@@ -199,6 +331,38 @@ mod tests {
             .map_err(PoolBuildError::InvalidConfig);
         let result = config.and_then(|config| Pool::from_config(config, 0));
         assert!(matches!(result, Err(PoolBuildError::ZeroMaxSize)));
+    }
+
+    #[test]
+    fn the_statement_timeout_is_a_startup_option_after_the_given_ones() {
+        let mut config: tokio_postgres::Config =
+            match "host=localhost options='-c work_mem=4MB'".parse() {
+                Ok(config) => config,
+                Err(error) => panic!("{error}"),
+            };
+        assert!(set_statement_timeout(&mut config, Duration::from_micros(1500)).is_ok());
+        assert_eq!(
+            config.get_options(),
+            Some("-c work_mem=4MB -c statement_timeout=2")
+        );
+        let mut plain = tokio_postgres::Config::new();
+        assert!(set_statement_timeout(&mut plain, Duration::from_secs(5)).is_ok());
+        assert_eq!(plain.get_options(), Some("-c statement_timeout=5000"));
+    }
+
+    #[test]
+    fn a_zero_or_huge_statement_timeout_is_rejected() {
+        for timeout in [Duration::ZERO, Duration::from_secs(30 * 24 * 3600)] {
+            let built = Pool::builder("host=localhost")
+                .statement_timeout(timeout)
+                .build();
+            assert!(
+                matches!(built, Err(PoolBuildError::InvalidStatementTimeout(t)) if t == timeout),
+                "{timeout:?}"
+            );
+        }
+        let built = Pool::builder("port=notaport").max_size(3).build();
+        assert!(matches!(built, Err(PoolBuildError::InvalidConfig(_))));
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ use std::task::{Context, Poll};
 
 use futures_util::{Stream, StreamExt as _, TryStreamExt as _};
 
+use crate::cancel::{Owned, StreamGuard};
 use crate::{Error, FromRow, Query, Row};
 
 /// The rows of one statement, as they arrive from the server.
@@ -18,11 +19,18 @@ use crate::{Error, FromRow, Query, Row};
 /// Returned by [`Executor::query_stream`](crate::Executor::query_stream).
 /// When it came from a [`Pool`](crate::Pool), it holds the connection it
 /// runs on until it is dropped.
+///
+/// Dropped before its end, it cancels the rest of the statement on the
+/// server; the connection, when the runtime owns it (from a
+/// [`Pool`](crate::Pool) or a [`PooledConnection`](crate::PooledConnection)),
+/// is then closed rather than returned to the pool.
 pub struct RowStream {
     query: &'static str,
-    // Dropped before the connection it reads from (field order).
+    // Dropped before the connection it reads from (field order), and the
+    // guard before the connection it marks.
     rows: Pin<Box<tokio_postgres::RowStream>>,
-    connection: Option<deadpool_postgres::Object>,
+    cancel: Option<StreamGuard>,
+    connection: Option<Owned>,
 }
 
 impl std::fmt::Debug for RowStream {
@@ -38,13 +46,20 @@ impl RowStream {
     pub(crate) fn new(
         query: &Query,
         rows: tokio_postgres::RowStream,
-        connection: Option<deadpool_postgres::Object>,
+        connection: Option<Owned>,
     ) -> Self {
         Self {
             query: query.name(),
             rows: Box::pin(rows),
+            cancel: None,
             connection,
         }
+    }
+
+    /// Cancels the rest of the statement when dropped before its end.
+    pub(crate) fn cancel_on_drop(mut self, guard: StreamGuard) -> Self {
+        self.cancel = Some(guard);
+        self
     }
 
     /// The name of the query whose rows these are.
@@ -73,10 +88,12 @@ impl Stream for RowStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let query = self.query;
-        self.rows
-            .as_mut()
-            .poll_next(cx)
-            .map(|row| row.map(|row| row.map_err(|source| Error::db(query, source))))
+        let next = self.rows.as_mut().poll_next(cx);
+        if let (Poll::Ready(None | Some(Err(_))), Some(guard)) = (&next, &mut self.cancel) {
+            // The statement is over: nothing left to cancel.
+            guard.disarm();
+        }
+        next.map(|row| row.map(|row| row.map_err(|source| Error::db(query, source))))
     }
 }
 
