@@ -905,7 +905,8 @@ fn arg_tokens(query: &QueryIr) -> Vec<TokenStream> {
 }
 
 /// `(return type, body)` of a query whose rows have relations: the rows'
-/// columns and then their relations, on one pinned connection.
+/// columns and then their relations, on one pinned connection that reads one
+/// snapshot (`quarry::Executor::snapshot`, ended by `finish`).
 fn fetch_with_relations(
     kind: QueryKind,
     row: &TokenStream,
@@ -941,13 +942,12 @@ fn fetch_with_relations(
             },
         ),
     };
-    (
-        ret,
-        quote! {
-            let conn = db.pin(&QUERY).await?;
-            #fetch
-        },
-    )
+    let body = quote! {
+        let conn = db.snapshot(&QUERY).await?;
+        let result: Result<#ret, quarry::Error> = async { #fetch }.await;
+        conn.finish(result).await
+    };
+    (ret, body)
 }
 
 /// Path to the private columns struct of a row with relations.
@@ -1049,10 +1049,14 @@ fn keyed_by_field(
     };
     if query.has_relations {
         quote! {
-            let conn = db.pin(&QUERY).await?;
-            let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[&#keys]).await?;
-            let rows = #row::with_relations(&conn, columns).await?;
-            #group
+            let conn = db.snapshot(&QUERY).await?;
+            let result = async {
+                let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[&#keys]).await?;
+                let rows = #row::with_relations(&conn, columns).await?;
+                #group
+            }
+            .await;
+            conn.finish(result).await
         }
     } else {
         quote! {
@@ -1080,13 +1084,17 @@ fn keyed_by_hidden_key(
     };
     if query.has_relations {
         quote! {
-            let conn = db.pin(&QUERY).await?;
-            let keyed: Vec<(#key_type, #columns)> =
-                quarry::fetch_keyed(&conn, &QUERY, &[&#keys], KEY).await?;
-            let (row_keys, columns): (Vec<#key_type>, Vec<#columns>) = keyed.into_iter().unzip();
-            let rows = #row::with_relations(&conn, columns).await?;
-            let pairs = row_keys.into_iter().zip(rows);
-            #group
+            let conn = db.snapshot(&QUERY).await?;
+            let result = async {
+                let keyed: Vec<(#key_type, #columns)> =
+                    quarry::fetch_keyed(&conn, &QUERY, &[&#keys], KEY).await?;
+                let (row_keys, columns): (Vec<#key_type>, Vec<#columns>) = keyed.into_iter().unzip();
+                let rows = #row::with_relations(&conn, columns).await?;
+                let pairs = row_keys.into_iter().zip(rows);
+                #group
+            }
+            .await;
+            conn.finish(result).await
         }
     } else {
         quote! {
