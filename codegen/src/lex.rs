@@ -242,7 +242,7 @@ impl QueryDef {
 const LEXER_DIRECTIVES: &[&str] = &["nullable", "not_null", "row"];
 
 /// Directives later stages understand (passed through in [`QueryDef::directives`]).
-pub const STAGE_DIRECTIVES: &[&str] = &["key", "prefetch"];
+pub const STAGE_DIRECTIVES: &[&str] = &["key", "prefetch", "chunk"];
 
 const KINDS: &[(&str, QueryKind)] = &[
     ("one", QueryKind::One),

@@ -17,7 +17,7 @@ use postgres_types::ToSql;
 use tokio_postgres::IsolationLevel;
 
 use crate::observe::{observe, Outcome};
-use crate::{Error, Executor, Pool, Query, Row};
+use crate::{Error, Executor, FromRow, Pool, Query, Row};
 
 /// One parameter of a chunked stream, owned by the stream (or borrowed for
 /// its lifetime `'a`).
@@ -35,15 +35,24 @@ pub trait PrefetchRows: Sized + Send {
     ) -> impl Future<Output = Result<Vec<Self>, Error>> + Send;
 }
 
+/// Decodes the rows of one chunk (for [`PrefetchRows::prefetch`]): a
+/// decode error names the query and the column.
+pub fn decode_rows<R: FromRow>(query: &Query, rows: &[Row]) -> Result<Vec<R>, Error> {
+    rows.iter()
+        .map(|row| R::from_row(row).map_err(|error| error.into_query_error(query.name())))
+        .collect()
+}
+
 /// An executor that can hold a server-side portal, which a chunked
 /// prefetch stream reads from: a portal lives inside a transaction.
 ///
 /// Implemented for [`Pool`] (the stream checks out a connection and runs in
 /// a `READ ONLY` `REPEATABLE READ` transaction of its own, committed at the
 /// end and rolled back if the stream is dropped before), for
-/// [`tokio_postgres::Transaction`] and [`deadpool_postgres::Transaction`]
-/// (what [`transaction`](crate::transaction) hands its closure: the stream
-/// runs inside it, at its isolation level), and for `&T` and `Box<T>`.
+/// [`tokio_postgres::Transaction`], [`deadpool_postgres::Transaction`]
+/// (what [`transaction`](crate::transaction) hands its closure) and
+/// [`quarry::Transaction`](crate::Transaction) (the stream runs inside them,
+/// at their isolation level), and for `&T` and `Box<T>`.
 ///
 /// A plain client or a pooled connection borrowed with `&` cannot hold one
 /// (a transaction needs the connection mutably): start a transaction on it
@@ -100,6 +109,19 @@ impl PortalExecutor for tokio_postgres::Transaction<'_> {
 }
 
 impl PortalExecutor for deadpool_postgres::Transaction<'_> {
+    fn chunked<'a, R: PrefetchRows + 'a>(
+        &'a self,
+        query: &'static Query,
+        chunk: u32,
+        params: Vec<StreamParam<'a>>,
+    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
+        chunks(self, self, query, chunk, params)
+    }
+}
+
+/// The transaction of a [`quarry::Client`](crate::Client): the stream runs
+/// inside it, and the relation statements use the client's statement cache.
+impl PortalExecutor for crate::Transaction<'_> {
     fn chunked<'a, R: PrefetchRows + 'a>(
         &'a self,
         query: &'static Query,

@@ -1,13 +1,14 @@
-//! Prefetch directives: reads `-- @key <column>` and
-//! `-- @prefetch field [= Loader(parent_column)]` from a lexed query into
+//! Prefetch directives: reads `-- @key <column>`,
+//! `-- @prefetch field [= Loader(parent_column)]` and `-- @chunk N` from a
+//! lexed query into
 //! [`Directives`], with a diagnostic at the directive for each malformed line.
 //! Knows nothing of the schema or of other queries.
 
 use super::{Directives, PrefetchDirective, RelationSource};
 use crate::diagnostic::Diagnostic;
-use crate::lex::{Directive, QueryDef};
+use crate::lex::{Directive, QueryDef, QueryKind};
 
-/// Reads `@key` and `@prefetch` from a lexed query.
+/// Reads `@key`, `@prefetch` and `@chunk` from a lexed query.
 pub fn parse_directives(def: &QueryDef) -> (Directives, Vec<Diagnostic>) {
     let mut out = Directives::default();
     let mut errors = Vec::new();
@@ -41,10 +42,70 @@ pub fn parse_directives(def: &QueryDef) -> (Directives, Vec<Diagnostic>) {
                 Ok(prefetch) => out.prefetch.push(prefetch),
                 Err(error) => errors.push(*error),
             },
+            "chunk" if out.chunk.is_some() => errors.push(Diagnostic::error_at(
+                "duplicate `@chunk` directive",
+                &def.file,
+                directive.span.clone(),
+            )),
+            "chunk" => match parse_chunk(def, directive) {
+                Ok(size) => out.chunk = Some((size, directive.args_span.clone())),
+                Err(error) => errors.push(*error),
+            },
             _ => {}
         }
     }
+    if let Some((_, span)) = &out.chunk {
+        if def.kind != QueryKind::Many || out.prefetch.is_empty() {
+            errors.push(
+                Diagnostic::error_at(
+                    "`@chunk` only applies to a `:many` query with `@prefetch` relations",
+                    &def.file,
+                    span.clone(),
+                )
+                .with_label("no chunked stream to size")
+                .with_help(
+                    "remove it: other queries stream row by row; a `:many` query with relations streams in chunks of `@chunk` parents (default 1000)",
+                ),
+            );
+        }
+    }
     (out, errors)
+}
+
+/// The query's valid `@chunk` size (what [`parse_directives`] accepted).
+pub fn chunk_size(def: &QueryDef) -> Option<u32> {
+    let mut chunks = def.directives.iter().filter(|d| d.name == "chunk");
+    let directive = chunks.next()?;
+    parse_chunk(def, directive).ok()
+}
+
+/// The largest `@chunk`: a portal fetch asks for at most `i32::MAX` rows,
+/// and the first one for a chunk and one more.
+pub const MAX_CHUNK: u32 = i32::MAX as u32 - 1;
+
+/// `-- @chunk N`: a whole number of rows from 1 to [`MAX_CHUNK`].
+fn parse_chunk(def: &QueryDef, directive: &Directive) -> Result<u32, Box<Diagnostic>> {
+    let text = directive.args.trim();
+    let size = text
+        .parse::<u32>()
+        .ok()
+        .filter(|size| (1..=MAX_CHUNK).contains(size));
+    size.ok_or_else(|| {
+        let span = if text.is_empty() {
+            directive.span.clone()
+        } else {
+            directive.args_span.clone()
+        };
+        Box::new(
+            Diagnostic::error_at(
+                format!("`@chunk` needs a number of rows from 1 to {MAX_CHUNK}"),
+                &def.file,
+                span,
+            )
+            .with_label("not a chunk size")
+            .with_help("write `-- @chunk 500` (parents read, and their relations loaded, per chunk; default 1000)"),
+        )
+    })
 }
 
 fn parse_prefetch(
@@ -156,5 +217,53 @@ mod tests {
             &file.text[directives.prefetch[1].field_span.clone()],
             "tags"
         );
+    }
+
+    fn chunk_errors(header: &str) -> (Option<u32>, Vec<String>) {
+        let file = crate::diagnostic::SourceFile::new("q.sql", format!("{header}\nSELECT 1 AS id"));
+        let (queries, errors) = crate::lex::lex_file(&file);
+        assert!(errors.is_empty(), "{errors:?}");
+        let (directives, errors) = parse_directives(&queries[0]);
+        let size = directives.chunk.map(|(size, _)| size);
+        assert_eq!(size, chunk_size(&queries[0]));
+        (size, errors.iter().map(|e| e.render()).collect())
+    }
+
+    #[test]
+    fn parses_and_checks_chunk() {
+        let many = "-- name: Q :many\n-- @prefetch tags";
+        assert_eq!(
+            chunk_errors(&format!("{many}\n-- @chunk 250")),
+            (Some(250), vec![])
+        );
+        assert_eq!(
+            chunk_errors(&format!("{many}\n-- @chunk {MAX_CHUNK}")).0,
+            Some(MAX_CHUNK)
+        );
+        for bad in ["0", "-3", "1e3", "ten", "2147483647", "5 rows"] {
+            let (_, errors) = chunk_errors(&format!("{many}\n-- @chunk {bad}"));
+            assert_eq!(errors.len(), 1, "{bad}: {errors:?}");
+            assert!(
+                errors[0].contains("`@chunk` needs a number of rows from 1 to 2147483646"),
+                "{errors:?}"
+            );
+        }
+        let (_, errors) = chunk_errors(&format!("{many}\n-- @chunk"));
+        assert!(errors[0].contains("`@chunk` needs a number"), "{errors:?}");
+        let (_, errors) = chunk_errors(&format!("{many}\n-- @chunk 5\n-- @chunk 6"));
+        assert!(errors[0].contains("duplicate `@chunk`"), "{errors:?}");
+        for header in [
+            "-- name: Q :many\n-- @chunk 5",
+            "-- name: Q :one\n-- @prefetch tags\n-- @chunk 5",
+        ] {
+            let (_, errors) = chunk_errors(header);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0].contains(
+                    "`@chunk` only applies to a `:many` query with `@prefetch` relations"
+                ),
+                "{errors:?}"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Prefetch: batched relation loading, resolved at generation time.
 //!
-//! Owns the `@key` and `@prefetch` directives and everything they imply:
+//! Owns the `@key`, `@prefetch` and `@chunk` directives and everything they
+//! imply:
 //!
 //! * **loaders** — queries with `-- @key <column>` and exactly one array
 //!   parameter used as `<expr> = ANY(:keys)`; checked that the key column is
@@ -10,6 +11,8 @@
 //!   column exists with the key's type, the field name is free, and the
 //!   relation graph has no cycle. A to-one relation is non-optional only when
 //!   the parent column is non-null and a foreign key backs it;
+//! * **chunks** — `-- @chunk N` on a `:many` query with relations: how many
+//!   parents its `_stream` function reads (and loads relations for) at once;
 //! * **derived loaders** — `-- @prefetch comments` with no loader named,
 //!   resolved from the foreign keys of the parent's source table (reverse FK →
 //!   to-many, forward FK → to-one, junction table → many-to-many). The SQL is
@@ -25,7 +28,7 @@ mod resolve;
 use std::ops::Range;
 
 pub use derive::{derive_loaders, DerivedLoader, Parent};
-pub use directives::parse_directives;
+pub use directives::{chunk_size, parse_directives};
 pub use resolve::{resolve_prefetch, QueryFacts, QueryPrefetch};
 #[cfg(test)]
 pub(crate) use resolve::{LoaderSpec, RelationSpec};
@@ -68,4 +71,7 @@ pub struct Directives {
     pub key: Option<(String, Range<usize>)>,
     /// `-- @prefetch …` lines in order.
     pub prefetch: Vec<PrefetchDirective>,
+    /// `-- @chunk N`: rows per chunk of the query's stream (a `:many` query
+    /// with `@prefetch` relations only).
+    pub chunk: Option<(u32, Range<usize>)>,
 }
