@@ -29,7 +29,9 @@ pub type TransactionFuture<'t, T, E> = Pin<Box<dyn Future<Output = Result<T, E>>
 ///
 /// The closure gets the transaction (an [`Executor`] and an
 /// [`InTransaction`], so queries that take row locks accept it) and returns
-/// a boxed future. It may run several times: keep side effects outside the
+/// a boxed future, which may borrow the transaction but nothing else of the
+/// caller's: move owned values (or `Arc` clones) into it, as the example
+/// does with `amount`. It may run several times: keep side effects outside the
 /// database (sending mail, …) after `transaction` returns. Its error type is
 /// yours, as long as a [`quarry::Error`](Error) converts into it and the
 /// SQLSTATE can be found in it ([`RetryableError`]).
@@ -388,8 +390,9 @@ pub fn sqlstate_of<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a SqlSta
 ///
 /// Implemented for [`quarry::Transaction`](crate::Transaction),
 /// [`tokio_postgres::Transaction`], [`deadpool_postgres::Transaction`]
-/// (what [`transaction`] gives its closure), and `&T`/`Box<T>` of those. Implement it for an executor of
-/// your own only if every statement it runs is inside one transaction.
+/// (what [`transaction`] gives its closure), and `&T`/`Box<T>` of those.
+/// Implement it for an executor of your own only if every statement it
+/// runs is inside one transaction.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a transaction, and this query takes row locks",
     label = "a transaction is required here",
