@@ -187,3 +187,10 @@ FROM posts p
 WHERE p.published_at IS NOT NULL
 ORDER BY p.published_at DESC, p.id
 LIMIT :limit;
+
+-- name: AddPostView :one
+-- Counts one more view of a post and returns the new count.
+UPDATE posts
+SET views = views + 1
+WHERE id = :id
+RETURNING views;

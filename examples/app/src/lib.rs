@@ -8,3 +8,5 @@
 // Generated code is formatted by the generator (prettyplease), not rustfmt.
 #[rustfmt::skip]
 pub mod queries;
+
+pub mod service;
