@@ -91,11 +91,8 @@ where
     }
 
     let watched = async {
-        let frames = scopes.iter().flat_map(|innermost| innermost.chain());
-        detect(
-            query.name(),
-            checkout.into_iter().chain(frames.map(Frame::detector)),
-        )?;
+        let frames = scopes.iter().flat_map(|innermost| innermost.detectors());
+        detect(query.name(), checkout.into_iter().chain(frames))?;
         let connection = acquire.await?;
 
         let recording = scopes.as_ref().is_some_and(|innermost| innermost.records());

@@ -17,6 +17,7 @@ use postgres_types::ToSql;
 use tokio_postgres::IsolationLevel;
 
 use crate::observe::{observe, Outcome};
+use crate::record::Frame;
 use crate::{Error, Executor, FromRow, Pool, Query, Row};
 
 /// One parameter of a chunked stream, owned by the stream (or borrowed for
@@ -84,6 +85,8 @@ pub trait PortalExecutor: Executor {
 /// [`record`](crate::record) counts (`BEGIN` and `COMMIT` are not): `n`
 /// parents with `k` relations take `⌈n / chunk⌉ × (1 + k)` statements (one
 /// fetch when there are none).
+/// The N+1 detector does not count them: each relation runs once per chunk
+/// by design.
 pub fn fetch_chunked<'a, R, P>(
     db: &'a P,
     query: &'static Query,
@@ -224,7 +227,7 @@ where
         // One row read ahead of the chunk it belongs to.
         let mut held: Option<Row> = None;
         loop {
-            let fetched = observe(query, None, ready(Ok(())), |()| async {
+            let fetch = observe(query, None, ready(Ok(())), |()| async {
                 let portal = match &portal {
                     Some(portal) => portal,
                     None => {
@@ -240,14 +243,14 @@ where
                 let rows: Vec<Row> = stream.as_mut().try_collect().await.map_err(fail)?;
                 let done = stream.rows_affected().is_some();
                 Ok(Chunk { rows, done })
-            })
-            .await?;
+            });
+            let fetched = Frame::unwatched(fetch).await?;
             let mut rows: Vec<Row> = held.take().into_iter().chain(fetched.rows).collect();
             if !fetched.done && rows.len() > limit as usize {
                 held = rows.pop();
             }
             if !rows.is_empty() {
-                for row in R::prefetch(db, query, rows).await? {
+                for row in Frame::unwatched(R::prefetch(db, query, rows)).await? {
                     yield row;
                 }
             }

@@ -28,6 +28,8 @@ pub(crate) struct Frame {
     /// `Some` for [`record`] blocks.
     log: Option<Mutex<Vec<QueryRecord>>>,
     parent: Option<Arc<Frame>>,
+    /// `false` for a block the N+1 detector does not watch ([`Frame::unwatched`]).
+    watched: bool,
 }
 
 impl Frame {
@@ -44,6 +46,14 @@ impl Frame {
     /// The detector of this scope.
     pub(crate) fn detector(&self) -> &Detector {
         &self.detector
+    }
+
+    /// The detectors that count an execution in this scope: those of the
+    /// scopes around it up to the first [unwatched](Frame::unwatched) one.
+    pub(crate) fn detectors(&self) -> impl Iterator<Item = &Detector> + Clone {
+        self.chain()
+            .take_while(|frame| frame.watched)
+            .map(Frame::detector)
     }
 
     /// Whether some scope of the chain records statements.
@@ -66,8 +76,23 @@ impl Frame {
             detector: Detector::default(),
             log: recording.then(|| Mutex::new(Vec::new())),
             parent: Frame::current(),
+            watched: true,
         });
         (SCOPE.scope(Arc::clone(&frame), fut), frame)
+    }
+
+    /// `fut` as a block the N+1 detector does not watch, in no scope around
+    /// it either (statements are still recorded): the statements of one
+    /// chunk of a chunked prefetch stream, which runs each relation once per
+    /// chunk by design.
+    pub(crate) fn unwatched<F: Future>(fut: F) -> TaskLocalFuture<Arc<Frame>, F> {
+        let frame = Arc::new(Frame {
+            detector: Detector::default(),
+            log: None,
+            parent: Frame::current(),
+            watched: false,
+        });
+        SCOPE.scope(frame, fut)
     }
 }
 
