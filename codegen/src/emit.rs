@@ -17,8 +17,8 @@ use proc_macro2::Ident;
 
 use crate::config::Derives;
 use crate::ir::{
-    distinct_loader_fn, FieldIr, KeyField, LoaderIr, ModuleIr, Project, QueryIr, RelationIr, RowIr,
-    RowRef,
+    distinct_loader_fn, with_params_fn, FieldIr, KeyField, LoaderIr, ModuleIr, Project, QueryIr,
+    RelationIr, RowIr, RowRef,
 };
 use crate::lex::QueryKind;
 use crate::typemap::{CompositeField, RustType, UserType};
@@ -461,7 +461,8 @@ fn module_tokens(module: &ModuleIr, derives: &Derives, runtime_alias: &TokenStre
             .filter(|row| row.used_by.first() == Some(&path))
             .map(|row| row_tokens(module, row, &types_module, derives));
         let function = query_tokens(module, query, &types_module);
-        quote!(#(#rows)* #function)
+        let with_params = params_tokens(module, query, &types_module);
+        quote!(#(#rows)* #function #with_params)
     });
     quote! {
         #![doc = #module_doc]
@@ -816,6 +817,83 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
     }
 }
 
+/// `<Name>Params` (the parameters, owned) and `<name>_with(db, &params)`,
+/// which calls the query's function with the fields borrowed: for callers
+/// with many parameters, or that build them in one place and run them in
+/// another. Nothing for a query without parameters.
+fn params_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) -> TokenStream {
+    let Some(struct_name) = &query.params_struct else {
+        return quote!();
+    };
+    let name = ident::ident(struct_name);
+    let fn_name = ident::ident(&query.fn_name);
+    let with_fn = ident::ident(&with_params_fn(&query.fn_name));
+    let fields = query.params.iter().enumerate().map(|(index, param)| {
+        let field = ident::ident(&param.name);
+        let ty = param.owned_type(types_module);
+        let doc = doc_text(&format!(
+            " `{}` of [`{}`] (`${}`).",
+            param.name,
+            query.fn_name,
+            index + 1
+        ));
+        quote! {
+            #[doc = #doc]
+            pub #field: #ty,
+        }
+    });
+    let args = query.params.iter().map(|param| {
+        let field = ident::ident(&param.name);
+        param.borrow_owned(&quote!(params.#field))
+    });
+    let ret = return_type(module, query, types_module);
+    let bound = executor_bound(query);
+    let struct_doc = doc_lines([
+        format!(
+            "The parameters of [`{}`], owned, for [`{}`].",
+            query.fn_name,
+            with_params_fn(&query.fn_name)
+        ),
+    ]);
+    let with_doc = doc_lines([format!(
+        "Runs [`{}`] with the fields of `params` as its arguments (borrowed, not cloned).",
+        query.fn_name
+    )]);
+    quote! {
+        #struct_doc
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct #name {
+            #(#fields)*
+        }
+
+        #with_doc
+        pub async fn #with_fn<E: #bound + ?Sized>(db: &E, params: &#name) -> Result<#ret, quarry::Error> {
+            #fn_name(db, #(#args),*).await
+        }
+    }
+}
+
+/// What a query's function returns (in `Result<_, quarry::Error>`).
+fn return_type(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) -> TokenStream {
+    let Some(row) = &query.row else {
+        return quote!(u64);
+    };
+    let row = row_path(module, row);
+    match (&query.loader, query.kind) {
+        (Some(loader), _) => {
+            let key_type = loader.key_type.owned(types_module);
+            if loader.to_many {
+                quote!(quarry::ToMany<#key_type, #row>)
+            } else {
+                quote!(quarry::ToOne<#key_type, #row>)
+            }
+        }
+        (None, QueryKind::One) => row,
+        (None, QueryKind::Opt) => quote!(Option<#row>),
+        (None, _) => quote!(Vec<#row>),
+    }
+}
+
 /// `const QUERY: quarry::Query = …;`, marked `.read_only()` when the
 /// generator proved the statement writes nothing (the runtime may then retry
 /// it on a fresh connection after a connection error).
@@ -878,12 +956,8 @@ fn param_tokens(query: &QueryIr, types_module: &TokenStream) -> Vec<TokenStream>
         .iter()
         .map(|param| {
             let name = ident::ident(&param.name);
-            let ty = param.ty.param(types_module);
-            if param.nullable {
-                quote!(#name: Option<#ty>)
-            } else {
-                quote!(#name: #ty)
-            }
+            let ty = param.borrowed_type(types_module);
+            quote!(#name: #ty)
         })
         .collect()
 }

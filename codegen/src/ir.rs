@@ -17,6 +17,7 @@ use crate::lex::{ParamStyle, QueryDef, QueryKind};
 use crate::prefetch::QueryPrefetch;
 use crate::schema::Catalog;
 use crate::typemap::{RustType, TypeMapper, UserType};
+use proc_macro2::TokenStream;
 
 /// Everything to generate.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,6 +167,9 @@ pub struct QueryIr {
     pub loader: Option<LoaderIr>,
     /// Whether its row type has relations (the function pins one connection).
     pub has_relations: bool,
+    /// Its `<Name>Params` struct (and `<name>_with` function), `None`
+    /// without parameters.
+    pub params_struct: Option<String>,
     /// The statement provably writes nothing: its `Query` is marked
     /// `.read_only()`, so the runtime may retry it on a fresh connection.
     pub read_only: bool,
@@ -180,6 +184,43 @@ pub struct ParamIr {
     pub ty: RustType,
     /// `Option<…>`.
     pub nullable: bool,
+}
+
+impl ParamIr {
+    /// The type the query function takes (`&str`, `i64`, `Option<&[u8]>`).
+    pub fn borrowed_type(&self, types_module: &TokenStream) -> TokenStream {
+        optional(self.ty.param(types_module), self.nullable)
+    }
+
+    /// The owned type a params struct holds for it (`String`, `i64`,
+    /// `Option<Vec<u8>>`): the one place that mapping lives, for every kind
+    /// of generated code that takes parameters by value.
+    pub fn owned_type(&self, types_module: &TokenStream) -> TokenStream {
+        optional(self.ty.owned(types_module), self.nullable)
+    }
+
+    /// `value` (a place of [`ParamIr::owned_type`]) as [`ParamIr::borrowed_type`].
+    pub fn borrow_owned(&self, value: &TokenStream) -> TokenStream {
+        self.ty.borrow_owned(value, self.nullable)
+    }
+}
+
+fn optional(ty: TokenStream, nullable: bool) -> TokenStream {
+    if nullable {
+        quote::quote!(Option<#ty>)
+    } else {
+        ty
+    }
+}
+
+/// The struct holding a query's parameters by value (`ListPostsParams`).
+pub fn params_struct_name(query_name: &str) -> String {
+    ident::type_name_str(format!("{}Params", ident::pascal(query_name)))
+}
+
+/// The function taking a query's parameters as that struct (`list_posts_with`).
+pub fn with_params_fn(fn_name: &str) -> String {
+    format!("{fn_name}_with")
 }
 
 /// One query with everything later stages found out about it.
@@ -258,11 +299,13 @@ pub fn build_project(
             row,
             loader,
             has_relations,
+            params_struct: (!def.params.is_empty()).then(|| params_struct_name(&def.name)),
             read_only: query.read_only,
         });
     }
     builder.check_columns_structs();
     builder.check_distinct_loader_names(queries);
+    builder.check_params_names();
     if !builder.errors.is_empty() {
         return Err(builder.errors);
     }
@@ -440,6 +483,65 @@ impl<'q> ProjectBuilder<'q> {
         }
     }
 
+    /// A query with parameters also becomes `<Name>Params` and `<name>_with`
+    /// in its module: no row type (nor a row's `<Row>Columns`) nor another
+    /// params struct may have that name, and no query may be that function.
+    fn check_params_names(&mut self) {
+        let mut errors = Vec::new();
+        for module in &self.modules {
+            // Struct name → what it is, for the message.
+            let mut structs: HashMap<String, String> = HashMap::new();
+            for row in &module.rows {
+                let user = local_fn(&row.used_by);
+                structs.insert(row.name.clone(), format!("the row type of `{user}`"));
+                if !row.relations.is_empty() {
+                    let columns = format!("{}Columns", row.name);
+                    let what = format!("the struct of the columns of `{}`", row.name);
+                    structs.insert(columns, what);
+                }
+            }
+            for query in &module.queries {
+                let Some(name) = &query.params_struct else {
+                    continue;
+                };
+                let key = (module.name.clone(), query.fn_name.clone());
+                let Some(def) = self.fn_names.get(&key) else {
+                    continue;
+                };
+                let at = |message: String| {
+                    Diagnostic::error_at(message, &def.file, def.name_span.clone())
+                };
+                let with = with_params_fn(&query.fn_name);
+                if let Some(other) = self.fn_names.get(&(module.name.clone(), with.clone())) {
+                    let (line, col) = def.file.line_col(def.name_span.start);
+                    errors.push(
+                        Diagnostic::error_at(
+                            format!(
+                                "query `{}` becomes the function `{with}`, which query `{}` needs for calls with a `{name}`",
+                                other.name, def.name
+                            ),
+                            &other.file,
+                            other.name_span.clone(),
+                        )
+                        .with_note(format!("`{}` is defined at {line}:{col}", def.name))
+                        .with_help("rename one of the two queries"),
+                    );
+                }
+                let taken = format!("the parameters of `{}`", query.fn_name);
+                if let Some(owner) = structs.insert(name.clone(), taken) {
+                    errors.push(
+                        at(format!(
+                            "the parameters struct `{name}` of query `{}` has the name of {owner} in module `{}`",
+                            def.name, module.name
+                        ))
+                        .with_help("rename the query, or name the row type differently with `-- @row`"),
+                    );
+                }
+            }
+        }
+        self.errors.append(&mut errors);
+    }
+
     /// A loader also becomes `<loader>_distinct`: no query may be that function.
     fn check_distinct_loader_names(&mut self, queries: &[CheckedQuery<'_>]) {
         for query in queries.iter().filter(|q| q.prefetch.loader.is_some()) {
@@ -542,6 +644,14 @@ fn loader_key_field(query: &CheckedQuery<'_>, fields: &[FieldIr]) -> Option<KeyF
             name: f.name.clone(),
             nullable: f.nullable,
         })
+}
+
+/// The function a row type is documented with (its first user, without module).
+fn local_fn(used_by: &[String]) -> &str {
+    used_by
+        .first()
+        .and_then(|path| path.rsplit("::").next())
+        .unwrap_or_default()
 }
 
 fn row_name_of(def: &QueryDef, suffix: &str) -> String {

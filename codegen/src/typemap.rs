@@ -516,6 +516,53 @@ impl RustType {
         }
     }
 
+    /// `value`, a place of the [owned](Self::owned) type (`Option` of it when
+    /// `nullable`), borrowed as the [parameter](Self::param) type: what a
+    /// params struct's field is passed as (`&p.title` for `&str`, `p.id` for
+    /// `Copy` types, `p.note.as_deref()`). Only text and bytea arrays
+    /// allocate: `Vec<String>` becomes a `Vec<&str>` of pointers for `&[&str]`.
+    pub fn borrow_owned(&self, value: &TokenStream, nullable: bool) -> TokenStream {
+        let by_value = match self {
+            RustType::Builtin(builtin) => builtin.is_copy(),
+            RustType::Enum(_) => true,
+            _ => false,
+        };
+        // `&[&str]`/`&[&[u8]]`/`&[Option<&str>]` from the owned vector.
+        let element_view = match self {
+            RustType::Array {
+                element,
+                nullable_elements,
+            } => match (element.as_ref(), nullable_elements) {
+                (RustType::Builtin(Builtin::Text | Builtin::Bytea), true) => {
+                    Some(quote!(Option::as_deref))
+                }
+                (RustType::Builtin(Builtin::Text), false) => Some(quote!(String::as_str)),
+                (RustType::Builtin(Builtin::Bytea), false) => Some(quote!(Vec::as_slice)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let slice_or_str = matches!(
+            self,
+            RustType::Builtin(Builtin::Text | Builtin::Bytea) | RustType::Array { .. }
+        );
+        match (nullable, by_value, element_view) {
+            (_, true, _) => quote!(#value),
+            (false, _, Some(view)) => {
+                quote!(&#value.iter().map(#view).collect::<Vec<_>>())
+            }
+            (true, _, Some(view)) => quote! {
+                #value
+                    .as_ref()
+                    .map(|values| values.iter().map(#view).collect::<Vec<_>>())
+                    .as_deref()
+            },
+            (false, _, None) => quote!(&#value),
+            (true, _, None) if slice_or_str => quote!(#value.as_deref()),
+            (true, _, None) => quote!(#value.as_ref()),
+        }
+    }
+
     /// Whether this is a serde type read through `quarry::types::Json`.
     pub fn is_json_wrapper(&self) -> bool {
         matches!(self, RustType::Json(_))

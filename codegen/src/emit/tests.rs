@@ -52,6 +52,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
     QueryIr {
         name: name.to_string(),
         fn_name: ident::snake(name),
+        params_struct: (!params.is_empty()).then(|| crate::ir::params_struct_name(name)),
         kind,
         takes_row_locks: false,
         docs: Vec::new(),
@@ -396,7 +397,8 @@ fn a_query_that_takes_row_locks_accepts_only_a_transaction() {
         vec![lock, advisory, plain],
     );
     let code = emitted(&project, "blog.rs");
-    assert_eq!(code.matches("<E: quarry::InTransaction + ?Sized>").count(), 2, "{code}");
+    // Each function and its `_with` (calls with a params struct).
+    assert_eq!(code.matches("<E: quarry::InTransaction + ?Sized>").count(), 4, "{code}");
     assert_eq!(code.matches("<E: quarry::Executor + ?Sized>").count(), 1, "{code}");
     assert_eq!(code.matches("Takes row locks").count(), 2, "{code}");
     insta::assert_snapshot!(code);

@@ -391,6 +391,60 @@ SELECT 1;
 }
 
 #[test]
+fn queries_with_parameters_get_a_params_struct_and_its_names_are_reserved() {
+    let project = build(
+        PLAIN,
+        vec![
+            facts(vec![Type::INT8], vec![("id", Type::INT8, false)]),
+            facts(vec![Type::TEXT], vec![("name", Type::TEXT, false)]),
+            facts(vec![Type::INT8], Vec::new()),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let structs: Vec<Option<&str>> = project.modules[0]
+        .queries
+        .iter()
+        .map(|q| q.params_struct.as_deref())
+        .collect();
+    assert_eq!(
+        structs,
+        [
+            Some("GetAuthorParams"),
+            Some("ListNamesParams"),
+            Some("DeleteAuthorParams")
+        ]
+    );
+
+    let text = "\
+-- name: GetAuthor :one
+SELECT id FROM authors WHERE id = :id;
+
+-- name: ListAuthors :many
+-- @row GetAuthorParams
+SELECT id FROM authors;
+
+-- name: GetAuthorWith :exec
+SELECT 1;
+";
+    let id = || vec![("id", Type::INT8, false)];
+    let errors = messages(build(
+        text,
+        vec![
+            facts(vec![Type::INT8], id()),
+            facts(Vec::new(), id()),
+            facts(Vec::new(), Vec::new()),
+        ],
+    ));
+    assert_eq!(
+        errors,
+        [
+            "query `GetAuthorWith` becomes the function `get_author_with`, which query `GetAuthor` needs for calls with a `GetAuthorParams`",
+            "the parameters struct `GetAuthorParams` of query `GetAuthor` has the name of the row type of `list_authors` in module `blog`",
+        ]
+    );
+}
+
+#[test]
 fn a_parameter_named_like_a_local_of_the_generated_function_is_renamed() {
     let text = "\
 -- name: ByDb :exec

@@ -55,9 +55,10 @@ pub async fn profiles<E: quarry::Executor + ?Sized>(
     db: &E,
 ) -> Result<Vec<ProfilesRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "Profiles",
-        "SELECT u.id, u.t_mood, u.t_address, u.t_point, u.t_count, u.t_email, d.meta, d.raw\nFROM user_types u\nJOIN documents d ON d.id = u.id\nORDER BY u.id",
-    );
+            "Profiles",
+            "SELECT u.id, u.t_mood, u.t_address, u.t_point, u.t_count, u.t_email, d.meta, d.raw\nFROM user_types u\nJOIN documents d ON d.id = u.id\nORDER BY u.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
@@ -86,8 +87,24 @@ pub async fn mood_by_label<E: quarry::Executor + ?Sized>(
     mood: super::types::Mood,
 ) -> Result<Option<MoodByLabelRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "MoodByLabel",
-        "SELECT t_mood FROM user_types WHERE t_mood = $1 LIMIT 1",
-    );
+            "MoodByLabel",
+            "SELECT t_mood FROM user_types WHERE t_mood = $1 LIMIT 1",
+        )
+        .read_only();
     quarry::fetch_opt(db, &QUERY, &[&mood]).await
+}
+
+/// The parameters of [`mood_by_label`], owned, for [`mood_by_label_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoodByLabelParams {
+    /// `mood` of [`mood_by_label`] (`$1`).
+    pub mood: super::types::Mood,
+}
+
+/// Runs [`mood_by_label`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn mood_by_label_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &MoodByLabelParams,
+) -> Result<Option<MoodByLabelRow>, quarry::Error> {
+    mood_by_label(db, params.mood).await
 }

@@ -148,6 +148,82 @@ pub async fn insert_scalars<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// The parameters of [`insert_scalars`], owned, for [`insert_scalars_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertScalarsParams {
+    /// `t_bool` of [`insert_scalars`] (`$1`).
+    pub t_bool: Option<bool>,
+    /// `t_char` of [`insert_scalars`] (`$2`).
+    pub t_char: Option<i8>,
+    /// `t_int2` of [`insert_scalars`] (`$3`).
+    pub t_int2: Option<i16>,
+    /// `t_int4` of [`insert_scalars`] (`$4`).
+    pub t_int4: Option<i32>,
+    /// `t_int8` of [`insert_scalars`] (`$5`).
+    pub t_int8: Option<i64>,
+    /// `t_float4` of [`insert_scalars`] (`$6`).
+    pub t_float4: Option<f32>,
+    /// `t_float8` of [`insert_scalars`] (`$7`).
+    pub t_float8: Option<f64>,
+    /// `t_oid` of [`insert_scalars`] (`$8`).
+    pub t_oid: Option<u32>,
+    /// `t_numeric` of [`insert_scalars`] (`$9`).
+    pub t_numeric: Option<quarry::rust_decimal::Decimal>,
+    /// `t_money` of [`insert_scalars`] (`$10`).
+    pub t_money: Option<quarry::Money>,
+    /// `t_text` of [`insert_scalars`] (`$11`).
+    pub t_text: Option<String>,
+    /// `t_varchar` of [`insert_scalars`] (`$12`).
+    pub t_varchar: Option<String>,
+    /// `t_bpchar` of [`insert_scalars`] (`$13`).
+    pub t_bpchar: Option<String>,
+    /// `t_name` of [`insert_scalars`] (`$14`).
+    pub t_name: Option<String>,
+    /// `t_citext` of [`insert_scalars`] (`$15`).
+    pub t_citext: Option<String>,
+    /// `t_bytea` of [`insert_scalars`] (`$16`).
+    pub t_bytea: Option<Vec<u8>>,
+    /// `t_uuid` of [`insert_scalars`] (`$17`).
+    pub t_uuid: Option<quarry::uuid::Uuid>,
+    /// `t_json` of [`insert_scalars`] (`$18`).
+    pub t_json: Option<quarry::serde_json::Value>,
+    /// `t_jsonb` of [`insert_scalars`] (`$19`).
+    pub t_jsonb: Option<quarry::serde_json::Value>,
+    /// `t_xml` of [`insert_scalars`] (`$20`).
+    pub t_xml: Option<quarry::Xml>,
+}
+
+/// Runs [`insert_scalars`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_scalars_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertScalarsParams,
+) -> Result<Scalars, quarry::Error> {
+    insert_scalars(
+            db,
+            params.t_bool,
+            params.t_char,
+            params.t_int2,
+            params.t_int4,
+            params.t_int8,
+            params.t_float4,
+            params.t_float8,
+            params.t_oid,
+            params.t_numeric,
+            params.t_money,
+            params.t_text.as_deref(),
+            params.t_varchar.as_deref(),
+            params.t_bpchar.as_deref(),
+            params.t_name.as_deref(),
+            params.t_citext.as_deref(),
+            params.t_bytea.as_deref(),
+            params.t_uuid,
+            params.t_json.as_ref(),
+            params.t_jsonb.as_ref(),
+            params.t_xml.as_ref(),
+        )
+        .await
+}
+
 /// Runs query `GetScalars`.
 ///
 /// ```sql
@@ -158,10 +234,26 @@ pub async fn get_scalars<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<Scalars, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetScalars",
-        "SELECT * FROM scalars WHERE id = $1",
-    );
+            "GetScalars",
+            "SELECT * FROM scalars WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_scalars`], owned, for [`get_scalars_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetScalarsParams {
+    /// `id` of [`get_scalars`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_scalars`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_scalars_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetScalarsParams,
+) -> Result<Scalars, quarry::Error> {
+    get_scalars(db, params.id).await
 }
 
 /// A row returned by [`insert_net_search`], [`get_net_search`].
@@ -243,6 +335,46 @@ pub async fn insert_net_search<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// The parameters of [`insert_net_search`], owned, for [`insert_net_search_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertNetSearchParams {
+    /// `t_inet` of [`insert_net_search`] (`$1`).
+    pub t_inet: Option<quarry::cidr::IpInet>,
+    /// `t_cidr` of [`insert_net_search`] (`$2`).
+    pub t_cidr: Option<quarry::cidr::IpCidr>,
+    /// `t_macaddr` of [`insert_net_search`] (`$3`).
+    pub t_macaddr: Option<quarry::eui48::MacAddress>,
+    /// `t_macaddr8` of [`insert_net_search`] (`$4`).
+    pub t_macaddr8: Option<quarry::MacAddr8>,
+    /// `t_bit` of [`insert_net_search`] (`$5`).
+    pub t_bit: Option<quarry::bit_vec::BitVec>,
+    /// `t_varbit` of [`insert_net_search`] (`$6`).
+    pub t_varbit: Option<quarry::bit_vec::BitVec>,
+    /// `t_tsvector` of [`insert_net_search`] (`$7`).
+    pub t_tsvector: Option<quarry::TsVector>,
+    /// `t_tsquery` of [`insert_net_search`] (`$8`).
+    pub t_tsquery: Option<quarry::TsQuery>,
+}
+
+/// Runs [`insert_net_search`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_net_search_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertNetSearchParams,
+) -> Result<NetSearch, quarry::Error> {
+    insert_net_search(
+            db,
+            params.t_inet,
+            params.t_cidr,
+            params.t_macaddr,
+            params.t_macaddr8,
+            params.t_bit.as_ref(),
+            params.t_varbit.as_ref(),
+            params.t_tsvector.as_ref(),
+            params.t_tsquery.as_ref(),
+        )
+        .await
+}
+
 /// Runs query `GetNetSearch`.
 ///
 /// ```sql
@@ -253,10 +385,26 @@ pub async fn get_net_search<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<NetSearch, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetNetSearch",
-        "SELECT * FROM net_search WHERE id = $1",
-    );
+            "GetNetSearch",
+            "SELECT * FROM net_search WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_net_search`], owned, for [`get_net_search_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetNetSearchParams {
+    /// `id` of [`get_net_search`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_net_search`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_net_search_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetNetSearchParams,
+) -> Result<NetSearch, quarry::Error> {
+    get_net_search(db, params.id).await
 }
 
 /// A row returned by [`insert_times`], [`get_times`].
@@ -385,6 +533,70 @@ pub async fn insert_times<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// The parameters of [`insert_times`], owned, for [`insert_times_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertTimesParams {
+    /// `t_date` of [`insert_times`] (`$1`).
+    pub t_date: Option<quarry::jiff::civil::Date>,
+    /// `t_time` of [`insert_times`] (`$2`).
+    pub t_time: Option<quarry::jiff::civil::Time>,
+    /// `t_timetz` of [`insert_times`] (`$3`).
+    pub t_timetz: Option<quarry::TimeTz>,
+    /// `t_timestamp` of [`insert_times`] (`$4`).
+    pub t_timestamp: Option<quarry::jiff::civil::DateTime>,
+    /// `t_timestamptz` of [`insert_times`] (`$5`).
+    pub t_timestamptz: Option<quarry::jiff::Timestamp>,
+    /// `t_interval` of [`insert_times`] (`$6`).
+    pub t_interval: Option<quarry::Interval>,
+    /// `t_tsrange` of [`insert_times`] (`$7`).
+    pub t_tsrange: Option<quarry::Range<quarry::jiff::civil::DateTime>>,
+    /// `t_tstzrange` of [`insert_times`] (`$8`).
+    pub t_tstzrange: Option<quarry::Range<quarry::jiff::Timestamp>>,
+    /// `t_daterange` of [`insert_times`] (`$9`).
+    pub t_daterange: Option<quarry::Range<quarry::jiff::civil::Date>>,
+    /// `t_datemultirange` of [`insert_times`] (`$10`).
+    pub t_datemultirange: Option<quarry::Multirange<quarry::jiff::civil::Date>>,
+    /// `a_date` of [`insert_times`] (`$11`).
+    pub a_date: Option<Vec<quarry::jiff::civil::Date>>,
+    /// `a_time` of [`insert_times`] (`$12`).
+    pub a_time: Option<Vec<quarry::jiff::civil::Time>>,
+    /// `a_timetz` of [`insert_times`] (`$13`).
+    pub a_timetz: Option<Vec<quarry::TimeTz>>,
+    /// `a_timestamp` of [`insert_times`] (`$14`).
+    pub a_timestamp: Option<Vec<quarry::jiff::civil::DateTime>>,
+    /// `a_timestamptz` of [`insert_times`] (`$15`).
+    pub a_timestamptz: Option<Vec<quarry::jiff::Timestamp>>,
+    /// `a_interval` of [`insert_times`] (`$16`).
+    pub a_interval: Option<Vec<quarry::Interval>>,
+}
+
+/// Runs [`insert_times`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_times_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertTimesParams,
+) -> Result<Times, quarry::Error> {
+    insert_times(
+            db,
+            params.t_date,
+            params.t_time,
+            params.t_timetz,
+            params.t_timestamp,
+            params.t_timestamptz,
+            params.t_interval,
+            params.t_tsrange.as_ref(),
+            params.t_tstzrange.as_ref(),
+            params.t_daterange.as_ref(),
+            params.t_datemultirange.as_ref(),
+            params.a_date.as_deref(),
+            params.a_time.as_deref(),
+            params.a_timetz.as_deref(),
+            params.a_timestamp.as_deref(),
+            params.a_timestamptz.as_deref(),
+            params.a_interval.as_deref(),
+        )
+        .await
+}
+
 /// Runs query `GetTimes`.
 ///
 /// ```sql
@@ -395,10 +607,26 @@ pub async fn get_times<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<Times, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetTimes",
-        "SELECT * FROM times WHERE id = $1",
-    );
+            "GetTimes",
+            "SELECT * FROM times WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_times`], owned, for [`get_times_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetTimesParams {
+    /// `id` of [`get_times`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_times`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_times_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetTimesParams,
+) -> Result<Times, quarry::Error> {
+    get_times(db, params.id).await
 }
 
 /// A row returned by [`insert_infinities`], [`get_infinities`].
@@ -451,6 +679,35 @@ pub async fn insert_infinities<E: quarry::Executor + ?Sized>(
     quarry::fetch_one(db, &QUERY, &[&t_date, &t_timestamp, &t_timestamptz]).await
 }
 
+/// The parameters of [`insert_infinities`], owned, for [`insert_infinities_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertInfinitiesParams {
+    /// `t_date` of [`insert_infinities`] (`$1`).
+    pub t_date: Option<quarry::postgres_types::Date<quarry::jiff::civil::Date>>,
+    /// `t_timestamp` of [`insert_infinities`] (`$2`).
+    pub t_timestamp: Option<
+        quarry::postgres_types::Timestamp<quarry::jiff::civil::DateTime>,
+    >,
+    /// `t_timestamptz` of [`insert_infinities`] (`$3`).
+    pub t_timestamptz: Option<
+        quarry::postgres_types::Timestamp<quarry::jiff::Timestamp>,
+    >,
+}
+
+/// Runs [`insert_infinities`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_infinities_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertInfinitiesParams,
+) -> Result<Infinities, quarry::Error> {
+    insert_infinities(
+            db,
+            params.t_date.as_ref(),
+            params.t_timestamp.as_ref(),
+            params.t_timestamptz.as_ref(),
+        )
+        .await
+}
+
 /// Runs query `GetInfinities`.
 ///
 /// ```sql
@@ -461,10 +718,26 @@ pub async fn get_infinities<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<Infinities, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetInfinities",
-        "SELECT * FROM infinities WHERE id = $1",
-    );
+            "GetInfinities",
+            "SELECT * FROM infinities WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_infinities`], owned, for [`get_infinities_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetInfinitiesParams {
+    /// `id` of [`get_infinities`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_infinities`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_infinities_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetInfinitiesParams,
+) -> Result<Infinities, quarry::Error> {
+    get_infinities(db, params.id).await
 }
 
 /// A row returned by [`infinity_without_override`].
@@ -501,10 +774,26 @@ pub async fn infinity_without_override<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<InfinityWithoutOverrideRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "InfinityWithoutOverride",
-        "SELECT t_date + 0 AS plain_date,\n       t_timestamp + '0 s'::interval AS plain_timestamp,\n       t_timestamptz + '0 s'::interval AS plain_timestamptz\nFROM infinities WHERE id = $1",
-    );
+            "InfinityWithoutOverride",
+            "SELECT t_date + 0 AS plain_date,\n       t_timestamp + '0 s'::interval AS plain_timestamp,\n       t_timestamptz + '0 s'::interval AS plain_timestamptz\nFROM infinities WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`infinity_without_override`], owned, for [`infinity_without_override_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InfinityWithoutOverrideParams {
+    /// `id` of [`infinity_without_override`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`infinity_without_override`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn infinity_without_override_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InfinityWithoutOverrideParams,
+) -> Result<InfinityWithoutOverrideRow, quarry::Error> {
+    infinity_without_override(db, params.id).await
 }
 
 /// A row returned by [`insert_ranges`], [`get_ranges`].
@@ -584,6 +873,43 @@ pub async fn insert_ranges<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// The parameters of [`insert_ranges`], owned, for [`insert_ranges_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertRangesParams {
+    /// `t_int4range` of [`insert_ranges`] (`$1`).
+    pub t_int4range: Option<quarry::Range<i32>>,
+    /// `t_int8range` of [`insert_ranges`] (`$2`).
+    pub t_int8range: Option<quarry::Range<i64>>,
+    /// `t_numrange` of [`insert_ranges`] (`$3`).
+    pub t_numrange: Option<quarry::Range<quarry::rust_decimal::Decimal>>,
+    /// `t_int4multirange` of [`insert_ranges`] (`$4`).
+    pub t_int4multirange: Option<quarry::Multirange<i32>>,
+    /// `t_int8multirange` of [`insert_ranges`] (`$5`).
+    pub t_int8multirange: Option<quarry::Multirange<i64>>,
+    /// `t_nummultirange` of [`insert_ranges`] (`$6`).
+    pub t_nummultirange: Option<quarry::Multirange<quarry::rust_decimal::Decimal>>,
+    /// `a_int4range` of [`insert_ranges`] (`$7`).
+    pub a_int4range: Option<Vec<quarry::Range<i32>>>,
+}
+
+/// Runs [`insert_ranges`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_ranges_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertRangesParams,
+) -> Result<Ranges, quarry::Error> {
+    insert_ranges(
+            db,
+            params.t_int4range.as_ref(),
+            params.t_int8range.as_ref(),
+            params.t_numrange.as_ref(),
+            params.t_int4multirange.as_ref(),
+            params.t_int8multirange.as_ref(),
+            params.t_nummultirange.as_ref(),
+            params.a_int4range.as_deref(),
+        )
+        .await
+}
+
 /// Runs query `GetRanges`.
 ///
 /// ```sql
@@ -594,10 +920,26 @@ pub async fn get_ranges<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<Ranges, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetRanges",
-        "SELECT * FROM ranges WHERE id = $1",
-    );
+            "GetRanges",
+            "SELECT * FROM ranges WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_ranges`], owned, for [`get_ranges_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetRangesParams {
+    /// `id` of [`get_ranges`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_ranges`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_ranges_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetRangesParams,
+) -> Result<Ranges, quarry::Error> {
+    get_ranges(db, params.id).await
 }
 
 /// A row returned by [`insert_scalar_arrays`], [`get_scalar_arrays`].
@@ -744,6 +1086,106 @@ pub async fn insert_scalar_arrays<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// The parameters of [`insert_scalar_arrays`], owned, for [`insert_scalar_arrays_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertScalarArraysParams {
+    /// `a_bool` of [`insert_scalar_arrays`] (`$1`).
+    pub a_bool: Option<Vec<bool>>,
+    /// `a_char` of [`insert_scalar_arrays`] (`$2`).
+    pub a_char: Option<Vec<i8>>,
+    /// `a_int2` of [`insert_scalar_arrays`] (`$3`).
+    pub a_int2: Option<Vec<i16>>,
+    /// `a_int4` of [`insert_scalar_arrays`] (`$4`).
+    pub a_int4: Option<Vec<i32>>,
+    /// `a_int8` of [`insert_scalar_arrays`] (`$5`).
+    pub a_int8: Option<Vec<i64>>,
+    /// `a_float4` of [`insert_scalar_arrays`] (`$6`).
+    pub a_float4: Option<Vec<f32>>,
+    /// `a_float8` of [`insert_scalar_arrays`] (`$7`).
+    pub a_float8: Option<Vec<f64>>,
+    /// `a_oid` of [`insert_scalar_arrays`] (`$8`).
+    pub a_oid: Option<Vec<u32>>,
+    /// `a_numeric` of [`insert_scalar_arrays`] (`$9`).
+    pub a_numeric: Option<Vec<quarry::rust_decimal::Decimal>>,
+    /// `a_money` of [`insert_scalar_arrays`] (`$10`).
+    pub a_money: Option<Vec<quarry::Money>>,
+    /// `a_text` of [`insert_scalar_arrays`] (`$11`).
+    pub a_text: Option<Vec<String>>,
+    /// `a_varchar` of [`insert_scalar_arrays`] (`$12`).
+    pub a_varchar: Option<Vec<String>>,
+    /// `a_bpchar` of [`insert_scalar_arrays`] (`$13`).
+    pub a_bpchar: Option<Vec<String>>,
+    /// `a_name` of [`insert_scalar_arrays`] (`$14`).
+    pub a_name: Option<Vec<String>>,
+    /// `a_citext` of [`insert_scalar_arrays`] (`$15`).
+    pub a_citext: Option<Vec<String>>,
+    /// `a_bytea` of [`insert_scalar_arrays`] (`$16`).
+    pub a_bytea: Option<Vec<Vec<u8>>>,
+    /// `a_uuid` of [`insert_scalar_arrays`] (`$17`).
+    pub a_uuid: Option<Vec<quarry::uuid::Uuid>>,
+    /// `a_json` of [`insert_scalar_arrays`] (`$18`).
+    pub a_json: Option<Vec<quarry::serde_json::Value>>,
+    /// `a_jsonb` of [`insert_scalar_arrays`] (`$19`).
+    pub a_jsonb: Option<Vec<quarry::serde_json::Value>>,
+    /// `a_xml` of [`insert_scalar_arrays`] (`$20`).
+    pub a_xml: Option<Vec<quarry::Xml>>,
+}
+
+/// Runs [`insert_scalar_arrays`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_scalar_arrays_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertScalarArraysParams,
+) -> Result<ScalarArrays, quarry::Error> {
+    insert_scalar_arrays(
+            db,
+            params.a_bool.as_deref(),
+            params.a_char.as_deref(),
+            params.a_int2.as_deref(),
+            params.a_int4.as_deref(),
+            params.a_int8.as_deref(),
+            params.a_float4.as_deref(),
+            params.a_float8.as_deref(),
+            params.a_oid.as_deref(),
+            params.a_numeric.as_deref(),
+            params.a_money.as_deref(),
+            params
+                .a_text
+                .as_ref()
+                .map(|values| values.iter().map(String::as_str).collect::<Vec<_>>())
+                .as_deref(),
+            params
+                .a_varchar
+                .as_ref()
+                .map(|values| values.iter().map(String::as_str).collect::<Vec<_>>())
+                .as_deref(),
+            params
+                .a_bpchar
+                .as_ref()
+                .map(|values| values.iter().map(String::as_str).collect::<Vec<_>>())
+                .as_deref(),
+            params
+                .a_name
+                .as_ref()
+                .map(|values| values.iter().map(String::as_str).collect::<Vec<_>>())
+                .as_deref(),
+            params
+                .a_citext
+                .as_ref()
+                .map(|values| values.iter().map(String::as_str).collect::<Vec<_>>())
+                .as_deref(),
+            params
+                .a_bytea
+                .as_ref()
+                .map(|values| values.iter().map(Vec::as_slice).collect::<Vec<_>>())
+                .as_deref(),
+            params.a_uuid.as_deref(),
+            params.a_json.as_deref(),
+            params.a_jsonb.as_deref(),
+            params.a_xml.as_deref(),
+        )
+        .await
+}
+
 /// Runs query `GetScalarArrays`.
 ///
 /// ```sql
@@ -754,10 +1196,26 @@ pub async fn get_scalar_arrays<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<ScalarArrays, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetScalarArrays",
-        "SELECT * FROM scalar_arrays WHERE id = $1",
-    );
+            "GetScalarArrays",
+            "SELECT * FROM scalar_arrays WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_scalar_arrays`], owned, for [`get_scalar_arrays_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetScalarArraysParams {
+    /// `id` of [`get_scalar_arrays`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_scalar_arrays`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_scalar_arrays_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetScalarArraysParams,
+) -> Result<ScalarArrays, quarry::Error> {
+    get_scalar_arrays(db, params.id).await
 }
 
 /// A row returned by [`insert_other_arrays`], [`get_other_arrays`].
@@ -852,6 +1310,52 @@ pub async fn insert_other_arrays<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// The parameters of [`insert_other_arrays`], owned, for [`insert_other_arrays_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertOtherArraysParams {
+    /// `a_inet` of [`insert_other_arrays`] (`$1`).
+    pub a_inet: Option<Vec<quarry::cidr::IpInet>>,
+    /// `a_cidr` of [`insert_other_arrays`] (`$2`).
+    pub a_cidr: Option<Vec<quarry::cidr::IpCidr>>,
+    /// `a_macaddr` of [`insert_other_arrays`] (`$3`).
+    pub a_macaddr: Option<Vec<quarry::eui48::MacAddress>>,
+    /// `a_macaddr8` of [`insert_other_arrays`] (`$4`).
+    pub a_macaddr8: Option<Vec<quarry::MacAddr8>>,
+    /// `a_bit` of [`insert_other_arrays`] (`$5`).
+    pub a_bit: Option<Vec<quarry::bit_vec::BitVec>>,
+    /// `a_varbit` of [`insert_other_arrays`] (`$6`).
+    pub a_varbit: Option<Vec<quarry::bit_vec::BitVec>>,
+    /// `a_tsvector` of [`insert_other_arrays`] (`$7`).
+    pub a_tsvector: Option<Vec<quarry::TsVector>>,
+    /// `a_tsquery` of [`insert_other_arrays`] (`$8`).
+    pub a_tsquery: Option<Vec<quarry::TsQuery>>,
+    /// `a_mood` of [`insert_other_arrays`] (`$9`).
+    pub a_mood: Option<Vec<super::types::Mood>>,
+    /// `a_address` of [`insert_other_arrays`] (`$10`).
+    pub a_address: Option<Vec<super::types::Address>>,
+}
+
+/// Runs [`insert_other_arrays`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_other_arrays_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertOtherArraysParams,
+) -> Result<OtherArrays, quarry::Error> {
+    insert_other_arrays(
+            db,
+            params.a_inet.as_deref(),
+            params.a_cidr.as_deref(),
+            params.a_macaddr.as_deref(),
+            params.a_macaddr8.as_deref(),
+            params.a_bit.as_deref(),
+            params.a_varbit.as_deref(),
+            params.a_tsvector.as_deref(),
+            params.a_tsquery.as_deref(),
+            params.a_mood.as_deref(),
+            params.a_address.as_deref(),
+        )
+        .await
+}
+
 /// Runs query `GetOtherArrays`.
 ///
 /// ```sql
@@ -862,10 +1366,26 @@ pub async fn get_other_arrays<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<OtherArrays, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetOtherArrays",
-        "SELECT * FROM other_arrays WHERE id = $1",
-    );
+            "GetOtherArrays",
+            "SELECT * FROM other_arrays WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_other_arrays`], owned, for [`get_other_arrays_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetOtherArraysParams {
+    /// `id` of [`get_other_arrays`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_other_arrays`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_other_arrays_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetOtherArraysParams,
+) -> Result<OtherArrays, quarry::Error> {
+    get_other_arrays(db, params.id).await
 }
 
 /// A row returned by [`insert_sparse_arrays`], [`get_sparse_arrays`].
@@ -912,6 +1432,35 @@ pub async fn insert_sparse_arrays<E: quarry::Executor + ?Sized>(
     quarry::fetch_one(db, &QUERY, &[&a_int4, &a_text, &a_mood]).await
 }
 
+/// The parameters of [`insert_sparse_arrays`], owned, for [`insert_sparse_arrays_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertSparseArraysParams {
+    /// `a_int4` of [`insert_sparse_arrays`] (`$1`).
+    pub a_int4: Option<Vec<Option<i32>>>,
+    /// `a_text` of [`insert_sparse_arrays`] (`$2`).
+    pub a_text: Option<Vec<Option<String>>>,
+    /// `a_mood` of [`insert_sparse_arrays`] (`$3`).
+    pub a_mood: Option<Vec<Option<super::types::Mood>>>,
+}
+
+/// Runs [`insert_sparse_arrays`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_sparse_arrays_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertSparseArraysParams,
+) -> Result<SparseArrays, quarry::Error> {
+    insert_sparse_arrays(
+            db,
+            params.a_int4.as_deref(),
+            params
+                .a_text
+                .as_ref()
+                .map(|values| values.iter().map(Option::as_deref).collect::<Vec<_>>())
+                .as_deref(),
+            params.a_mood.as_deref(),
+        )
+        .await
+}
+
 /// Runs query `GetSparseArrays`.
 ///
 /// ```sql
@@ -922,10 +1471,26 @@ pub async fn get_sparse_arrays<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<SparseArrays, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetSparseArrays",
-        "SELECT * FROM sparse_arrays WHERE id = $1",
-    );
+            "GetSparseArrays",
+            "SELECT * FROM sparse_arrays WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_sparse_arrays`], owned, for [`get_sparse_arrays_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetSparseArraysParams {
+    /// `id` of [`get_sparse_arrays`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_sparse_arrays`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_sparse_arrays_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetSparseArraysParams,
+) -> Result<SparseArrays, quarry::Error> {
+    get_sparse_arrays(db, params.id).await
 }
 
 /// A row returned by [`insert_user_types`], [`get_user_types`].
@@ -997,6 +1562,47 @@ pub async fn insert_user_types<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// The parameters of [`insert_user_types`], owned, for [`insert_user_types_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertUserTypesParams {
+    /// `t_mood` of [`insert_user_types`] (`$1`).
+    pub t_mood: Option<super::types::Mood>,
+    /// `t_address` of [`insert_user_types`] (`$2`).
+    pub t_address: Option<super::types::Address>,
+    /// `t_point` of [`insert_user_types`] (`$3`).
+    pub t_point: Option<super::types::Point2>,
+    /// `t_count` of [`insert_user_types`] (`$4`).
+    pub t_count: i32,
+    /// `t_email` of [`insert_user_types`] (`$5`).
+    pub t_email: Option<String>,
+    /// `a_email` of [`insert_user_types`] (`$6`).
+    pub a_email: Option<Vec<String>>,
+    /// `t_card` of [`insert_user_types`] (`$7`).
+    pub t_card: Option<super::types::Card>,
+}
+
+/// Runs [`insert_user_types`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_user_types_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertUserTypesParams,
+) -> Result<UserTypes, quarry::Error> {
+    insert_user_types(
+            db,
+            params.t_mood,
+            params.t_address.as_ref(),
+            params.t_point.as_ref(),
+            params.t_count,
+            params.t_email.as_deref(),
+            params
+                .a_email
+                .as_ref()
+                .map(|values| values.iter().map(String::as_str).collect::<Vec<_>>())
+                .as_deref(),
+            params.t_card.as_ref(),
+        )
+        .await
+}
+
 /// Runs query `GetUserTypes`.
 ///
 /// ```sql
@@ -1007,10 +1613,26 @@ pub async fn get_user_types<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<UserTypes, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetUserTypes",
-        "SELECT * FROM user_types WHERE id = $1",
-    );
+            "GetUserTypes",
+            "SELECT * FROM user_types WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_user_types`], owned, for [`get_user_types_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetUserTypesParams {
+    /// `id` of [`get_user_types`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_user_types`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_user_types_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetUserTypesParams,
+) -> Result<UserTypes, quarry::Error> {
+    get_user_types(db, params.id).await
 }
 
 /// A row returned by [`get_user_scalars`].
@@ -1053,10 +1675,26 @@ pub async fn get_user_scalars<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<GetUserScalarsRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetUserScalars",
-        "SELECT id, t_mood, t_address, t_point, t_count, t_email FROM user_types WHERE id = $1",
-    );
+            "GetUserScalars",
+            "SELECT id, t_mood, t_address, t_point, t_count, t_email FROM user_types WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_user_scalars`], owned, for [`get_user_scalars_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetUserScalarsParams {
+    /// `id` of [`get_user_scalars`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_user_scalars`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_user_scalars_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetUserScalarsParams,
+) -> Result<GetUserScalarsRow, quarry::Error> {
+    get_user_scalars(db, params.id).await
 }
 
 /// A row returned by [`moods_above`].
@@ -1084,10 +1722,26 @@ pub async fn moods_above<E: quarry::Executor + ?Sized>(
     floor: super::types::Mood,
 ) -> Result<Vec<MoodsAboveRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "MoodsAbove",
-        "SELECT t_mood AS \"mood\" FROM user_types WHERE t_mood > $1 ORDER BY t_mood, id",
-    );
+            "MoodsAbove",
+            "SELECT t_mood AS \"mood\" FROM user_types WHERE t_mood > $1 ORDER BY t_mood, id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&floor]).await
+}
+
+/// The parameters of [`moods_above`], owned, for [`moods_above_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoodsAboveParams {
+    /// `floor` of [`moods_above`] (`$1`).
+    pub floor: super::types::Mood,
+}
+
+/// Runs [`moods_above`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn moods_above_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &MoodsAboveParams,
+) -> Result<Vec<MoodsAboveRow>, quarry::Error> {
+    moods_above(db, params.floor).await
 }
 
 /// A row returned by [`insert_matrix`].
@@ -1124,6 +1778,21 @@ pub async fn insert_matrix<E: quarry::Executor + ?Sized>(
     quarry::fetch_one(db, &QUERY, &[&cells]).await
 }
 
+/// The parameters of [`insert_matrix`], owned, for [`insert_matrix_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertMatrixParams {
+    /// `cells` of [`insert_matrix`] (`$1`).
+    pub cells: Option<Vec<i32>>,
+}
+
+/// Runs [`insert_matrix`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_matrix_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertMatrixParams,
+) -> Result<InsertMatrixRow, quarry::Error> {
+    insert_matrix(db, params.cells.as_deref()).await
+}
+
 /// A row returned by [`get_matrix`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct GetMatrixRow {
@@ -1152,10 +1821,26 @@ pub async fn get_matrix<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<GetMatrixRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetMatrix",
-        "SELECT * FROM matrix WHERE id = $1",
-    );
+            "GetMatrix",
+            "SELECT * FROM matrix WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_matrix`], owned, for [`get_matrix_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetMatrixParams {
+    /// `id` of [`get_matrix`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_matrix`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_matrix_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetMatrixParams,
+) -> Result<GetMatrixRow, quarry::Error> {
+    get_matrix(db, params.id).await
 }
 
 /// A row returned by [`insert_document`], [`get_document`].
@@ -1199,6 +1884,23 @@ pub async fn insert_document<E: quarry::Executor + ?Sized>(
     quarry::fetch_one(db, &QUERY, &[&meta.map(quarry::types::Json), &raw]).await
 }
 
+/// The parameters of [`insert_document`], owned, for [`insert_document_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertDocumentParams {
+    /// `meta` of [`insert_document`] (`$1`).
+    pub meta: Option<crate::type_support::Meta>,
+    /// `raw` of [`insert_document`] (`$2`).
+    pub raw: Option<quarry::serde_json::Value>,
+}
+
+/// Runs [`insert_document`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_document_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertDocumentParams,
+) -> Result<Document, quarry::Error> {
+    insert_document(db, params.meta.as_ref(), params.raw.as_ref()).await
+}
+
 /// Runs query `GetDocument`.
 ///
 /// ```sql
@@ -1209,8 +1911,24 @@ pub async fn get_document<E: quarry::Executor + ?Sized>(
     id: i32,
 ) -> Result<Document, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "GetDocument",
-        "SELECT * FROM documents WHERE id = $1",
-    );
+            "GetDocument",
+            "SELECT * FROM documents WHERE id = $1",
+        )
+        .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`get_document`], owned, for [`get_document_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct GetDocumentParams {
+    /// `id` of [`get_document`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`get_document`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn get_document_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &GetDocumentParams,
+) -> Result<Document, quarry::Error> {
+    get_document(db, params.id).await
 }

@@ -38,24 +38,6 @@ pub async fn list_events<E: quarry::Executor + ?Sized>(
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
-/// The rows of [`list_events`] as a stream, instead of a `Vec`: for results too large to hold in memory.
-///
-/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
-pub fn list_events_stream<'a, E: quarry::Executor + ?Sized>(
-    db: &'a E,
-) -> impl quarry::futures_util::Stream<
-    Item = Result<ListEventsRow, quarry::Error>,
-> + Send + 'a {
-    const QUERY: quarry::Query = quarry::Query::new(
-            "ListEvents",
-            "SELECT * FROM events ORDER BY id",
-        )
-        .read_only();
-    quarry::fetch_stream(async move {
-        quarry::Executor::query_stream(db, &QUERY, &[]).await
-    })
-}
-
 /// A row returned by [`count_events`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountEventsRow {
@@ -103,4 +85,23 @@ pub async fn insert_event_slowly<E: quarry::Executor + ?Sized>(
         "INSERT INTO events (id, label) SELECT $1, $2 FROM pg_sleep($3)",
     );
     quarry::execute(db, &QUERY, &[&id, &label, &seconds]).await
+}
+
+/// The parameters of [`insert_event_slowly`], owned, for [`insert_event_slowly_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertEventSlowlyParams {
+    /// `id` of [`insert_event_slowly`] (`$1`).
+    pub id: i64,
+    /// `label` of [`insert_event_slowly`] (`$2`).
+    pub label: String,
+    /// `seconds` of [`insert_event_slowly`] (`$3`).
+    pub seconds: f64,
+}
+
+/// Runs [`insert_event_slowly`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_event_slowly_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertEventSlowlyParams,
+) -> Result<u64, quarry::Error> {
+    insert_event_slowly(db, params.id, &params.label, params.seconds).await
 }
