@@ -541,6 +541,7 @@ fn row_tokens(
         }
     });
     let with_relations = with_relations_tokens(module, row);
+    let prefetch_rows = prefetch_rows_tokens(row);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq #(, #extra)*)]
@@ -564,6 +565,29 @@ fn row_tokens(
         }
 
         #with_relations
+
+        #prefetch_rows
+    }
+}
+
+/// `impl quarry::PrefetchRows`: how a chunked stream (`<name>_stream` of a
+/// `:many` query with relations) turns one chunk of rows into rows with
+/// their relations.
+fn prefetch_rows_tokens(row: &RowIr) -> TokenStream {
+    let name = ident::ident(&row.name);
+    let columns_name = ident::ident(&format!("{}Columns", row.name));
+    quote! {
+        impl quarry::PrefetchRows for #name {
+            async fn prefetch<E: quarry::Executor + ?Sized>(
+                db: &E,
+                query: &'static quarry::Query,
+                rows: Vec<quarry::Row>,
+            ) -> Result<Vec<Self>, quarry::Error> {
+                let columns: Vec<#columns_name> = quarry::decode_rows(query, &rows)?;
+                drop(rows);
+                Self::with_relations(db, columns).await
+            }
+        }
     }
 }
 
@@ -807,6 +831,7 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
             quote!(quarry::execute(db, &QUERY, &[#(#args),*]).await),
         ),
     };
+    let stream = stream_tokens(module, query, types_module);
     quote! {
         #docs
         #allow
@@ -814,7 +839,120 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
             #query_const
             #body
         }
+
+        #stream
     }
+}
+
+/// `<name>_stream` of a `:many` query (not a loader, whose rows are grouped):
+/// a plain function returning a stream that owns its by-value parameters and
+/// borrows the others for `'a`. Rows without relations are decoded as they
+/// arrive; rows with relations are read from a portal in chunks, each
+/// chunk's relations loaded before its rows are yielded.
+fn stream_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) -> TokenStream {
+    let (Some(row), true) = (&query.row, crate::ir::has_stream(query)) else {
+        return quote!();
+    };
+    let row = row_path(module, row);
+    let fn_name = ident::ident(&crate::ir::stream_fn(&query.fn_name));
+    let params = param_tokens(query, types_module)
+        .into_iter()
+        .map(|param| with_lifetime(param, &quote!('a)));
+    let allow = if query.params.len() > 6 {
+        quote!(#[allow(clippy::too_many_arguments)])
+    } else {
+        quote!()
+    };
+    let query_const = query_const(query);
+    let (executor, body) = if query.has_relations {
+        let chunk = Literal::u32_unsuffixed(query.chunk.unwrap_or(crate::ir::DEFAULT_CHUNK));
+        let boxed = query.params.iter().map(|param| {
+            let name = ident::ident(&param.name);
+            match (param.ty.is_json_wrapper(), param.nullable) {
+                (true, false) => quote!(Box::new(quarry::types::Json(#name))),
+                (true, true) => quote!(Box::new(#name.map(quarry::types::Json))),
+                (false, _) => quote!(Box::new(#name)),
+            }
+        });
+        // Row locks need the caller's transaction (a pool's own is read-only).
+        let executor = if query.takes_row_locks {
+            quote!(quarry::PortalExecutor + quarry::InTransaction)
+        } else {
+            quote!(quarry::PortalExecutor)
+        };
+        (
+            executor,
+            quote!(quarry::fetch_chunked::<#row, _>(db, &QUERY, #chunk, vec![#(#boxed),*])),
+        )
+    } else {
+        let args = arg_tokens(query);
+        (
+            executor_bound(query),
+            quote! {
+                quarry::fetch_stream(async move {
+                    quarry::Executor::query_stream(db, &QUERY, &[#(#args),*]).await
+                })
+            },
+        )
+    };
+    let docs = doc_lines(stream_docs(query));
+    quote! {
+        #docs
+        #allow
+        pub fn #fn_name<'a, E: #executor + ?Sized>(
+            db: &'a E,
+            #(#params),*
+        ) -> impl quarry::futures_util::Stream<Item = Result<#row, quarry::Error>> + Send + 'a {
+            #query_const
+            #body
+        }
+    }
+}
+
+/// The rustdoc of `<name>_stream`, linking to the function returning a `Vec`.
+fn stream_docs(query: &QueryIr) -> Vec<String> {
+    let vec_fn = &query.fn_name;
+    let mut docs = vec![format!(
+        "The rows of [`{vec_fn}`] as a stream, instead of a `Vec`: for results too large to hold in memory."
+    )];
+    docs.push(String::new());
+    if query.has_relations {
+        let chunk = query.chunk.unwrap_or(crate::ir::DEFAULT_CHUNK);
+        docs.push(format!(
+            "Reads the rows {chunk} at a time from a server-side portal, in one transaction (`db`, or a read-only REPEATABLE READ one of its own on a `quarry::Pool`), and loads each chunk's relations with one statement per relation before yielding its rows. Nothing is read before the stream is polled; an error is the stream's last item."
+        ));
+    } else {
+        docs.push("Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.".to_string());
+    }
+    docs
+}
+
+/// `tokens` (a type) with every reference given `lifetime` (`&str` →
+/// `&'a str`), so that a stream borrowing the parameter may outlive nothing
+/// it borrows.
+fn with_lifetime(tokens: TokenStream, lifetime: &TokenStream) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let mut out = TokenStream::new();
+    let mut trees = tokens.into_iter().peekable();
+    while let Some(tree) = trees.next() {
+        match tree {
+            TokenTree::Group(group) => {
+                let inner = with_lifetime(group.stream(), lifetime);
+                let mut rebuilt = Group::new(group.delimiter(), inner);
+                rebuilt.set_span(group.span());
+                out.extend([TokenTree::Group(rebuilt)]);
+            }
+            TokenTree::Punct(punct) if punct.as_char() == '&' => {
+                let named = matches!(trees.peek(), Some(TokenTree::Punct(next)) if next.as_char() == '\'');
+                out.extend([TokenTree::Punct(punct)]);
+                if !named {
+                    out.extend(lifetime.clone());
+                }
+            }
+            other => out.extend([other]),
+        }
+    }
+    out
 }
 
 /// `<Name>Params` (the parameters, owned) and `<name>_with(db, &params)`,

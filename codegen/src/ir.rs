@@ -170,10 +170,28 @@ pub struct QueryIr {
     /// Its `<Name>Params` struct (and `<name>_with` function), `None`
     /// without parameters.
     pub params_struct: Option<String>,
+    /// `-- @chunk N`: parents per chunk of its `_stream` (with relations
+    /// only; [`DEFAULT_CHUNK`] when not given).
+    pub chunk: Option<u32>,
     /// The statement provably writes nothing: its `Query` is marked
     /// `.read_only()`, so the runtime may retry it on a fresh connection.
     pub read_only: bool,
 }
+
+/// Whether the query also gets `<name>_stream`: a `:many` query returning
+/// rows, not a loader (whose rows are grouped by key).
+pub fn has_stream(query: &QueryIr) -> bool {
+    query.kind == QueryKind::Many && query.row.is_some() && query.loader.is_none()
+}
+
+/// The name of a `:many` query's stream function (`list_posts_stream`).
+pub fn stream_fn(fn_name: &str) -> String {
+    format!("{fn_name}_stream")
+}
+
+/// Parents per chunk of a `:many` query's `_stream` when it has relations
+/// and no `-- @chunk`.
+pub const DEFAULT_CHUNK: u32 = 1000;
 
 /// A parameter of a query function.
 #[derive(Debug, Clone, PartialEq)]
@@ -301,11 +319,13 @@ pub fn build_project(
             has_relations,
             params_struct: (!def.params.is_empty()).then(|| params_struct_name(&def.name)),
             read_only: query.read_only,
+            chunk: crate::prefetch::chunk_size(def),
         });
     }
     builder.check_columns_structs();
     builder.check_distinct_loader_names(queries);
     builder.check_params_names();
+    builder.check_stream_names();
     if !builder.errors.is_empty() {
         return Err(builder.errors);
     }
@@ -537,6 +557,38 @@ impl<'q> ProjectBuilder<'q> {
                         .with_help("rename the query, or name the row type differently with `-- @row`"),
                     );
                 }
+            }
+        }
+        self.errors.append(&mut errors);
+    }
+
+    /// A `:many` query that is not a loader also becomes `<name>_stream`:
+    /// no query may be that function.
+    fn check_stream_names(&mut self) {
+        let mut errors = Vec::new();
+        for module in &self.modules {
+            for query in module.queries.iter().filter(|q| has_stream(q)) {
+                let stream = stream_fn(&query.fn_name);
+                let key = |name: &str| (module.name.clone(), name.to_string());
+                let (Some(def), Some(other)) = (
+                    self.fn_names.get(&key(&query.fn_name)),
+                    self.fn_names.get(&key(&stream)),
+                ) else {
+                    continue;
+                };
+                let (line, col) = def.file.line_col(def.name_span.start);
+                errors.push(
+                    Diagnostic::error_at(
+                        format!(
+                            "query `{}` becomes the function `{stream}`, which query `{}` needs for its rows as a stream",
+                            other.name, def.name
+                        ),
+                        &other.file,
+                        other.name_span.clone(),
+                    )
+                    .with_note(format!("`{}` is defined at {line}:{col}", def.name))
+                    .with_help("rename one of the two queries"),
+                );
             }
         }
         self.errors.append(&mut errors);

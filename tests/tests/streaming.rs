@@ -7,8 +7,10 @@
 //! memory probe is `streaming_memory.rs` (its own binary: it counts every
 //! allocation of the process).
 
+// Generated code is formatted by the generator (prettyplease), not rustfmt.
 #[path = "streaming/db/mod.rs"]
 #[allow(dead_code)]
+#[rustfmt::skip]
 mod db;
 
 use quarry_tests::{generate_fixture, workspace_root};
@@ -319,4 +321,22 @@ async fn chunked_prefetch_stream_on_transactions() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again, expected);
+}
+
+/// A query named like another query's stream function is an error at its
+/// name, not generated code that does not compile.
+#[tokio::test]
+async fn a_query_named_like_a_stream_function_is_an_error() {
+    let queries = "-- name: ListOwners :many\nSELECT id FROM owners;\n\n-- name: ListOwnersStream :many\nSELECT id FROM owners;\n";
+    let schema = "CREATE TABLE owners (id bigint PRIMARY KEY);";
+    let error = generate_fixture("owners.sql", queries.as_bytes(), schema)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        error.contains("query `ListOwnersStream` becomes the function `list_owners_stream`, which query `ListOwners` needs for its rows as a stream"),
+        "{error}"
+    );
+    assert!(error.contains("owners.sql:4:10"), "{error}");
 }

@@ -6,8 +6,10 @@
 //! same test, grows it by more than 100 MB — which shows the probe sees the
 //! rows it is meant to see.
 
+// Generated code is formatted by the generator (prettyplease), not rustfmt.
 #[path = "streaming/db/mod.rs"]
 #[allow(dead_code)]
+#[rustfmt::skip]
 mod db;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -62,6 +62,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         loader: None,
         has_relations: false,
         read_only: false,
+        chunk: None,
     }
 }
 
@@ -402,4 +403,45 @@ fn a_query_that_takes_row_locks_accepts_only_a_transaction() {
     assert_eq!(code.matches("<E: quarry::Executor + ?Sized>").count(), 1, "{code}");
     assert_eq!(code.matches("Takes row locks").count(), 2, "{code}");
     insta::assert_snapshot!(code);
+}
+
+#[test]
+fn many_queries_get_a_stream_borrowing_their_references_for_its_lifetime() {
+    let code = emitted(&plain_queries(), "blog.rs");
+    assert!(
+        code.contains("pub fn list_names_stream<'a, E: quarry::Executor + ?Sized>(\n    db: &'a E,\n    pattern: Option<&'a str>,\n)"),
+        "{code}"
+    );
+    assert!(code.contains("The rows of [`list_names`] as a stream"), "{code}");
+    // Only `:many` queries stream; loaders (grouped rows) do not.
+    assert_eq!(code.matches("_stream<").count(), 1, "{code}");
+    let code = emitted(&relations(), "blog.rs");
+    assert_eq!(code.matches("_stream<").count(), 1, "{code}");
+    assert!(code.contains("E: quarry::PortalExecutor + ?Sized"), "{code}");
+    assert!(code.contains("(db, &QUERY, 1000, vec![])"), "{code}");
+    assert!(code.contains("impl quarry::PrefetchRows for PostRow {"), "{code}");
+}
+
+#[test]
+fn chunk_size_and_row_locks_shape_the_chunked_stream() {
+    let mut project = relations();
+    let list = &mut project.modules[0].queries[0];
+    list.chunk = Some(25);
+    list.takes_row_locks = true;
+    let code = emitted(&project, "blog.rs");
+    assert!(code.contains("(db, &QUERY, 25, vec![])"), "{code}");
+    assert!(code.contains("Reads the rows 25 at a time"), "{code}");
+    assert!(
+        code.contains("E: quarry::PortalExecutor + quarry::InTransaction + ?Sized"),
+        "{code}"
+    );
+}
+
+#[test]
+fn references_get_the_lifetime_only_where_they_have_none() {
+    let ty = quote::quote!(Option<&[&str]>);
+    let with = super::with_lifetime(ty, &quote::quote!('a)).to_string();
+    assert_eq!(with, "Option < & 'a [& 'a str] >");
+    let named = super::with_lifetime(quote::quote!(&'b str), &quote::quote!('a)).to_string();
+    assert_eq!(named, "& 'b str");
 }

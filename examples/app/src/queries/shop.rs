@@ -281,6 +281,24 @@ pub async fn customer_order_stats<E: quarry::Executor + ?Sized>(
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
+/// The rows of [`customer_order_stats`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn customer_order_stats_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<CustomerOrderStatsRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "CustomerOrderStats",
+            "SELECT c.id, c.name, c.email, c.phone,\n       count(o.id) AS order_count,\n       max(o.placed_at) AS last_order_at\nFROM customers c\nLEFT JOIN orders o ON o.customer_id = c.id\nGROUP BY c.id\nORDER BY c.id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[]).await
+    })
+}
+
 /// A row returned by [`category_tree`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CategoryTreeRow {
@@ -339,6 +357,24 @@ pub async fn category_tree<E: quarry::Executor + ?Sized>(
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
+}
+
+/// The rows of [`category_tree`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn category_tree_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<CategoryTreeRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "CategoryTree",
+            "WITH RECURSIVE tree AS (\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, 0 AS depth, c.slug::text AS path\n    FROM categories c\n    WHERE c.parent_id IS NULL\n    UNION ALL\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, t.depth + 1, t.path || '/' || c.slug\n    FROM categories c\n    JOIN tree t ON c.parent_id = t.id\n)\nSELECT t.id, t.parent_id, t.name, t.slug, t.sort_order, t.depth, t.path\nFROM tree t\nORDER BY t.path",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[]).await
+    })
 }
 
 /// A row returned by [`categories_by_ids`].
@@ -477,6 +513,25 @@ pub async fn products_in_category_tree<E: quarry::Executor + ?Sized>(
     quarry::fetch_all(db, &QUERY, &[&category_id]).await
 }
 
+/// The rows of [`products_in_category_tree`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn products_in_category_tree_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    category_id: i64,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ProductsInCategoryTreeRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "ProductsInCategoryTree",
+            "WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&category_id]).await
+    })
+}
+
 /// The parameters of [`products_in_category_tree`], owned, for [`products_in_category_tree_with`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductsInCategoryTreeParams {
@@ -553,6 +608,33 @@ pub async fn search_products<E: quarry::Executor + ?Sized>(
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&query, &category_id, &tag, &max_price]).await
+}
+
+/// The rows of [`search_products`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn search_products_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    query: &'a str,
+    category_id: Option<i64>,
+    tag: Option<&'a str>,
+    max_price: Option<quarry::rust_decimal::Decimal>,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<SearchProductsRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "SearchProducts",
+            "SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(
+                db,
+                &QUERY,
+                &[&query, &category_id, &tag, &max_price],
+            )
+            .await
+    })
 }
 
 /// The parameters of [`search_products`], owned, for [`search_products_with`].
@@ -684,6 +766,18 @@ impl ProductsByIdsRow {
                 })
             })
             .collect()
+    }
+}
+
+impl quarry::PrefetchRows for ProductsByIdsRow {
+    async fn prefetch<E: quarry::Executor + ?Sized>(
+        db: &E,
+        query: &'static quarry::Query,
+        rows: Vec<quarry::Row>,
+    ) -> Result<Vec<Self>, quarry::Error> {
+        let columns: Vec<ProductsByIdsRowColumns> = quarry::decode_rows(query, &rows)?;
+        drop(rows);
+        Self::with_relations(db, columns).await
     }
 }
 
@@ -929,6 +1023,26 @@ pub async fn list_orders_for_customer<E: quarry::Executor + ?Sized>(
     quarry::fetch_all(db, &QUERY, &[&customer_id, &status]).await
 }
 
+/// The rows of [`list_orders_for_customer`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn list_orders_for_customer_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    customer_id: i64,
+    status: Option<super::types::OrderStatus>,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ListOrdersForCustomerRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "ListOrdersForCustomer",
+            "SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&customer_id, &status]).await
+    })
+}
+
 /// The parameters of [`list_orders_for_customer`], owned, for [`list_orders_for_customer_with`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListOrdersForCustomerParams {
@@ -993,6 +1107,26 @@ pub async fn list_recent_orders<E: quarry::Executor + ?Sized>(
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&since, &limit]).await
+}
+
+/// The rows of [`list_recent_orders`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn list_recent_orders_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    since: quarry::chrono::DateTime<quarry::chrono::Utc>,
+    limit: i64,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ListRecentOrdersRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "ListRecentOrders",
+            "SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&since, &limit]).await
+    })
 }
 
 /// The parameters of [`list_recent_orders`], owned, for [`list_recent_orders_with`].
@@ -1321,6 +1455,18 @@ impl ItemsByOrderRow {
     }
 }
 
+impl quarry::PrefetchRows for ItemsByOrderRow {
+    async fn prefetch<E: quarry::Executor + ?Sized>(
+        db: &E,
+        query: &'static quarry::Query,
+        rows: Vec<quarry::Row>,
+    ) -> Result<Vec<Self>, quarry::Error> {
+        let columns: Vec<ItemsByOrderRowColumns> = quarry::decode_rows(query, &rows)?;
+        drop(rows);
+        Self::with_relations(db, columns).await
+    }
+}
+
 /// Line items of the given orders, grouped by order, each with its product (and the product's category).
 ///
 /// A loader: runs one statement for all `order_ids` (de-duplicated; none for an empty slice) and returns the rows grouped by `order_id`.
@@ -1512,6 +1658,26 @@ pub async fn top_products_by_revenue<E: quarry::Executor + ?Sized>(
     quarry::fetch_all(db, &QUERY, &[&min_units, &limit]).await
 }
 
+/// The rows of [`top_products_by_revenue`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn top_products_by_revenue_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    min_units: i64,
+    limit: i64,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<TopProductsByRevenueRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "TopProductsByRevenue",
+            "SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&min_units, &limit]).await
+    })
+}
+
 /// The parameters of [`top_products_by_revenue`], owned, for [`top_products_by_revenue_with`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct TopProductsByRevenueParams {
@@ -1593,6 +1759,25 @@ pub async fn customer_order_timeline<E: quarry::Executor + ?Sized>(
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&customer_ids]).await
+}
+
+/// The rows of [`customer_order_timeline`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn customer_order_timeline_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    customer_ids: &'a [i64],
+) -> impl quarry::futures_util::Stream<
+    Item = Result<CustomerOrderTimelineRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "CustomerOrderTimeline",
+            "WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&customer_ids]).await
+    })
 }
 
 /// The parameters of [`customer_order_timeline`], owned, for [`customer_order_timeline_with`].
@@ -1683,6 +1868,33 @@ pub async fn sales_comparison<E: quarry::Executor + ?Sized>(
             &[&current_from, &current_to, &previous_from, &previous_to],
         )
         .await
+}
+
+/// The rows of [`sales_comparison`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn sales_comparison_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    current_from: quarry::chrono::DateTime<quarry::chrono::Utc>,
+    current_to: quarry::chrono::DateTime<quarry::chrono::Utc>,
+    previous_from: quarry::chrono::DateTime<quarry::chrono::Utc>,
+    previous_to: quarry::chrono::DateTime<quarry::chrono::Utc>,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<SalesComparisonRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "SalesComparison",
+            "WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(
+                db,
+                &QUERY,
+                &[&current_from, &current_to, &previous_from, &previous_to],
+            )
+            .await
+    })
 }
 
 /// The parameters of [`sales_comparison`], owned, for [`sales_comparison_with`].
@@ -1793,6 +2005,21 @@ impl ListOrdersWithDetailsRow {
     }
 }
 
+impl quarry::PrefetchRows for ListOrdersWithDetailsRow {
+    async fn prefetch<E: quarry::Executor + ?Sized>(
+        db: &E,
+        query: &'static quarry::Query,
+        rows: Vec<quarry::Row>,
+    ) -> Result<Vec<Self>, quarry::Error> {
+        let columns: Vec<ListOrdersWithDetailsRowColumns> = quarry::decode_rows(
+            query,
+            &rows,
+        )?;
+        drop(rows);
+        Self::with_relations(db, columns).await
+    }
+}
+
 /// Orders placed at or after `since`, newest first, each with its customer and its
 /// items, each item with its product and the product's category: five statements
 /// in all (orders, customers, items, products, categories), whatever the number of orders.
@@ -1826,6 +2053,26 @@ pub async fn list_orders_with_details<E: quarry::Executor + ?Sized>(
     }
         .await;
     conn.finish(result).await
+}
+
+/// The rows of [`list_orders_with_details`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Reads the rows 1000 at a time from a server-side portal, in one transaction (`db`, or a read-only REPEATABLE READ one of its own on a `quarry::Pool`), and loads each chunk's relations with one statement per relation before yielding its rows. Nothing is read before the stream is polled; an error is the stream's last item.
+pub fn list_orders_with_details_stream<'a, E: quarry::PortalExecutor + ?Sized>(
+    db: &'a E,
+    since: quarry::chrono::DateTime<quarry::chrono::Utc>,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ListOrdersWithDetailsRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "ListOrdersWithDetails",
+            "SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
+        )
+        .read_only();
+    quarry::fetch_chunked::<
+        ListOrdersWithDetailsRow,
+        _,
+    >(db, &QUERY, 1000, vec![Box::new(since)])
 }
 
 /// The parameters of [`list_orders_with_details`], owned, for [`list_orders_with_details_with`].

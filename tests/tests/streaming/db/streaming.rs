@@ -33,10 +33,10 @@ pub async fn payloads<E: quarry::Executor + ?Sized>(
     n: i64,
 ) -> Result<Vec<PayloadsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "Payloads",
-        "SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
-    )
-    .read_only();
+            "Payloads",
+            "SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&n]).await
 }
 
@@ -46,13 +46,32 @@ pub async fn payloads<E: quarry::Executor + ?Sized>(
 pub fn payloads_stream<'a, E: quarry::Executor + ?Sized>(
     db: &'a E,
     n: i64,
-) -> impl quarry::futures_util::Stream<Item = Result<PayloadsRow, quarry::Error>> + Send + 'a {
+) -> impl quarry::futures_util::Stream<
+    Item = Result<PayloadsRow, quarry::Error>,
+> + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
-        "Payloads",
-        "SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
-    )
-    .read_only();
-    quarry::fetch_stream(async move { quarry::Executor::query_stream(db, &QUERY, &[&n]).await })
+            "Payloads",
+            "SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&n]).await
+    })
+}
+
+/// The parameters of [`payloads`], owned, for [`payloads_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PayloadsParams {
+    /// `n` of [`payloads`] (`$1`).
+    pub n: i64,
+}
+
+/// Runs [`payloads`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn payloads_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &PayloadsParams,
+) -> Result<Vec<PayloadsRow>, quarry::Error> {
+    payloads(db, params.n).await
 }
 
 /// A row returned by [`labels`].
@@ -85,10 +104,10 @@ pub async fn labels<E: quarry::Executor + ?Sized>(
     n: i64,
 ) -> Result<Vec<LabelsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "Labels",
-        "SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
-    )
-    .read_only();
+            "Labels",
+            "SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&prefix, &n]).await
 }
 
@@ -99,15 +118,34 @@ pub fn labels_stream<'a, E: quarry::Executor + ?Sized>(
     db: &'a E,
     prefix: &'a str,
     n: i64,
-) -> impl quarry::futures_util::Stream<Item = Result<LabelsRow, quarry::Error>> + Send + 'a {
+) -> impl quarry::futures_util::Stream<
+    Item = Result<LabelsRow, quarry::Error>,
+> + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
-        "Labels",
-        "SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
-    )
-    .read_only();
-    quarry::fetch_stream(
-        async move { quarry::Executor::query_stream(db, &QUERY, &[&prefix, &n]).await },
-    )
+            "Labels",
+            "SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&prefix, &n]).await
+    })
+}
+
+/// The parameters of [`labels`], owned, for [`labels_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelsParams {
+    /// `prefix` of [`labels`] (`$1`).
+    pub prefix: String,
+    /// `n` of [`labels`] (`$2`).
+    pub n: i64,
+}
+
+/// Runs [`labels`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn labels_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &LabelsParams,
+) -> Result<Vec<LabelsRow>, quarry::Error> {
+    labels(db, &params.prefix, params.n).await
 }
 
 /// A row returned by [`owner_names`].
@@ -137,10 +175,10 @@ pub async fn owner_names<E: quarry::Executor + ?Sized>(
     db: &E,
 ) -> Result<Vec<OwnerNamesRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "OwnerNames",
-        "SELECT o.id, o.name FROM owners o ORDER BY o.id",
-    )
-    .read_only();
+            "OwnerNames",
+            "SELECT o.id, o.name FROM owners o ORDER BY o.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
@@ -149,13 +187,17 @@ pub async fn owner_names<E: quarry::Executor + ?Sized>(
 /// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
 pub fn owner_names_stream<'a, E: quarry::Executor + ?Sized>(
     db: &'a E,
-) -> impl quarry::futures_util::Stream<Item = Result<OwnerNamesRow, quarry::Error>> + Send + 'a {
+) -> impl quarry::futures_util::Stream<
+    Item = Result<OwnerNamesRow, quarry::Error>,
+> + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
-        "OwnerNames",
-        "SELECT o.id, o.name FROM owners o ORDER BY o.id",
-    )
-    .read_only();
-    quarry::fetch_stream(async move { quarry::Executor::query_stream(db, &QUERY, &[]).await })
+            "OwnerNames",
+            "SELECT o.id, o.name FROM owners o ORDER BY o.id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[]).await
+    })
 }
 
 /// A row returned by [`list_items`].
@@ -204,10 +246,10 @@ impl ListItemsRow {
         let owner = quarry::Relation::new(&columns, |parent| Some(&parent.owner_id));
         let notes = quarry::Relation::new(&columns, |parent| Some(&parent.id));
         let (mut owner, mut notes) = quarry::try_join(
-            owner.load(owners_by_id_distinct(db, owner.keys())),
-            notes.load(notes_by_item_id_distinct(db, notes.keys())),
-        )
-        .await?;
+                owner.load(owners_by_id_distinct(db, owner.keys())),
+                notes.load(notes_by_item_id_distinct(db, notes.keys())),
+            )
+            .await?;
         columns
             .into_iter()
             .map(|parent| {
@@ -250,17 +292,21 @@ pub async fn list_items<E: quarry::Executor + ?Sized>(
     max_id: i64,
 ) -> Result<Vec<ListItemsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListItems",
-        "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
-    )
-    .read_only();
+            "ListItems",
+            "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
+        )
+        .read_only();
     let conn = db.snapshot(&QUERY).await?;
     let result: Result<Vec<ListItemsRow>, quarry::Error> = async {
-        let columns: Vec<ListItemsRowColumns> =
-            quarry::fetch_all(&conn, &QUERY, &[&max_id]).await?;
+        let columns: Vec<ListItemsRowColumns> = quarry::fetch_all(
+                &conn,
+                &QUERY,
+                &[&max_id],
+            )
+            .await?;
         ListItemsRow::with_relations(&conn, columns).await
     }
-    .await;
+        .await;
     conn.finish(result).await
 }
 
@@ -270,13 +316,30 @@ pub async fn list_items<E: quarry::Executor + ?Sized>(
 pub fn list_items_stream<'a, E: quarry::PortalExecutor + ?Sized>(
     db: &'a E,
     max_id: i64,
-) -> impl quarry::futures_util::Stream<Item = Result<ListItemsRow, quarry::Error>> + Send + 'a {
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ListItemsRow, quarry::Error>,
+> + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListItems",
-        "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
-    )
-    .read_only();
+            "ListItems",
+            "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
+        )
+        .read_only();
     quarry::fetch_chunked::<ListItemsRow, _>(db, &QUERY, 1000, vec![Box::new(max_id)])
+}
+
+/// The parameters of [`list_items`], owned, for [`list_items_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListItemsParams {
+    /// `max_id` of [`list_items`] (`$1`).
+    pub max_id: i64,
+}
+
+/// Runs [`list_items`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn list_items_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &ListItemsParams,
+) -> Result<Vec<ListItemsRow>, quarry::Error> {
+    list_items(db, params.max_id).await
 }
 
 /// A row returned by [`list_items_by_name`].
@@ -325,10 +388,10 @@ impl ListItemsByNameRow {
         let owner = quarry::Relation::new(&columns, |parent| Some(&parent.owner_id));
         let notes = quarry::Relation::new(&columns, |parent| Some(&parent.id));
         let (mut owner, mut notes) = quarry::try_join(
-            owner.load(owners_by_id_distinct(db, owner.keys())),
-            notes.load(notes_by_item_id_distinct(db, notes.keys())),
-        )
-        .await?;
+                owner.load(owners_by_id_distinct(db, owner.keys())),
+                notes.load(notes_by_item_id_distinct(db, notes.keys())),
+            )
+            .await?;
         columns
             .into_iter()
             .map(|parent| {
@@ -371,17 +434,21 @@ pub async fn list_items_by_name<E: quarry::Executor + ?Sized>(
     prefix: &str,
 ) -> Result<Vec<ListItemsByNameRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListItemsByName",
-        "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
-    )
-    .read_only();
+            "ListItemsByName",
+            "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
+        )
+        .read_only();
     let conn = db.snapshot(&QUERY).await?;
     let result: Result<Vec<ListItemsByNameRow>, quarry::Error> = async {
-        let columns: Vec<ListItemsByNameRowColumns> =
-            quarry::fetch_all(&conn, &QUERY, &[&prefix]).await?;
+        let columns: Vec<ListItemsByNameRowColumns> = quarry::fetch_all(
+                &conn,
+                &QUERY,
+                &[&prefix],
+            )
+            .await?;
         ListItemsByNameRow::with_relations(&conn, columns).await
     }
-    .await;
+        .await;
     conn.finish(result).await
 }
 
@@ -391,14 +458,30 @@ pub async fn list_items_by_name<E: quarry::Executor + ?Sized>(
 pub fn list_items_by_name_stream<'a, E: quarry::PortalExecutor + ?Sized>(
     db: &'a E,
     prefix: &'a str,
-) -> impl quarry::futures_util::Stream<Item = Result<ListItemsByNameRow, quarry::Error>> + Send + 'a
-{
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ListItemsByNameRow, quarry::Error>,
+> + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListItemsByName",
-        "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
-    )
-    .read_only();
+            "ListItemsByName",
+            "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
+        )
+        .read_only();
     quarry::fetch_chunked::<ListItemsByNameRow, _>(db, &QUERY, 3, vec![Box::new(prefix)])
+}
+
+/// The parameters of [`list_items_by_name`], owned, for [`list_items_by_name_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListItemsByNameParams {
+    /// `prefix` of [`list_items_by_name`] (`$1`).
+    pub prefix: String,
+}
+
+/// Runs [`list_items_by_name`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn list_items_by_name_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &ListItemsByNameParams,
+) -> Result<Vec<ListItemsByNameRow>, quarry::Error> {
+    list_items_by_name(db, &params.prefix).await
 }
 
 /// A row returned by [`owners_by_id`].
@@ -441,15 +524,30 @@ pub(crate) async fn owners_by_id_distinct<E: quarry::Executor + ?Sized>(
     keys: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToOne<i64, Owner>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "OwnersById",
-        "SELECT t.id, t.name\nFROM owners t\nWHERE t.id = ANY($1)",
-    )
-    .read_only();
+            "OwnersById",
+            "SELECT t.id, t.name\nFROM owners t\nWHERE t.id = ANY($1)",
+        )
+        .read_only();
     if keys.is_empty() {
         return Ok(Default::default());
     }
     let rows: Vec<Owner> = quarry::fetch_all(db, &QUERY, &[&keys]).await?;
     quarry::ToOne::from_rows(rows, keys.len(), |row| Some(&row.id), &QUERY)
+}
+
+/// The parameters of [`owners_by_id`], owned, for [`owners_by_id_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OwnersByIdParams {
+    /// `keys` of [`owners_by_id`] (`$1`).
+    pub keys: Vec<i64>,
+}
+
+/// Runs [`owners_by_id`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn owners_by_id_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &OwnersByIdParams,
+) -> Result<quarry::ToOne<i64, Owner>, quarry::Error> {
+    owners_by_id(db, &params.keys).await
 }
 
 /// A row returned by [`notes_by_item_id`].
@@ -496,15 +594,28 @@ pub(crate) async fn notes_by_item_id_distinct<E: quarry::Executor + ?Sized>(
     keys: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, Note>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "NotesByItemId",
-        "SELECT t.id, t.item_id, t.body\nFROM notes t\nWHERE t.item_id = ANY($1)\nORDER BY t.id",
-    )
-    .read_only();
+            "NotesByItemId",
+            "SELECT t.id, t.item_id, t.body\nFROM notes t\nWHERE t.item_id = ANY($1)\nORDER BY t.id",
+        )
+        .read_only();
     if keys.is_empty() {
         return Ok(Default::default());
     }
     let rows: Vec<Note> = quarry::fetch_all(db, &QUERY, &[&keys]).await?;
-    Ok(quarry::ToMany::from_rows(rows, keys.len(), |row| {
-        Some(&row.item_id)
-    }))
+    Ok(quarry::ToMany::from_rows(rows, keys.len(), |row| Some(&row.item_id)))
+}
+
+/// The parameters of [`notes_by_item_id`], owned, for [`notes_by_item_id_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotesByItemIdParams {
+    /// `keys` of [`notes_by_item_id`] (`$1`).
+    pub keys: Vec<i64>,
+}
+
+/// Runs [`notes_by_item_id`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn notes_by_item_id_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &NotesByItemIdParams,
+) -> Result<quarry::ToMany<i64, Note>, quarry::Error> {
+    notes_by_item_id(db, &params.keys).await
 }
