@@ -62,6 +62,24 @@ pub async fn profiles<E: quarry::Executor + ?Sized>(
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
+/// The rows of [`profiles`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn profiles_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ProfilesRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "Profiles",
+            "SELECT u.id, u.t_mood, u.t_address, u.t_point, u.t_count, u.t_email, d.meta, d.raw\nFROM user_types u\nJOIN documents d ON d.id = u.id\nORDER BY u.id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[]).await
+    })
+}
+
 /// A row returned by [`mood_by_label`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MoodByLabelRow {

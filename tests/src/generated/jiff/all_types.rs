@@ -1729,6 +1729,25 @@ pub async fn moods_above<E: quarry::Executor + ?Sized>(
     quarry::fetch_all(db, &QUERY, &[&floor]).await
 }
 
+/// The rows of [`moods_above`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn moods_above_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    floor: super::types::Mood,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<MoodsAboveRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "MoodsAbove",
+            "SELECT t_mood AS \"mood\" FROM user_types WHERE t_mood > $1 ORDER BY t_mood, id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&floor]).await
+    })
+}
+
 /// The parameters of [`moods_above`], owned, for [`moods_above_with`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct MoodsAboveParams {

@@ -38,6 +38,24 @@ pub async fn list_events<E: quarry::Executor + ?Sized>(
     quarry::fetch_all(db, &QUERY, &[]).await
 }
 
+/// The rows of [`list_events`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn list_events_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ListEventsRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "ListEvents",
+            "SELECT * FROM events ORDER BY id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[]).await
+    })
+}
+
 /// A row returned by [`count_events`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountEventsRow {
