@@ -943,7 +943,8 @@ fn with_lifetime(tokens: TokenStream, lifetime: &TokenStream) -> TokenStream {
                 out.extend([TokenTree::Group(rebuilt)]);
             }
             TokenTree::Punct(punct) if punct.as_char() == '&' => {
-                let named = matches!(trees.peek(), Some(TokenTree::Punct(next)) if next.as_char() == '\'');
+                let named =
+                    matches!(trees.peek(), Some(TokenTree::Punct(next)) if next.as_char() == '\'');
                 out.extend([TokenTree::Punct(punct)]);
                 if !named {
                     out.extend(lifetime.clone());

@@ -173,9 +173,7 @@ pub use crate::interval::{Interval, IntervalError};
 pub use crate::macaddr8::MacAddr8;
 pub use crate::money::Money;
 pub use crate::pool::{Pool, PoolBuildError, PoolBuilder, PooledConnection};
-pub use crate::portal::{
-    decode_rows, fetch_chunked, PortalExecutor, PrefetchRows, StreamParam,
-};
+pub use crate::portal::{decode_rows, fetch_chunked, PortalExecutor, PrefetchRows, StreamParam};
 pub use crate::prefetch::{
     fetch_keyed, unique_keys, Grouped, KeyColumn, Related, Relation, ToMany, ToOne,
 };

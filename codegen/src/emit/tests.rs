@@ -412,14 +412,23 @@ fn many_queries_get_a_stream_borrowing_their_references_for_its_lifetime() {
         code.contains("pub fn list_names_stream<'a, E: quarry::Executor + ?Sized>(\n    db: &'a E,\n    pattern: Option<&'a str>,\n)"),
         "{code}"
     );
-    assert!(code.contains("The rows of [`list_names`] as a stream"), "{code}");
+    assert!(
+        code.contains("The rows of [`list_names`] as a stream"),
+        "{code}"
+    );
     // Only `:many` queries stream; loaders (grouped rows) do not.
     assert_eq!(code.matches("_stream<").count(), 1, "{code}");
     let code = emitted(&relations(), "blog.rs");
     assert_eq!(code.matches("_stream<").count(), 1, "{code}");
-    assert!(code.contains("E: quarry::PortalExecutor + ?Sized"), "{code}");
+    assert!(
+        code.contains("E: quarry::PortalExecutor + ?Sized"),
+        "{code}"
+    );
     assert!(code.contains("(db, &QUERY, 1000, vec![])"), "{code}");
-    assert!(code.contains("impl quarry::PrefetchRows for PostRow {"), "{code}");
+    assert!(
+        code.contains("impl quarry::PrefetchRows for PostRow {"),
+        "{code}"
+    );
 }
 
 #[test]
