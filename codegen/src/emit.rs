@@ -987,13 +987,11 @@ fn params_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream)
     });
     let ret = return_type(module, query, types_module);
     let bound = executor_bound(query);
-    let struct_doc = doc_lines([
-        format!(
-            "The parameters of [`{}`], owned, for [`{}`].",
-            query.fn_name,
-            with_params_fn(&query.fn_name)
-        ),
-    ]);
+    let struct_doc = doc_lines([format!(
+        "The parameters of [`{}`], owned, for [`{}`].",
+        query.fn_name,
+        with_params_fn(&query.fn_name)
+    )]);
     let with_doc = doc_lines([format!(
         "Runs [`{}`] with the fields of `params` as its arguments (borrowed, not cloned).",
         query.fn_name

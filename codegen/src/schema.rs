@@ -453,9 +453,10 @@ pub async fn introspect(client: &Client) -> Result<Catalog, Error> {
         .await
         .map_err(pg("volatile functions"))?;
     for row in &volatile {
-        catalog
-            .volatile_functions
-            .insert(row.try_get(0).map_err(decode)?, row.try_get(1).map_err(decode)?);
+        catalog.volatile_functions.insert(
+            row.try_get(0).map_err(decode)?,
+            row.try_get(1).map_err(decode)?,
+        );
     }
     Ok(catalog)
 }

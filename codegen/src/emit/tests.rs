@@ -385,7 +385,12 @@ fn a_query_that_takes_row_locks_accepts_only_a_transaction() {
         vec![param("key", RustType::Builtin(Builtin::I64), false)],
     );
     advisory.takes_row_locks = true;
-    let plain = query("DeleteAuthors", QueryKind::Exec, "DELETE FROM authors", Vec::new());
+    let plain = query(
+        "DeleteAuthors",
+        QueryKind::Exec,
+        "DELETE FROM authors",
+        Vec::new(),
+    );
     let project = project(
         vec![row(
             "LockAuthorRow",
@@ -399,8 +404,16 @@ fn a_query_that_takes_row_locks_accepts_only_a_transaction() {
     );
     let code = emitted(&project, "blog.rs");
     // Each function and its `_with` (calls with a params struct).
-    assert_eq!(code.matches("<E: quarry::InTransaction + ?Sized>").count(), 4, "{code}");
-    assert_eq!(code.matches("<E: quarry::Executor + ?Sized>").count(), 1, "{code}");
+    assert_eq!(
+        code.matches("<E: quarry::InTransaction + ?Sized>").count(),
+        4,
+        "{code}"
+    );
+    assert_eq!(
+        code.matches("<E: quarry::Executor + ?Sized>").count(),
+        1,
+        "{code}"
+    );
     assert_eq!(code.matches("Takes row locks").count(), 2, "{code}");
     insta::assert_snapshot!(code);
 }
