@@ -43,6 +43,21 @@ pub async fn create_list<E: quarry::Executor + ?Sized>(
     quarry::fetch_one(db, &QUERY, &[&title]).await
 }
 
+/// The parameters of [`create_list`], owned, for [`create_list_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateListParams {
+    /// `title` of [`create_list`] (`$1`).
+    pub title: String,
+}
+
+/// Runs [`create_list`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn create_list_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &CreateListParams,
+) -> Result<CreateListRow, quarry::Error> {
+    create_list(db, &params.title).await
+}
+
 /// A row returned by [`add_todo`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct AddTodoRow {
@@ -90,6 +105,25 @@ pub async fn add_todo<E: quarry::Executor + ?Sized>(
     quarry::fetch_one(db, &QUERY, &[&list_id, &title, &due_on]).await
 }
 
+/// The parameters of [`add_todo`], owned, for [`add_todo_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AddTodoParams {
+    /// `list_id` of [`add_todo`] (`$1`).
+    pub list_id: i64,
+    /// `title` of [`add_todo`] (`$2`).
+    pub title: String,
+    /// `due_on` of [`add_todo`] (`$3`).
+    pub due_on: Option<quarry::chrono::NaiveDate>,
+}
+
+/// Runs [`add_todo`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn add_todo_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &AddTodoParams,
+) -> Result<AddTodoRow, quarry::Error> {
+    add_todo(db, params.list_id, &params.title, params.due_on).await
+}
+
 /// A row returned by [`complete_todo`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CompleteTodoRow {
@@ -131,6 +165,23 @@ pub async fn complete_todo<E: quarry::Executor + ?Sized>(
     quarry::fetch_opt(db, &QUERY, &[&done_at, &id]).await
 }
 
+/// The parameters of [`complete_todo`], owned, for [`complete_todo_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompleteTodoParams {
+    /// `done_at` of [`complete_todo`] (`$1`).
+    pub done_at: quarry::chrono::DateTime<quarry::chrono::Utc>,
+    /// `id` of [`complete_todo`] (`$2`).
+    pub id: i64,
+}
+
+/// Runs [`complete_todo`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn complete_todo_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &CompleteTodoParams,
+) -> Result<Option<CompleteTodoRow>, quarry::Error> {
+    complete_todo(db, params.done_at, params.id).await
+}
+
 /// A row returned by [`upsert_tag`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpsertTagRow {
@@ -169,6 +220,21 @@ pub async fn upsert_tag<E: quarry::Executor + ?Sized>(
     quarry::fetch_one(db, &QUERY, &[&name]).await
 }
 
+/// The parameters of [`upsert_tag`], owned, for [`upsert_tag_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertTagParams {
+    /// `name` of [`upsert_tag`] (`$1`).
+    pub name: String,
+}
+
+/// Runs [`upsert_tag`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn upsert_tag_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &UpsertTagParams,
+) -> Result<UpsertTagRow, quarry::Error> {
+    upsert_tag(db, &params.name).await
+}
+
 /// Attaches a tag to an item; attaching it twice is a no-op (0 rows).
 ///
 /// ```sql
@@ -186,6 +252,23 @@ pub async fn tag_todo<E: quarry::Executor + ?Sized>(
         "INSERT INTO todo_tags (todo_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
     );
     quarry::execute(db, &QUERY, &[&todo_id, &tag_id]).await
+}
+
+/// The parameters of [`tag_todo`], owned, for [`tag_todo_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagTodoParams {
+    /// `todo_id` of [`tag_todo`] (`$1`).
+    pub todo_id: i64,
+    /// `tag_id` of [`tag_todo`] (`$2`).
+    pub tag_id: i64,
+}
+
+/// Runs [`tag_todo`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn tag_todo_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &TagTodoParams,
+) -> Result<u64, quarry::Error> {
+    tag_todo(db, params.todo_id, params.tag_id).await
 }
 
 /// A row returned by [`open_todos_due_by`].
@@ -226,10 +309,45 @@ pub async fn open_todos_due_by<E: quarry::Executor + ?Sized>(
     date: quarry::chrono::NaiveDate,
 ) -> Result<Vec<OpenTodosDueByRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "OpenTodosDueBy",
-        "SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
-    );
+            "OpenTodosDueBy",
+            "SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
+        )
+        .read_only();
     quarry::fetch_all(db, &QUERY, &[&date]).await
+}
+
+/// The rows of [`open_todos_due_by`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Rows are decoded as they arrive, and a consumer that stops polling stops the reads (backpressure): memory stays flat whatever the row count. Nothing is sent before the stream is polled; an error preparing or sending the statement is the stream's first (and only) item.
+pub fn open_todos_due_by_stream<'a, E: quarry::Executor + ?Sized>(
+    db: &'a E,
+    date: quarry::chrono::NaiveDate,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<OpenTodosDueByRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "OpenTodosDueBy",
+            "SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
+        )
+        .read_only();
+    quarry::fetch_stream(async move {
+        quarry::Executor::query_stream(db, &QUERY, &[&date]).await
+    })
+}
+
+/// The parameters of [`open_todos_due_by`], owned, for [`open_todos_due_by_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenTodosDueByParams {
+    /// `date` of [`open_todos_due_by`] (`$1`).
+    pub date: quarry::chrono::NaiveDate,
+}
+
+/// Runs [`open_todos_due_by`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn open_todos_due_by_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &OpenTodosDueByParams,
+) -> Result<Vec<OpenTodosDueByRow>, quarry::Error> {
+    open_todos_due_by(db, params.date).await
 }
 
 /// A row returned by [`todos_by_list`].
@@ -301,6 +419,18 @@ impl TodosByListRow {
     }
 }
 
+impl quarry::PrefetchRows for TodosByListRow {
+    async fn prefetch<E: quarry::Executor + ?Sized>(
+        db: &E,
+        query: &'static quarry::Query,
+        rows: Vec<quarry::Row>,
+    ) -> Result<Vec<Self>, quarry::Error> {
+        let columns: Vec<TodosByListRowColumns> = quarry::decode_rows(query, &rows)?;
+        drop(rows);
+        Self::with_relations(db, columns).await
+    }
+}
+
 /// Items of the given lists, open ones first, then by due date (undated last);
 /// the batch loader behind lists. Each item carries its tags.
 ///
@@ -327,21 +457,41 @@ pub(crate) async fn todos_by_list_distinct<E: quarry::Executor + ?Sized>(
     list_ids: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, TodosByListRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "TodosByList",
-        "SELECT t.id, t.list_id, t.title, t.due_on, t.done_at\nFROM todos t\nWHERE t.list_id = ANY ($1)\nORDER BY t.list_id, t.done_at IS NOT NULL, t.due_on NULLS LAST, t.id",
-    );
+            "TodosByList",
+            "SELECT t.id, t.list_id, t.title, t.due_on, t.done_at\nFROM todos t\nWHERE t.list_id = ANY ($1)\nORDER BY t.list_id, t.done_at IS NOT NULL, t.due_on NULLS LAST, t.id",
+        )
+        .read_only();
     if list_ids.is_empty() {
         return Ok(Default::default());
     }
-    let conn = db.pin(&QUERY).await?;
-    let columns: Vec<TodosByListRowColumns> = quarry::fetch_all(
-            &conn,
-            &QUERY,
-            &[&list_ids],
-        )
-        .await?;
-    let rows = TodosByListRow::with_relations(&conn, columns).await?;
-    Ok(quarry::ToMany::from_rows(rows, list_ids.len(), |row| Some(&row.list_id)))
+    let conn = db.snapshot(&QUERY).await?;
+    let result = async {
+        let columns: Vec<TodosByListRowColumns> = quarry::fetch_all(
+                &conn,
+                &QUERY,
+                &[&list_ids],
+            )
+            .await?;
+        let rows = TodosByListRow::with_relations(&conn, columns).await?;
+        Ok(quarry::ToMany::from_rows(rows, list_ids.len(), |row| Some(&row.list_id)))
+    }
+        .await;
+    conn.finish(result).await
+}
+
+/// The parameters of [`todos_by_list`], owned, for [`todos_by_list_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TodosByListParams {
+    /// `list_ids` of [`todos_by_list`] (`$1`).
+    pub list_ids: Vec<i64>,
+}
+
+/// Runs [`todos_by_list`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn todos_by_list_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &TodosByListParams,
+) -> Result<quarry::ToMany<i64, TodosByListRow>, quarry::Error> {
+    todos_by_list(db, &params.list_ids).await
 }
 
 /// A row returned by [`lists_with_todos`].
@@ -401,6 +551,18 @@ impl ListsWithTodosRow {
     }
 }
 
+impl quarry::PrefetchRows for ListsWithTodosRow {
+    async fn prefetch<E: quarry::Executor + ?Sized>(
+        db: &E,
+        query: &'static quarry::Query,
+        rows: Vec<quarry::Row>,
+    ) -> Result<Vec<Self>, quarry::Error> {
+        let columns: Vec<ListsWithTodosRowColumns> = quarry::decode_rows(query, &rows)?;
+        drop(rows);
+        Self::with_relations(db, columns).await
+    }
+}
+
 /// Every list with its items and their tags: three statements, whatever the number of lists.
 ///
 /// Relations are loaded with one statement each, whatever the number of rows, on one connection.
@@ -414,13 +576,38 @@ pub async fn lists_with_todos<E: quarry::Executor + ?Sized>(
     db: &E,
 ) -> Result<Vec<ListsWithTodosRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ListsWithTodos",
-        "SELECT l.id, l.title, l.created_at\nFROM lists l\nORDER BY l.id",
-    );
-    let conn = db.pin(&QUERY).await?;
-    let columns: Vec<ListsWithTodosRowColumns> = quarry::fetch_all(&conn, &QUERY, &[])
-        .await?;
-    ListsWithTodosRow::with_relations(&conn, columns).await
+            "ListsWithTodos",
+            "SELECT l.id, l.title, l.created_at\nFROM lists l\nORDER BY l.id",
+        )
+        .read_only();
+    let conn = db.snapshot(&QUERY).await?;
+    let result: Result<Vec<ListsWithTodosRow>, quarry::Error> = async {
+        let columns: Vec<ListsWithTodosRowColumns> = quarry::fetch_all(
+                &conn,
+                &QUERY,
+                &[],
+            )
+            .await?;
+        ListsWithTodosRow::with_relations(&conn, columns).await
+    }
+        .await;
+    conn.finish(result).await
+}
+
+/// The rows of [`lists_with_todos`] as a stream, instead of a `Vec`: for results too large to hold in memory.
+///
+/// Reads the rows 1000 at a time from a server-side portal, in one transaction (`db`, or a read-only REPEATABLE READ one of its own on a `quarry::Pool`), and loads each chunk's relations with one statement per relation before yielding its rows. Nothing is read before the stream is polled; an error is the stream's last item.
+pub fn lists_with_todos_stream<'a, E: quarry::PortalExecutor + ?Sized>(
+    db: &'a E,
+) -> impl quarry::futures_util::Stream<
+    Item = Result<ListsWithTodosRow, quarry::Error>,
+> + Send + 'a {
+    const QUERY: quarry::Query = quarry::Query::new(
+            "ListsWithTodos",
+            "SELECT l.id, l.title, l.created_at\nFROM lists l\nORDER BY l.id",
+        )
+        .read_only();
+    quarry::fetch_chunked::<ListsWithTodosRow, _>(db, &QUERY, 1000, vec![])
 }
 
 /// A row returned by [`tags_via_todo_tags`].
@@ -465,9 +652,10 @@ pub(crate) async fn tags_via_todo_tags_distinct<E: quarry::Executor + ?Sized>(
     keys: &[impl quarry::types::ToSql + Sync],
 ) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "TagsViaTodoTags",
-        "SELECT t.id, t.name, j.todo_id AS quarry_key\nFROM todo_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.todo_id = ANY($1)\nORDER BY j.todo_id, t.id",
-    );
+            "TagsViaTodoTags",
+            "SELECT t.id, t.name, j.todo_id AS quarry_key\nFROM todo_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.todo_id = ANY($1)\nORDER BY j.todo_id, t.id",
+        )
+        .read_only();
     const KEY: quarry::KeyColumn = quarry::KeyColumn {
         index: 2,
         name: "quarry_key",
@@ -477,4 +665,19 @@ pub(crate) async fn tags_via_todo_tags_distinct<E: quarry::Executor + ?Sized>(
     }
     let pairs: Vec<(i64, Tag)> = quarry::fetch_keyed(db, &QUERY, &[&keys], KEY).await?;
     Ok(quarry::ToMany::from_pairs(pairs, keys.len()))
+}
+
+/// The parameters of [`tags_via_todo_tags`], owned, for [`tags_via_todo_tags_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagsViaTodoTagsParams {
+    /// `keys` of [`tags_via_todo_tags`] (`$1`).
+    pub keys: Vec<i64>,
+}
+
+/// Runs [`tags_via_todo_tags`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn tags_via_todo_tags_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &TagsViaTodoTagsParams,
+) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
+    tags_via_todo_tags(db, &params.keys).await
 }
