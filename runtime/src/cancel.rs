@@ -3,8 +3,8 @@
 //! connection the runtime owns that may still be busy with it is detached
 //! from its pool instead of going back to it.
 //!
-//! * [`guarded`] wraps the execution of one statement: dropped before the
-//!   statement's result arrived, its [`Guard`] sends a cancel request
+//! * [`arm`] gives the [`Guard`] of one statement: dropped before the
+//!   statement's result arrived, it sends a cancel request
 //!   (tokio-postgres' [`CancelToken`], over a new connection to the server —
 //!   TCP or unix socket — without TLS) from a task spawned on the tokio
 //!   runtime, since `Drop` cannot wait; and it marks the connection's
@@ -29,7 +29,6 @@
 //!
 //! [`deadpool::managed::Object::take`]: deadpool_postgres::Object::take
 
-use std::future::Future;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -99,7 +98,7 @@ fn send_cancel(token: CancelToken) -> Option<JoinHandle<()>> {
 
 /// Armed while one statement is in flight on `client`: dropped armed (the
 /// statement's future was dropped), it cancels the statement.
-struct Guard<'a> {
+pub(crate) struct Guard<'a> {
     client: &'a Client,
     state: Option<&'a CancelState>,
     armed: bool,
@@ -117,29 +116,31 @@ impl Drop for Guard<'_> {
     }
 }
 
-/// Runs `statement` (one statement on `client`) so that dropping the
-/// returned future before it completes cancels the statement on the server
-/// and marks `state`. Waits first for a cancel request still in flight on
-/// the connection ([`CancelState::settle`]).
+/// The guard of one statement about to be sent on `client`: dropped before
+/// [`disarm`](Guard::disarm) (the statement's future was dropped before it
+/// completed), it cancels the statement on the server and marks `state`.
+/// Waits first for a cancel request still in flight on the connection
+/// ([`CancelState::settle`]).
 ///
 /// Costs nothing on the way: no allocation, no clock, no cancel token until
-/// a cancellation actually happens.
-pub(crate) async fn guarded<F: Future>(
-    client: &Client,
-    state: Option<&CancelState>,
-    statement: F,
-) -> F::Output {
+/// a cancellation actually happens. (Not a wrapper future: one more level of
+/// futures around every statement is stack that debug builds notice.)
+pub(crate) async fn arm<'a>(client: &'a Client, state: Option<&'a CancelState>) -> Guard<'a> {
     if let Some(state) = state {
         state.settle().await;
     }
-    let mut guard = Guard {
+    Guard {
         client,
         state,
         armed: true,
-    };
-    let output = statement.await;
-    guard.armed = false;
-    output
+    }
+}
+
+impl Guard<'_> {
+    /// The statement completed (with a result or an error): nothing to cancel.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
 }
 
 /// Armed while a [`RowStream`](crate::RowStream) has rows to come: dropped

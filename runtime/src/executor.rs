@@ -199,13 +199,16 @@ impl<'a> Session<'a> {
     }
 
     /// [`run_unguarded`](Self::run_unguarded), cancelled on the server when
-    /// dropped before it completes ([`cancel::guarded`]).
+    /// dropped before it completes ([`cancel::arm`]).
     async fn run<T, F, Fut>(self, query: &Query, execute: F) -> Result<T, Failure>
     where
         F: Fn(Statement) -> Fut,
         Fut: Future<Output = Result<T, tokio_postgres::Error>>,
     {
-        cancel::guarded(self.client, self.cancel, self.run_unguarded(query, execute)).await
+        let guard = cancel::arm(self.client, self.cancel).await;
+        let result = self.run_unguarded(query, execute).await;
+        guard.disarm();
+        result
     }
 
     /// Prepares `query` (through the cache) and runs `execute` with the
