@@ -162,10 +162,10 @@ pub use tokio_postgres::Row;
 #[cfg(feature = "with-uuid")]
 pub use uuid;
 
+pub use crate::client::{Client, StatementCache, Transaction, TransactionBuilder};
 pub use crate::detect::{
     n_plus_one_policy, set_n_plus_one_policy, NPlusOne, NPlusOneAction, NPlusOnePolicy,
 };
-pub use crate::client::{Client, StatementCache, Transaction, TransactionBuilder};
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};

@@ -87,7 +87,12 @@ where
         && crate::detect::n_plus_one_policy().action != crate::detect::NPlusOneAction::Off;
     if span.is_disabled() && scopes.is_none() && !detecting {
         let connection = acquire.await?;
-        return run(connection).await;
+        // Boxed: the statement's future (checkout, retries, cancel guard,
+        // the prepare/execute state machine) lives on the heap, so the
+        // callers' futures — prefetch nests many statements — stay small and
+        // their polls fit a thread's stack in debug builds too (one
+        // allocation per statement, next to a network round trip).
+        return Box::pin(run(connection)).await;
     }
 
     let watched = async {
@@ -105,7 +110,8 @@ where
             _ => None,
         };
 
-        let result = run(connection).await;
+        // Boxed for the same reason as above.
+        let result = Box::pin(run(connection)).await;
 
         let rows = result.as_ref().ok().and_then(Outcome::rows);
         if let Some(started) = started {

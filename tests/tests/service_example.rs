@@ -35,3 +35,31 @@ async fn the_service_tour_does_what_docs_runtime_md_says() {
     assert!(!tour.timed_out);
     assert_eq!(tour.author_via_client, "Ada Lovelace");
 }
+
+/// Generated futures nest (a chunked prefetch stream inside `record`, its
+/// relations, their statements): in a debug build the whole tour must fit in
+/// half of a thread's default 2 MiB stack, so that a service's own futures
+/// around it still have room.
+#[test]
+fn the_tour_fits_in_one_mebibyte_of_stack_in_a_debug_build() {
+    let thread = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("runtime: {e}"));
+            runtime.block_on(async {
+                let db = TestDb::with_example_data("service_stack").await;
+                service::tour(&db.url)
+                    .await
+                    .map(|tour| tour.chunked_posts)
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    let chunked = thread
+        .join()
+        .unwrap_or_else(|_| panic!("the tour panicked"));
+    assert!(matches!(chunked, Ok(posts) if posts > 0), "{chunked:?}");
+}
