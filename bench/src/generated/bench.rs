@@ -138,6 +138,21 @@ pub fn users_with_posts_by_hair_color_stream<'a, E: quarry::Executor + ?Sized>(
     })
 }
 
+/// The parameters of [`users_with_posts_by_hair_color`], owned, for [`users_with_posts_by_hair_color_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsersWithPostsByHairColorParams {
+    /// `hair_color` of [`users_with_posts_by_hair_color`] (`$1`).
+    pub hair_color: String,
+}
+
+/// Runs [`users_with_posts_by_hair_color`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn users_with_posts_by_hair_color_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &UsersWithPostsByHairColorParams,
+) -> Result<Vec<UsersWithPostsByHairColorRow>, quarry::Error> {
+    users_with_posts_by_hair_color(db, &params.hair_color).await
+}
+
 /// insert: one statement for any number of users, two arrays unnested.
 ///
 /// ```sql
@@ -154,6 +169,28 @@ pub async fn insert_users<E: quarry::Executor + ?Sized>(
         "INSERT INTO users (name, hair_color)\nSELECT * FROM unnest($1::text[], $2::text[])",
     );
     quarry::execute(db, &QUERY, &[&names, &hair_colors]).await
+}
+
+/// The parameters of [`insert_users`], owned, for [`insert_users_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertUsersParams {
+    /// `names` of [`insert_users`] (`$1`).
+    pub names: Vec<String>,
+    /// `hair_colors` of [`insert_users`] (`$2`).
+    pub hair_colors: Vec<String>,
+}
+
+/// Runs [`insert_users`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn insert_users_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &InsertUsersParams,
+) -> Result<u64, quarry::Error> {
+    insert_users(
+            db,
+            &params.names.iter().map(String::as_str).collect::<Vec<_>>(),
+            &params.hair_colors.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await
 }
 
 /// A row returned by [`all_users_with_posts`].
@@ -406,6 +443,21 @@ pub(crate) async fn posts_by_user_distinct<E: quarry::Executor + ?Sized>(
     conn.finish(result).await
 }
 
+/// The parameters of [`posts_by_user`], owned, for [`posts_by_user_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostsByUserParams {
+    /// `user_ids` of [`posts_by_user`] (`$1`).
+    pub user_ids: Vec<i32>,
+}
+
+/// Runs [`posts_by_user`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn posts_by_user_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &PostsByUserParams,
+) -> Result<quarry::ToMany<i32, PostsByUserRow>, quarry::Error> {
+    posts_by_user(db, &params.user_ids).await
+}
+
 /// A row returned by [`comments_by_post`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommentsByPostRow {
@@ -457,6 +509,21 @@ pub(crate) async fn comments_by_post_distinct<E: quarry::Executor + ?Sized>(
     let rows: Vec<CommentsByPostRow> = quarry::fetch_all(db, &QUERY, &[&post_ids])
         .await?;
     Ok(quarry::ToMany::from_rows(rows, post_ids.len(), |row| Some(&row.post_id)))
+}
+
+/// The parameters of [`comments_by_post`], owned, for [`comments_by_post_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentsByPostParams {
+    /// `post_ids` of [`comments_by_post`] (`$1`).
+    pub post_ids: Vec<i32>,
+}
+
+/// Runs [`comments_by_post`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn comments_by_post_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &CommentsByPostParams,
+) -> Result<quarry::ToMany<i32, CommentsByPostRow>, quarry::Error> {
+    comments_by_post(db, &params.post_ids).await
 }
 
 /// A row returned by [`posts_of_user`].
@@ -525,6 +592,21 @@ pub fn posts_of_user_stream<'a, E: quarry::Executor + ?Sized>(
     })
 }
 
+/// The parameters of [`posts_of_user`], owned, for [`posts_of_user_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostsOfUserParams {
+    /// `user_id` of [`posts_of_user`] (`$1`).
+    pub user_id: i32,
+}
+
+/// Runs [`posts_of_user`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn posts_of_user_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &PostsOfUserParams,
+) -> Result<Vec<PostsOfUserRow>, quarry::Error> {
+    posts_of_user(db, params.user_id).await
+}
+
 /// A row returned by [`comments_of_post`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct CommentsOfPostRow {
@@ -582,6 +664,21 @@ pub fn comments_of_post_stream<'a, E: quarry::Executor + ?Sized>(
     })
 }
 
+/// The parameters of [`comments_of_post`], owned, for [`comments_of_post_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommentsOfPostParams {
+    /// `post_id` of [`comments_of_post`] (`$1`).
+    pub post_id: i32,
+}
+
+/// Runs [`comments_of_post`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn comments_of_post_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &CommentsOfPostParams,
+) -> Result<Vec<CommentsOfPostRow>, quarry::Error> {
+    comments_of_post(db, params.post_id).await
+}
+
 /// A row returned by [`user_by_id`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserByIdRow {
@@ -618,6 +715,21 @@ pub async fn user_by_id<E: quarry::Executor + ?Sized>(
         )
         .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
+}
+
+/// The parameters of [`user_by_id`], owned, for [`user_by_id_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserByIdParams {
+    /// `id` of [`user_by_id`] (`$1`).
+    pub id: i32,
+}
+
+/// Runs [`user_by_id`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn user_by_id_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &UserByIdParams,
+) -> Result<UserByIdRow, quarry::Error> {
+    user_by_id(db, params.id).await
 }
 
 /// A row returned by [`numbered_rows`].
@@ -672,4 +784,19 @@ pub fn numbered_rows_stream<'a, E: quarry::Executor + ?Sized>(
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&count]).await
     })
+}
+
+/// The parameters of [`numbered_rows`], owned, for [`numbered_rows_with`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberedRowsParams {
+    /// `count` of [`numbered_rows`] (`$1`).
+    pub count: i64,
+}
+
+/// Runs [`numbered_rows`] with the fields of `params` as its arguments (borrowed, not cloned).
+pub async fn numbered_rows_with<E: quarry::Executor + ?Sized>(
+    db: &E,
+    params: &NumberedRowsParams,
+) -> Result<Vec<NumberedRowsRow>, quarry::Error> {
+    numbered_rows(db, params.count).await
 }
