@@ -332,8 +332,8 @@ fn streaming(runtime: &Runtime, url: &str, ratios: &mut Vec<Ratio>) {
     for (name, run) in &implementations {
         let peak = peak_during(runtime, run);
         println!(
-            "streaming peak heap {name}: {:.1} MiB above the baseline ({STREAMED} rows)",
-            peak as f64 / (1 << 20) as f64
+            "streaming peak heap {name}: {:.1} KiB above the baseline ({STREAMED} rows)",
+            peak as f64 / 1024.0
         );
     }
     let measured = interleaved::measure(
