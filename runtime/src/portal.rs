@@ -100,39 +100,30 @@ where
     db.chunked(query, chunk.max(1), params)
 }
 
-impl PortalExecutor for tokio_postgres::Transaction<'_> {
-    fn chunked<'a, R: PrefetchRows + 'a>(
-        &'a self,
-        query: &'static Query,
-        chunk: u32,
-        params: Vec<StreamParam<'a>>,
-    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
-        chunks(self, self, query, chunk, params)
-    }
+/// Implements [`PortalExecutor`] for a transaction type: the stream runs
+/// inside the caller's transaction, which holds the portal.
+macro_rules! impl_portal_for_transaction {
+    ($($(#[$doc:meta])* $ty:ty;)*) => {$(
+        $(#[$doc])*
+        impl PortalExecutor for $ty {
+            fn chunked<'a, R: PrefetchRows + 'a>(
+                &'a self,
+                query: &'static Query,
+                chunk: u32,
+                params: Vec<StreamParam<'a>>,
+            ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
+                chunks(self, self, query, chunk, params)
+            }
+        }
+    )*};
 }
 
-impl PortalExecutor for deadpool_postgres::Transaction<'_> {
-    fn chunked<'a, R: PrefetchRows + 'a>(
-        &'a self,
-        query: &'static Query,
-        chunk: u32,
-        params: Vec<StreamParam<'a>>,
-    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
-        chunks(self, self, query, chunk, params)
-    }
-}
-
-/// The transaction of a [`quarry::Client`](crate::Client): the stream runs
-/// inside it, and the relation statements use the client's statement cache.
-impl PortalExecutor for crate::Transaction<'_> {
-    fn chunked<'a, R: PrefetchRows + 'a>(
-        &'a self,
-        query: &'static Query,
-        chunk: u32,
-        params: Vec<StreamParam<'a>>,
-    ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
-        chunks(self, self, query, chunk, params)
-    }
+impl_portal_for_transaction! {
+    tokio_postgres::Transaction<'_>;
+    deadpool_postgres::Transaction<'_>;
+    /// The transaction of a [`quarry::Client`](crate::Client): the stream runs
+    /// inside it, and the relation statements use the client's statement cache.
+    crate::Transaction<'_>;
 }
 
 /// Checks a connection out for the stream and runs it in a `READ ONLY`
