@@ -8,12 +8,6 @@ use std::error::Error;
 
 use codegen::pg::Server;
 
-const SCHEMA: [&str; 2] = [
-    include_str!("../../../queries/schema/001_shop.sql"),
-    include_str!("../../../queries/schema/002_blog.sql"),
-];
-const SEED: &str = include_str!("../seed.sql");
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let server = Server::from_env()?;
@@ -21,7 +15,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let url = server.url(Some(&database));
     let result = async {
         let client = server.connect(Some(&database)).await?;
-        for sql in SCHEMA.iter().chain([&SEED]) {
+        for sql in quarry_example_app::SCHEMA_AND_SEED {
             client.batch_execute(sql).await?;
         }
         quarry_example_app::service::tour(&url).await

@@ -10,3 +10,11 @@
 pub mod queries;
 
 pub mod service;
+
+/// The example's schema (`queries/schema/`) and seed data (`seed.sql`), in
+/// the order to apply them (each with `batch_execute`).
+pub const SCHEMA_AND_SEED: [&str; 3] = [
+    include_str!("../../../queries/schema/001_shop.sql"),
+    include_str!("../../../queries/schema/002_blog.sql"),
+    include_str!("../seed.sql"),
+];

@@ -13,12 +13,6 @@ use std::error::Error;
 use codegen::pg::Server;
 use quarry_example_app::queries::{blog, shop, types::OrderStatus};
 
-const SCHEMA: [&str; 2] = [
-    include_str!("../../../queries/schema/001_shop.sql"),
-    include_str!("../../../queries/schema/002_blog.sql"),
-];
-const SEED: &str = include_str!("../seed.sql");
-
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let server = Server::from_env()?;
@@ -31,7 +25,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
 async fn run(url: &str) -> Result<(), Box<dyn Error>> {
     let pool = quarry::Pool::connect(url)?;
     let client = pool.get().await?;
-    for ddl in SCHEMA.iter().chain([&SEED]) {
+    for ddl in quarry_example_app::SCHEMA_AND_SEED {
         client.batch_execute(ddl).await?;
     }
 
