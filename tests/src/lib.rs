@@ -188,3 +188,24 @@ pub fn fixture_sources(
         .schema_file("schema.sql", schema);
     sources
 }
+
+/// Holds the N+1 policy of a test binary (tests run in parallel, the policy
+/// is process-wide) and restores the default policy on drop.
+pub struct PolicyGuard {
+    _lock: tokio::sync::MutexGuard<'static, ()>,
+}
+
+impl Drop for PolicyGuard {
+    fn drop(&mut self) {
+        quarry::set_n_plus_one_policy(quarry::NPlusOnePolicy::DEFAULT);
+    }
+}
+
+/// Sets the N+1 policy until the returned guard is dropped; other tests of
+/// the binary that set it wait for that.
+pub async fn n_plus_one_policy(action: quarry::NPlusOneAction, threshold: u32) -> PolicyGuard {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let lock = LOCK.lock().await;
+    quarry::set_n_plus_one_policy(quarry::NPlusOnePolicy { action, threshold });
+    PolicyGuard { _lock: lock }
+}

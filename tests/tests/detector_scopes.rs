@@ -11,28 +11,10 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use quarry::{NPlusOne, NPlusOneAction, NPlusOnePolicy, PooledConnection, Query};
-use quarry_tests::TestDb;
+use quarry::{NPlusOne, NPlusOneAction, PooledConnection, Query};
+use quarry_tests::{n_plus_one_policy as policy, TestDb};
 use tower_layer::Layer as _;
 use tower_service::Service as _;
-
-/// Holds the policy lock; restores the default policy on drop.
-struct PolicyGuard {
-    _lock: tokio::sync::MutexGuard<'static, ()>,
-}
-
-impl Drop for PolicyGuard {
-    fn drop(&mut self) {
-        quarry::set_n_plus_one_policy(NPlusOnePolicy::DEFAULT);
-    }
-}
-
-async fn policy(action: NPlusOneAction, threshold: u32) -> PolicyGuard {
-    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let lock = LOCK.lock().await;
-    quarry::set_n_plus_one_policy(NPlusOnePolicy { action, threshold });
-    PolicyGuard { _lock: lock }
-}
 
 const GET_AUTHOR: Query = Query::new("GetAuthor", "SELECT name FROM authors WHERE id = $1");
 

@@ -10,27 +10,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 use quarry::{Executor as _, NPlusOne, NPlusOneAction, NPlusOnePolicy, Query};
-use quarry_tests::TestDb;
+use quarry_tests::{n_plus_one_policy as policy, TestDb};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
-
-/// Holds the policy lock; restores the default policy on drop.
-struct PolicyGuard {
-    _lock: tokio::sync::MutexGuard<'static, ()>,
-}
-
-impl Drop for PolicyGuard {
-    fn drop(&mut self) {
-        quarry::set_n_plus_one_policy(NPlusOnePolicy::DEFAULT);
-    }
-}
-
-async fn policy(action: NPlusOneAction, threshold: u32) -> PolicyGuard {
-    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let lock = LOCK.lock().await;
-    quarry::set_n_plus_one_policy(NPlusOnePolicy { action, threshold });
-    PolicyGuard { _lock: lock }
-}
 
 const SCHEMA: &str = "
     CREATE TABLE authors (id int4 PRIMARY KEY, name text NOT NULL);
