@@ -155,7 +155,7 @@ impl<F: Future> fmt::Debug for NPlusOneFuture<F> {
 mod tests {
     use std::convert::Infallible;
     use std::future::{ready, Ready};
-    use std::sync::{Arc, Mutex};
+    use std::sync::{Arc, Mutex, PoisonError};
     use std::task::{Context, Poll};
 
     use tower_layer::Layer as _;
@@ -198,6 +198,13 @@ mod tests {
         }
     }
 
+    fn test_runtime() -> tokio::runtime::Runtime {
+        match tokio::runtime::Builder::new_current_thread().build() {
+            Ok(runtime) => runtime,
+            Err(error) => panic!("a tokio runtime: {error}"),
+        }
+    }
+
     /// Runs `requests` through the layered handler, returning what
     /// `on_flagged` saw per request and the long-lived checkout.
     fn serve(requests: &[u32]) -> (Vec<Vec<NPlusOne>>, Arc<Detector>) {
@@ -205,18 +212,20 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&seen);
         let mut service = NPlusOneLayer::new()
-            .on_flagged(move |flagged| sink.lock().unwrap().push(flagged.to_vec()))
+            .on_flagged(move |flagged| {
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(flagged.to_vec())
+            })
             .layer(Handler {
                 checkout: Arc::clone(&checkout),
             });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let runtime = test_runtime();
         for &count in requests {
             let response = runtime.block_on(service.call(count));
             assert!(matches!(response, Ok(n) if n == count), "{response:?}");
         }
-        let seen = seen.lock().unwrap().clone();
+        let seen = seen.lock().unwrap_or_else(PoisonError::into_inner).clone();
         (seen, checkout)
     }
 
@@ -261,9 +270,7 @@ mod tests {
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
         assert!(matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
+        let runtime = test_runtime();
         assert!(matches!(runtime.block_on(service.call(())), Ok(42)));
     }
 }
