@@ -19,8 +19,9 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, ObjectName, ObjectNamePart, Statement, TableFactor, Visit, Visitor};
+use sqlparser::ast::{Expr, ObjectName, Statement, TableFactor, Visit, Visitor};
 
+use crate::parse::{object_base_name, object_schema};
 use crate::schema::{Catalog, RelationKind};
 
 /// Built-in volatile functions that change nothing but their result: random
@@ -136,20 +137,11 @@ impl Visitor for ReadOnlyVisitor<'_> {
     }
 }
 
-/// An identifier as PostgreSQL stores it: unquoted names fold to lower case.
-fn folded(part: &ObjectNamePart) -> Option<String> {
-    let ident = part.as_ident()?;
-    Some(match ident.quote_style {
-        Some(_) => ident.value.clone(),
-        None => ident.value.to_lowercase(),
-    })
-}
-
 /// Whether a call of `name` may write: some overload of that name is
 /// volatile and it is not a built-in known to write nothing. A name that
 /// cannot be read is assumed to write.
 fn function_may_write(name: &ObjectName, catalog: &Catalog) -> bool {
-    let Some(function) = name.0.last().and_then(folded) else {
+    let Some(function) = object_base_name(name) else {
         return true;
     };
     match catalog.volatile_functions.get(&function) {
@@ -164,15 +156,13 @@ fn function_may_write(name: &ObjectName, catalog: &Catalog) -> bool {
 /// is not read-only (materialized views and tables are stored rows). Names
 /// the catalog does not know (CTEs) are not relations of the schema.
 fn view_may_write(name: &ObjectName, catalog: &Catalog, depth: usize) -> bool {
-    let parts: Option<Vec<String>> = name.0.iter().map(folded).collect();
-    let Some(parts) = parts else {
+    if name.0.iter().any(|part| part.as_ident().is_none()) {
+        return true;
+    }
+    let Some(relation) = object_base_name(name) else {
         return true;
     };
-    let table = match parts.as_slice() {
-        [name] => catalog.resolve(None, name),
-        [.., schema, name] => catalog.resolve(Some(schema), name),
-        [] => return true,
-    };
+    let table = catalog.resolve(object_schema(name).as_deref(), &relation);
     let Some(table) = table.filter(|table| table.kind == RelationKind::View) else {
         return false;
     };
