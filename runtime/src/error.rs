@@ -86,6 +86,27 @@ pub enum Error {
         /// How many times it would have run in the scope, counting the
         /// refused execution.
         count: u32,
+    },    /// An element of a `:batch…` query failed (the statement of the element
+    /// at `index` in the slice): the batch's transaction was rolled back,
+    /// or, in the caller's transaction, that transaction is aborted.
+    #[error("query `{query}` failed at batch element {index}: {}", SourceMessage(.source))]
+    Batch {
+        /// The query name.
+        query: &'static str,
+        /// The element's position in the slice (0-based).
+        index: usize,
+        /// The tokio-postgres error; see [`Error::as_db_error`] for the server's report.
+        source: tokio_postgres::Error,
+    },
+    /// An element of a `:batchone` query returned no row or several.
+    #[error("query `{query}`: batch element {index} returned {rows} rows, expected exactly one")]
+    BatchRowCount {
+        /// The query name.
+        query: &'static str,
+        /// The element's position in the slice (0-based).
+        index: usize,
+        /// How many rows it returned.
+        rows: usize,
     },
 }
 
@@ -99,7 +120,9 @@ impl Error {
             | Self::NotFound { query }
             | Self::TooManyRows { query }
             | Self::MissingRelated { query, .. }
-            | Self::NPlusOne { query, .. } => query,
+            | Self::NPlusOne { query, .. }
+            | Self::Batch { query, .. }
+            | Self::BatchRowCount { query, .. } => query,
         }
     }
 
@@ -107,7 +130,7 @@ impl Error {
     /// while the pool opened a new connection).
     pub fn as_db_error(&self) -> Option<&DbError> {
         match self {
-            Self::Db { source, .. } => source.as_db_error(),
+            Self::Db { source, .. } | Self::Batch { source, .. } => source.as_db_error(),
             Self::Pool {
                 source: deadpool_postgres::PoolError::Backend(source),
                 ..
@@ -148,6 +171,20 @@ impl Error {
         match self {
             Self::Decode { column, .. } => Some(column),
             _ => None,
+        }
+    }
+
+    /// The error of the batch element at `index`: a database error becomes
+    /// [`Error::Batch`]; any other is kept as it is.
+    #[cold]
+    pub(crate) fn into_batch_error(self, index: usize) -> Self {
+        match self {
+            Self::Db { query, source } => Self::Batch {
+                query,
+                index,
+                source,
+            },
+            other => other,
         }
     }
 

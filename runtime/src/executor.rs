@@ -14,6 +14,7 @@ use tokio_postgres::{Client, Row, Statement};
 
 use crate::cancel::{self, CancelState, Owned, StreamGuard};
 use crate::client::Cache;
+use crate::detect::Detector;
 use crate::observe::observe;
 use crate::retry::{is_stale_plan, Failure, Stage};
 use crate::{Error, Pool, PooledConnection, Query, RowStream, Snapshot};
@@ -144,6 +145,77 @@ pub trait Executor: Sync {
         query: &'static Query,
     ) -> impl Future<Output = Result<Snapshot<impl Executor + Send + '_>, Error>> + Send + '_ {
         self.pin(query).map_ok(Snapshot::pinned)
+    }
+
+    /// Runs a bulk operation (a `:copyfrom` copy, a `:batch…` batch) on one
+    /// connection: a [`Pool`] checks one out for it, connections and
+    /// transactions lend themselves. The operations are
+    /// [`copy_in`](crate::copy_in) and the `batch_*` functions
+    /// ([`batch_execute`](crate::batch_execute)); this is their hook into
+    /// each executor.
+    #[doc(hidden)]
+    fn bulk<W: BulkWork>(
+        &self,
+        query: &'static Query,
+        work: W,
+    ) -> impl Future<Output = Result<W::Output, Error>> + Send;
+}
+
+/// A bulk operation, run by [`Executor::bulk`] on the connection it is given.
+#[doc(hidden)]
+pub trait BulkWork: Send {
+    /// What the operation returns.
+    type Output: Send;
+
+    /// Runs the operation on `conn`.
+    fn run(self, conn: Bulk<'_>) -> impl Future<Output = Result<Self::Output, Error>> + Send;
+}
+
+/// The connection a [`BulkWork`] runs on: the client, its statement cache,
+/// whether it is in a transaction, and the N+1 detector of its checkout.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Bulk<'a> {
+    session: Session<'a>,
+    detector: Option<&'a Detector>,
+}
+
+impl<'a> Bulk<'a> {
+    fn new(session: Session<'a>) -> Self {
+        Self {
+            session,
+            detector: None,
+        }
+    }
+
+    /// The client the statements are sent on.
+    pub(crate) fn client(self) -> &'a Client {
+        self.session.client
+    }
+
+    /// Whether the connection is in a transaction already (one of the
+    /// caller's, which the operation joins).
+    pub(crate) fn in_transaction(self) -> bool {
+        self.session.in_transaction
+    }
+
+    /// The N+1 detector of the pool checkout, if the connection is one.
+    pub(crate) fn detector(self) -> Option<&'a Detector> {
+        self.detector
+    }
+
+    /// Prepares `sql` (for `query`) through the connection's statement cache.
+    pub(crate) async fn prepare(self, query: &Query, sql: &str) -> Result<Statement, Error> {
+        self.session
+            .cache
+            .prepare(self.session.client, sql)
+            .await
+            .map_err(|source| Error::db(query.name(), source))
+    }
+
+    /// The cancel guard of a statement about to be sent ([`cancel::arm`]).
+    pub(crate) async fn arm(self) -> cancel::Guard<'a> {
+        cancel::arm(self.session.client, self.session.cancel).await
     }
 }
 
@@ -354,6 +426,15 @@ macro_rules! impl_executor_for_connection {
             ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
                 ready(Ok(self))
             }
+
+            fn bulk<W: BulkWork>(
+                &self,
+                _query: &'static Query,
+                work: W,
+            ) -> impl Future<Output = Result<W::Output, Error>> + Send {
+                let $this = self;
+                work.run(Bulk::new($session))
+            }
         }
     };
 }
@@ -473,6 +554,28 @@ impl Executor for PooledConnection {
     ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
         ready(Ok(self))
     }
+
+    fn bulk<W: BulkWork>(
+        &self,
+        _query: &'static Query,
+        work: W,
+    ) -> impl Future<Output = Result<W::Output, Error>> + Send {
+        work.run(self.bulk_session(false))
+    }
+}
+
+impl PooledConnection {
+    /// The connection as a [`Bulk`]: `in_transaction` when a snapshot
+    /// transaction of the runtime's is open on it.
+    pub(crate) fn bulk_session(&self, in_transaction: bool) -> Bulk<'_> {
+        Bulk {
+            session: Session {
+                in_transaction,
+                ..Session::owned(&self.object)
+            },
+            detector: Some(&self.detector),
+        }
+    }
 }
 
 /// Takes a connection from the pool for this one statement, and uses that
@@ -574,6 +677,17 @@ impl Executor for Pool {
                 source,
             })
     }
+
+    /// Checks a connection out for the whole operation (not retried: a copy
+    /// or batch may have written before its connection failed).
+    async fn bulk<W: BulkWork>(
+        &self,
+        query: &'static Query,
+        work: W,
+    ) -> Result<W::Output, Error> {
+        let client = Owned::new(self.checkout(query).await?);
+        work.run(Bulk::new(Session::owned(&client))).await
+    }
 }
 
 impl<T: Executor + ?Sized> Executor for &T {
@@ -614,6 +728,14 @@ impl<T: Executor + ?Sized> Executor for &T {
     ) -> impl Future<Output = Result<Snapshot<impl Executor + Send + '_>, Error>> + Send + '_ {
         (**self).snapshot(query)
     }
+
+    fn bulk<W: BulkWork>(
+        &self,
+        query: &'static Query,
+        work: W,
+    ) -> impl Future<Output = Result<W::Output, Error>> + Send {
+        (**self).bulk(query, work)
+    }
 }
 
 impl<T: Executor + ?Sized> Executor for Box<T> {
@@ -653,5 +775,13 @@ impl<T: Executor + ?Sized> Executor for Box<T> {
         query: &'static Query,
     ) -> impl Future<Output = Result<Snapshot<impl Executor + Send + '_>, Error>> + Send + '_ {
         (**self).snapshot(query)
+    }
+
+    fn bulk<W: BulkWork>(
+        &self,
+        query: &'static Query,
+        work: W,
+    ) -> impl Future<Output = Result<W::Output, Error>> + Send {
+        (**self).bulk(query, work)
     }
 }

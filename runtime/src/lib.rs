@@ -103,9 +103,11 @@
 
 #![warn(missing_docs)]
 
+mod batch;
 mod cancel;
 mod client;
 mod composite;
+mod copy;
 mod detect;
 mod error;
 mod executor;
@@ -167,6 +169,12 @@ pub use crate::detect::{
     n_plus_one_policy, set_n_plus_one_policy, NPlusOne, NPlusOneAction, NPlusOnePolicy,
 };
 pub use crate::error::Error;
+pub use crate::batch::{
+    batch_execute, batch_fetch_all, batch_fetch_one, BatchParams, BatchStatement, Batched, IN_FLIGHT,
+};
+pub use crate::copy::{copy_in, CopyRow, CopyWriter};
+#[doc(hidden)]
+pub use crate::executor::{Bulk, BulkWork};
 pub use crate::executor::Executor;
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
 pub use crate::interval::{Interval, IntervalError};

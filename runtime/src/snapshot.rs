@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures_util::future::Either;
 use postgres_types::ToSql;
 
+use crate::executor::BulkWork;
 use crate::{Error, Executor, PooledConnection, Query, Row, RowStream};
 
 /// `BEGIN` of a snapshot: one snapshot for every statement, and no writes.
@@ -205,5 +206,20 @@ impl<E: Executor> Executor for Snapshot<E> {
         _query: &'static Query,
     ) -> impl Future<Output = Result<impl Executor + Send + '_, Error>> + Send + '_ {
         std::future::ready(Ok(self))
+    }
+
+    /// On the owned connection, inside the snapshot transaction once begun.
+    fn bulk<W: BulkWork>(
+        &self,
+        query: &'static Query,
+        work: W,
+    ) -> impl Future<Output = Result<W::Output, Error>> + Send {
+        match &self.inner {
+            Inner::Pinned(executor) => Either::Left(executor.bulk(query, work)),
+            Inner::Owned(owned) => {
+                let begun = owned.begun.load(Ordering::Acquire);
+                Either::Right(work.run(owned.conn.bulk_session(begun)))
+            }
+        }
     }
 }
