@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use crate::bulk::CopyTarget;
 use crate::describe::Described;
 use crate::diagnostic::Diagnostic;
 use crate::ident;
@@ -167,8 +168,9 @@ pub struct QueryIr {
     pub loader: Option<LoaderIr>,
     /// Whether its row type has relations (the function pins one connection).
     pub has_relations: bool,
-    /// Its `<Name>Params` struct (and `<name>_with` function), `None`
-    /// without parameters.
+    /// Its `<Name>Params` struct (and, but for the bulk kinds, its
+    /// `<name>_with` function), `None` without parameters (never for a bulk
+    /// kind: they need parameters).
     pub params_struct: Option<String>,
     /// `-- @chunk N`: parents per chunk of its `_stream` (with relations
     /// only; [`DEFAULT_CHUNK`] when not given).
@@ -176,6 +178,19 @@ pub struct QueryIr {
     /// The statement provably writes nothing: its `Query` is marked
     /// `.read_only()`, so the runtime may retry it on a fresh connection.
     pub read_only: bool,
+    /// A `:copyfrom` query's `COPY` ([`sql`](Self::sql) is then its
+    /// canonical `INSERT … VALUES ($1, …, $n)`, one placeholder per column).
+    pub copy: Option<CopyIr>,
+}
+
+/// The binary `COPY` of a `:copyfrom` query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CopyIr {
+    /// `COPY <table> (<columns>) FROM STDIN (FORMAT binary)`.
+    pub statement: String,
+    /// The columns in the `COPY`'s order: name as written, and the index
+    /// in [`QueryIr::params`] of the parameter written to it.
+    pub columns: Vec<(String, usize)>,
 }
 
 /// Whether the query also gets `<name>_stream`: a `:many` query returning
@@ -260,6 +275,8 @@ pub struct CheckedQuery<'a> {
     pub prefetch: QueryPrefetch,
     /// The statement provably writes nothing ([`crate::readonly`]).
     pub read_only: bool,
+    /// What a `:copyfrom` query copies into.
+    pub copy: Option<&'a CopyTarget>,
 }
 
 /// Builds the IR. `modules` lists `(module name, display path)` in order.
@@ -303,6 +320,21 @@ pub fn build_project(
             to_many: spec.to_many,
             key_field,
         });
+        let (sql, copy) = match query.copy {
+            Some(target) => (
+                copy_insert_sql(target, query.described),
+                Some(CopyIr {
+                    statement: target.copy_sql(),
+                    columns: target
+                        .columns
+                        .iter()
+                        .cloned()
+                        .zip(target.sources.iter().copied())
+                        .collect(),
+                }),
+            ),
+            None => (final_sql(def, query.described), None),
+        };
         let Some(module) = builder.module(query.module) else {
             continue;
         };
@@ -312,7 +344,7 @@ pub fn build_project(
             kind: def.kind,
             takes_row_locks: query.takes_row_locks,
             docs: def.docs.clone(),
-            sql: final_sql(def, query.described),
+            sql,
             params,
             row,
             loader,
@@ -320,6 +352,7 @@ pub fn build_project(
             params_struct: (!def.params.is_empty()).then(|| params_struct_name(&def.name)),
             read_only: query.read_only,
             chunk: crate::prefetch::chunk_size(def),
+            copy,
         });
     }
     builder.check_columns_structs();
@@ -503,8 +536,8 @@ impl<'q> ProjectBuilder<'q> {
         }
     }
 
-    /// A query with parameters also becomes `<Name>Params` and `<name>_with`
-    /// in its module: no row type (nor a row's `<Row>Columns`) nor another
+    /// A query with parameters also becomes `<Name>Params` and (but for the
+    /// bulk kinds) `<name>_with` in its module: no row type (nor a row's `<Row>Columns`) nor another
     /// params struct may have that name, and no query may be that function.
     fn check_params_names(&mut self) {
         let mut errors = Vec::new();
@@ -532,7 +565,10 @@ impl<'q> ProjectBuilder<'q> {
                     Diagnostic::error_at(message, &def.file, def.name_span.clone())
                 };
                 let with = with_params_fn(&query.fn_name);
-                if let Some(other) = self.fn_names.get(&(module.name.clone(), with.clone())) {
+                let with_fn = (!query.kind.is_bulk())
+                    .then(|| self.fn_names.get(&(module.name.clone(), with.clone())))
+                    .flatten();
+                if let Some(other) = with_fn {
                     let (line, col) = def.file.line_col(def.name_span.start);
                     errors.push(
                         Diagnostic::error_at(
@@ -742,9 +778,12 @@ fn unsupported_type(
 
 /// Names a parameter cannot have: the executor argument, and the local
 /// variables of the generated function (see emit) — a pinned connection when
-/// rows have relations, and more in loaders.
+/// rows have relations, and more in loaders. None for the bulk kinds, whose
+/// parameters are only fields of `<Name>Params`.
 fn reserved_params(query: &CheckedQuery<'_>) -> &'static [&'static str] {
-    if query.prefetch.loader.is_some() {
+    if query.def.kind.is_bulk() {
+        &[]
+    } else if query.prefetch.loader.is_some() {
         &[
             "db", "conn", "rows", "columns", "pairs", "keyed", "row_keys",
         ]
@@ -866,6 +905,18 @@ fn sql_type_name(ty: &postgres_types::Type) -> String {
 /// it with [`check_final_sql`].
 pub fn final_sql(def: &QueryDef, described: &Described) -> String {
     def.sql_with_param_casts(&domain_param_casts(&described.params))
+}
+
+/// The canonical `INSERT INTO <table> (<columns>) VALUES ($1, …, $n)` of a
+/// `:copyfrom` query, what its `COPY` is typed by: one placeholder per
+/// column, cast to the base type where the column's parameter is a domain
+/// (as in [`final_sql`]), so the values' Rust types are the ones accepted.
+pub fn copy_insert_sql(target: &CopyTarget, described: &Described) -> String {
+    let casts = domain_param_casts(&described.params);
+    target.insert_sql(|column| {
+        let source = target.sources.get(column)?;
+        casts.get(source).cloned()
+    })
 }
 
 /// Compares what PostgreSQL says about a query's [`final_sql`] with what it

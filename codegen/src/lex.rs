@@ -34,6 +34,14 @@ pub enum QueryKind {
     Many,
     /// `:exec` / `:execrows` — rows affected.
     Exec,
+    /// `:copyfrom` — many rows inserted with one binary `COPY`; the row count.
+    CopyFrom,
+    /// `:batchexec` — the statement once per element, pipelined: rows affected per element.
+    BatchExec,
+    /// `:batchmany` — the statement once per element, pipelined: its rows per element.
+    BatchMany,
+    /// `:batchone` — the statement once per element, pipelined: exactly one row per element.
+    BatchOne,
 }
 
 impl QueryKind {
@@ -44,12 +52,33 @@ impl QueryKind {
             QueryKind::Opt => ":opt",
             QueryKind::Many => ":many",
             QueryKind::Exec => ":exec",
+            QueryKind::CopyFrom => ":copyfrom",
+            QueryKind::BatchExec => ":batchexec",
+            QueryKind::BatchMany => ":batchmany",
+            QueryKind::BatchOne => ":batchone",
         }
     }
 
     /// Whether the kind returns rows.
     pub fn returns_rows(self) -> bool {
-        !matches!(self, QueryKind::Exec)
+        match self {
+            QueryKind::One | QueryKind::Opt | QueryKind::Many => true,
+            QueryKind::BatchMany | QueryKind::BatchOne => true,
+            QueryKind::Exec | QueryKind::CopyFrom | QueryKind::BatchExec => false,
+        }
+    }
+
+    /// Whether the kind runs the statement for many parameter sets at once
+    /// (`:copyfrom` and the `:batch…` kinds): its function takes
+    /// `<Name>Params` values, not one call's arguments.
+    pub fn is_bulk(self) -> bool {
+        match self {
+            QueryKind::One | QueryKind::Opt | QueryKind::Many | QueryKind::Exec => false,
+            QueryKind::CopyFrom
+            | QueryKind::BatchExec
+            | QueryKind::BatchMany
+            | QueryKind::BatchOne => true,
+        }
     }
 }
 
@@ -250,6 +279,10 @@ const KINDS: &[(&str, QueryKind)] = &[
     ("many", QueryKind::Many),
     ("exec", QueryKind::Exec),
     ("execrows", QueryKind::Exec),
+    ("copyfrom", QueryKind::CopyFrom),
+    ("batchexec", QueryKind::BatchExec),
+    ("batchmany", QueryKind::BatchMany),
+    ("batchone", QueryKind::BatchOne),
 ];
 
 /// Splits a file into queries and lexes each. Returns every query that lexed
@@ -635,7 +668,7 @@ fn too_deeply_nested(file: &Arc<SourceFile>, name: &str, at: usize, end: usize) 
 type Header = (String, Range<usize>, QueryKind, Range<usize>);
 
 fn lex_header(file: &Arc<SourceFile>, start: usize, line: &str) -> Result<Header, Vec<Diagnostic>> {
-    let help = "a header looks like `-- name: ListPosts :many` (kinds: :one, :opt, :many, :exec, :execrows)";
+    let help = "a header looks like `-- name: ListPosts :many` (kinds: :one, :opt, :many, :exec, :execrows, :copyfrom, :batchexec, :batchmany, :batchone)";
     let rest_start = start + line.find("name:").map_or(0, |i| i + "name:".len());
     let rest = &file.text[rest_start..start + line.len()];
     let mut words = Vec::new();
@@ -670,14 +703,10 @@ fn lex_header(file: &Arc<SourceFile>, start: usize, line: &str) -> Result<Header
             file,
             header_span,
         )
-        .with_label("expected `:one`, `:opt`, `:many` or `:exec` after the name")
+        .with_label("expected a kind (`:one`, `:many`, `:exec`, …) after the name")
         .with_help(help)]);
     };
     let kind = match kind_word.strip_prefix(':') {
-        Some("copyfrom") => {
-            return Err(vec![Diagnostic::error_at("`:copyfrom` is not supported yet", file, kind_span)
-                .with_help("use `:exec` with an `INSERT … SELECT … FROM unnest(:col_a, :col_b)` for bulk inserts")]);
-        }
         Some(word) => KINDS
             .iter()
             .find(|(k, _)| *k == word)
@@ -1514,8 +1543,16 @@ mod tests {
             (":opt", QueryKind::Opt),
             (":exec", QueryKind::Exec),
             (":execrows", QueryKind::Exec),
+            (":copyfrom", QueryKind::CopyFrom),
+            (":batchexec", QueryKind::BatchExec),
+            (":batchmany", QueryKind::BatchMany),
+            (":batchone", QueryKind::BatchOne),
         ] {
             assert_eq!(one(&format!("-- name: Q {word}\nSELECT 1")).kind, kind);
+            assert_eq!(
+                kind.as_str(),
+                if word == ":execrows" { ":exec" } else { word }
+            );
         }
     }
 

@@ -17,6 +17,7 @@
 //! stages talk to PostgreSQL, through a [`pg::Server`].
 
 mod builder;
+mod bulk;
 pub mod config;
 mod describe;
 mod diagnostic;

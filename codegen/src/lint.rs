@@ -21,6 +21,20 @@ pub fn lint_query(
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let class = statement.map(classify);
+    // The kind that returns rows affected instead: `:batchexec` for a batch.
+    let exec = match def.kind {
+        QueryKind::BatchExec | QueryKind::BatchMany | QueryKind::BatchOne => ":batchexec",
+        QueryKind::One
+        | QueryKind::Opt
+        | QueryKind::Many
+        | QueryKind::Exec
+        | QueryKind::CopyFrom => ":exec",
+    };
+    let row_kinds = if exec == ":exec" {
+        "`:one`, `:opt` or `:many`"
+    } else {
+        "`:batchone` or `:batchmany`"
+    };
     if def.kind.returns_rows() && described.columns.is_empty() {
         let what = match class {
             Some(StatementClass::Modify { verb, .. }) => {
@@ -29,10 +43,10 @@ pub fn lint_query(
             _ => "the statement returns no rows".to_string(),
         };
         let help = match class {
-            Some(StatementClass::Modify { .. }) => {
-                "add a `RETURNING …` clause, or use `:exec` to get the number of rows affected"
-            }
-            _ => "use `:exec` for statements that return no rows",
+            Some(StatementClass::Modify { .. }) => format!(
+                "add a `RETURNING …` clause, or use `{exec}` to get the number of rows affected"
+            ),
+            _ => format!("use `{exec}` for statements that return no rows"),
         };
         out.push(
             Diagnostic::error_at(
@@ -48,14 +62,12 @@ pub fn lint_query(
             .with_help(help),
         );
     }
-    if def.kind == QueryKind::Exec
-        && !described.columns.is_empty()
-        && class == Some(StatementClass::Query)
-    {
+    let discards = matches!(def.kind, QueryKind::Exec | QueryKind::BatchExec);
+    if discards && !described.columns.is_empty() && class == Some(StatementClass::Query) {
         out.push(
             Diagnostic::warning(
                 format!(
-                    "query `{}` is a SELECT declared `:exec`; its rows are discarded",
+                    "query `{}` is a SELECT declared `{exec}`; its rows are discarded",
                     def.name
                 ),
                 Some(crate::diagnostic::Location::new(
@@ -63,15 +75,15 @@ pub fn lint_query(
                     def.kind_span.clone(),
                 )),
             )
-            .with_help("use `:one`, `:opt` or `:many` to get the rows"),
+            .with_help(format!("use {row_kinds} to get the rows")),
         );
     }
-    if def.kind == QueryKind::Exec && !described.columns.is_empty() {
+    if discards && !described.columns.is_empty() {
         if let Some(StatementClass::Modify { verb, .. }) = class {
             out.push(
                 Diagnostic::warning(
                     format!(
-                        "query `{}` is declared `:exec`, so the rows of its {verb} … RETURNING are discarded",
+                        "query `{}` is declared `{exec}`, so the rows of its {verb} … RETURNING are discarded",
                         def.name
                     ),
                     Some(crate::diagnostic::Location::new(
@@ -79,7 +91,7 @@ pub fn lint_query(
                         def.kind_span.clone(),
                     )),
                 )
-                .with_help("use `:one`, `:opt` or `:many` to get the rows, or drop the RETURNING clause"),
+                .with_help(format!("use {row_kinds} to get the rows, or drop the RETURNING clause")),
             );
         }
     }

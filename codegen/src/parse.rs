@@ -106,6 +106,28 @@ fn line_col_to_offset(text: &str, line: usize, col: usize) -> usize {
             .map_or(rest.len(), |(i, _)| i)
 }
 
+/// The byte range of a sqlparser [`Span`](sqlparser::tokenizer::Span)
+/// (lines and character columns) in the `sql` it was parsed from; `None`
+/// for the empty span sqlparser gives nodes it has no location for.
+pub fn span_range(sql: &str, span: sqlparser::tokenizer::Span) -> Option<std::ops::Range<usize>> {
+    let (start, end) = (span.start, span.end);
+    if start.line == 0 || end.line == 0 {
+        return None;
+    }
+    let offset = |line: u64, column: u64| {
+        line_col_to_offset(
+            sql,
+            usize::try_from(line).unwrap_or(usize::MAX),
+            usize::try_from(column).unwrap_or(usize::MAX),
+        )
+    };
+    let (start, end) = (
+        offset(start.line, start.column),
+        offset(end.line, end.column),
+    );
+    (start <= end).then_some(start..end)
+}
+
 /// What a statement does, as far as query kinds care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatementClass {

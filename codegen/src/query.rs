@@ -30,7 +30,7 @@ use crate::parse::{self, SyntaxError};
 use crate::prefetch::{self, Directives};
 use crate::schema::{self, Catalog};
 use crate::typemap::TypeMapper;
-use crate::{lint, pg, Error};
+use crate::{bulk, lint, pg, Error};
 
 /// A query as lexed, with its module.
 #[derive(Debug, Clone)]
@@ -56,6 +56,8 @@ pub(crate) struct Query {
     pub statement: Result<Statement, SyntaxError>,
     /// Whether the key is hidden from the row struct (derived junction loaders).
     pub hidden_key: bool,
+    /// What a `:copyfrom` query copies into ([`bulk::check_bulk`]).
+    pub copy: Option<bulk::CopyTarget>,
 }
 
 /// A query and what PostgreSQL says it takes and returns.
@@ -108,14 +110,20 @@ pub(crate) fn lex_all(inputs: &Inputs, diagnostics: &mut Vec<Diagnostic>) -> Vec
 
 /// Reads every query's directives and parses its statement. A statement
 /// sqlparser cannot parse is no error here: PostgreSQL may still accept it
-/// (see [`analyse_all`]).
+/// (see [`analyse_all`]) — except for `:copyfrom`, whose table and columns
+/// are read from it. Checks the shape of the bulk kinds ([`bulk`]).
 pub(crate) fn parse_all(queries: Vec<Lexed>, diagnostics: &mut Vec<Diagnostic>) -> Vec<Query> {
     queries
         .into_iter()
         .map(|Lexed { module, def }| {
             let (directives, mut errors) = prefetch::parse_directives(&def);
             diagnostics.append(&mut errors);
-            Query::new(module, def, directives, false)
+            let mut query = Query::new(module, def, directives, false);
+            match bulk::check_bulk(&query.def, query.statement.as_ref()) {
+                Ok(copy) => query.copy = copy,
+                Err(mut errors) => diagnostics.append(&mut errors),
+            }
+            query
         })
         .collect()
 }
@@ -128,6 +136,7 @@ impl Query {
             def,
             directives,
             hidden_key,
+            copy: None,
         }
     }
 
@@ -195,7 +204,13 @@ async fn describe_in(
     let sent = described
         .iter()
         .filter_map(|query| query.as_ref().ok())
-        .map(|query| (&query.query.def, &query.described));
+        .map(|query| {
+            (
+                &query.query.def,
+                &query.described,
+                query.query.copy.as_ref(),
+            )
+        });
     diagnostics.extend(check_final_sql(&client, sent).await);
     Ok(DescribedProject {
         catalog,
@@ -218,25 +233,37 @@ async fn describe_queries(
 }
 
 /// Prepares the SQL the generated functions send wherever it differs from
-/// the text described (domain parameter casts, [`crate::ir::final_sql`]), so what is
-/// embedded in generated code has been checked by PostgreSQL too.
+/// the text described (domain parameter casts, [`crate::ir::final_sql`];
+/// the canonical INSERT of a `:copyfrom` query, [`crate::ir::copy_insert_sql`]),
+/// so what is embedded in generated code has been checked by PostgreSQL too.
 async fn check_final_sql<'q>(
     client: &Client,
-    queries: impl Iterator<Item = (&'q QueryDef, &'q Described)>,
+    queries: impl Iterator<Item = (&'q QueryDef, &'q Described, Option<&'q bulk::CopyTarget>)>,
 ) -> Vec<Diagnostic> {
-    let changed: Vec<(&QueryDef, &Described, QueryDef)> = queries
-        .filter_map(|(def, described)| {
-            let sql = crate::ir::final_sql(def, described);
-            (sql != def.sql).then(|| (def, described, QueryDef { sql, ..def.clone() }))
+    type Sent<'q> = (
+        &'q QueryDef,
+        &'q Described,
+        Option<&'q bulk::CopyTarget>,
+        QueryDef,
+    );
+    let changed: Vec<Sent<'q>> = queries
+        .filter_map(|(def, described, copy)| {
+            let sql = match copy {
+                Some(copy) => crate::ir::copy_insert_sql(copy, described),
+                None => crate::ir::final_sql(def, described),
+            };
+            (sql != def.sql || copy.is_some())
+                .then(|| (def, described, copy, QueryDef { sql, ..def.clone() }))
         })
         .collect();
-    let finals: Vec<&QueryDef> = changed.iter().map(|(_, _, sent)| sent).collect();
+    let finals: Vec<&QueryDef> = changed.iter().map(|(_, _, _, sent)| sent).collect();
     let results = describe::describe_statements(client, &finals).await;
     changed
         .iter()
         .zip(&results)
-        .filter_map(|((def, described, sent), result)| {
-            crate::ir::check_final_sql(def, described, &sent.sql, result.as_ref())
+        .filter_map(|((def, described, copy, sent), result)| match copy {
+            Some(copy) => bulk::check_copy_insert(def, copy, &sent.sql, result.as_ref()),
+            None => crate::ir::check_final_sql(def, described, &sent.sql, result.as_ref()),
         })
         .collect()
 }
@@ -333,6 +360,7 @@ impl AnalysedQuery {
             nullable: self.nullable.clone(),
             prefetch,
             read_only: self.read_only,
+            copy: self.query.copy.as_ref(),
         }
     }
 

@@ -63,6 +63,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         has_relations: false,
         read_only: false,
         chunk: None,
+        copy: None,
     }
 }
 

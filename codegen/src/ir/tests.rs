@@ -65,6 +65,7 @@ fn build(text: &str, facts: Vec<Facts>) -> Result<Project, Vec<Diagnostic>> {
             nullable: facts.columns.iter().map(|(_, _, null)| *null).collect(),
             prefetch: facts.prefetch,
             read_only: false,
+            copy: None,
         })
         .collect();
     let config = TypeConfig::default();

@@ -10,6 +10,9 @@ use crate::lex::{Directive, QueryDef, QueryKind};
 
 /// Reads `@key`, `@prefetch` and `@chunk` from a lexed query.
 pub fn parse_directives(def: &QueryDef) -> (Directives, Vec<Diagnostic>) {
+    if def.kind.is_bulk() {
+        return (Directives::default(), bulk_directives(def));
+    }
     let mut out = Directives::default();
     let mut errors = Vec::new();
     for directive in &def.directives {
@@ -70,6 +73,31 @@ pub fn parse_directives(def: &QueryDef) -> (Directives, Vec<Diagnostic>) {
         }
     }
     (out, errors)
+}
+
+/// A bulk query (`:copyfrom`, `:batch…`) is no loader and its rows have
+/// no relations: each of these directives on it is an error.
+fn bulk_directives(def: &QueryDef) -> Vec<Diagnostic> {
+    let kind = def.kind.as_str();
+    def.directives
+        .iter()
+        .filter_map(|directive| {
+            let help = match directive.name.as_str() {
+                "key" => "remove it: a loader is a `:many` or `:opt` query with `@key`",
+                "prefetch" | "chunk" => "remove it: relations are loaded for the rows of `:one`, `:opt` and `:many` queries; run one of those after the batch to read the rows with their relations",
+                _ => return None,
+            };
+            Some(
+                Diagnostic::error_at(
+                    format!("`@{}` does not apply to a `{kind}` query", directive.name),
+                    &def.file,
+                    directive.span.clone(),
+                )
+                .with_label(format!("query `{}` is declared `{kind}`", def.name))
+                .with_help(help),
+            )
+        })
+        .collect()
 }
 
 /// The query's valid `@chunk` size (what [`parse_directives`] accepted).
@@ -263,6 +291,43 @@ mod tests {
                     "`@chunk` only applies to a `:many` query with `@prefetch` relations"
                 ),
                 "{errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn bulk_kinds_take_no_prefetch_directives() {
+        for kind in [":copyfrom", ":batchexec", ":batchmany", ":batchone"] {
+            let file = crate::diagnostic::SourceFile::new(
+                "q.sql",
+                format!(
+                    "-- name: Q {kind}\n-- @key id\n-- @prefetch tags\n-- @chunk 5\nSELECT 1 AS id"
+                ),
+            );
+            let (queries, errors) = crate::lex::lex_file(&file);
+            assert!(errors.is_empty(), "{errors:?}");
+            let (directives, errors) = parse_directives(&queries[0]);
+            assert_eq!(directives, Directives::default());
+            let messages: Vec<(String, String)> = errors
+                .iter()
+                .map(|e| (e.position().unwrap_or_default(), e.message.clone()))
+                .collect();
+            assert_eq!(
+                messages,
+                vec![
+                    (
+                        "q.sql:2:4".to_string(),
+                        format!("`@key` does not apply to a `{kind}` query")
+                    ),
+                    (
+                        "q.sql:3:4".to_string(),
+                        format!("`@prefetch` does not apply to a `{kind}` query")
+                    ),
+                    (
+                        "q.sql:4:4".to_string(),
+                        format!("`@chunk` does not apply to a `{kind}` query")
+                    ),
+                ],
             );
         }
     }
