@@ -124,6 +124,17 @@ SET tags = :tags
 WHERE id = :id
 RETURNING id, sku, tags;
 
+-- name: ImportProducts :copyfrom
+-- Adds many products at once (a catalogue import) through one binary COPY: all or none.
+INSERT INTO products (category_id, sku, name, price, description, stock, tags)
+VALUES (:category_id, :sku, :name, :price, :description?, :stock, :tags);
+
+-- name: SetProductPrices :batchexec
+-- Sets the price of many products by SKU: one pipelined statement per product, in one transaction.
+UPDATE products
+SET price = :price
+WHERE sku = :sku;
+
 -- name: ListOrdersForCustomer :many
 -- A customer's orders, newest first, with item count and total; optionally only those in one status.
 SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,

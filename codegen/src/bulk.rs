@@ -357,7 +357,7 @@ fn keyword(def: &QueryDef, words: &[&str]) -> Option<Range<usize>> {
             token.kind == TokenKind::Word && def.sql[token.span.clone()].eq_ignore_ascii_case(word)
         });
         let (first, last) = (run.first()?, run.last()?);
-        matches.then(|| first.span.start..last.span.end)
+        matches.then_some(first.span.start..last.span.end)
     })
 }
 

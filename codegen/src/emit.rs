@@ -460,6 +460,10 @@ fn module_tokens(module: &ModuleIr, derives: &Derives, runtime_alias: &TokenStre
             .iter()
             .filter(|row| row.used_by.first() == Some(&path))
             .map(|row| row_tokens(module, row, &types_module, derives));
+        if query.kind.is_bulk() {
+            let bulk = bulk::bulk_tokens(module, query, &types_module);
+            return quote!(#(#rows)* #bulk);
+        }
         let function = query_tokens(module, query, &types_module);
         let with_params = params_tokens(module, query, &types_module);
         quote!(#(#rows)* #function #with_params)
@@ -1557,6 +1561,8 @@ fn enum_tokens(
         }
     }
 }
+
+mod bulk;
 
 #[cfg(test)]
 mod tests;

@@ -468,3 +468,114 @@ fn references_get_the_lifetime_only_where_they_have_none() {
     let named = super::with_lifetime(quote::quote!(&'b str), &quote::quote!('a)).to_string();
     assert_eq!(named, "& 'b str");
 }
+
+/// A `:copyfrom` query whose parameter `kind` fills two columns, with a
+/// nullable serde-typed json column and a plain json one.
+fn copy_query() -> QueryIr {
+    let mut copy = query(
+        "InsertEvents",
+        QueryKind::CopyFrom,
+        "INSERT INTO events (kind, \"Label\", payload, meta) VALUES ($1, $2, $3, $4)",
+        vec![
+            param("kind", RustType::Builtin(Builtin::Text), false),
+            param("payload", RustType::Builtin(Builtin::Json), true),
+            param("meta", RustType::Json("crate::Meta".to_string()), true),
+            param("tags", RustType::Json("crate::Tags".to_string()), false),
+        ],
+    );
+    copy.docs = vec!["Events, in bulk.".to_string()];
+    copy.copy = Some(crate::ir::CopyIr {
+        statement: "COPY events (kind, \"Label\", payload, meta, tags) FROM STDIN (FORMAT binary)"
+            .to_string(),
+        columns: vec![
+            ("kind".to_string(), 0),
+            ("\"Label\"".to_string(), 0),
+            ("payload".to_string(), 1),
+            ("meta".to_string(), 2),
+            ("tags".to_string(), 3),
+        ],
+    });
+    copy.sql =
+        "INSERT INTO events (kind, \"Label\", payload, meta, tags) VALUES ($1, $2, $3, $4, $5)"
+            .to_string();
+    copy
+}
+
+#[test]
+fn a_copyfrom_query_is_a_params_struct_that_writes_itself_and_a_copy_function() {
+    let code = emitted(&project(Vec::new(), vec![copy_query()]), "blog.rs");
+    // No per-call function, no `_with`, no stream.
+    assert!(!code.contains("insert_events_with"), "{code}");
+    assert!(!code.contains("_stream"), "{code}");
+    // `kind` fills two columns; serde values go through `Json`.
+    assert_eq!(code.matches("&self.kind,").count(), 2, "{code}");
+    assert!(
+        code.contains("&self.meta.as_ref().map(quarry::types::Json),"),
+        "{code}"
+    );
+    assert!(code.contains("&quarry::types::Json(&self.tags),"), "{code}");
+    insta::assert_snapshot!(code);
+}
+
+#[test]
+fn batch_queries_bind_their_params_struct_and_return_per_element_results() {
+    let id = || param("id", RustType::Builtin(Builtin::I64), false);
+    let exec = query(
+        "SetPrices",
+        QueryKind::BatchExec,
+        "UPDATE items SET price = $2 WHERE id = $1",
+        vec![
+            id(),
+            param("price", RustType::Builtin(Builtin::Numeric), true),
+        ],
+    );
+    let mut many = query(
+        "ItemsInGroup",
+        QueryKind::BatchMany,
+        "SELECT id, name FROM items WHERE grp = $1",
+        vec![param("grp", RustType::Builtin(Builtin::Text), false)],
+    );
+    many.row = row_ref("ItemRow");
+    let mut one = query(
+        "ItemById",
+        QueryKind::BatchOne,
+        "SELECT id, name FROM items WHERE id = $1",
+        vec![id()],
+    );
+    one.row = row_ref("ItemRow");
+    one.read_only = true;
+    let mut locked = query(
+        "LockItems",
+        QueryKind::BatchExec,
+        "SELECT pg_advisory_xact_lock($1)",
+        vec![id()],
+    );
+    locked.takes_row_locks = true;
+    let item = RowIr {
+        used_by: vec![
+            "blog::items_in_group".to_string(),
+            "blog::item_by_id".to_string(),
+        ],
+        ..row(
+            "ItemRow",
+            vec![
+                field(0, "id", Builtin::I64, false),
+                field(1, "name", Builtin::Text, false),
+            ],
+            "items_in_group",
+        )
+    };
+    let code = emitted(
+        &project(vec![item], vec![exec, many, one, locked]),
+        "blog.rs",
+    );
+    assert_eq!(
+        code.matches("impl quarry::BatchParams for").count(),
+        4,
+        "{code}"
+    );
+    assert!(!code.contains("_with"), "{code}");
+    assert!(!code.contains("_stream"), "{code}");
+    assert_eq!(code.matches("pub struct ItemRow").count(), 1, "{code}");
+    insta::assert_snapshot!(code);
+}
