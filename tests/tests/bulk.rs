@@ -751,6 +751,50 @@ async fn batch_results_are_per_element_in_order() {
     }
 }
 
+/// A `:batchone` that writes is atomic too: an element that matches no row
+/// fails the batch, and the other elements' writes do not remain.
+#[tokio::test]
+async fn a_batchone_element_without_a_row_leaves_nothing() {
+    let db = with_items("bulk_batchone_atomic").await;
+    let pool = db.pool();
+    let renames = |ids: &[i64]| -> Vec<q::RenameItemParams> {
+        ids.iter()
+            .map(|&id| q::RenameItemParams {
+                name: format!("renamed {id}"),
+                id,
+            })
+            .collect()
+    };
+    let renamed = must(q::rename_item(&pool, &renames(&[3, 1])).await, "renames");
+    let got: Vec<(i64, &str)> = renamed.iter().map(|r| (r.id, r.name.as_str())).collect();
+    assert_eq!(got, [(3, "renamed 3"), (1, "renamed 1")]);
+
+    match q::rename_item(&pool, &renames(&[4, 5, 1_000_000, 6])).await {
+        Ok(rows) => panic!("an element without a row returned {rows:?}"),
+        Err(error) => assert!(
+            matches!(
+                error,
+                quarry::Error::BatchRowCount {
+                    query: "RenameItem",
+                    index: 2,
+                    rows: 0
+                }
+            ),
+            "{error:?}"
+        ),
+    }
+    let names: Vec<(i64, String)> = must(q::list_items(&pool).await, "items")
+        .into_iter()
+        .filter(|item| item.name.starts_with("renamed"))
+        .map(|item| (item.id, item.name))
+        .collect();
+    assert_eq!(
+        names,
+        [(1, "renamed 1".to_owned()), (3, "renamed 3".to_owned())],
+        "the failed batch's renames remain"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // unnest
 // ---------------------------------------------------------------------------

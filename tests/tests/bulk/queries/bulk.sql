@@ -36,6 +36,10 @@ SELECT id, name FROM items WHERE grp = :grp ORDER BY id;
 -- One item per id.
 SELECT id, name, price FROM items WHERE id = :id;
 
+-- name: RenameItem :batchone
+-- Renames one item per element and returns it.
+UPDATE items SET name = :name WHERE id = :id RETURNING id, name;
+
 -- name: ListItems :many
 SELECT id, grp, price, name FROM items ORDER BY id;
 
