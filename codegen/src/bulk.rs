@@ -10,10 +10,12 @@
 //! expressions, several rows, `INSERT … SELECT`) is a diagnostic at the
 //! offending clause suggesting the `unnest` form. Also checks, once
 //! PostgreSQL described the canonical `INSERT` ([`check_copy_insert`]), that
-//! a parameter feeding several columns has one type for all of them. No IO.
+//! a parameter feeding several columns has one type for all of them and
+//! that no column is an array of a domain. No IO.
 
 use std::ops::Range;
 
+use postgres_types::{Kind, Type};
 use sqlparser::ast::{Expr, Insert, SetExpr, Spanned, Statement, TableObject, Value};
 
 use crate::describe::Described;
@@ -363,10 +365,14 @@ fn keyword(def: &QueryDef, words: &[&str]) -> Option<Range<usize>> {
 
 /// After PostgreSQL described the canonical `INSERT` (`sql`) of a
 /// `:copyfrom` query: a parameter feeding several columns must have the
-/// same type in all of them (its `<Name>Params` field is written to each).
+/// same type in all of them (its `<Name>Params` field is written to each),
+/// and no column may be an array of a domain (binary `COPY` checks an
+/// array's element type, and the base type's values are not the domain's).
+/// `params` are the query's parameter types as described.
 pub fn check_copy_insert(
     def: &QueryDef,
     target: &CopyTarget,
+    params: &[Type],
     sql: &str,
     described: Result<&Described, &Diagnostic>,
 ) -> Option<Diagnostic> {
@@ -386,7 +392,36 @@ pub fn check_copy_insert(
             )
         }
     };
+    let param_name = |source: usize| {
+        let param = def.params.get(source);
+        let name = param.and_then(|p| p.name.clone());
+        let span = param.and_then(|p| p.spans.first().cloned());
+        (
+            name.unwrap_or_else(|| format!("${}", source + 1)),
+            span.unwrap_or_else(|| def.sql_span.clone()),
+        )
+    };
     for (column, &source) in target.sources.iter().enumerate() {
+        let column_name = target.columns.get(column).map_or("", String::as_str);
+        if let Some(Kind::Array(element)) = params.get(source).map(Type::kind) {
+            if let Kind::Domain(_) = element.kind() {
+                let (name, span) = param_name(source);
+                return Some(
+                    Diagnostic::error_at(
+                        format!(
+                            "column `{column_name}` of `:copyfrom` query `{}` is an array of the domain `{}`, which a binary COPY cannot write",
+                            def.name,
+                            element.name()
+                        ),
+                        &def.file,
+                        span,
+                    )
+                    .with_label(format!("`{name}` is written to it"))
+                    .with_note("a binary COPY checks an array's element type, and the values are sent as the domain's base type")
+                    .with_help("insert these rows with `:batchexec` (one INSERT per row, pipelined on one connection), or give the column the base type's array"),
+                );
+            }
+        }
         let first = target.sources.iter().position(|&s| s == source)?;
         let (Some(expected), Some(actual)) =
             (described.params.get(first), described.params.get(column))
@@ -394,25 +429,20 @@ pub fn check_copy_insert(
             continue;
         };
         if expected != actual {
-            let name = def.params.get(source).and_then(|p| p.name.clone());
-            let name = name.unwrap_or_else(|| format!("${}", source + 1));
-            let span = def
-                .params
-                .get(source)
-                .and_then(|p| p.spans.first().cloned());
+            let (name, span) = param_name(source);
+            let first_name = target.columns.get(first).map_or("", String::as_str);
             return Some(
                 Diagnostic::error_at(
                     format!(
-                        "parameter `{name}` of `:copyfrom` query `{}` fills columns of different types: {} ({}) and {} ({})",
+                        "parameter `{name}` of `:copyfrom` query `{}` fills columns of different types: `{first_name}` ({}) and `{column_name}` ({})",
                         def.name,
-                        target.columns[first],
                         expected.name(),
-                        target.columns[column],
                         actual.name()
                     ),
                     &def.file,
-                    span.unwrap_or_else(|| def.sql_span.clone()),
+                    span,
                 )
+                .with_label("written to both columns")
                 .with_help("use one parameter per column"),
             );
         }

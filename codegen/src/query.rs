@@ -262,7 +262,9 @@ async fn check_final_sql<'q>(
         .iter()
         .zip(&results)
         .filter_map(|((def, described, copy, sent), result)| match copy {
-            Some(copy) => bulk::check_copy_insert(def, copy, &sent.sql, result.as_ref()),
+            Some(copy) => {
+                bulk::check_copy_insert(def, copy, &described.params, &sent.sql, result.as_ref())
+            }
             None => crate::ir::check_final_sql(def, described, &sent.sql, result.as_ref()),
         })
         .collect()
