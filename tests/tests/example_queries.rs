@@ -1,6 +1,6 @@
 //! End-to-end tests of the example application's generated queries.
 //!
-//! Every one of the 44 queries of `queries/shop.sql` and `queries/blog.sql` is
+//! Every one of the 46 queries of `queries/shop.sql` and `queries/blog.sql` is
 //! run through its generated function against a fresh database seeded with
 //! `examples/app/seed.sql`, and the returned values are checked exactly.
 //! Each test has its own database, so writes never leak between tests.
@@ -478,6 +478,84 @@ async fn customer_writes_in_transaction() {
 }
 
 // ------------------------------------------------------------------ shop: categories and products
+
+/// ImportProducts (`:copyfrom`) and SetProductPrices (`:batchexec`) through
+/// a `quarry::Pool`: rows copied in, prices set per SKU, and a copy with a
+/// duplicate SKU leaving nothing.
+#[tokio::test]
+async fn bulk_product_import_and_prices_through_pool() {
+    let db = TestDb::with_example_data("eq_bulk_products").await;
+    let pool = db.pool();
+    let product = |sku: &str, price: &str, description: Option<&str>| ImportProductsParams {
+        category_id: 7,
+        sku: s(sku),
+        name: format!("Product {sku}"),
+        price: dec(price),
+        description: description.map(s),
+        stock: 3,
+        tags: strings(&["import"]),
+    };
+    let rows = vec![
+        product("IMP-001", "10.00", Some("first")),
+        product("IMP-002", "20.50", None),
+    ];
+    assert_eq!(shop::import_products(&pool, rows).await.unwrap(), 2);
+    assert_eq!(shop::import_products(&pool, Vec::new()).await.unwrap(), 0);
+    // A duplicate SKU fails the whole copy.
+    let duplicate = vec![
+        product("IMP-003", "1.00", None),
+        product("KIT-001", "1.00", None),
+    ];
+    assert!(shop::import_products(&pool, duplicate).await.is_err());
+
+    let prices = [
+        ("IMP-002", "21.00"),
+        ("KIT-001", "399.00"),
+        ("NOPE", "1.00"),
+    ];
+    let items: Vec<SetProductPricesParams> = prices
+        .iter()
+        .map(|(sku, price)| SetProductPricesParams {
+            price: dec(price),
+            sku: s(sku),
+        })
+        .collect();
+    assert_eq!(
+        shop::set_product_prices(&pool, &items).await.unwrap(),
+        vec![1, 1, 0]
+    );
+
+    let rows = db
+        .client
+        .query(
+            "SELECT sku, price::text, description, tags FROM products WHERE sku IN ('IMP-001', 'IMP-002', 'IMP-003', 'KIT-001') ORDER BY sku",
+            &[],
+        )
+        .await
+        .unwrap();
+    let found: Vec<(String, String, Option<String>, Vec<String>)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3)))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                s("IMP-001"),
+                s("10.00"),
+                Some(s("first")),
+                strings(&["import"])
+            ),
+            (s("IMP-002"), s("21.00"), None, strings(&["import"])),
+            (
+                s("KIT-001"),
+                s("399.00"),
+                Some(s("Dual boiler")),
+                strings(&["coffee"])
+            ),
+        ]
+    );
+}
 
 /// CategoryTree, CategoriesByIds, ProductsInCategoryTree through a plain client.
 #[tokio::test]
