@@ -12,12 +12,15 @@
 //!   input of the `codegen` bench;
 //! * [`generated`] is Quarry's code for that workload's queries
 //!   (`diesel_schema/queries/bench.sql`, regenerated with
-//!   `cargo run -p codegen -- --config bench/quarry.toml`).
+//!   `cargo run -p codegen -- --config bench/quarry.toml`);
+//! * [`bulk`] creates the database of the bulk-write bench
+//!   (`diesel_schema/bulk.sql`) and its rows.
 //!
 //! Timing lives in the criterion benches only; nothing here measures time.
 
 #![warn(missing_docs)]
 
+pub mod bulk;
 pub mod codegen_input;
 /// Quarry's generated code for the diesel_bench workload (`bench/diesel_schema/`).
 #[rustfmt::skip]

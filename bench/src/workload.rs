@@ -34,11 +34,20 @@ pub fn schema_file() -> PathBuf {
 /// Creates a fresh database on `server` with the workload's schema (empty
 /// tables) and returns its name.
 pub async fn create_database(server: &Server) -> Result<String, BoxError> {
-    let name = server.create_database("quarry_workload").await?;
+    create_database_from(server, "quarry_workload", &schema_file()).await
+}
+
+/// Creates a fresh database on `server`, named after `prefix`, with the
+/// schema of `file`, and returns its name.
+pub async fn create_database_from(
+    server: &Server,
+    prefix: &str,
+    file: &Path,
+) -> Result<String, BoxError> {
+    let name = server.create_database(prefix).await?;
     let client = server.connect(Some(&name)).await?;
-    let file = schema_file();
     let sql =
-        std::fs::read_to_string(&file).map_err(|e| format!("read {}: {e}", file.display()))?;
+        std::fs::read_to_string(file).map_err(|e| format!("read {}: {e}", file.display()))?;
     client
         .batch_execute(&sql)
         .await
