@@ -111,7 +111,7 @@ where
     E: Executor + ?Sized,
     P: BatchParams,
 {
-    let results = run(db, query, items).await?;
+    let results = run(db, query, items, Expect::Any).await?;
     Ok(results
         .into_iter()
         .map(|batched| batched.affected)
@@ -131,7 +131,7 @@ where
     E: Executor + ?Sized,
     P: BatchParams,
 {
-    let results = run(db, query, items).await?;
+    let results = run(db, query, items, Expect::Any).await?;
     results
         .iter()
         .map(|batched| crate::decode_rows(query, &batched.rows))
@@ -154,23 +154,43 @@ where
     E: Executor + ?Sized,
     P: BatchParams,
 {
-    let results = run(db, query, items).await?;
+    // The row counts are checked before the batch's transaction ends.
+    let results = run(db, query, items, Expect::One).await?;
     results
         .iter()
         .enumerate()
         .map(|(index, batched)| match batched.rows.as_slice() {
             [row] => R::from_row(row).map_err(|error| error.into_query_error(query.name())),
-            rows => Err(Error::BatchRowCount {
-                query: query.name(),
-                index,
-                rows: rows.len(),
-            }),
+            rows => Err(row_count_error(query, index, rows.len())),
         })
         .collect()
 }
 
+/// What each element must return.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// Any number of rows.
+    Any,
+    /// Exactly one row (`:batchone`): another count fails the batch.
+    One,
+}
+
+/// The error of a `:batchone` element that returned `rows` rows.
+fn row_count_error(query: &Query, index: usize, rows: usize) -> Error {
+    Error::BatchRowCount {
+        query: query.name(),
+        index,
+        rows,
+    }
+}
+
 /// Runs the batch on one connection of `db`; nothing for no element.
-async fn run<E, P>(db: &E, query: &'static Query, items: &[P]) -> Result<Vec<Batched>, Error>
+async fn run<E, P>(
+    db: &E,
+    query: &'static Query,
+    items: &[P],
+    expect: Expect,
+) -> Result<Vec<Batched>, Error>
 where
     E: Executor + ?Sized,
     P: BatchParams,
@@ -178,20 +198,33 @@ where
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    db.bulk(query, Batch { query, items }).await
+    db.bulk(
+        query,
+        Batch {
+            query,
+            items,
+            expect,
+        },
+    )
+    .await
 }
 
 /// A batch about to run.
 struct Batch<'i, P> {
     query: &'static Query,
     items: &'i [P],
+    expect: Expect,
 }
 
 impl<P: BatchParams> BulkWork for Batch<'_, P> {
     type Output = Vec<Batched>;
 
     async fn run(self, conn: Bulk<'_>) -> Result<Vec<Batched>, Error> {
-        let Batch { query, items } = self;
+        let Batch {
+            query,
+            items,
+            expect,
+        } = self;
         let name = query.name();
         let client = conn.client();
         let mut transaction = (!conn.in_transaction()).then(|| Open::new(client));
@@ -210,7 +243,7 @@ impl<P: BatchParams> BulkWork for Batch<'_, P> {
             statement: statement?,
             query: name,
         };
-        let results = Frame::unwatched(elements(query, &statement, items)).await;
+        let results = Frame::unwatched(elements(query, &statement, items, expect)).await;
         let end = match (&results, &transaction) {
             (_, None) => return results,
             (Ok(_), Some(_)) => "COMMIT",
@@ -233,6 +266,7 @@ async fn elements<P: BatchParams>(
     query: &'static Query,
     statement: &BatchStatement<'_>,
     items: &[P],
+    expect: Expect,
 ) -> Result<Vec<Batched>, Error> {
     let mut results = Vec::with_capacity(items.len());
     let mut queued = items.iter();
@@ -243,6 +277,9 @@ async fn elements<P: BatchParams>(
             running.push_back(element(query, statement, item));
         }
         match running.next().await {
+            Some(Ok(batched)) if expect == Expect::One && batched.rows.len() != 1 => {
+                return Err(row_count_error(query, results.len(), batched.rows.len()));
+            }
             Some(Ok(batched)) => results.push(batched),
             Some(Err(error)) => return Err(error.into_batch_error(results.len())),
             None => return Ok(results),

@@ -450,7 +450,10 @@ impl_executor_for_connection!(
     /// Prepares every statement anew: a plain transaction has no statement cache.
     /// A [`quarry::Client`](crate::Client)'s transactions use the client's.
     tokio_postgres::Transaction<'_>,
-    |this| Session::uncached(this.client())
+    |this| Session {
+        in_transaction: true,
+        ..Session::uncached(this.client())
+    }
 );
 
 impl_executor_for_connection!(
