@@ -113,16 +113,20 @@ struct NewItem<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Contestant {
     TokioPostgresCopy,
+    QuarryCopyfrom,
     QuarryUnnest,
+    QuarryBatchexec,
     SqlxPushValues,
     DieselValues,
     PsqlCopy,
 }
 
 impl Contestant {
-    const ALL: [Contestant; 5] = [
+    const ALL: [Contestant; 7] = [
         Contestant::TokioPostgresCopy,
+        Contestant::QuarryCopyfrom,
         Contestant::QuarryUnnest,
+        Contestant::QuarryBatchexec,
         Contestant::SqlxPushValues,
         Contestant::DieselValues,
         Contestant::PsqlCopy,
@@ -131,7 +135,9 @@ impl Contestant {
     fn name(self) -> &'static str {
         match self {
             Contestant::TokioPostgresCopy => "tokio_postgres_copy",
+            Contestant::QuarryCopyfrom => "quarry_copyfrom",
             Contestant::QuarryUnnest => "quarry_unnest",
+            Contestant::QuarryBatchexec => "quarry_batchexec",
             Contestant::SqlxPushValues => "sqlx_push_values",
             Contestant::DieselValues => "diesel_values",
             Contestant::PsqlCopy => "psql_copy",
@@ -156,6 +162,9 @@ struct Fixture {
 /// One size's inputs, each in the shape its contestant takes.
 struct Inputs<'a> {
     items: &'a [Item],
+    /// Cloned before each run: `:copyfrom` consumes its rows.
+    copy_rows: Vec<generated::InsertBulkItemsParams>,
+    batch: Vec<generated::InsertBulkItemsBatchParams>,
     columns: generated::InsertBulkItemsUnnestParams,
     diesel: Vec<NewItem<'a>>,
     file: PathBuf,
@@ -176,9 +185,23 @@ impl Fixture {
         inputs: &Inputs<'_>,
     ) -> Result<(u64, Duration), BoxError> {
         self.truncate();
+        let copy_rows =
+            (contestant == Contestant::QuarryCopyfrom).then(|| inputs.copy_rows.clone());
         let started = Instant::now();
         let rows = match contestant {
             Contestant::TokioPostgresCopy => self.runtime.block_on(self.hand_copy(inputs.items))?,
+            Contestant::QuarryCopyfrom => self.runtime.block_on(generated::insert_bulk_items(
+                &self.conn,
+                copy_rows.unwrap_or_default(),
+            ))?,
+            Contestant::QuarryBatchexec => self
+                .runtime
+                .block_on(generated::insert_bulk_items_batch(
+                    &self.conn,
+                    &inputs.batch,
+                ))?
+                .iter()
+                .sum(),
             Contestant::QuarryUnnest => {
                 self.runtime
                     .block_on(generated::insert_bulk_items_unnest_with(
@@ -314,6 +337,32 @@ fn find_psql() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("psql"))
 }
 
+fn copy_row(item: &Item) -> generated::InsertBulkItemsParams {
+    generated::InsertBulkItemsParams {
+        id: item.id,
+        sku: item.sku.clone(),
+        name: item.name.clone(),
+        price: item.price,
+        qty: item.qty,
+        tags: item.tags.clone(),
+        attrs: item.attrs.clone(),
+        created_at: item.created_at,
+    }
+}
+
+fn batch_row(item: &Item) -> generated::InsertBulkItemsBatchParams {
+    generated::InsertBulkItemsBatchParams {
+        id: item.id,
+        sku: item.sku.clone(),
+        name: item.name.clone(),
+        price: item.price,
+        qty: item.qty,
+        tags: item.tags.clone(),
+        attrs: item.attrs.clone(),
+        created_at: item.created_at,
+    }
+}
+
 /// Inserts the rows with every contestant once, untimed, and panics unless
 /// each one leaves exactly the hand-written COPY's table. Writes psql's file
 /// from that table first.
@@ -348,6 +397,49 @@ fn check(f: &Fixture, inputs: &Inputs<'_>) {
     }
 }
 
+/// The size at which `:copyfrom` is compared to the hand-written COPY.
+const RATIO_SIZE: usize = 100_000;
+/// Rounds of that comparison.
+const RATIO_ROUNDS: usize = 30;
+
+/// Not in criterion's `--test` and `--list` modes.
+fn ratio_enabled() -> bool {
+    !std::env::args().any(|a| a == "--test" || a == "--list")
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    (values[(n - 1) / 2] + values[n / 2]) / 2.0
+}
+
+/// `quarry_copyfrom` and `tokio_postgres_copy` alternately (which one goes
+/// first alternates too), each on an empty table: prints the median of the
+/// per-round ratios of their times, and each one's median time.
+fn copyfrom_ratio(f: &Fixture, inputs: &Inputs<'_>) {
+    let pair = [Contestant::TokioPostgresCopy, Contestant::QuarryCopyfrom];
+    let mut times = [Vec::new(), Vec::new()];
+    for round in 0..RATIO_ROUNDS {
+        for i in [round % 2, 1 - round % 2] {
+            let (_, time) = f
+                .run(pair[i], inputs)
+                .unwrap_or_else(|e| panic!("{}: {e}", pair[i].name()));
+            times[i].push(time.as_secs_f64());
+        }
+    }
+    let mut ratios: Vec<f64> = times[1].iter().zip(&times[0]).map(|(q, h)| q / h).collect();
+    let ratio = median(&mut ratios);
+    let (low, high) = (ratios[0], ratios[ratios.len() - 1]);
+    let [hand, quarry] = times.map(|mut t| median(&mut t));
+    println!(
+        "copyfrom ratio at {}: quarry_copyfrom {:.1} ms, tokio_postgres_copy {:.1} ms, \
+         ratio {ratio:.3} (median of {RATIO_ROUNDS} alternating rounds; range {low:.3} – {high:.3})",
+        inputs.items.len(),
+        quarry * 1e3,
+        hand * 1e3,
+    );
+}
+
 /// Criterion's settings per size: the 100,000-row runs take up to seconds.
 fn configure(
     group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
@@ -379,6 +471,8 @@ fn sizes(c: &mut Criterion, f: &Fixture) {
             .collect();
         let inputs = Inputs {
             items: &items,
+            copy_rows: items.iter().map(copy_row).collect(),
+            batch: items.iter().map(batch_row).collect(),
             columns: bulk::columns(&items),
             diesel: items
                 .iter()
@@ -411,6 +505,9 @@ fn sizes(c: &mut Criterion, f: &Fixture) {
                         .sum()
                 })
             });
+        }
+        if size == RATIO_SIZE && ratio_enabled() {
+            copyfrom_ratio(f, &inputs);
         }
         let _ = std::fs::remove_file(&inputs.file);
     }

@@ -10,3 +10,13 @@ SELECT u.id, u.sku, u.name, u.price, u.qty, u.tags::text[], u.attrs, u.created_a
 FROM unnest(:ids::bigint[], :skus::text[], :names::text[], :prices::numeric[],
             :qtys::int[], :tags::text[], :attrs::jsonb[], :created_ats::timestamptz[])
     AS u(id, sku, name, price, qty, tags, attrs, created_at);
+
+-- name: InsertBulkItems :copyfrom
+-- The rows, through one binary COPY.
+INSERT INTO bulk_items (id, sku, name, price, qty, tags, attrs, created_at)
+VALUES (:id, :sku, :name, :price, :qty, :tags, :attrs?, :created_at);
+
+-- name: InsertBulkItemsBatch :batchexec
+-- The rows, one INSERT each, pipelined.
+INSERT INTO bulk_items (id, sku, name, price, qty, tags, attrs, created_at)
+VALUES (:id, :sku, :name, :price, :qty, :tags, :attrs?, :created_at);
