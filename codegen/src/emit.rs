@@ -466,7 +466,8 @@ fn module_tokens(module: &ModuleIr, derives: &Derives, runtime_alias: &TokenStre
         }
         let function = query_tokens(module, query, &types_module);
         let with_params = params_tokens(module, query, &types_module);
-        quote!(#(#rows)* #function #with_params)
+        let unnest = unnest::unnest_tokens(module, query, &types_module);
+        quote!(#(#rows)* #function #with_params #unnest)
     });
     quote! {
         #![doc = #module_doc]
@@ -1563,6 +1564,7 @@ fn enum_tokens(
 }
 
 mod bulk;
+mod unnest;
 
 #[cfg(test)]
 mod tests;

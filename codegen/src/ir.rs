@@ -18,6 +18,7 @@ use crate::lex::{ParamStyle, QueryDef, QueryKind};
 use crate::prefetch::QueryPrefetch;
 use crate::schema::Catalog;
 use crate::typemap::{RustType, TypeMapper, UserType};
+use crate::unnest::{UnnestCall, UnnestIr};
 use proc_macro2::TokenStream;
 
 /// Everything to generate.
@@ -181,6 +182,9 @@ pub struct QueryIr {
     /// A `:copyfrom` query's `COPY` ([`sql`](Self::sql) is then its
     /// canonical `INSERT … VALUES ($1, …, $n)`, one placeholder per column).
     pub copy: Option<CopyIr>,
+    /// Its row-wise form (`<Name>Item`, `<name>_items`) when its parameters
+    /// all feed one `unnest(…)` ([`crate::unnest`]) and those names are free.
+    pub unnest: Option<UnnestIr>,
 }
 
 /// The binary `COPY` of a `:copyfrom` query.
@@ -277,6 +281,8 @@ pub struct CheckedQuery<'a> {
     pub read_only: bool,
     /// What a `:copyfrom` query copies into.
     pub copy: Option<&'a CopyTarget>,
+    /// The `unnest(…)` its parameters all feed ([`crate::unnest`]).
+    pub unnest: Option<UnnestCall>,
 }
 
 /// Builds the IR. `modules` lists `(module name, display path)` in order.
@@ -335,6 +341,12 @@ pub fn build_project(
             ),
             None => (final_sql(def, query.described), None),
         };
+        let unnest = query.unnest.as_ref().filter(|_| loader.is_none()).and_then(|call| {
+            let typed: Vec<(&str, &RustType)> =
+                params.iter().map(|p| (p.name.as_str(), &p.ty)).collect();
+            let names = (def.name.as_str(), fn_name.as_str());
+            crate::unnest::plan(def.kind, names, call, &typed, &query.described.params)
+        });
         let Some(module) = builder.module(query.module) else {
             continue;
         };
@@ -353,12 +365,14 @@ pub fn build_project(
             read_only: query.read_only,
             chunk: crate::prefetch::chunk_size(def),
             copy,
+            unnest,
         });
     }
     builder.check_columns_structs();
     builder.check_distinct_loader_names(queries);
     builder.check_params_names();
     builder.check_stream_names();
+    builder.drop_taken_unnest_names();
     if !builder.errors.is_empty() {
         return Err(builder.errors);
     }
@@ -659,6 +673,50 @@ impl<'q> ProjectBuilder<'q> {
             );
         }
     }
+
+    /// A query's `<Name>Item` and `<name>_items` ([`crate::unnest`]) are
+    /// extras: when another item of its module has either name, the query
+    /// goes without them (no error: the query itself is fine).
+    fn drop_taken_unnest_names(&mut self) {
+        for module in &mut self.modules {
+            let (structs, fns) = generated_names(module);
+            for query in &mut module.queries {
+                let taken = query.unnest.as_ref().is_some_and(|unnest| {
+                    structs.contains(&unnest.item_struct) || fns.contains(&unnest.items_fn)
+                });
+                if taken {
+                    query.unnest = None;
+                }
+            }
+        }
+    }
+}
+
+/// The structs and functions a module's generated code defines, but for
+/// the `unnest` extras.
+fn generated_names(module: &ModuleIr) -> (HashSet<String>, HashSet<String>) {
+    let mut structs: HashSet<String> = HashSet::new();
+    for row in &module.rows {
+        structs.insert(row.name.clone());
+        if !row.relations.is_empty() {
+            structs.insert(format!("{}Columns", row.name));
+        }
+    }
+    let mut fns: HashSet<String> = HashSet::new();
+    for query in &module.queries {
+        structs.extend(query.params_struct.clone());
+        fns.insert(query.fn_name.clone());
+        if query.params_struct.is_some() && !query.kind.is_bulk() {
+            fns.insert(with_params_fn(&query.fn_name));
+        }
+        if has_stream(query) {
+            fns.insert(stream_fn(&query.fn_name));
+        }
+        if query.loader.is_some() {
+            fns.insert(distinct_loader_fn(&query.fn_name));
+        }
+    }
+    (structs, fns)
 }
 
 /// Where every query's function and row type live, so relations can point

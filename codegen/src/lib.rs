@@ -41,6 +41,7 @@ mod query;
 mod readonly;
 mod schema;
 mod typemap;
+mod unnest;
 pub mod write;
 
 use std::collections::BTreeMap;

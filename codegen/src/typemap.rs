@@ -563,6 +563,16 @@ impl RustType {
         }
     }
 
+    /// Whether values are `Copy`, so passed by value: the built-in scalars
+    /// and generated enums (what [`RustType::borrow_owned`] copies).
+    pub fn is_copy(&self) -> bool {
+        match self {
+            RustType::Builtin(builtin) => builtin.is_copy(),
+            RustType::Enum(_) => true,
+            _ => false,
+        }
+    }
+
     /// Whether this is a serde type read through `quarry::types::Json`.
     pub fn is_json_wrapper(&self) -> bool {
         matches!(self, RustType::Json(_))

@@ -64,6 +64,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         read_only: false,
         chunk: None,
         copy: None,
+        unnest: None,
     }
 }
 
@@ -577,5 +578,85 @@ fn batch_queries_bind_their_params_struct_and_return_per_element_results() {
     assert!(!code.contains("_with"), "{code}");
     assert!(!code.contains("_stream"), "{code}");
     assert_eq!(code.matches("pub struct ItemRow").count(), 1, "{code}");
+    insta::assert_snapshot!(code);
+}
+
+fn array_of(element: RustType, nullable_elements: bool) -> RustType {
+    RustType::Array {
+        element: Box::new(element),
+        nullable_elements,
+    }
+}
+
+#[test]
+fn an_unnest_query_gets_an_item_struct_and_a_row_wise_function() {
+    let mut upsert = query(
+        "UpsertTags",
+        QueryKind::Many,
+        "INSERT INTO tags (id, name) SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT (id) DO UPDATE SET name = excluded.name RETURNING id, name",
+        vec![
+            param("ids", array_of(RustType::Builtin(Builtin::I64), false), false),
+            param("names", array_of(RustType::Builtin(Builtin::Text), false), false),
+        ],
+    );
+    upsert.row = row_ref("UpsertTagsRow");
+    upsert.unnest = Some(crate::unnest::UnnestIr {
+        item_struct: "UpsertTagsItem".to_string(),
+        items_fn: "upsert_tags_items".to_string(),
+        fields: vec![("id".to_string(), 0), ("name".to_string(), 1)],
+    });
+    // Columns in another order than the parameters; nullable elements, a
+    // nullable array, bytes and values the function takes owned.
+    let mut import = query(
+        "ImportDocs",
+        QueryKind::Exec,
+        "INSERT INTO docs (body, note, blob, id) SELECT * FROM unnest($2::jsonb[], $3::text[], $4::bytea[], $1::bigint[])",
+        vec![
+            param("ids", array_of(RustType::Builtin(Builtin::I64), false), true),
+            param("bodies", array_of(RustType::Builtin(Builtin::Json), true), false),
+            param("notes", array_of(RustType::Builtin(Builtin::Text), true), false),
+            param("blobs", array_of(RustType::Builtin(Builtin::Bytea), false), false),
+        ],
+    );
+    import.takes_row_locks = true;
+    import.unnest = Some(crate::unnest::UnnestIr {
+        item_struct: "ImportDocsItem".to_string(),
+        items_fn: "import_docs_items".to_string(),
+        fields: vec![
+            ("body".to_string(), 1),
+            ("note".to_string(), 2),
+            ("blob".to_string(), 3),
+            ("id".to_string(), 0),
+        ],
+    });
+    let rows = vec![row(
+        "UpsertTagsRow",
+        vec![
+            field(0, "id", Builtin::I64, false),
+            field(1, "name", Builtin::Text, false),
+        ],
+        "upsert_tags",
+    )];
+    let code = emitted(&project(rows, vec![upsert, import]), "blog.rs");
+    for expected in [
+        "pub struct UpsertTagsItem {",
+        "pub id: i64,",
+        "pub name: String,",
+        "items: &[UpsertTagsItem],\n) -> Result<Vec<UpsertTagsRow>, quarry::Error> {",
+        "&items.iter().map(|item| item.name.as_str()).collect::<Vec<_>>(),",
+        "pub body: Option<quarry::serde_json::Value>,",
+        "pub blob: Vec<u8>,",
+        "Some(items.iter().map(|item| item.id).collect::<Vec<_>>().as_slice()),",
+        "&items.iter().map(|item| Clone::clone(&item.body)).collect::<Vec<_>>(),",
+        "&items.iter().map(|item| item.note.as_deref()).collect::<Vec<_>>(),",
+        "&items.iter().map(|item| item.blob.as_slice()).collect::<Vec<_>>(),",
+        "pub async fn import_docs_items<E: quarry::InTransaction + ?Sized>(",
+    ] {
+        assert!(code.contains(expected), "{expected}\n{code}");
+    }
+    // `$1` first: the arrays follow the parameters, not the columns.
+    let call = code.find("import_docs(\n").map(|at| &code[at..]).unwrap_or_default();
+    let id = call.find("item.id").unwrap_or(usize::MAX);
+    assert!(id < call.find("item.body").unwrap_or(0), "{code}");
     insta::assert_snapshot!(code);
 }

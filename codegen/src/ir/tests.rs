@@ -66,6 +66,9 @@ fn build(text: &str, facts: Vec<Facts>) -> Result<Project, Vec<Diagnostic>> {
             prefetch: facts.prefetch,
             read_only: false,
             copy: None,
+            unnest: crate::parse::parse_statement(&def.sql)
+                .ok()
+                .and_then(|statement| crate::unnest::find_unnest(&statement, def.params.len())),
         })
         .collect();
     let config = TypeConfig::default();
@@ -525,6 +528,61 @@ SELECT id FROM authors WHERE id = :id;
             ("LockNoKey", true),
             ("LockAccount", true),
             ("GetAuthor", false)
+        ]
+    );
+}
+
+const UNNEST: &str = "\
+-- name: UpsertTags :many
+INSERT INTO tags (id, name) SELECT * FROM unnest(:ids::bigint[], :names::text[]) RETURNING id, name;
+
+-- name: SetPrices :exec
+UPDATE items SET price = u.price FROM unnest(:ids::bigint[], :prices::int[]) AS u(id, price) WHERE items.id = u.id;
+
+-- name: SetPricesItems :exec
+DELETE FROM items WHERE id = :id;
+
+-- name: FirstTag :one
+SELECT id FROM unnest(:ids::bigint[]) AS u(id) LIMIT 1;
+";
+
+#[test]
+fn unnest_forms_are_planned_for_exec_and_many_and_dropped_when_their_names_are_taken() {
+    let project = build(
+        UNNEST,
+        vec![
+            facts(
+                vec![Type::INT8_ARRAY, Type::TEXT_ARRAY],
+                vec![("id", Type::INT8, false), ("name", Type::TEXT, false)],
+            ),
+            facts(vec![Type::INT8_ARRAY, Type::INT4_ARRAY], Vec::new()),
+            facts(vec![Type::INT8], Vec::new()),
+            facts(vec![Type::INT8_ARRAY], vec![("id", Type::INT8, false)]),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let [module] = project.modules.as_slice() else {
+        panic!("{project:#?}");
+    };
+    let unnest: Vec<(&str, Option<&crate::unnest::UnnestIr>)> = module
+        .queries
+        .iter()
+        .map(|q| (q.fn_name.as_str(), q.unnest.as_ref()))
+        .collect();
+    let upsert = crate::unnest::UnnestIr {
+        item_struct: "UpsertTagsItem".to_string(),
+        items_fn: "upsert_tags_items".to_string(),
+        fields: vec![("id".to_string(), 0), ("name".to_string(), 1)],
+    };
+    assert_eq!(
+        unnest,
+        [
+            ("upsert_tags", Some(&upsert)),
+            // `set_prices_items` is the next query's function.
+            ("set_prices", None),
+            ("set_prices_items", None),
+            // `:one`.
+            ("first_tag", None),
         ]
     );
 }

@@ -635,6 +635,32 @@ pub async fn upsert_tags_with<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// One row for [`upsert_tags_items`]: an element of each array [`upsert_tags`] takes, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertTagsItem {
+    /// An element of `ids` (`$1`) of [`upsert_tags`].
+    pub id: i64,
+    /// An element of `names` (`$2`) of [`upsert_tags`].
+    pub name: String,
+}
+
+/// The row-wise form of [`upsert_tags`]: one [`UpsertTagsItem`] per row instead of one slice per `unnest` column.
+///
+/// The items are transposed into one array per parameter (borrowing text and bytes, copying `Copy` values) and [`upsert_tags`] runs once: one statement whatever the number of items, and no bind-parameter limit, since each column is one parameter. An empty slice runs it with empty arrays.
+///
+/// `unnest` flattens multi-dimensional arrays, so a column whose type is itself an array cannot go through it: a query with such a column has no `_items` form.
+pub async fn upsert_tags_items<E: quarry::Executor + ?Sized>(
+    db: &E,
+    items: &[UpsertTagsItem],
+) -> Result<Vec<UpsertTagsRow>, quarry::Error> {
+    upsert_tags(
+            db,
+            &items.iter().map(|item| item.id).collect::<Vec<_>>(),
+            &items.iter().map(|item| item.name.as_str()).collect::<Vec<_>>(),
+        )
+        .await
+}
+
 /// One row for [`insert_events`] to insert: its values, owned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InsertEventsParams {
