@@ -3,7 +3,8 @@
 //! empty iterator sends nothing), `:batchexec`/`:batchmany`/`:batchone`
 //! (pipelined — every element's statement in flight at once —, atomic on
 //! every executor kind and part of the caller's transaction, results per
-//! element in order), the `unnest` upsert idiom with typed slices, and a
+//! element in order), the `unnest` upsert idiom with typed slices and its
+//! generated row-wise form (`<name>_items`), and a
 //! million-element batch. The fixture's generated code is committed in
 //! `bulk/db` and checked to be current here; the memory probe of a
 //! million-row copy is `bulk_memory.rs` (its own binary: it counts every
@@ -850,6 +851,75 @@ async fn unnest_upsert_with_typed_slices() {
         module.contains("    ids: &[i64],\n    names: &[&str],\n"),
         "upsert_tags takes typed slices"
     );
+}
+
+/// `upsert_tags_items`, the generated row-wise form of the same query: one
+/// `UpsertTagsItem` per row inserts, then upserts, and returns the rows;
+/// ten thousand items (and none) are still exactly one statement.
+#[tokio::test]
+async fn unnest_upsert_with_items() {
+    let db = fresh("bulk_unnest_items").await;
+    let pool = db.pool();
+    let item = |id: i64, name: &str| q::UpsertTagsItem {
+        id,
+        name: name.to_owned(),
+    };
+    let pairs = |rows: &[q::UpsertTagsRow]| -> Vec<(i64, String)> {
+        let mut pairs: Vec<(i64, String)> = rows.iter().map(|r| (r.id, r.name.clone())).collect();
+        pairs.sort();
+        pairs
+    };
+    let owned = |list: &[(i64, &str)]| -> Vec<(i64, String)> {
+        list.iter()
+            .map(|&(id, name)| (id, name.to_owned()))
+            .collect()
+    };
+
+    let first = [item(1, "one"), item(2, "two"), item(3, "three")];
+    let (inserted, log) = quarry::record(q::upsert_tags_items(&pool, &first)).await;
+    assert_eq!(log.names(), ["UpsertTags"]);
+    let inserted = must(inserted, "insert");
+    assert_eq!(
+        pairs(&inserted),
+        owned(&[(1, "one"), (2, "two"), (3, "three")])
+    );
+
+    let second = [item(2, "TWO"), item(3, "THREE"), item(4, "four")];
+    let (upserted, log) = quarry::record(q::upsert_tags_items(&pool, &second)).await;
+    assert_eq!(log.len(), 1);
+    let upserted = must(upserted, "upsert");
+    assert_eq!(
+        pairs(&upserted),
+        owned(&[(2, "TWO"), (3, "THREE"), (4, "four")])
+    );
+    let rows = must(
+        db.client
+            .query("SELECT id, name FROM tags ORDER BY id", &[])
+            .await,
+        "tags",
+    );
+    let table: Vec<(i64, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        table,
+        owned(&[(1, "one"), (2, "TWO"), (3, "THREE"), (4, "four")])
+    );
+
+    // Ten thousand items: one statement (two parameters), every row back.
+    let many: Vec<q::UpsertTagsItem> = (1..=10_000)
+        .map(|id| item(id, &format!("tag {id}")))
+        .collect();
+    let (rows, log) = quarry::record(q::upsert_tags_items(&pool, &many)).await;
+    log.assert_count(1);
+    let rows = must(rows, "10,000");
+    let expected: Vec<(i64, String)> = many.iter().map(|i| (i.id, i.name.clone())).collect();
+    assert_eq!(pairs(&rows), expected);
+    assert_eq!(count(&db, "tags").await, 10_000);
+
+    // No items: the statement runs with empty arrays and changes nothing.
+    let (rows, log) = quarry::record(q::upsert_tags_items(&pool, &[])).await;
+    assert_eq!(log.len(), 1);
+    assert!(must(rows, "empty").is_empty());
+    assert_eq!(count(&db, "tags").await, 10_000);
 }
 
 // ---------------------------------------------------------------------------
