@@ -341,12 +341,16 @@ pub fn build_project(
             ),
             None => (final_sql(def, query.described), None),
         };
-        let unnest = query.unnest.as_ref().filter(|_| loader.is_none()).and_then(|call| {
-            let typed: Vec<(&str, &RustType)> =
-                params.iter().map(|p| (p.name.as_str(), &p.ty)).collect();
-            let names = (def.name.as_str(), fn_name.as_str());
-            crate::unnest::plan(def.kind, names, call, &typed, &query.described.params)
-        });
+        let unnest = query
+            .unnest
+            .as_ref()
+            .filter(|_| loader.is_none())
+            .and_then(|call| {
+                let typed: Vec<(&str, &RustType)> =
+                    params.iter().map(|p| (p.name.as_str(), &p.ty)).collect();
+                let names = (def.name.as_str(), fn_name.as_str());
+                crate::unnest::plan(def.kind, names, call, &typed, &query.described.params)
+            });
         let Some(module) = builder.module(query.module) else {
             continue;
         };

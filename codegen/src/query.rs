@@ -363,9 +363,12 @@ impl AnalysedQuery {
             prefetch,
             read_only: self.read_only,
             copy: self.query.copy.as_ref(),
-            unnest: self.query.statement.as_ref().ok().and_then(|statement| {
-                crate::unnest::find_unnest(statement, def.params.len())
-            }),
+            unnest: self
+                .query
+                .statement
+                .as_ref()
+                .ok()
+                .and_then(|statement| crate::unnest::find_unnest(statement, def.params.len())),
         }
     }
 

@@ -655,7 +655,10 @@ fn an_unnest_query_gets_an_item_struct_and_a_row_wise_function() {
         assert!(code.contains(expected), "{expected}\n{code}");
     }
     // `$1` first: the arrays follow the parameters, not the columns.
-    let call = code.find("import_docs(\n").map(|at| &code[at..]).unwrap_or_default();
+    let call = code
+        .find("import_docs(\n")
+        .map(|at| &code[at..])
+        .unwrap_or_default();
     let id = call.find("item.id").unwrap_or(usize::MAX);
     assert!(id < call.find("item.body").unwrap_or(0), "{code}");
     insta::assert_snapshot!(code);
