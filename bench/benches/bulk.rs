@@ -429,11 +429,17 @@ fn copyfrom_ratio(f: &Fixture, inputs: &Inputs<'_>) {
     }
     let mut ratios: Vec<f64> = times[1].iter().zip(&times[0]).map(|(q, h)| q / h).collect();
     let ratio = median(&mut ratios);
-    let (low, high) = (ratios[0], ratios[ratios.len() - 1]);
+    // A distribution-free 95 % confidence interval of the median (order
+    // statistics of the sorted ratios), as in `workload/interleaved.rs`.
+    let n = ratios.len() as f64;
+    let half = 1.96 * n.sqrt() / 2.0;
+    let low = ratios[(n / 2.0 - half).floor().max(0.0) as usize];
+    let high = ratios[((n / 2.0 + half).ceil() as usize).min(ratios.len() - 1)];
     let [hand, quarry] = times.map(|mut t| median(&mut t));
     println!(
         "copyfrom ratio at {}: quarry_copyfrom {:.1} ms, tokio_postgres_copy {:.1} ms, \
-         ratio {ratio:.3} (median of {RATIO_ROUNDS} alternating rounds; range {low:.3} – {high:.3})",
+         ratio {ratio:.3} (95 % CI {low:.3} – {high:.3}; median of {RATIO_ROUNDS} alternating \
+         rounds)",
         inputs.items.len(),
         quarry * 1e3,
         hand * 1e3,
