@@ -193,6 +193,32 @@ pub async fn insert_users_with<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// One row for [`insert_users_items`]: an element of each array [`insert_users`] takes, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertUsersItem {
+    /// An element of `names` (`$1`) of [`insert_users`].
+    pub name: String,
+    /// An element of `hair_colors` (`$2`) of [`insert_users`].
+    pub hair_color: String,
+}
+
+/// The row-wise form of [`insert_users`]: one [`InsertUsersItem`] per row instead of one slice per `unnest` column.
+///
+/// The items are transposed into one array per parameter (borrowing text and bytes) and [`insert_users`] runs once: one statement whatever the number of items, and no bind-parameter limit, since each column is one parameter. An empty slice runs it with empty arrays.
+///
+/// `unnest` flattens multi-dimensional arrays, so a column whose type is itself an array cannot go through it: a query with such a column has no `_items` form.
+pub async fn insert_users_items<E: quarry::Executor + ?Sized>(
+    db: &E,
+    items: &[InsertUsersItem],
+) -> Result<u64, quarry::Error> {
+    insert_users(
+            db,
+            &items.iter().map(|item| item.name.as_str()).collect::<Vec<_>>(),
+            &items.iter().map(|item| item.hair_color.as_str()).collect::<Vec<_>>(),
+        )
+        .await
+}
+
 /// A row returned by [`all_users_with_posts`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct AllUsersWithPostsRow {

@@ -79,6 +79,50 @@ pub async fn insert_bulk_items_unnest_with<E: quarry::Executor + ?Sized>(
         .await
 }
 
+/// One row for [`insert_bulk_items_unnest_items`]: an element of each array [`insert_bulk_items_unnest`] takes, owned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertBulkItemsUnnestItem {
+    /// An element of `ids` (`$1`) of [`insert_bulk_items_unnest`].
+    pub id: i64,
+    /// An element of `skus` (`$2`) of [`insert_bulk_items_unnest`].
+    pub sku: String,
+    /// An element of `names` (`$3`) of [`insert_bulk_items_unnest`].
+    pub name: String,
+    /// An element of `prices` (`$4`) of [`insert_bulk_items_unnest`].
+    pub price: quarry::rust_decimal::Decimal,
+    /// An element of `qtys` (`$5`) of [`insert_bulk_items_unnest`].
+    pub qty: i32,
+    /// An element of `tags` (`$6`) of [`insert_bulk_items_unnest`].
+    pub tags: String,
+    /// An element of `attrs` (`$7`) of [`insert_bulk_items_unnest`].
+    pub attrs: Option<quarry::serde_json::Value>,
+    /// An element of `created_ats` (`$8`) of [`insert_bulk_items_unnest`].
+    pub created_at: quarry::chrono::DateTime<quarry::chrono::Utc>,
+}
+
+/// The row-wise form of [`insert_bulk_items_unnest`]: one [`InsertBulkItemsUnnestItem`] per row instead of one slice per `unnest` column.
+///
+/// The items are transposed into one array per parameter (borrowing text and bytes, copying `Copy` values, cloning the other values, which [`insert_bulk_items_unnest`] takes owned in its slices) and [`insert_bulk_items_unnest`] runs once: one statement whatever the number of items, and no bind-parameter limit, since each column is one parameter. An empty slice runs it with empty arrays.
+///
+/// `unnest` flattens multi-dimensional arrays, so a column whose type is itself an array cannot go through it: a query with such a column has no `_items` form.
+pub async fn insert_bulk_items_unnest_items<E: quarry::Executor + ?Sized>(
+    db: &E,
+    items: &[InsertBulkItemsUnnestItem],
+) -> Result<u64, quarry::Error> {
+    insert_bulk_items_unnest(
+            db,
+            &items.iter().map(|item| item.id).collect::<Vec<_>>(),
+            &items.iter().map(|item| item.sku.as_str()).collect::<Vec<_>>(),
+            &items.iter().map(|item| item.name.as_str()).collect::<Vec<_>>(),
+            &items.iter().map(|item| item.price).collect::<Vec<_>>(),
+            &items.iter().map(|item| item.qty).collect::<Vec<_>>(),
+            &items.iter().map(|item| item.tags.as_str()).collect::<Vec<_>>(),
+            &items.iter().map(|item| Clone::clone(&item.attrs)).collect::<Vec<_>>(),
+            &items.iter().map(|item| item.created_at).collect::<Vec<_>>(),
+        )
+        .await
+}
+
 /// One row for [`insert_bulk_items`] to insert: its values, owned.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InsertBulkItemsParams {
