@@ -46,8 +46,7 @@ pub async fn create_database_from(
 ) -> Result<String, BoxError> {
     let name = server.create_database(prefix).await?;
     let client = server.connect(Some(&name)).await?;
-    let sql =
-        std::fs::read_to_string(file).map_err(|e| format!("read {}: {e}", file.display()))?;
+    let sql = std::fs::read_to_string(file).map_err(|e| format!("read {}: {e}", file.display()))?;
     client
         .batch_execute(&sql)
         .await
