@@ -86,7 +86,8 @@ pub enum Error {
         /// How many times it would have run in the scope, counting the
         /// refused execution.
         count: u32,
-    },    /// An element of a `:batch…` query failed (the statement of the element
+    },
+    /// An element of a `:batch…` query failed (the statement of the element
     /// at `index` in the slice): the batch's transaction was rolled back,
     /// or, in the caller's transaction, that transaction is aborted.
     #[error("query `{query}` failed at batch element {index}: {}", SourceMessage(.source))]

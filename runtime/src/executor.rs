@@ -683,11 +683,7 @@ impl Executor for Pool {
 
     /// Checks a connection out for the whole operation (not retried: a copy
     /// or batch may have written before its connection failed).
-    async fn bulk<W: BulkWork>(
-        &self,
-        query: &'static Query,
-        work: W,
-    ) -> Result<W::Output, Error> {
+    async fn bulk<W: BulkWork>(&self, query: &'static Query, work: W) -> Result<W::Output, Error> {
         let client = Owned::new(self.checkout(query).await?);
         work.run(Bulk::new(Session::owned(&client))).await
     }

@@ -164,18 +164,19 @@ pub use tokio_postgres::Row;
 #[cfg(feature = "with-uuid")]
 pub use uuid;
 
+pub use crate::batch::{
+    batch_execute, batch_fetch_all, batch_fetch_one, BatchParams, BatchStatement, Batched,
+    IN_FLIGHT,
+};
 pub use crate::client::{Client, StatementCache, Transaction, TransactionBuilder};
+pub use crate::copy::{copy_in, CopyRow, CopyWriter};
 pub use crate::detect::{
     n_plus_one_policy, set_n_plus_one_policy, NPlusOne, NPlusOneAction, NPlusOnePolicy,
 };
 pub use crate::error::Error;
-pub use crate::batch::{
-    batch_execute, batch_fetch_all, batch_fetch_one, BatchParams, BatchStatement, Batched, IN_FLIGHT,
-};
-pub use crate::copy::{copy_in, CopyRow, CopyWriter};
+pub use crate::executor::Executor;
 #[doc(hidden)]
 pub use crate::executor::{Bulk, BulkWork};
-pub use crate::executor::Executor;
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
 pub use crate::interval::{Interval, IntervalError};
 pub use crate::macaddr8::MacAddr8;
