@@ -5,7 +5,7 @@
 //! every executor kind and part of the caller's transaction, results per
 //! element in order), the `unnest` upsert idiom with typed slices and its
 //! generated row-wise form (`<name>_items`), and a
-//! million-element batch. The fixture's generated code is committed in
+//! million-element batch; a batch or copy dropped part-way leaves nothing. The fixture's generated code is committed in
 //! `bulk/db` and checked to be current here; the memory probe of a
 //! million-row copy is `bulk_memory.rs` (its own binary: it counts every
 //! allocation of the process).
@@ -964,4 +964,76 @@ async fn batchexec_of_a_million_elements() {
     assert_eq!(rows, BATCH_ELEMENTS);
     assert_eq!(sum, (0..BATCH_ELEMENTS).sum::<i64>());
     assert_eq!(bodies, 333_334);
+}
+
+// ---------------------------------------------------------------------------
+// Dropped futures
+// ---------------------------------------------------------------------------
+
+/// Whether `client`'s connection is outside any transaction that wrote: in
+/// the batch's transaction, an update would have assigned it an id.
+async fn outside_a_writing_transaction(client: &quarry::Client) -> bool {
+    let row = must(
+        client
+            .query_one("SELECT pg_current_xact_id_if_assigned() IS NULL", &[])
+            .await,
+        "transaction id",
+    );
+    row.get(0)
+}
+
+/// A batch whose future is dropped part-way (a client-side deadline) leaves
+/// nothing: its transaction is rolled back, and the connection it ran on —
+/// one the caller holds, so it stays in use — is outside any transaction
+/// afterwards.
+#[tokio::test]
+async fn a_dropped_batch_leaves_nothing() {
+    let db = with_items("bulk_dropped_batch").await;
+    let client = must(quarry::Client::connect(&db.url).await, "connect");
+    // 200,000 elements: far more than the deadline lets through.
+    let items: Vec<_> = (0..200).flat_map(|_| group_prices(None)).collect();
+    let deadline = std::time::Duration::from_millis(200);
+    let outcome = tokio::time::timeout(deadline, q::set_group_price(&client, &items)).await;
+    assert!(
+        outcome.is_err(),
+        "the batch finished within the deadline: it must be dropped part-way"
+    );
+    assert!(outside_a_writing_transaction(&client).await);
+    assert_prices(&db, false).await;
+    // The connection still runs batches.
+    let counts = must(
+        q::set_group_price(&client, &group_prices(None)).await,
+        "batch after the dropped one",
+    );
+    assert_eq!(counts, expected_counts());
+    assert_prices(&db, true).await;
+}
+
+/// A copy whose future is dropped part-way inserts nothing (the `COPY` is
+/// cancelled and aborted), and the pooled connection it ran on stays
+/// usable (its next statement waits for the cancel request to land).
+#[tokio::test]
+async fn a_dropped_copy_leaves_nothing() {
+    let db = fresh("bulk_dropped_copy").await;
+    let pool = db.pool();
+    let conn = must(pool.get().await, "checkout");
+    let rows = (0..10_000_000).map(|id| q::InsertEventsParams {
+        id,
+        kind: "dropped".to_owned(),
+        body: None,
+    });
+    let deadline = std::time::Duration::from_millis(200);
+    let outcome = tokio::time::timeout(deadline, q::insert_events(&conn, rows)).await;
+    assert!(
+        outcome.is_err(),
+        "the copy finished within the deadline: it must be dropped part-way"
+    );
+    assert_eq!(count(&db, "events").await, 0);
+    let one = q::InsertEventsParams {
+        id: 1,
+        kind: "kept".to_owned(),
+        body: None,
+    };
+    assert_eq!(must(q::insert_events(&conn, [one]).await, "copy"), 1);
+    assert_eq!(count(&db, "events").await, 1);
 }
