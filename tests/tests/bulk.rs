@@ -4,9 +4,9 @@
 //! (pipelined — every element's statement in flight at once —, atomic on
 //! every executor kind and part of the caller's transaction, results per
 //! element in order), the `unnest` upsert idiom with typed slices and its
-//! generated row-wise form (`<name>_items`), and a
-//! million-element batch; a batch or copy dropped part-way leaves nothing. The fixture's generated code is committed in
-//! `bulk/db` and checked to be current here; the memory probe of a
+//! generated row-wise form (`<name>_items`), a million-element batch, and
+//! a batch or copy dropped part-way, which leaves nothing. The fixture's
+//! generated code is committed in `bulk/db` and checked to be current here; the memory probe of a
 //! million-row copy is `bulk_memory.rs` (its own binary: it counts every
 //! allocation of the process).
 
