@@ -110,8 +110,10 @@ where
     }
 }
 
-/// Streams the rows, cancelled on the server if dropped before the end (the
-/// `COPY` is then also aborted: its sink is dropped unfinished).
+/// Prepares the `INSERT` (for the column types) and the `COPY` together,
+/// then writes every row and ends the `COPY`. Dropped before the end, the
+/// `COPY` is cancelled on the server (and aborted: its sink is dropped
+/// unfinished).
 async fn write_all<I>(
     conn: Bulk<'_>,
     query: &'static Query,
@@ -123,43 +125,33 @@ where
     I::Item: CopyRow,
 {
     let guard = conn.arm().await;
-    let written = write_rows(conn, query, copy, rows).await;
+    let name = query.name();
+    let written = async {
+        let (insert, statement) = futures_util::future::try_join(
+            conn.prepare(query, query.sql()),
+            conn.prepare(query, copy),
+        )
+        .await?;
+        let sink = conn
+            .client()
+            .copy_in(&statement)
+            .await
+            .map_err(|source| Error::db(name, source))?;
+        let writer = BinaryCopyInWriter::new(sink, insert.params());
+        futures_util::pin_mut!(writer);
+        let mut out = CopyWriter {
+            query: name,
+            writer: writer.as_mut(),
+        };
+        for row in rows {
+            row.write(&mut out).await?;
+        }
+        writer
+            .finish()
+            .await
+            .map_err(|source| Error::db(name, source))
+    }
+    .await;
     guard.disarm();
     written
-}
-
-/// Prepares the `INSERT` (for the column types) and the `COPY` together,
-/// then writes every row and ends the `COPY`.
-async fn write_rows<I>(
-    conn: Bulk<'_>,
-    query: &'static Query,
-    copy: &'static str,
-    rows: I,
-) -> Result<u64, Error>
-where
-    I: Iterator + Send,
-    I::Item: CopyRow,
-{
-    let (insert, statement) =
-        futures_util::future::try_join(conn.prepare(query, query.sql()), conn.prepare(query, copy))
-            .await?;
-    let name = query.name();
-    let sink = conn
-        .client()
-        .copy_in(&statement)
-        .await
-        .map_err(|source| Error::db(name, source))?;
-    let writer = BinaryCopyInWriter::new(sink, insert.params());
-    futures_util::pin_mut!(writer);
-    let mut out = CopyWriter {
-        query: name,
-        writer: writer.as_mut(),
-    };
-    for row in rows {
-        row.write(&mut out).await?;
-    }
-    writer
-        .finish()
-        .await
-        .map_err(|source| Error::db(name, source))
 }

@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 use codegen::pg::Server;
 
 pub mod adversarial;
+pub mod memory;
 mod support;
 pub mod type_support;
 
@@ -125,6 +126,36 @@ pub async fn generate_fixture(
         codegen::config::TypeConfig::default(),
     )
     .await
+}
+
+/// Generates the fixture `tests/tests/<fixture>/` (`queries/<fixture>.sql`
+/// over `schema.sql`, with `types`) and checks that the code committed in
+/// its `db/` directory, which a test binary includes, is exactly that; with
+/// `QUARRY_BLESS` set, writes it there instead.
+pub async fn check_committed_fixture(fixture: &str, types: codegen::config::TypeConfig) {
+    let dir = workspace_root().join("tests/tests").join(fixture);
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    };
+    let file_name = format!("{fixture}.sql");
+    let queries = read(dir.join("queries").join(&file_name));
+    let schema = read(dir.join("schema.sql"));
+    let output = generate_fixture_with(&file_name, queries.as_bytes(), &schema, types)
+        .await
+        .unwrap_or_else(|e| panic!("generation failed:\n{e}"));
+    let bless = std::env::var_os("QUARRY_BLESS").is_some();
+    for (path, content) in &output.files {
+        let committed = dir.join("db").join(path);
+        if bless {
+            std::fs::write(&committed, content).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            assert!(
+                read(committed) == *content,
+                "tests/tests/{fixture}/db/{} is stale: run `QUARRY_BLESS=1 cargo test -p quarry-tests --test {fixture} committed_fixture_code_is_current`",
+                path.display()
+            );
+        }
+    }
 }
 
 /// Writes `queries/<file_name>`, `schema.sql` and a `quarry.toml` (its

@@ -25,7 +25,7 @@ use quarry::serde_json::json;
 use quarry::tokio_postgres::error::SqlState;
 use quarry::{Interval, Multirange, Range, RangeBound};
 use quarry_tests::type_support::Meta;
-use quarry_tests::{generate_fixture_with, workspace_root, TestDb};
+use quarry_tests::{check_committed_fixture, workspace_root, TestDb};
 
 use db::bulk as q;
 use db::types::{Address, Mood, Point2};
@@ -53,28 +53,7 @@ fn fixture_types() -> TypeConfig {
 /// `bulk/queries/bulk.sql` today (`QUARRY_BLESS=1` rewrites it).
 #[tokio::test]
 async fn committed_fixture_code_is_current() {
-    let dir = workspace_root().join("tests/tests/bulk");
-    let read = |path: std::path::PathBuf| {
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    };
-    let queries = read(dir.join("queries/bulk.sql"));
-    let schema = read(dir.join("schema.sql"));
-    let output = generate_fixture_with("bulk.sql", queries.as_bytes(), &schema, fixture_types())
-        .await
-        .unwrap_or_else(|e| panic!("generation failed:\n{e}"));
-    let bless = std::env::var_os("QUARRY_BLESS").is_some();
-    for (path, content) in &output.files {
-        let committed = dir.join("db").join(path);
-        if bless {
-            std::fs::write(&committed, content).unwrap_or_else(|e| panic!("{e}"));
-        } else {
-            assert!(
-                read(committed) == *content,
-                "tests/tests/bulk/db/{} is stale: run `QUARRY_BLESS=1 cargo test -p quarry-tests --test bulk committed_fixture_code_is_current`",
-                path.display()
-            );
-        }
-    }
+    check_committed_fixture("bulk", fixture_types()).await;
 }
 
 /// `result`'s value, or a panic naming `what` and the error.

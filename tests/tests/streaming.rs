@@ -13,34 +13,13 @@
 #[rustfmt::skip]
 mod db;
 
-use quarry_tests::{generate_fixture, workspace_root};
+use quarry_tests::{check_committed_fixture, generate_fixture, workspace_root};
 
 /// The generated code in `streaming/db` is what the generator writes for
 /// `streaming/queries/streaming.sql` today (`QUARRY_BLESS=1` rewrites it).
 #[tokio::test]
 async fn committed_fixture_code_is_current() {
-    let dir = workspace_root().join("tests/tests/streaming");
-    let read = |path: std::path::PathBuf| {
-        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    };
-    let queries = read(dir.join("queries/streaming.sql"));
-    let schema = read(dir.join("schema.sql"));
-    let output = generate_fixture("streaming.sql", queries.as_bytes(), &schema)
-        .await
-        .unwrap_or_else(|e| panic!("generation failed:\n{e}"));
-    let bless = std::env::var_os("QUARRY_BLESS").is_some();
-    for (path, content) in &output.files {
-        let committed = dir.join("db").join(path);
-        if bless {
-            std::fs::write(&committed, content).unwrap_or_else(|e| panic!("{e}"));
-        } else {
-            assert!(
-                read(committed) == *content,
-                "tests/tests/streaming/db/{} is stale: run `QUARRY_BLESS=1 cargo test -p quarry-tests --test streaming committed_fixture_code_is_current`",
-                path.display()
-            );
-        }
-    }
+    check_committed_fixture("streaming", codegen::config::TypeConfig::default()).await;
 }
 
 use db::streaming::{self as q, ListItemsByNameRow, ListItemsRow};

@@ -12,77 +12,13 @@
 #[rustfmt::skip]
 mod db;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use db::streaming::{payloads, payloads_stream};
 use quarry::futures_util::TryStreamExt as _;
+use quarry_tests::memory::{peak_growth, reset_peak, Counting};
 use quarry_tests::TestDb;
-
-/// The system allocator, counting the bytes live and the peak since the
-/// last [`reset_peak`].
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-fn grew(by: usize) {
-    let live = LIVE.fetch_add(by, Ordering::Relaxed) + by;
-    PEAK.fetch_max(live, Ordering::Relaxed);
-}
-
-fn shrank(by: usize) {
-    LIVE.fetch_sub(by, Ordering::Relaxed);
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; only counters are
-// updated besides.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = System.alloc(layout);
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let ptr = System.alloc_zeroed(layout);
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
-        shrank(layout.size());
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = System.realloc(ptr, layout, new_size);
-        if !new.is_null() {
-            grew(new_size);
-            shrank(layout.size());
-        }
-        new
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-/// Starts a measurement: returns the live bytes now, the base of the peak.
-fn reset_peak() -> usize {
-    let live = LIVE.load(Ordering::Relaxed);
-    PEAK.store(live, Ordering::Relaxed);
-    live
-}
-
-/// How far the live heap rose above `base` since [`reset_peak`].
-fn peak_growth(base: usize) -> usize {
-    PEAK.load(Ordering::Relaxed).saturating_sub(base)
-}
 
 const ROWS: i64 = 1_000_000;
 const MIB: usize = 1024 * 1024;
