@@ -55,6 +55,7 @@ pub struct Builder {
     schema: Vec<PathBuf>,
     out: Option<PathBuf>,
     types: Option<TypeConfig>,
+    attribution: Option<bool>,
     emit_cargo_directives: bool,
 }
 
@@ -155,6 +156,15 @@ impl Builder {
         self
     }
 
+    /// Whether every statement's SQL starts with a comment naming its query
+    /// (`/* quarry:ListPosts */ SELECT …`), shown by `pg_stat_activity`,
+    /// `pg_stat_statements` and the server log. Wins over `attribution` in
+    /// the config file and over [`types`](Self::types); on by default.
+    pub fn attribution(&mut self, on: bool) -> &mut Self {
+        self.attribution = Some(on);
+        self
+    }
+
     /// Whether to print `cargo:` directives (on by default; off outside build scripts).
     pub fn emit_cargo_directives(&mut self, on: bool) -> &mut Self {
         self.emit_cargo_directives = on;
@@ -187,6 +197,10 @@ impl Builder {
             Some(file) => (file.queries, file.schema, file.out, Some(file.types)),
             None => (None, None, None, None),
         };
+        let mut types = self.types.clone().or(file_types).unwrap_or_default();
+        if let Some(on) = self.attribution {
+            types.attribution = on;
+        }
         let config = Config {
             queries: self
                 .queries
@@ -199,7 +213,7 @@ impl Builder {
                 self.schema.clone()
             },
             out: self.out.clone().or(file_out).unwrap_or(defaults.out),
-            types: self.types.clone().or(file_types).unwrap_or_default(),
+            types,
         };
         Ok((config, database_url, url_variable))
     }
@@ -381,6 +395,30 @@ mod tests {
             from_file.cli_command(&config),
             "`codegen --config quarry.toml --out 'my out'`"
         );
+    }
+
+    #[test]
+    fn attribution_is_on_unless_the_builder_or_the_file_says_otherwise() -> Result<(), crate::Error>
+    {
+        let dir = std::env::temp_dir().join(format!("quarry-builder-attr-{}", std::process::id()));
+        let file = dir.join("quarry.toml");
+        let io = |source| crate::Error::Io {
+            path: file.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        std::fs::write(&file, "attribution = false\n").map_err(io)?;
+        let attribution = |builder: &Builder| builder.resolve().map(|(c, ..)| c.types.attribution);
+        let defaults = attribution(&Builder::new());
+        let from_file = attribution(Builder::new().config_file(&file));
+        let builder_wins = attribution(Builder::new().config_file(&file).attribution(true));
+        let off = attribution(Builder::new().attribution(false));
+        std::fs::remove_dir_all(&dir).map_err(io)?;
+        assert!(defaults?);
+        assert!(!from_file?);
+        assert!(builder_wins?);
+        assert!(!off?);
+        Ok(())
     }
 
     #[test]

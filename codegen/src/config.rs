@@ -4,7 +4,8 @@
 //! and output live, which time crate to use, type overrides (by PostgreSQL
 //! type name, by `schema.table.column`, by `Query.column`, by
 //! `Query.parameter`), serde-typed json columns, element nullability of
-//! arrays, extra derives and domain newtypes. Unknown keys and bad values are
+//! arrays, extra derives, domain newtypes, and whether generated SQL names its
+//! query in a leading comment (`attribution`). Unknown keys and bad values are
 //! diagnostics pointing at their line. No IO beyond reading the one file.
 //!
 //! ```toml
@@ -16,6 +17,7 @@
 //! runtime = "quarry"             # path of the runtime crate in generated code
 //! runtime_features = ["with-cidr"]   # quarry features the crate enables
 //! runtime_default_features = true    # `false` with `default-features = false`
+//! attribution = true             # `/* quarry:ListPosts */ SELECT …` at the server
 //!
 //! [naming]
 //! row_suffix = "Row"
@@ -91,8 +93,9 @@ pub struct Derives {
     pub composites: Vec<String>,
 }
 
-/// Everything that changes the Rust types the generator writes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+/// Everything besides the inputs that changes the code the generator
+/// writes: the Rust types, and the SQL's attribution comment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TypeConfig {
     /// Date/time crate.
     pub time_crate: TimeCrate,
@@ -112,6 +115,28 @@ pub struct TypeConfig {
     pub row_suffix: Option<String>,
     /// The cargo features of the runtime crate the user's crate enables.
     pub runtime_features: RuntimeFeatures,
+    /// Every statement's SQL starts with a comment naming its query
+    /// (`/* quarry:ListPosts */ SELECT …`), so the server's views
+    /// (`pg_stat_activity`, `pg_stat_statements`, the statement log) tell
+    /// which generated function sent it. On by default (`attribution`).
+    pub attribution: bool,
+}
+
+impl Default for TypeConfig {
+    fn default() -> Self {
+        TypeConfig {
+            time_crate: TimeCrate::default(),
+            by_type: BTreeMap::new(),
+            by_column: BTreeMap::new(),
+            by_param: BTreeMap::new(),
+            derives: Derives::default(),
+            domain_newtypes: false,
+            runtime: None,
+            row_suffix: None,
+            runtime_features: RuntimeFeatures::default(),
+            attribution: true,
+        }
+    }
 }
 
 /// Cargo features of the `quarry` crate: name and whether it is a default
@@ -178,6 +203,7 @@ struct File {
     runtime: Option<String>,
     runtime_features: Option<Vec<String>>,
     runtime_default_features: Option<bool>,
+    attribution: Option<bool>,
     #[serde(default)]
     naming: NamingSpec,
     #[serde(default)]
@@ -352,6 +378,7 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
             default_features: parsed.runtime_default_features.unwrap_or(true),
             features: parsed.runtime_features.unwrap_or_default(),
         },
+        attribution: parsed.attribution.unwrap_or(true),
     };
     check_type_config(&types, file, &mut errors);
     if !errors.is_empty() {
@@ -577,6 +604,29 @@ mod tests {
     }
 
     #[test]
+    fn attribution_is_on_unless_switched_off() {
+        let config = parse("").unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.types.attribution);
+        assert_eq!(config.types, TypeConfig::default());
+        let config = parse("attribution = true\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.types.attribution);
+        let config = parse("attribution = false\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!config.types.attribution);
+        // A value of another type is an error at the value.
+        assert_eq!(
+            parse("queries = \"q\"\nattribution = \"off\"\n")
+                .err()
+                .as_deref()
+                .map(|e| e.split(", expected").next().unwrap_or(e)),
+            Some("quarry.toml:2:15: invalid configuration: invalid type: string \"off\"")
+        );
+        // In a section it is an unknown key.
+        assert!(parse("[naming]\nattribution = false\n")
+            .err()
+            .is_some_and(|e| e.starts_with("quarry.toml:2:1:")));
+    }
+
+    #[test]
     fn errors_point_at_their_line() {
         assert_eq!(
             parse("queries = \"q\"\nqueris = \"x\"\n")
@@ -624,6 +674,7 @@ mod docs {
             "runtime",
             "runtime_features",
             "runtime_default_features",
+            "attribution",
             "database_url_env",
             "type",
             "json",
