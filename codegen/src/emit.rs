@@ -1036,12 +1036,13 @@ fn return_type(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) -
     }
 }
 
-/// `const QUERY: quarry::Query = …;`, marked `.read_only()` when the
+/// `const QUERY: quarry::Query = …;`, its SQL starting with the comment
+/// naming the query when attribution is on, marked `.read_only()` when the
 /// generator proved the statement writes nothing (the runtime may then retry
 /// it on a fresh connection after a connection error).
 fn query_const(query: &QueryIr) -> TokenStream {
     let name = &query.name;
-    let sql = &query.sql;
+    let sql = attribution::sent_sql(query, &query.sql);
     let read_only = if query.read_only {
         quote!(.read_only())
     } else {
@@ -1563,6 +1564,7 @@ fn enum_tokens(
     }
 }
 
+mod attribution;
 mod bulk;
 mod unnest;
 

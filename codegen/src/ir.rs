@@ -159,8 +159,13 @@ pub struct QueryIr {
     pub takes_row_locks: bool,
     /// Doc comment lines.
     pub docs: Vec<String>,
-    /// SQL sent to PostgreSQL (`$n` placeholders).
+    /// SQL sent to PostgreSQL (`$n` placeholders), as prepared at generation
+    /// time (without the attribution comment).
     pub sql: String,
+    /// The SQL in generated code starts with a comment naming the query,
+    /// `/* quarry:ListPosts */ ` (`attribution` in `quarry.toml`, on by
+    /// default): the server's views then tell which function sent it.
+    pub attribution: bool,
     /// Parameters in `$n` order.
     pub params: Vec<ParamIr>,
     /// Row type for kinds that return rows.
@@ -361,6 +366,7 @@ pub fn build_project(
             takes_row_locks: query.takes_row_locks,
             docs: def.docs.clone(),
             sql,
+            attribution: mapper.config().attribution,
             params,
             row,
             loader,

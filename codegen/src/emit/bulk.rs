@@ -153,7 +153,7 @@ fn copy_fn(query: &QueryIr, copy: &CopyIr, name: &proc_macro2::Ident) -> TokenSt
         &copy.statement,
     );
     let query_const = query_const(query);
-    let statement = &copy.statement;
+    let statement = super::attribution::sent_sql(query, &copy.statement);
     let bound = executor_bound(query);
     quote! {
         #docs

@@ -57,6 +57,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         takes_row_locks: false,
         docs: Vec::new(),
         sql: sql.to_string(),
+        attribution: true,
         params,
         row: None,
         loader: None,
@@ -662,4 +663,89 @@ fn an_unnest_query_gets_an_item_struct_and_a_row_wise_function() {
     let id = call.find("item.id").unwrap_or(usize::MAX);
     assert!(id < call.find("item.body").unwrap_or(0), "{code}");
     insta::assert_snapshot!(code);
+}
+
+/// The first two string literals after each `quarry::Query::new(` in
+/// `code` (the name and the SQL, as escaped in the source), and the one
+/// after each `const COPY: &str =`.
+fn sent_texts(code: &str) -> Vec<Vec<String>> {
+    let literals = |text: &str, count: usize| {
+        let mut found = Vec::new();
+        let mut rest = text;
+        while found.len() < count {
+            let Some(start) = rest.find('"') else { break };
+            let body = &rest[start + 1..];
+            let mut end = None;
+            let mut escaped = false;
+            for (at, c) in body.char_indices() {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => {
+                        end = Some(at);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            let Some(end) = end else { break };
+            found.push(body[..end].to_string());
+            rest = &body[end + 1..];
+        }
+        found
+    };
+    let queries = code
+        .split("quarry::Query::new(")
+        .skip(1)
+        .map(|after| literals(after, 2));
+    let copies = code
+        .split("const COPY: &str =")
+        .skip(1)
+        .map(|after| literals(after, 1));
+    queries.chain(copies).collect()
+}
+
+#[test]
+fn every_statement_names_its_query_in_a_leading_comment_unless_switched_off() {
+    let mut all = relations();
+    all.modules[0].queries.push(copy_query());
+    for (name, project) in [("plain", plain_queries()), ("relations", all)] {
+        let on = emitted(&project, "blog.rs");
+        let texts = sent_texts(&on);
+        assert!(texts.len() >= 3, "{name}: {texts:?}");
+        for text in &texts {
+            let (query, sql) = match text.as_slice() {
+                [query, sql] => (query.as_str(), sql),
+                // A `COPY`: its query is the `QUERY` above it.
+                [sql] => ("InsertEvents", sql),
+                _ => panic!("{name}: {text:?}"),
+            };
+            let comment = format!("/* quarry:{query} */ ");
+            assert!(sql.starts_with(&comment), "{name}: {sql}");
+            assert!(
+                !sql[comment.len()..].contains("/* quarry:"),
+                "{name}: {sql}"
+            );
+        }
+        // The rustdoc shows the SQL as written; a query with a stream or
+        // `_with` sends one text.
+        assert!(
+            on.lines()
+                .filter(|line| line.trim_start().starts_with("///"))
+                .all(|line| !line.contains("/* quarry:")),
+            "{name}: {on}"
+        );
+        let mut project = project;
+        for query in &mut project.modules[0].queries {
+            query.attribution = false;
+        }
+        let off = emitted(&project, "blog.rs");
+        assert!(!off.contains("/* quarry:"), "{name}: {off}");
+        assert_eq!(sent_texts(&off).len(), texts.len(), "{name}");
+        // Nothing else differs.
+        let without = project.modules[0].queries.iter().fold(on, |code, query| {
+            code.replace(&format!("/* quarry:{} */ ", query.name), "")
+        });
+        assert_eq!(without, off, "{name}");
+    }
 }

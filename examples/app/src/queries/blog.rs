@@ -42,7 +42,7 @@ pub async fn lock_post_for_update<E: quarry::InTransaction + ?Sized>(
 ) -> Result<LockPostForUpdateRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "LockPostForUpdate",
-        "SELECT id, title, views\nFROM posts\nWHERE id = $1\nFOR UPDATE",
+        "/* quarry:LockPostForUpdate */ SELECT id, title, views\nFROM posts\nWHERE id = $1\nFOR UPDATE",
     );
     quarry::fetch_one(db, &QUERY, &[&id]).await
 }
@@ -102,7 +102,7 @@ pub async fn get_author<E: quarry::Executor + ?Sized>(
 ) -> Result<GetAuthorRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "GetAuthor",
-            "SELECT a.id, a.name, a.email, a.bio, a.avatar\nFROM authors a\nWHERE a.id = $1",
+            "/* quarry:GetAuthor */ SELECT a.id, a.name, a.email, a.bio, a.avatar\nFROM authors a\nWHERE a.id = $1",
         )
         .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
@@ -171,7 +171,7 @@ pub(crate) async fn authors_by_ids_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToOne<i64, AuthorsByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "AuthorsByIds",
-            "SELECT a.id, a.name, a.email, a.bio\nFROM authors a\nWHERE a.id = ANY ($1)\nORDER BY a.id",
+            "/* quarry:AuthorsByIds */ SELECT a.id, a.name, a.email, a.bio\nFROM authors a\nWHERE a.id = ANY ($1)\nORDER BY a.id",
         )
         .read_only();
     if ids.is_empty() {
@@ -210,7 +210,7 @@ pub async fn set_author_avatar<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "SetAuthorAvatar",
-        "UPDATE authors\nSET avatar = $1\nWHERE id = $2",
+        "/* quarry:SetAuthorAvatar */ UPDATE authors\nSET avatar = $1\nWHERE id = $2",
     );
     quarry::execute(db, &QUERY, &[&avatar, &id]).await
 }
@@ -280,7 +280,7 @@ pub async fn author_leaderboard<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<AuthorLeaderboardRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "AuthorLeaderboard",
-            "SELECT a.id AS author_id, a.name,\n       count(p.id) AS post_count,\n       COALESCE(sum(p.views), 0)::bigint AS total_views,\n       avg(p.views)::float8 AS avg_views,\n       row_number() OVER (ORDER BY COALESCE(sum(p.views), 0) DESC, a.id) AS leaderboard_rank\nFROM authors a\nLEFT JOIN posts p ON p.author_id = a.id AND p.published_at IS NOT NULL\nGROUP BY a.id\nORDER BY leaderboard_rank",
+            "/* quarry:AuthorLeaderboard */ SELECT a.id AS author_id, a.name,\n       count(p.id) AS post_count,\n       COALESCE(sum(p.views), 0)::bigint AS total_views,\n       avg(p.views)::float8 AS avg_views,\n       row_number() OVER (ORDER BY COALESCE(sum(p.views), 0) DESC, a.id) AS leaderboard_rank\nFROM authors a\nLEFT JOIN posts p ON p.author_id = a.id AND p.published_at IS NOT NULL\nGROUP BY a.id\nORDER BY leaderboard_rank",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
@@ -296,7 +296,7 @@ pub fn author_leaderboard_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "AuthorLeaderboard",
-            "SELECT a.id AS author_id, a.name,\n       count(p.id) AS post_count,\n       COALESCE(sum(p.views), 0)::bigint AS total_views,\n       avg(p.views)::float8 AS avg_views,\n       row_number() OVER (ORDER BY COALESCE(sum(p.views), 0) DESC, a.id) AS leaderboard_rank\nFROM authors a\nLEFT JOIN posts p ON p.author_id = a.id AND p.published_at IS NOT NULL\nGROUP BY a.id\nORDER BY leaderboard_rank",
+            "/* quarry:AuthorLeaderboard */ SELECT a.id AS author_id, a.name,\n       count(p.id) AS post_count,\n       COALESCE(sum(p.views), 0)::bigint AS total_views,\n       avg(p.views)::float8 AS avg_views,\n       row_number() OVER (ORDER BY COALESCE(sum(p.views), 0) DESC, a.id) AS leaderboard_rank\nFROM authors a\nLEFT JOIN posts p ON p.author_id = a.id AND p.published_at IS NOT NULL\nGROUP BY a.id\nORDER BY leaderboard_rank",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -355,7 +355,7 @@ pub(crate) async fn posts_by_author_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToMany<i64, PostsByAuthorRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "PostsByAuthor",
-            "SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at DESC NULLS FIRST, p.id",
+            "/* quarry:PostsByAuthor */ SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at DESC NULLS FIRST, p.id",
         )
         .read_only();
     if author_ids.is_empty() {
@@ -431,7 +431,7 @@ pub async fn create_post<E: quarry::Executor + ?Sized>(
 ) -> Result<CreatePostRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CreatePost",
-        "INSERT INTO posts (author_id, title, body, published_at, metadata)\nVALUES ($1, $2, $3, $4, $5)\nRETURNING id, uuid, author_id, title, published_at, views, metadata",
+        "/* quarry:CreatePost */ INSERT INTO posts (author_id, title, body, published_at, metadata)\nVALUES ($1, $2, $3, $4, $5)\nRETURNING id, uuid, author_id, title, published_at, views, metadata",
     );
     quarry::fetch_one(db, &QUERY, &[&author_id, &title, &body, &published_at, &metadata])
         .await
@@ -522,7 +522,7 @@ pub async fn get_post_by_uuid<E: quarry::Executor + ?Sized>(
 ) -> Result<Option<GetPostByUuidRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "GetPostByUuid",
-            "SELECT p.id, p.uuid, p.title, p.body, p.published_at, p.views, p.metadata,\n       a.id AS author_id, a.name AS author_name\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nWHERE p.uuid = $1",
+            "/* quarry:GetPostByUuid */ SELECT p.id, p.uuid, p.title, p.body, p.published_at, p.views, p.metadata,\n       a.id AS author_id, a.name AS author_name\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nWHERE p.uuid = $1",
         )
         .read_only();
     quarry::fetch_opt(db, &QUERY, &[&uuid]).await
@@ -589,7 +589,7 @@ pub async fn list_published_posts<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListPublishedPostsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListPublishedPosts",
-            "SELECT p.id, p.uuid, p.title, p.author_id, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL AND p.published_at <= $1\nORDER BY p.published_at DESC, p.id DESC\nLIMIT $2",
+            "/* quarry:ListPublishedPosts */ SELECT p.id, p.uuid, p.title, p.author_id, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL AND p.published_at <= $1\nORDER BY p.published_at DESC, p.id DESC\nLIMIT $2",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&as_of, &limit]).await
@@ -607,7 +607,7 @@ pub fn list_published_posts_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListPublishedPosts",
-            "SELECT p.id, p.uuid, p.title, p.author_id, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL AND p.published_at <= $1\nORDER BY p.published_at DESC, p.id DESC\nLIMIT $2",
+            "/* quarry:ListPublishedPosts */ SELECT p.id, p.uuid, p.title, p.author_id, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL AND p.published_at <= $1\nORDER BY p.published_at DESC, p.id DESC\nLIMIT $2",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -668,7 +668,7 @@ pub async fn publish_post<E: quarry::Executor + ?Sized>(
 ) -> Result<Option<PublishPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "PublishPost",
-        "UPDATE posts\nSET published_at = $1\nWHERE id = $2 AND published_at IS NULL\nRETURNING id, title, published_at",
+        "/* quarry:PublishPost */ UPDATE posts\nSET published_at = $1\nWHERE id = $2 AND published_at IS NULL\nRETURNING id, title, published_at",
     );
     quarry::fetch_opt(db, &QUERY, &[&published_at, &id]).await
 }
@@ -703,7 +703,7 @@ pub async fn increment_post_views<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "IncrementPostViews",
-        "UPDATE posts\nSET views = views + 1\nWHERE uuid = $1",
+        "/* quarry:IncrementPostViews */ UPDATE posts\nSET views = views + 1\nWHERE uuid = $1",
     );
     quarry::execute(db, &QUERY, &[&uuid]).await
 }
@@ -769,7 +769,7 @@ pub async fn posts_with_comment_counts<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<PostsWithCommentCountsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "PostsWithCommentCounts",
-            "SELECT p.id, p.title, a.name AS author_name,\n       count(c.id) AS comment_count,\n       max(c.created_at) AS last_comment_at\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nLEFT JOIN comments c ON c.post_id = p.id\nGROUP BY p.id, a.id\nHAVING count(c.id) >= $1\nORDER BY comment_count DESC, p.id",
+            "/* quarry:PostsWithCommentCounts */ SELECT p.id, p.title, a.name AS author_name,\n       count(c.id) AS comment_count,\n       max(c.created_at) AS last_comment_at\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nLEFT JOIN comments c ON c.post_id = p.id\nGROUP BY p.id, a.id\nHAVING count(c.id) >= $1\nORDER BY comment_count DESC, p.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&min_comments]).await
@@ -786,7 +786,7 @@ pub fn posts_with_comment_counts_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "PostsWithCommentCounts",
-            "SELECT p.id, p.title, a.name AS author_name,\n       count(c.id) AS comment_count,\n       max(c.created_at) AS last_comment_at\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nLEFT JOIN comments c ON c.post_id = p.id\nGROUP BY p.id, a.id\nHAVING count(c.id) >= $1\nORDER BY comment_count DESC, p.id",
+            "/* quarry:PostsWithCommentCounts */ SELECT p.id, p.title, a.name AS author_name,\n       count(c.id) AS comment_count,\n       max(c.created_at) AS last_comment_at\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nLEFT JOIN comments c ON c.post_id = p.id\nGROUP BY p.id, a.id\nHAVING count(c.id) >= $1\nORDER BY comment_count DESC, p.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -850,7 +850,7 @@ pub async fn posts_by_tag<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<PostsByTagRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "PostsByTag",
-            "SELECT p.id, p.title, p.published_at, a.name AS author_name\nFROM tags t\nJOIN post_tags pt ON pt.tag_id = t.id\nJOIN posts p ON p.id = pt.post_id\nJOIN authors a ON a.id = p.author_id\nWHERE t.name = $1\nORDER BY p.published_at DESC NULLS LAST, p.id",
+            "/* quarry:PostsByTag */ SELECT p.id, p.title, p.published_at, a.name AS author_name\nFROM tags t\nJOIN post_tags pt ON pt.tag_id = t.id\nJOIN posts p ON p.id = pt.post_id\nJOIN authors a ON a.id = p.author_id\nWHERE t.name = $1\nORDER BY p.published_at DESC NULLS LAST, p.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&tag]).await
@@ -867,7 +867,7 @@ pub fn posts_by_tag_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "PostsByTag",
-            "SELECT p.id, p.title, p.published_at, a.name AS author_name\nFROM tags t\nJOIN post_tags pt ON pt.tag_id = t.id\nJOIN posts p ON p.id = pt.post_id\nJOIN authors a ON a.id = p.author_id\nWHERE t.name = $1\nORDER BY p.published_at DESC NULLS LAST, p.id",
+            "/* quarry:PostsByTag */ SELECT p.id, p.title, p.published_at, a.name AS author_name\nFROM tags t\nJOIN post_tags pt ON pt.tag_id = t.id\nJOIN posts p ON p.id = pt.post_id\nJOIN authors a ON a.id = p.author_id\nWHERE t.name = $1\nORDER BY p.published_at DESC NULLS LAST, p.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -933,7 +933,7 @@ pub async fn search_posts_by_metadata<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<SearchPostsByMetadataRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "SearchPostsByMetadata",
-            "SELECT p.id, p.title, p.metadata,\n       p.metadata ->> 'lang' AS lang,\n       (p.metadata -> 'reading_minutes')::int AS reading_minutes\nFROM posts p\nWHERE p.metadata @> $1\nORDER BY p.id",
+            "/* quarry:SearchPostsByMetadata */ SELECT p.id, p.title, p.metadata,\n       p.metadata ->> 'lang' AS lang,\n       (p.metadata -> 'reading_minutes')::int AS reading_minutes\nFROM posts p\nWHERE p.metadata @> $1\nORDER BY p.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&filter]).await
@@ -950,7 +950,7 @@ pub fn search_posts_by_metadata_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "SearchPostsByMetadata",
-            "SELECT p.id, p.title, p.metadata,\n       p.metadata ->> 'lang' AS lang,\n       (p.metadata -> 'reading_minutes')::int AS reading_minutes\nFROM posts p\nWHERE p.metadata @> $1\nORDER BY p.id",
+            "/* quarry:SearchPostsByMetadata */ SELECT p.id, p.title, p.metadata,\n       p.metadata ->> 'lang' AS lang,\n       (p.metadata -> 'reading_minutes')::int AS reading_minutes\nFROM posts p\nWHERE p.metadata @> $1\nORDER BY p.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -1031,7 +1031,7 @@ pub async fn author_post_timeline<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<AuthorPostTimelineRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "AuthorPostTimeline",
-            "SELECT p.author_id, p.id AS post_id, p.title,\n       (p.published_at AT TIME ZONE 'UTC')::date AS published_on,\n       p.views,\n       lag(p.title) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id) AS previous_title,\n       (p.published_at AT TIME ZONE 'UTC')::date\n         - lag((p.published_at AT TIME ZONE 'UTC')::date) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)\n         AS days_since_previous,\n       sum(p.views) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)::bigint AS cumulative_views\nFROM posts p\nWHERE p.published_at IS NOT NULL\n  AND p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at, p.id",
+            "/* quarry:AuthorPostTimeline */ SELECT p.author_id, p.id AS post_id, p.title,\n       (p.published_at AT TIME ZONE 'UTC')::date AS published_on,\n       p.views,\n       lag(p.title) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id) AS previous_title,\n       (p.published_at AT TIME ZONE 'UTC')::date\n         - lag((p.published_at AT TIME ZONE 'UTC')::date) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)\n         AS days_since_previous,\n       sum(p.views) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)::bigint AS cumulative_views\nFROM posts p\nWHERE p.published_at IS NOT NULL\n  AND p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at, p.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&author_ids]).await
@@ -1048,7 +1048,7 @@ pub fn author_post_timeline_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "AuthorPostTimeline",
-            "SELECT p.author_id, p.id AS post_id, p.title,\n       (p.published_at AT TIME ZONE 'UTC')::date AS published_on,\n       p.views,\n       lag(p.title) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id) AS previous_title,\n       (p.published_at AT TIME ZONE 'UTC')::date\n         - lag((p.published_at AT TIME ZONE 'UTC')::date) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)\n         AS days_since_previous,\n       sum(p.views) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)::bigint AS cumulative_views\nFROM posts p\nWHERE p.published_at IS NOT NULL\n  AND p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at, p.id",
+            "/* quarry:AuthorPostTimeline */ SELECT p.author_id, p.id AS post_id, p.title,\n       (p.published_at AT TIME ZONE 'UTC')::date AS published_on,\n       p.views,\n       lag(p.title) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id) AS previous_title,\n       (p.published_at AT TIME ZONE 'UTC')::date\n         - lag((p.published_at AT TIME ZONE 'UTC')::date) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)\n         AS days_since_previous,\n       sum(p.views) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)::bigint AS cumulative_views\nFROM posts p\nWHERE p.published_at IS NOT NULL\n  AND p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at, p.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -1191,7 +1191,7 @@ pub(crate) async fn comments_by_post_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToMany<i64, CommentsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "CommentsByPost",
-            "SELECT c.id, c.post_id, c.author_id, a.name AS author_name, c.body, c.created_at\nFROM comments c\nLEFT JOIN authors a ON a.id = c.author_id\nWHERE c.post_id = ANY ($1)\nORDER BY c.post_id, c.created_at, c.id",
+            "/* quarry:CommentsByPost */ SELECT c.id, c.post_id, c.author_id, a.name AS author_name, c.body, c.created_at\nFROM comments c\nLEFT JOIN authors a ON a.id = c.author_id\nWHERE c.post_id = ANY ($1)\nORDER BY c.post_id, c.created_at, c.id",
         )
         .read_only();
     if post_ids.is_empty() {
@@ -1270,7 +1270,7 @@ pub async fn add_comment<E: quarry::Executor + ?Sized>(
 ) -> Result<AddCommentRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AddComment",
-        "INSERT INTO comments (post_id, author_id, body, created_at)\nVALUES ($1, $2, $3, $4)\nRETURNING id, post_id, author_id, body, created_at",
+        "/* quarry:AddComment */ INSERT INTO comments (post_id, author_id, body, created_at)\nVALUES ($1, $2, $3, $4)\nRETURNING id, post_id, author_id, body, created_at",
     );
     quarry::fetch_one(db, &QUERY, &[&post_id, &author_id, &body, &created_at]).await
 }
@@ -1309,7 +1309,7 @@ pub async fn delete_comment<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "DeleteComment",
-        "DELETE FROM comments\nWHERE id = $1",
+        "/* quarry:DeleteComment */ DELETE FROM comments\nWHERE id = $1",
     );
     quarry::execute(db, &QUERY, &[&id]).await
 }
@@ -1362,7 +1362,7 @@ pub async fn upsert_tag<E: quarry::Executor + ?Sized>(
 ) -> Result<UpsertTagRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "UpsertTag",
-        "INSERT INTO tags (name)\nVALUES ($1)\nON CONFLICT (name) DO UPDATE\nSET name = EXCLUDED.name\nRETURNING id, name",
+        "/* quarry:UpsertTag */ INSERT INTO tags (name)\nVALUES ($1)\nON CONFLICT (name) DO UPDATE\nSET name = EXCLUDED.name\nRETURNING id, name",
     );
     quarry::fetch_one(db, &QUERY, &[&name]).await
 }
@@ -1396,7 +1396,7 @@ pub async fn tag_post<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "TagPost",
-        "INSERT INTO post_tags (post_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
+        "/* quarry:TagPost */ INSERT INTO post_tags (post_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
     );
     quarry::execute(db, &QUERY, &[&post_id, &tag_id]).await
 }
@@ -1464,7 +1464,7 @@ pub(crate) async fn tags_by_post_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToMany<i64, TagsByPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "TagsByPost",
-            "SELECT pt.post_id, t.id, t.name\nFROM post_tags pt\nJOIN tags t ON t.id = pt.tag_id\nWHERE pt.post_id = ANY ($1)\nORDER BY pt.post_id, t.name",
+            "/* quarry:TagsByPost */ SELECT pt.post_id, t.id, t.name\nFROM post_tags pt\nJOIN tags t ON t.id = pt.tag_id\nWHERE pt.post_id = ANY ($1)\nORDER BY pt.post_id, t.name",
         )
         .read_only();
     if post_ids.is_empty() {
@@ -1608,7 +1608,7 @@ pub async fn list_posts_with_relations<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListPostsWithRelationsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListPostsWithRelations",
-            "SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL\nORDER BY p.published_at DESC, p.id\nLIMIT $1",
+            "/* quarry:ListPostsWithRelations */ SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL\nORDER BY p.published_at DESC, p.id\nLIMIT $1",
         )
         .read_only();
     let conn = db.snapshot(&QUERY).await?;
@@ -1636,7 +1636,7 @@ pub fn list_posts_with_relations_stream<'a, E: quarry::PortalExecutor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListPostsWithRelations",
-            "SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL\nORDER BY p.published_at DESC, p.id\nLIMIT $1",
+            "/* quarry:ListPostsWithRelations */ SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL\nORDER BY p.published_at DESC, p.id\nLIMIT $1",
         )
         .read_only();
     quarry::fetch_chunked::<
@@ -1689,7 +1689,7 @@ pub async fn add_post_view<E: quarry::Executor + ?Sized>(
 ) -> Result<AddPostViewRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AddPostView",
-        "UPDATE posts\nSET views = views + 1\nWHERE id = $1\nRETURNING views",
+        "/* quarry:AddPostView */ UPDATE posts\nSET views = views + 1\nWHERE id = $1\nRETURNING views",
     );
     quarry::fetch_one(db, &QUERY, &[&id]).await
 }
@@ -1759,7 +1759,7 @@ pub(crate) async fn authors_by_id_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToOne<i64, Author>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "AuthorsById",
-            "SELECT t.id, t.name, t.email, t.bio, t.avatar\nFROM authors t\nWHERE t.id = ANY($1)",
+            "/* quarry:AuthorsById */ SELECT t.id, t.name, t.email, t.bio, t.avatar\nFROM authors t\nWHERE t.id = ANY($1)",
         )
         .read_only();
     if keys.is_empty() {
@@ -1827,7 +1827,7 @@ pub(crate) async fn tags_via_post_tags_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "TagsViaPostTags",
-            "SELECT t.id, t.name, j.post_id AS quarry_key\nFROM post_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.post_id = ANY($1)\nORDER BY j.post_id, t.id",
+            "/* quarry:TagsViaPostTags */ SELECT t.id, t.name, j.post_id AS quarry_key\nFROM post_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.post_id = ANY($1)\nORDER BY j.post_id, t.id",
         )
         .read_only();
     const KEY: quarry::KeyColumn = quarry::KeyColumn {

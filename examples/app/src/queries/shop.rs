@@ -44,7 +44,7 @@ pub async fn get_customer<E: quarry::Executor + ?Sized>(
 ) -> Result<Customer, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "GetCustomer",
-            "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = $1",
+            "/* quarry:GetCustomer */ SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = $1",
         )
         .read_only();
     quarry::fetch_one(db, &QUERY, &[&id]).await
@@ -78,7 +78,7 @@ pub async fn get_customer_by_email<E: quarry::Executor + ?Sized>(
 ) -> Result<Option<Customer>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "GetCustomerByEmail",
-            "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.email = $1",
+            "/* quarry:GetCustomerByEmail */ SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.email = $1",
         )
         .read_only();
     quarry::fetch_opt(db, &QUERY, &[&email]).await
@@ -114,7 +114,7 @@ pub async fn create_customer<E: quarry::Executor + ?Sized>(
 ) -> Result<Customer, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CreateCustomer",
-        "INSERT INTO customers (email, name, phone)\nVALUES ($1, $2, $3)\nRETURNING id, email, name, phone, created_at",
+        "/* quarry:CreateCustomer */ INSERT INTO customers (email, name, phone)\nVALUES ($1, $2, $3)\nRETURNING id, email, name, phone, created_at",
     );
     quarry::fetch_one(db, &QUERY, &[&email, &name, &phone]).await
 }
@@ -156,7 +156,7 @@ pub async fn upsert_customer<E: quarry::Executor + ?Sized>(
 ) -> Result<Customer, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "UpsertCustomer",
-        "INSERT INTO customers (email, name, phone)\nVALUES ($1, $2, $3)\nON CONFLICT (email) DO UPDATE\nSET name = EXCLUDED.name,\n    phone = COALESCE(EXCLUDED.phone, customers.phone)\nRETURNING id, email, name, phone, created_at",
+        "/* quarry:UpsertCustomer */ INSERT INTO customers (email, name, phone)\nVALUES ($1, $2, $3)\nON CONFLICT (email) DO UPDATE\nSET name = EXCLUDED.name,\n    phone = COALESCE(EXCLUDED.phone, customers.phone)\nRETURNING id, email, name, phone, created_at",
     );
     quarry::fetch_one(db, &QUERY, &[&email, &name, &phone]).await
 }
@@ -204,7 +204,7 @@ pub(crate) async fn customers_by_ids_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToOne<i64, Customer>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "CustomersByIds",
-            "SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
+            "/* quarry:CustomersByIds */ SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
         )
         .read_only();
     if ids.is_empty() {
@@ -275,7 +275,7 @@ pub async fn customer_order_stats<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<CustomerOrderStatsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "CustomerOrderStats",
-            "SELECT c.id, c.name, c.email, c.phone,\n       count(o.id) AS order_count,\n       max(o.placed_at) AS last_order_at\nFROM customers c\nLEFT JOIN orders o ON o.customer_id = c.id\nGROUP BY c.id\nORDER BY c.id",
+            "/* quarry:CustomerOrderStats */ SELECT c.id, c.name, c.email, c.phone,\n       count(o.id) AS order_count,\n       max(o.placed_at) AS last_order_at\nFROM customers c\nLEFT JOIN orders o ON o.customer_id = c.id\nGROUP BY c.id\nORDER BY c.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
@@ -291,7 +291,7 @@ pub fn customer_order_stats_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "CustomerOrderStats",
-            "SELECT c.id, c.name, c.email, c.phone,\n       count(o.id) AS order_count,\n       max(o.placed_at) AS last_order_at\nFROM customers c\nLEFT JOIN orders o ON o.customer_id = c.id\nGROUP BY c.id\nORDER BY c.id",
+            "/* quarry:CustomerOrderStats */ SELECT c.id, c.name, c.email, c.phone,\n       count(o.id) AS order_count,\n       max(o.placed_at) AS last_order_at\nFROM customers c\nLEFT JOIN orders o ON o.customer_id = c.id\nGROUP BY c.id\nORDER BY c.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -353,7 +353,7 @@ pub async fn category_tree<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<CategoryTreeRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "CategoryTree",
-            "WITH RECURSIVE tree AS (\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, 0 AS depth, c.slug::text AS path\n    FROM categories c\n    WHERE c.parent_id IS NULL\n    UNION ALL\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, t.depth + 1, t.path || '/' || c.slug\n    FROM categories c\n    JOIN tree t ON c.parent_id = t.id\n)\nSELECT t.id, t.parent_id, t.name, t.slug, t.sort_order, t.depth, t.path\nFROM tree t\nORDER BY t.path",
+            "/* quarry:CategoryTree */ WITH RECURSIVE tree AS (\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, 0 AS depth, c.slug::text AS path\n    FROM categories c\n    WHERE c.parent_id IS NULL\n    UNION ALL\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, t.depth + 1, t.path || '/' || c.slug\n    FROM categories c\n    JOIN tree t ON c.parent_id = t.id\n)\nSELECT t.id, t.parent_id, t.name, t.slug, t.sort_order, t.depth, t.path\nFROM tree t\nORDER BY t.path",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
@@ -369,7 +369,7 @@ pub fn category_tree_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "CategoryTree",
-            "WITH RECURSIVE tree AS (\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, 0 AS depth, c.slug::text AS path\n    FROM categories c\n    WHERE c.parent_id IS NULL\n    UNION ALL\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, t.depth + 1, t.path || '/' || c.slug\n    FROM categories c\n    JOIN tree t ON c.parent_id = t.id\n)\nSELECT t.id, t.parent_id, t.name, t.slug, t.sort_order, t.depth, t.path\nFROM tree t\nORDER BY t.path",
+            "/* quarry:CategoryTree */ WITH RECURSIVE tree AS (\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, 0 AS depth, c.slug::text AS path\n    FROM categories c\n    WHERE c.parent_id IS NULL\n    UNION ALL\n    SELECT c.id, c.parent_id, c.name, c.slug, c.sort_order, t.depth + 1, t.path || '/' || c.slug\n    FROM categories c\n    JOIN tree t ON c.parent_id = t.id\n)\nSELECT t.id, t.parent_id, t.name, t.slug, t.sort_order, t.depth, t.path\nFROM tree t\nORDER BY t.path",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -425,7 +425,7 @@ pub(crate) async fn categories_by_ids_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToOne<i64, CategoriesByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "CategoriesByIds",
-            "SELECT c.id, c.parent_id, c.name, c.slug\nFROM categories c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
+            "/* quarry:CategoriesByIds */ SELECT c.id, c.parent_id, c.name, c.slug\nFROM categories c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
         )
         .read_only();
     if ids.is_empty() {
@@ -507,7 +507,7 @@ pub async fn products_in_category_tree<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ProductsInCategoryTreeRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ProductsInCategoryTree",
-            "WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
+            "/* quarry:ProductsInCategoryTree */ WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&category_id]).await
@@ -524,7 +524,7 @@ pub fn products_in_category_tree_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ProductsInCategoryTree",
-            "WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
+            "/* quarry:ProductsInCategoryTree */ WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -604,7 +604,7 @@ pub async fn search_products<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<SearchProductsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "SearchProducts",
-            "SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
+            "/* quarry:SearchProducts */ SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&query, &category_id, &tag, &max_price]).await
@@ -624,7 +624,7 @@ pub fn search_products_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "SearchProducts",
-            "SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
+            "/* quarry:SearchProducts */ SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -807,7 +807,7 @@ pub(crate) async fn products_by_ids_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToOne<i64, ProductsByIdsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ProductsByIds",
-            "SELECT p.id, p.category_id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg, p.active\nFROM products p\nWHERE p.id = ANY ($1)\nORDER BY p.id",
+            "/* quarry:ProductsByIds */ SELECT p.id, p.category_id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg, p.active\nFROM products p\nWHERE p.id = ANY ($1)\nORDER BY p.id",
         )
         .read_only();
     if ids.is_empty() {
@@ -879,7 +879,7 @@ pub async fn adjust_stock<E: quarry::Executor + ?Sized>(
 ) -> Result<AdjustStockRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AdjustStock",
-        "UPDATE products\nSET stock = stock + $1\nWHERE id = $2\nRETURNING id, sku, stock",
+        "/* quarry:AdjustStock */ UPDATE products\nSET stock = stock + $1\nWHERE id = $2\nRETURNING id, sku, stock",
     );
     quarry::fetch_one(db, &QUERY, &[&delta, &id]).await
 }
@@ -937,7 +937,7 @@ pub async fn set_product_tags<E: quarry::Executor + ?Sized>(
 ) -> Result<SetProductTagsRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "SetProductTags",
-        "UPDATE products\nSET tags = $1\nWHERE id = $2\nRETURNING id, sku, tags",
+        "/* quarry:SetProductTags */ UPDATE products\nSET tags = $1\nWHERE id = $2\nRETURNING id, sku, tags",
     );
     quarry::fetch_one(db, &QUERY, &[&tags, &id]).await
 }
@@ -1017,9 +1017,9 @@ pub async fn import_products<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "ImportProducts",
-        "INSERT INTO products (category_id, sku, name, price, description, stock, tags) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "/* quarry:ImportProducts */ INSERT INTO products (category_id, sku, name, price, description, stock, tags) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     );
-    const COPY: &str = "COPY products (category_id, sku, name, price, description, stock, tags) FROM STDIN (FORMAT binary)";
+    const COPY: &str = "/* quarry:ImportProducts */ COPY products (category_id, sku, name, price, description, stock, tags) FROM STDIN (FORMAT binary)";
     quarry::copy_in(db, &QUERY, COPY, rows).await
 }
 
@@ -1056,7 +1056,7 @@ pub async fn set_product_prices<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<u64>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "SetProductPrices",
-        "UPDATE products\nSET price = $1\nWHERE sku = $2",
+        "/* quarry:SetProductPrices */ UPDATE products\nSET price = $1\nWHERE sku = $2",
     );
     quarry::batch_execute(db, &QUERY, items).await
 }
@@ -1114,7 +1114,7 @@ pub async fn list_orders_for_customer<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListOrdersForCustomerRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListOrdersForCustomer",
-            "SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
+            "/* quarry:ListOrdersForCustomer */ SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&customer_id, &status]).await
@@ -1132,7 +1132,7 @@ pub fn list_orders_for_customer_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListOrdersForCustomer",
-            "SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
+            "/* quarry:ListOrdersForCustomer */ SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -1200,7 +1200,7 @@ pub async fn list_recent_orders<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListRecentOrdersRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListRecentOrders",
-            "SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
+            "/* quarry:ListRecentOrders */ SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&since, &limit]).await
@@ -1218,7 +1218,7 @@ pub fn list_recent_orders_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListRecentOrders",
-            "SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
+            "/* quarry:ListRecentOrders */ SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -1289,7 +1289,7 @@ pub async fn place_order<E: quarry::Executor + ?Sized>(
 ) -> Result<PlaceOrderRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "PlaceOrder",
-        "INSERT INTO orders (customer_id, status, placed_at, note)\nVALUES ($1, $2, $3, $4)\nRETURNING id, customer_id, status, placed_at, note, shipped_on",
+        "/* quarry:PlaceOrder */ INSERT INTO orders (customer_id, status, placed_at, note)\nVALUES ($1, $2, $3, $4)\nRETURNING id, customer_id, status, placed_at, note, shipped_on",
     );
     quarry::fetch_one(db, &QUERY, &[&customer_id, &status, &placed_at, &note]).await
 }
@@ -1360,7 +1360,7 @@ pub async fn update_order_status<E: quarry::Executor + ?Sized>(
 ) -> Result<Option<UpdateOrderStatusRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "UpdateOrderStatus",
-        "UPDATE orders\nSET status = $1,\n    shipped_on = COALESCE($2, shipped_on)\nWHERE id = $3\nRETURNING id, status, shipped_on",
+        "/* quarry:UpdateOrderStatus */ UPDATE orders\nSET status = $1,\n    shipped_on = COALESCE($2, shipped_on)\nWHERE id = $3\nRETURNING id, status, shipped_on",
     );
     quarry::fetch_opt(db, &QUERY, &[&status, &shipped_on, &id]).await
 }
@@ -1429,7 +1429,7 @@ pub async fn add_order_item<E: quarry::Executor + ?Sized>(
 ) -> Result<AddOrderItemRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AddOrderItem",
-        "INSERT INTO order_items (order_id, product_id, quantity, unit_price)\nVALUES ($1, $2, $3, $4)\nON CONFLICT (order_id, product_id) DO UPDATE\nSET quantity = order_items.quantity + EXCLUDED.quantity\nRETURNING id, order_id, product_id, quantity, unit_price",
+        "/* quarry:AddOrderItem */ INSERT INTO order_items (order_id, product_id, quantity, unit_price)\nVALUES ($1, $2, $3, $4)\nON CONFLICT (order_id, product_id) DO UPDATE\nSET quantity = order_items.quantity + EXCLUDED.quantity\nRETURNING id, order_id, product_id, quantity, unit_price",
     );
     quarry::fetch_one(db, &QUERY, &[&order_id, &product_id, &quantity, &unit_price])
         .await
@@ -1593,7 +1593,7 @@ pub(crate) async fn items_by_order_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToMany<i64, ItemsByOrderRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ItemsByOrder",
-            "SELECT oi.id, oi.order_id, oi.product_id, p.sku, p.name AS product_name,\n       oi.quantity, oi.unit_price,\n       oi.quantity * oi.unit_price AS line_total\nFROM order_items oi\nJOIN products p ON p.id = oi.product_id\nWHERE oi.order_id = ANY ($1)\nORDER BY oi.order_id, oi.id",
+            "/* quarry:ItemsByOrder */ SELECT oi.id, oi.order_id, oi.product_id, p.sku, p.name AS product_name,\n       oi.quantity, oi.unit_price,\n       oi.quantity * oi.unit_price AS line_total\nFROM order_items oi\nJOIN products p ON p.id = oi.product_id\nWHERE oi.order_id = ANY ($1)\nORDER BY oi.order_id, oi.id",
         )
         .read_only();
     if order_ids.is_empty() {
@@ -1642,7 +1642,7 @@ pub async fn remove_order_item<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "RemoveOrderItem",
-        "DELETE FROM order_items\nWHERE order_id = $1 AND product_id = $2",
+        "/* quarry:RemoveOrderItem */ DELETE FROM order_items\nWHERE order_id = $1 AND product_id = $2",
     );
     quarry::execute(db, &QUERY, &[&order_id, &product_id]).await
 }
@@ -1676,7 +1676,7 @@ pub async fn delete_cancelled_orders_before<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "DeleteCancelledOrdersBefore",
-        "DELETE FROM orders\nWHERE status = 'cancelled' AND placed_at < $1",
+        "/* quarry:DeleteCancelledOrdersBefore */ DELETE FROM orders\nWHERE status = 'cancelled' AND placed_at < $1",
     );
     quarry::execute(db, &QUERY, &[&before]).await
 }
@@ -1749,7 +1749,7 @@ pub async fn top_products_by_revenue<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<TopProductsByRevenueRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "TopProductsByRevenue",
-            "SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
+            "/* quarry:TopProductsByRevenue */ SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&min_units, &limit]).await
@@ -1767,7 +1767,7 @@ pub fn top_products_by_revenue_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "TopProductsByRevenue",
-            "SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
+            "/* quarry:TopProductsByRevenue */ SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -1852,7 +1852,7 @@ pub async fn customer_order_timeline<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<CustomerOrderTimelineRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "CustomerOrderTimeline",
-            "WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
+            "/* quarry:CustomerOrderTimeline */ WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&customer_ids]).await
@@ -1869,7 +1869,7 @@ pub fn customer_order_timeline_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "CustomerOrderTimeline",
-            "WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
+            "/* quarry:CustomerOrderTimeline */ WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -1956,7 +1956,7 @@ pub async fn sales_comparison<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<SalesComparisonRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "SalesComparison",
-            "WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
+            "/* quarry:SalesComparison */ WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
         )
         .read_only();
     quarry::fetch_all(
@@ -1981,7 +1981,7 @@ pub fn sales_comparison_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "SalesComparison",
-            "WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
+            "/* quarry:SalesComparison */ WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -2135,7 +2135,7 @@ pub async fn list_orders_with_details<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListOrdersWithDetailsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListOrdersWithDetails",
-            "SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
+            "/* quarry:ListOrdersWithDetails */ SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
         )
         .read_only();
     let conn = db.snapshot(&QUERY).await?;
@@ -2163,7 +2163,7 @@ pub fn list_orders_with_details_stream<'a, E: quarry::PortalExecutor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListOrdersWithDetails",
-            "SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
+            "/* quarry:ListOrdersWithDetails */ SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
         )
         .read_only();
     quarry::fetch_chunked::<

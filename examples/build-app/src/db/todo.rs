@@ -38,7 +38,7 @@ pub async fn create_list<E: quarry::Executor + ?Sized>(
 ) -> Result<CreateListRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CreateList",
-        "INSERT INTO lists (title)\nVALUES ($1)\nRETURNING id, title, created_at",
+        "/* quarry:CreateList */ INSERT INTO lists (title)\nVALUES ($1)\nRETURNING id, title, created_at",
     );
     quarry::fetch_one(db, &QUERY, &[&title]).await
 }
@@ -100,7 +100,7 @@ pub async fn add_todo<E: quarry::Executor + ?Sized>(
 ) -> Result<AddTodoRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "AddTodo",
-        "INSERT INTO todos (list_id, title, due_on)\nVALUES ($1, $2, $3)\nRETURNING id, list_id, title, due_on, created_at",
+        "/* quarry:AddTodo */ INSERT INTO todos (list_id, title, due_on)\nVALUES ($1, $2, $3)\nRETURNING id, list_id, title, due_on, created_at",
     );
     quarry::fetch_one(db, &QUERY, &[&list_id, &title, &due_on]).await
 }
@@ -160,7 +160,7 @@ pub async fn complete_todo<E: quarry::Executor + ?Sized>(
 ) -> Result<Option<CompleteTodoRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "CompleteTodo",
-        "UPDATE todos\nSET done_at = $1\nWHERE id = $2 AND done_at IS NULL\nRETURNING id, title, done_at",
+        "/* quarry:CompleteTodo */ UPDATE todos\nSET done_at = $1\nWHERE id = $2 AND done_at IS NULL\nRETURNING id, title, done_at",
     );
     quarry::fetch_opt(db, &QUERY, &[&done_at, &id]).await
 }
@@ -215,7 +215,7 @@ pub async fn upsert_tag<E: quarry::Executor + ?Sized>(
 ) -> Result<UpsertTagRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "UpsertTag",
-        "INSERT INTO tags (name)\nVALUES ($1)\nON CONFLICT (name) DO UPDATE\nSET name = EXCLUDED.name\nRETURNING id, name",
+        "/* quarry:UpsertTag */ INSERT INTO tags (name)\nVALUES ($1)\nON CONFLICT (name) DO UPDATE\nSET name = EXCLUDED.name\nRETURNING id, name",
     );
     quarry::fetch_one(db, &QUERY, &[&name]).await
 }
@@ -249,7 +249,7 @@ pub async fn tag_todo<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "TagTodo",
-        "INSERT INTO todo_tags (todo_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
+        "/* quarry:TagTodo */ INSERT INTO todo_tags (todo_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
     );
     quarry::execute(db, &QUERY, &[&todo_id, &tag_id]).await
 }
@@ -310,7 +310,7 @@ pub async fn open_todos_due_by<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<OpenTodosDueByRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "OpenTodosDueBy",
-            "SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
+            "/* quarry:OpenTodosDueBy */ SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&date]).await
@@ -327,7 +327,7 @@ pub fn open_todos_due_by_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "OpenTodosDueBy",
-            "SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
+            "/* quarry:OpenTodosDueBy */ SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -458,7 +458,7 @@ pub(crate) async fn todos_by_list_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToMany<i64, TodosByListRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "TodosByList",
-            "SELECT t.id, t.list_id, t.title, t.due_on, t.done_at\nFROM todos t\nWHERE t.list_id = ANY ($1)\nORDER BY t.list_id, t.done_at IS NOT NULL, t.due_on NULLS LAST, t.id",
+            "/* quarry:TodosByList */ SELECT t.id, t.list_id, t.title, t.due_on, t.done_at\nFROM todos t\nWHERE t.list_id = ANY ($1)\nORDER BY t.list_id, t.done_at IS NOT NULL, t.due_on NULLS LAST, t.id",
         )
         .read_only();
     if list_ids.is_empty() {
@@ -577,7 +577,7 @@ pub async fn lists_with_todos<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListsWithTodosRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListsWithTodos",
-            "SELECT l.id, l.title, l.created_at\nFROM lists l\nORDER BY l.id",
+            "/* quarry:ListsWithTodos */ SELECT l.id, l.title, l.created_at\nFROM lists l\nORDER BY l.id",
         )
         .read_only();
     let conn = db.snapshot(&QUERY).await?;
@@ -604,7 +604,7 @@ pub fn lists_with_todos_stream<'a, E: quarry::PortalExecutor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListsWithTodos",
-            "SELECT l.id, l.title, l.created_at\nFROM lists l\nORDER BY l.id",
+            "/* quarry:ListsWithTodos */ SELECT l.id, l.title, l.created_at\nFROM lists l\nORDER BY l.id",
         )
         .read_only();
     quarry::fetch_chunked::<ListsWithTodosRow, _>(db, &QUERY, 1000, vec![])
@@ -653,7 +653,7 @@ pub(crate) async fn tags_via_todo_tags_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToMany<i64, Tag>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "TagsViaTodoTags",
-            "SELECT t.id, t.name, j.todo_id AS quarry_key\nFROM todo_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.todo_id = ANY($1)\nORDER BY j.todo_id, t.id",
+            "/* quarry:TagsViaTodoTags */ SELECT t.id, t.name, j.todo_id AS quarry_key\nFROM todo_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.todo_id = ANY($1)\nORDER BY j.todo_id, t.id",
         )
         .read_only();
     const KEY: quarry::KeyColumn = quarry::KeyColumn {

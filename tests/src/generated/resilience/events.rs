@@ -32,7 +32,7 @@ pub async fn list_events<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListEventsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListEvents",
-            "SELECT * FROM events ORDER BY id",
+            "/* quarry:ListEvents */ SELECT * FROM events ORDER BY id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
@@ -48,7 +48,7 @@ pub fn list_events_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListEvents",
-            "SELECT * FROM events ORDER BY id",
+            "/* quarry:ListEvents */ SELECT * FROM events ORDER BY id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -81,7 +81,7 @@ pub async fn count_events<E: quarry::Executor + ?Sized>(
 ) -> Result<CountEventsRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "CountEvents",
-            "SELECT count(*) AS total FROM events",
+            "/* quarry:CountEvents */ SELECT count(*) AS total FROM events",
         )
         .read_only();
     quarry::fetch_one(db, &QUERY, &[]).await
@@ -100,7 +100,7 @@ pub async fn insert_event_slowly<E: quarry::Executor + ?Sized>(
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
         "InsertEventSlowly",
-        "INSERT INTO events (id, label) SELECT $1, $2 FROM pg_sleep($3)",
+        "/* quarry:InsertEventSlowly */ INSERT INTO events (id, label) SELECT $1, $2 FROM pg_sleep($3)",
     );
     quarry::execute(db, &QUERY, &[&id, &label, &seconds]).await
 }

@@ -34,7 +34,7 @@ pub async fn payloads<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<PayloadsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "Payloads",
-            "SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
+            "/* quarry:Payloads */ SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&n]).await
@@ -51,7 +51,7 @@ pub fn payloads_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "Payloads",
-            "SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
+            "/* quarry:Payloads */ SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -105,7 +105,7 @@ pub async fn labels<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<LabelsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "Labels",
-            "SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
+            "/* quarry:Labels */ SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[&prefix, &n]).await
@@ -123,7 +123,7 @@ pub fn labels_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "Labels",
-            "SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
+            "/* quarry:Labels */ SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -176,7 +176,7 @@ pub async fn owner_names<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<OwnerNamesRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "OwnerNames",
-            "SELECT o.id, o.name FROM owners o ORDER BY o.id",
+            "/* quarry:OwnerNames */ SELECT o.id, o.name FROM owners o ORDER BY o.id",
         )
         .read_only();
     quarry::fetch_all(db, &QUERY, &[]).await
@@ -192,7 +192,7 @@ pub fn owner_names_stream<'a, E: quarry::Executor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "OwnerNames",
-            "SELECT o.id, o.name FROM owners o ORDER BY o.id",
+            "/* quarry:OwnerNames */ SELECT o.id, o.name FROM owners o ORDER BY o.id",
         )
         .read_only();
     quarry::fetch_stream(async move {
@@ -293,7 +293,7 @@ pub async fn list_items<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListItemsRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListItems",
-            "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
+            "/* quarry:ListItems */ SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
         )
         .read_only();
     let conn = db.snapshot(&QUERY).await?;
@@ -321,7 +321,7 @@ pub fn list_items_stream<'a, E: quarry::PortalExecutor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListItems",
-            "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
+            "/* quarry:ListItems */ SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
         )
         .read_only();
     quarry::fetch_chunked::<ListItemsRow, _>(db, &QUERY, 1000, vec![Box::new(max_id)])
@@ -435,7 +435,7 @@ pub async fn list_items_by_name<E: quarry::Executor + ?Sized>(
 ) -> Result<Vec<ListItemsByNameRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListItemsByName",
-            "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
+            "/* quarry:ListItemsByName */ SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
         )
         .read_only();
     let conn = db.snapshot(&QUERY).await?;
@@ -463,7 +463,7 @@ pub fn list_items_by_name_stream<'a, E: quarry::PortalExecutor + ?Sized>(
 > + Send + 'a {
     const QUERY: quarry::Query = quarry::Query::new(
             "ListItemsByName",
-            "SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
+            "/* quarry:ListItemsByName */ SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
         )
         .read_only();
     quarry::fetch_chunked::<ListItemsByNameRow, _>(db, &QUERY, 3, vec![Box::new(prefix)])
@@ -525,7 +525,7 @@ pub(crate) async fn owners_by_id_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToOne<i64, Owner>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "OwnersById",
-            "SELECT t.id, t.name\nFROM owners t\nWHERE t.id = ANY($1)",
+            "/* quarry:OwnersById */ SELECT t.id, t.name\nFROM owners t\nWHERE t.id = ANY($1)",
         )
         .read_only();
     if keys.is_empty() {
@@ -595,7 +595,7 @@ pub(crate) async fn notes_by_item_id_distinct<E: quarry::Executor + ?Sized>(
 ) -> Result<quarry::ToMany<i64, Note>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
             "NotesByItemId",
-            "SELECT t.id, t.item_id, t.body\nFROM notes t\nWHERE t.item_id = ANY($1)\nORDER BY t.id",
+            "/* quarry:NotesByItemId */ SELECT t.id, t.item_id, t.body\nFROM notes t\nWHERE t.item_id = ANY($1)\nORDER BY t.id",
         )
         .read_only();
     if keys.is_empty() {
