@@ -10,7 +10,10 @@ use std::sync::OnceLock;
 use codegen::pg::Server;
 
 pub mod adversarial;
+mod child;
 pub mod memory;
+pub mod pgbouncer;
+pub mod replica;
 mod support;
 pub mod type_support;
 
@@ -109,6 +112,24 @@ impl TestDb {
     /// A connection pool on this database.
     pub fn pool(&self) -> quarry::Pool {
         quarry::Pool::connect(&self.url).unwrap_or_else(|e| panic!("pool: {e}"))
+    }
+}
+
+/// Applies the example application's schema (`queries/schema/`) and
+/// `examples/app/seed.sql` through `client`: [`TestDb::with_example_data`]
+/// for a database that is not on [`server`] (a test's own cluster, behind
+/// PgBouncer or with a replica).
+pub async fn load_example_data(client: &tokio_postgres::Client) {
+    let mut files = codegen::schema_files(&workspace_root().join("queries/schema"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    files.push(workspace_root().join("examples/app/seed.sql"));
+    for file in files {
+        let sql = std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+        client
+            .batch_execute(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("apply {}: {e:?}", file.display()));
     }
 }
 
