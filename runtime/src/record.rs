@@ -286,10 +286,17 @@ impl fmt::Display for QueryRecord {
             _ => f.write_str("failed")?,
         }
         write!(f, ", {:.1?}): ", self.elapsed())?;
-        // The SQL on one line, shortened.
+        // The SQL on one line, shortened; without the comment naming the
+        // query (attribution), which would repeat the name.
         const MAX: usize = 120;
+        let sql = self
+            .sql
+            .strip_prefix("/* quarry:")
+            .and_then(|rest| rest.strip_prefix(self.query))
+            .and_then(|rest| rest.strip_prefix(" */ "))
+            .unwrap_or(self.sql);
         let mut written = 0;
-        for word in self.sql.split_whitespace() {
+        for word in sql.split_whitespace() {
             if written >= MAX {
                 return f.write_str(" …");
             }
@@ -439,6 +446,22 @@ mod tests {
         assert_eq!(
             QueryLog::default().mismatch(3),
             "expected 3 statements, but 0 ran"
+        );
+    }
+
+    #[test]
+    fn the_attribution_comment_is_not_repeated_after_the_name() {
+        let mut record = at(0, 2, "GetAuthor");
+        record.sql = "/* quarry:GetAuthor */ SELECT 1\n  FROM t";
+        assert_eq!(
+            record.to_string(),
+            "GetAuthor (1 row, 2.0ms): SELECT 1 FROM t"
+        );
+        // Only the comment naming this query.
+        record.sql = "/* quarry:Other */ SELECT 1";
+        assert_eq!(
+            record.to_string(),
+            "GetAuthor (1 row, 2.0ms): /* quarry:Other */ SELECT 1"
         );
     }
 
