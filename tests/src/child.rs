@@ -57,6 +57,10 @@ impl OsUser {
     }
 }
 
+/// The kinds of [`PrivateDir`] (never `pg`: `quarry-pg-` is the ephemeral
+/// cluster's, which reaps its own).
+pub(crate) const KINDS: [&str; 2] = ["pgbouncer", "replica"];
+
 /// A 0700 directory of the server user in the temp dir, deleted on drop.
 #[derive(Debug)]
 pub(crate) struct PrivateDir {
@@ -64,13 +68,17 @@ pub(crate) struct PrivateDir {
 }
 
 impl PrivateDir {
-    /// Creates `quarry-<kind>-<pid>-<n>`, after deleting the directories of
-    /// that kind left by processes that no longer exist.
+    /// Creates `quarry-<kind>-<pid>-<n>` (`kind` one of [`KINDS`]), after
+    /// deleting the directories of every kind left by processes that no
+    /// longer exist.
     pub(crate) fn create(kind: &str, owner: OsUser) -> PrivateDir {
         static NEXT: AtomicU64 = AtomicU64::new(0);
+        debug_assert!(KINDS.contains(&kind));
         let tmp = std::path::absolute(std::env::temp_dir()).unwrap_or_else(|e| panic!("{e}"));
+        for stale_kind in KINDS {
+            reap_stale(&tmp, &format!("quarry-{stale_kind}-"), owner);
+        }
         let prefix = format!("quarry-{kind}-");
-        reap_stale(&tmp, &prefix, owner);
         loop {
             let n = NEXT.fetch_add(1, Ordering::Relaxed);
             let path = tmp.join(format!("{prefix}{}-{n}", std::process::id()));

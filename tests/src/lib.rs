@@ -3,6 +3,8 @@
 //! One PostgreSQL server per test process — `DATABASE_URL` when set, else an
 //! ephemeral cluster started on first use and stopped when the process exits
 //! — and a fresh database per test, so tests never see each other's data.
+//! For scaling out, [`pgbouncer`] and [`replica`] start a PgBouncer and a
+//! streaming replica next to a test's own cluster.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
