@@ -40,6 +40,10 @@ pub struct ReplicaOptions {
     /// commit that long after the primary made it, so a read right after a
     /// write does not see it there.
     pub recovery_min_apply_delay: Option<String>,
+    /// More server settings for the replica, `(name, value)`, passed as
+    /// `-c name=value` after the primary's (e.g. `("log_statement", "all")`
+    /// to see in [`Replica::log`] what ran there).
+    pub settings: Vec<(String, String)>,
 }
 
 /// A running (or stopped) streaming replica. Dropping it stops it
@@ -67,6 +71,9 @@ impl Replica {
         let (postgres, mut server_options) = primary_command_line(primary.data_dir());
         if let Some(delay) = &options.recovery_min_apply_delay {
             server_options.extend(["-c".to_owned(), format!("recovery_min_apply_delay={delay}")]);
+        }
+        for (name, value) in &options.settings {
+            server_options.extend(["-c".to_owned(), format!("{name}={value}")]);
         }
         allow_local_replication(primary.data_dir());
         let dir = PrivateDir::create("replica", owner);
@@ -422,7 +429,15 @@ fn base_backup(
 
 #[cfg(test)]
 mod tests {
-    use super::split_quoted;
+    use super::{split_quoted, Replica};
+
+    /// Tests share a replica across tasks (`Arc<Replica>`) and stop it from
+    /// `spawn_blocking`.
+    #[test]
+    fn a_replica_is_send_and_sync() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<Replica>();
+    }
 
     #[test]
     fn postmaster_opts_words() {

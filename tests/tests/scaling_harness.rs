@@ -201,7 +201,11 @@ async fn in_recovery(client: &tokio_postgres::Client) -> bool {
 #[tokio::test]
 async fn a_streaming_replica_replays_what_the_primary_commits() {
     let cluster = own_cluster().await;
-    let replica = Replica::create(&cluster, ReplicaOptions::default());
+    let options = ReplicaOptions {
+        settings: vec![("log_statement".to_owned(), "all".to_owned())],
+        ..ReplicaOptions::default()
+    };
+    let replica = Replica::create(&cluster, options);
     // Made after the base backup: the database comes by streaming too.
     let primary = notes_db(&cluster).await;
     primary
@@ -214,6 +218,10 @@ async fn a_streaming_replica_replays_what_the_primary_commits() {
     assert_eq!(note(&standby, 1).await.as_deref(), Some("streamed"));
     assert!(in_recovery(&standby).await);
     assert!(!in_recovery(&primary).await);
+    // The replica's own log shows what ran there.
+    assert!(replica
+        .log()
+        .contains("SELECT body FROM notes WHERE id = $1"));
     let write = standby
         .execute("INSERT INTO notes VALUES (2, 'refused')", &[])
         .await
@@ -233,6 +241,7 @@ async fn a_delayed_replica_shows_a_write_only_once_it_has_replayed_it() {
     // so that a busy machine cannot make that read late.
     let options = ReplicaOptions {
         recovery_min_apply_delay: Some("2s".to_owned()),
+        ..ReplicaOptions::default()
     };
     let replica = Replica::create(&cluster, options);
     let standby = replica.connect("app").await;
@@ -263,7 +272,12 @@ async fn a_stopped_replica_refuses_connections_and_catches_up_once_started() {
     let session = replica.connect("app").await;
     assert_eq!(note(&session, 1).await.as_deref(), Some("before"));
 
-    replica.stop();
+    // Stopping blocks; other tasks go on meanwhile.
+    let replica = Arc::new(replica);
+    let stopping = Arc::clone(&replica);
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
     assert!(!replica.is_running());
     assert!(session.query_one("SELECT 1", &[]).await.is_err());
     assert!(replica
