@@ -22,10 +22,11 @@ const SCHEMA: &str = "
     INSERT INTO events VALUES (1, 'one'), (2, 'two');
 ";
 
-/// The SQL of the generated `CountEvents`, as `pg_prepared_statements` shows it.
-const COUNT_SQL: &str = "SELECT count(*) AS total FROM events";
+/// The SQL of the generated `CountEvents`, as `pg_prepared_statements` shows
+/// it (with the comment naming the query: attribution is on by default).
+const COUNT_SQL: &str = "/* quarry:CountEvents */ SELECT count(*) AS total FROM events";
 /// The SQL of the generated `ListEvents`.
-const LIST_SQL: &str = "SELECT * FROM events ORDER BY id";
+const LIST_SQL: &str = "/* quarry:ListEvents */ SELECT * FROM events ORDER BY id";
 
 async fn events_db(prefix: &str) -> TestDb {
     let db = TestDb::new(prefix).await;
