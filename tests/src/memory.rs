@@ -4,7 +4,7 @@
 //! uses it installs it as its own global allocator, alone in its binary
 //! (every allocation of the process is counted):
 //!
-//! ```ignore
+//! ```text
 //! #[global_allocator]
 //! static ALLOCATOR: quarry_tests::memory::Counting = quarry_tests::memory::Counting;
 //! ```
