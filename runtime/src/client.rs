@@ -9,9 +9,11 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Deref;
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio_postgres::{IsolationLevel, NoTls, Statement};
+
+use crate::pooler::{Pooler, TypeSlot};
 
 /// The prepared statements of one connection, keyed by SQL text.
 ///
@@ -25,6 +27,9 @@ use tokio_postgres::{IsolationLevel, NoTls, Statement};
 #[derive(Default)]
 pub struct StatementCache {
     entries: Entries<Statement>,
+    /// The database's user-defined types, once loaded for pooler-safe
+    /// statements ([`crate::pooler`]).
+    types: Arc<TypeSlot>,
 }
 
 impl StatementCache {
@@ -134,7 +139,7 @@ pub(crate) enum Cache<'a> {
     /// No cache: prepare, execute, close.
     None,
     /// A deadpool connection's cache.
-    Deadpool(&'a deadpool_postgres::StatementCache),
+    Deadpool(&'a Arc<deadpool_postgres::StatementCache>),
     /// A [`Client`]'s cache.
     Quarry(&'a StatementCache),
 }
@@ -155,6 +160,16 @@ impl Cache<'_> {
 
     /// Drops the statement cached for `sql`; returns whether there was one
     /// (a statement that was not cached cannot be stale).
+    /// Where the connection keeps the user-defined types of pooler-safe
+    /// statements: none for a bare tokio-postgres client.
+    pub(crate) fn type_slot(self) -> Option<Arc<TypeSlot>> {
+        match self {
+            Self::None => None,
+            Self::Deadpool(cache) => Some(crate::pooler::deadpool_slot(cache)),
+            Self::Quarry(cache) => Some(Arc::clone(&cache.types)),
+        }
+    }
+
     pub(crate) fn evict(self, sql: &str) -> bool {
         match self {
             Self::None => false,
@@ -193,6 +208,7 @@ impl Cache<'_> {
 pub struct Client {
     client: tokio_postgres::Client,
     cache: StatementCache,
+    pooler: Pooler,
 }
 
 impl Client {
@@ -221,7 +237,16 @@ impl Client {
         Client {
             client,
             cache: StatementCache::default(),
+            pooler: Pooler::Session,
         }
+    }
+
+    /// The client with its statements sent as `pooler` requires: with
+    /// [`Pooler::Transaction`] (a client connected to PgBouncer in
+    /// transaction mode), every statement is unnamed and nothing is cached;
+    /// its transactions too. See [`Pooler`].
+    pub fn with_pooler(self, pooler: Pooler) -> Client {
+        Self { pooler, ..self }
     }
 
     /// The statements prepared on this connection so far.
@@ -236,6 +261,7 @@ impl Client {
         Ok(Transaction {
             inner,
             cache: &self.cache,
+            pooler: self.pooler,
         })
     }
 
@@ -245,6 +271,7 @@ impl Client {
         TransactionBuilder {
             inner: self.client.build_transaction(),
             cache: &self.cache,
+            pooler: self.pooler,
         }
     }
 
@@ -256,6 +283,10 @@ impl Client {
 
     pub(crate) fn cache(&self) -> Cache<'_> {
         Cache::Quarry(&self.cache)
+    }
+
+    pub(crate) fn pooler(&self) -> Pooler {
+        self.pooler
     }
 }
 
@@ -289,6 +320,7 @@ impl fmt::Debug for Client {
 pub struct Transaction<'a> {
     inner: tokio_postgres::Transaction<'a>,
     cache: &'a StatementCache,
+    pooler: Pooler,
 }
 
 impl<'a> Transaction<'a> {
@@ -308,6 +340,7 @@ impl<'a> Transaction<'a> {
         Ok(Transaction {
             inner,
             cache: self.cache,
+            pooler: self.pooler,
         })
     }
 
@@ -320,6 +353,7 @@ impl<'a> Transaction<'a> {
         Ok(Transaction {
             inner,
             cache: self.cache,
+            pooler: self.pooler,
         })
     }
 
@@ -330,6 +364,10 @@ impl<'a> Transaction<'a> {
 
     pub(crate) fn cache(&self) -> Cache<'_> {
         Cache::Quarry(self.cache)
+    }
+
+    pub(crate) fn pooler(&self) -> Pooler {
+        self.pooler
     }
 }
 
@@ -353,6 +391,7 @@ impl fmt::Debug for Transaction<'_> {
 pub struct TransactionBuilder<'a> {
     inner: tokio_postgres::TransactionBuilder<'a>,
     cache: &'a StatementCache,
+    pooler: Pooler,
 }
 
 impl<'a> TransactionBuilder<'a> {
@@ -386,6 +425,7 @@ impl<'a> TransactionBuilder<'a> {
         Ok(Transaction {
             inner,
             cache: self.cache,
+            pooler: self.pooler,
         })
     }
 }

@@ -99,6 +99,16 @@ pub enum Error {
         /// The tokio-postgres error; see [`Error::as_db_error`] for the server's report.
         source: tokio_postgres::Error,
     },
+    /// The statement cannot be sent pooler-safe ([`Pooler`](crate::Pooler)):
+    /// a parameter type is missing or unknown, or a user-defined type cannot
+    /// be resolved on this connection; nothing was sent for it.
+    #[error("query `{query}` cannot run pooler-safe: {source}")]
+    Pooler {
+        /// The query name.
+        query: &'static str,
+        /// What is missing.
+        source: crate::pooler::PoolerError,
+    },
     /// An element of a `:batchone` query returned no row or several.
     #[error("query `{query}`: batch element {index} returned {rows} rows, expected exactly one")]
     BatchRowCount {
@@ -123,7 +133,8 @@ impl Error {
             | Self::MissingRelated { query, .. }
             | Self::NPlusOne { query, .. }
             | Self::Batch { query, .. }
-            | Self::BatchRowCount { query, .. } => query,
+            | Self::BatchRowCount { query, .. }
+            | Self::Pooler { query, .. } => query,
         }
     }
 

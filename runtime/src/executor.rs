@@ -7,15 +7,20 @@
 use std::future::{ready, Future};
 
 use deadpool_postgres::ClientWrapper;
-use futures_util::TryFutureExt as _;
+use std::sync::Arc;
+
+use futures_util::{TryFutureExt as _, TryStreamExt as _};
 use postgres_types::ToSql;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, Row, Statement};
 
 use crate::cancel::{self, CancelState, Owned, StreamGuard};
 use crate::client::Cache;
 use crate::detect::Detector;
 use crate::observe::observe;
+use crate::pooler::{self, Pooler, PoolerError, TypeMap};
+use crate::query::ParamType;
 use crate::retry::{is_stale_plan, Failure, Stage};
 use crate::{Error, Pool, PooledConnection, Query, RowStream, Snapshot};
 
@@ -233,6 +238,9 @@ struct Session<'a> {
     in_transaction: bool,
     /// The cancellation state of a connection the runtime owns ([`cancel`]).
     cancel: Option<&'a CancelState>,
+    /// Every statement is sent unnamed ([`Pooler::Transaction`]), not only
+    /// those of [pooler-safe](Query::pooler_safe) queries.
+    unnamed: bool,
 }
 
 impl<'a> Session<'a> {
@@ -242,6 +250,7 @@ impl<'a> Session<'a> {
             cache: Cache::None,
             in_transaction: false,
             cancel: None,
+            unnamed: false,
         }
     }
 
@@ -251,7 +260,21 @@ impl<'a> Session<'a> {
             cache: Cache::Deadpool(&client.statement_cache),
             in_transaction: false,
             cancel: None,
+            unnamed: false,
         }
+    }
+
+    /// The session with its statements sent as `pooler` requires.
+    fn pooler(self, pooler: Pooler) -> Self {
+        Self {
+            unnamed: pooler == Pooler::Transaction,
+            ..self
+        }
+    }
+
+    /// Whether `query` is sent as an unnamed statement.
+    fn is_unnamed(self, query: &Query) -> bool {
+        self.unnamed || query.is_pooler_safe()
     }
 
     /// A connection the runtime owns: a cancelled statement marks it, so
@@ -319,11 +342,74 @@ impl<'a> Session<'a> {
         })
     }
 
+    /// Runs `query` as one unnamed statement carrying its declared parameter
+    /// types (pooler-safe: Parse, Bind, Describe, Execute and Sync in one
+    /// round trip, nothing left on the server), cancelled on the server when
+    /// dropped before it completes, and hands its rows to `consume`.
+    async fn run_unnamed<T, F, Fut>(
+        self,
+        query: &Query,
+        params: &[&(dyn ToSql + Sync)],
+        consume: F,
+    ) -> Result<T, Failure>
+    where
+        F: FnOnce(tokio_postgres::RowStream) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let types = self.param_types(query, params.len()).await?;
+        let guard = cancel::arm(self.client, self.cancel).await;
+        let typed = params
+            .iter()
+            .zip(types)
+            .map(|(param, ty)| (*param as &dyn ToSql, ty));
+        let result = match self.client.query_typed_raw(query.sql(), typed).await {
+            Ok(rows) => consume(rows).await,
+            Err(source) => Err(source),
+        };
+        guard.disarm();
+        result.map_err(|source| Failure::new(query, Stage::Execute, source))
+    }
+
+    /// The types of `query`'s parameters for an unnamed statement; the
+    /// user-defined ones from the connection's registry, loaded on first
+    /// need ([`pooler::load_types`]).
+    async fn param_types(self, query: &Query, count: usize) -> Result<Vec<Type>, Failure> {
+        let named = |ty: &ParamType| matches!(ty, ParamType::Named(_));
+        let types = if query.uses_custom_types() || query.param_types().iter().any(named) {
+            Some(self.user_types(query).await?)
+        } else {
+            None
+        };
+        pooler::param_types(query, count, types.as_deref())
+            .map_err(|source| Failure::pooler(query, source))
+    }
+
+    /// The connection's registry of user-defined types, loaded once.
+    async fn user_types(self, query: &Query) -> Result<Arc<TypeMap>, Failure> {
+        let Some(slot) = self.cache.type_slot() else {
+            return Err(Failure::pooler(query, PoolerError::NoTypeRegistry));
+        };
+        let load = || async {
+            pooler::load_types(self.client, self.in_transaction)
+                .await
+                .map(Arc::new)
+        };
+        match slot.get_or_try_init(load).await {
+            Ok(types) => Ok(Arc::clone(types)),
+            Err(source) => Err(Failure::new(query, Stage::Prepare, source)),
+        }
+    }
+
     async fn try_query(
         self,
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, Failure> {
+        if self.is_unnamed(query) {
+            return self
+                .run_unnamed(query, params, |rows| rows.try_collect())
+                .await;
+        }
         let client = self.client;
         self.run(query, |statement| async move {
             client.query(&statement, params).await
@@ -336,6 +422,11 @@ impl<'a> Session<'a> {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<tokio_postgres::RowStream, Failure> {
+        if self.is_unnamed(query) {
+            return self
+                .run_unnamed(query, params, |rows| ready(Ok(rows)))
+                .await;
+        }
         let client = self.client;
         self.run(query, |statement| async move {
             let params = params.iter().map(|param| *param as &dyn ToSql);
@@ -349,6 +440,9 @@ impl<'a> Session<'a> {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, Failure> {
+        if self.is_unnamed(query) {
+            return self.run_unnamed(query, params, drain).await;
+        }
         let client = self.client;
         self.run(query, |statement| async move {
             client.execute(&statement, params).await
@@ -377,6 +471,13 @@ impl<'a> Session<'a> {
             .await
             .map_err(Failure::into_error)
     }
+}
+
+/// Reads `rows` to the end and returns how many rows the statement affected.
+async fn drain(rows: tokio_postgres::RowStream) -> Result<u64, tokio_postgres::Error> {
+    let mut rows = std::pin::pin!(rows);
+    while rows.try_next().await?.is_some() {}
+    Ok(rows.rows_affected().unwrap_or(0))
 }
 
 /// Implements [`Executor`] for a connection type, given how to view it as a
@@ -476,6 +577,7 @@ impl_executor_for_connection!(
         cache: Cache::Deadpool(&this.statement_cache),
         in_transaction: true,
         cancel: None,
+        unnamed: false,
     }
 );
 
@@ -487,7 +589,9 @@ impl_executor_for_connection!(
         cache: this.cache(),
         in_transaction: false,
         cancel: None,
+        unnamed: false,
     }
+    .pooler(this.pooler())
 );
 
 impl_executor_for_connection!(
@@ -498,7 +602,9 @@ impl_executor_for_connection!(
         cache: this.cache(),
         in_transaction: true,
         cancel: None,
+        unnamed: false,
     }
+    .pooler(this.pooler())
 );
 
 /// Uses the connection's statement cache, and counts every execution in the
@@ -509,7 +615,7 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        let session = Session::owned(&self.object);
+        let session = Session::owned(&self.object).pooler(self.pooler);
         observe(
             query,
             Some(&self.detector),
@@ -523,7 +629,7 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send {
-        let session = Session::owned(&self.object);
+        let session = Session::owned(&self.object).pooler(self.pooler);
         observe(
             query,
             Some(&self.detector),
@@ -537,7 +643,7 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<RowStream, Error>> + Send {
-        let session = Session::owned(&self.object);
+        let session = Session::owned(&self.object).pooler(self.pooler);
         observe(
             query,
             Some(&self.detector),
@@ -574,7 +680,7 @@ impl PooledConnection {
         Bulk {
             session: Session {
                 in_transaction,
-                ..Session::owned(&self.object)
+                ..Session::owned(&self.object).pooler(self.pooler)
             },
             detector: Some(&self.detector),
         }
@@ -604,7 +710,10 @@ impl Executor for Pool {
             move |client| async move {
                 let attempt = |client: deadpool_postgres::Object| async move {
                     let client = Owned::new(client);
-                    let rows = Session::owned(&client).try_query(query, params).await;
+                    let rows = Session::owned(&client)
+                        .pooler(self.pooler())
+                        .try_query(query, params)
+                        .await;
                     (client.into_inner(), rows)
                 };
                 let (rows, _client) = self.retrying(query, client, attempt).await?;
@@ -625,7 +734,10 @@ impl Executor for Pool {
             move |client| async move {
                 let attempt = |client: deadpool_postgres::Object| async move {
                     let client = Owned::new(client);
-                    let count = Session::owned(&client).try_execute(query, params).await;
+                    let count = Session::owned(&client)
+                        .pooler(self.pooler())
+                        .try_execute(query, params)
+                        .await;
                     (client.into_inner(), count)
                 };
                 let (count, _client) = self.retrying(query, client, attempt).await?;
@@ -647,6 +759,7 @@ impl Executor for Pool {
                 let attempt = |client: deadpool_postgres::Object| async move {
                     let client = Owned::new(client);
                     let rows = Session::owned(&client)
+                        .pooler(self.pooler())
                         .try_query_stream(query, params)
                         .await;
                     (client.into_inner(), rows)
@@ -685,7 +798,8 @@ impl Executor for Pool {
     /// or batch may have written before its connection failed).
     async fn bulk<W: BulkWork>(&self, query: &'static Query, work: W) -> Result<W::Output, Error> {
         let client = Owned::new(self.checkout(query).await?);
-        work.run(Bulk::new(Session::owned(&client))).await
+        work.run(Bulk::new(Session::owned(&client).pooler(self.pooler())))
+            .await
     }
 }
 

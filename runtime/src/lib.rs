@@ -117,6 +117,7 @@ mod macaddr8;
 mod money;
 mod observe;
 mod pool;
+mod pooler;
 mod portal;
 mod prefetch;
 mod query;
@@ -182,11 +183,12 @@ pub use crate::interval::{Interval, IntervalError};
 pub use crate::macaddr8::MacAddr8;
 pub use crate::money::Money;
 pub use crate::pool::{Pool, PoolBuildError, PoolBuilder, PooledConnection};
+pub use crate::pooler::{Pooler, PoolerError};
 pub use crate::portal::{decode_rows, fetch_chunked, PortalExecutor, PrefetchRows, StreamParam};
 pub use crate::prefetch::{
     fetch_keyed, unique_keys, Grouped, KeyColumn, Related, Relation, ToMany, ToOne,
 };
-pub use crate::query::Query;
+pub use crate::query::{ParamType, Query};
 pub use crate::range::{Multirange, Range, RangeBound};
 pub use crate::record::{record, scope, QueryLog, QueryRecord};
 pub use crate::row::{decode, DecodeError, FromRow};

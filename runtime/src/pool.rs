@@ -10,6 +10,7 @@ use tokio_postgres::NoTls;
 use crate::cancel::Owned;
 use crate::detect::{Detector, NPlusOne};
 use crate::error::SourceMessage;
+use crate::pooler::Pooler;
 
 /// Connection pool over deadpool-postgres with sane defaults.
 ///
@@ -31,6 +32,7 @@ use crate::error::SourceMessage;
 #[derive(Clone, Debug)]
 pub struct Pool {
     inner: deadpool_postgres::Pool,
+    pooler: Pooler,
 }
 
 /// Error building a [`Pool`].
@@ -90,6 +92,7 @@ impl Pool {
                 .map_err(PoolBuildError::InvalidConfig),
             max_size: default_max_size(),
             statement_timeout: None,
+            pooler: Pooler::Session,
         }
     }
 
@@ -98,6 +101,7 @@ impl Pool {
             config,
             max_size,
             statement_timeout,
+            pooler,
         } = builder;
         let mut config = config?;
         if max_size == 0 {
@@ -118,12 +122,28 @@ impl Pool {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(PoolBuildError::Build)?;
-        Ok(Self { inner })
+        Ok(Self { inner, pooler })
     }
 
     /// Wraps a pool configured by hand (TLS, timeouts, hooks, …).
     pub fn from_pool(pool: deadpool_postgres::Pool) -> Pool {
-        Self { inner: pool }
+        Self {
+            inner: pool,
+            pooler: Pooler::Session,
+        }
+    }
+
+    /// The pool with its statements sent as `pooler` requires: with
+    /// [`Pooler::Transaction`], every statement of every query is an
+    /// unnamed one (for a pool wrapped with [`from_pool`](Self::from_pool);
+    /// [`PoolBuilder::pooler`] otherwise).
+    pub fn with_pooler(self, pooler: Pooler) -> Pool {
+        Self { pooler, ..self }
+    }
+
+    /// How the pool's statements are sent ([`PoolBuilder::pooler`]).
+    pub fn pooler(&self) -> Pooler {
+        self.pooler
     }
 
     /// Takes a connection from the pool, to run several statements on the
@@ -132,7 +152,11 @@ impl Pool {
     /// `Deref`). Outside any [`scope`](crate::scope), the checkout is one
     /// scope of the N+1 detector.
     pub async fn get(&self) -> Result<PooledConnection, deadpool_postgres::PoolError> {
-        self.inner.get().await.map(PooledConnection::from)
+        let pooler = self.pooler;
+        self.inner
+            .get()
+            .await
+            .map(|object| PooledConnection::from(object).with_pooler(pooler))
     }
 
     /// The underlying deadpool-postgres pool (status, resizing, metrics).
@@ -156,6 +180,7 @@ pub struct PoolBuilder {
     config: Result<tokio_postgres::Config, PoolBuildError>,
     max_size: usize,
     statement_timeout: Option<Duration>,
+    pooler: Pooler,
 }
 
 impl PoolBuilder {
@@ -165,6 +190,7 @@ impl PoolBuilder {
             config: Ok(config),
             max_size: default_max_size(),
             statement_timeout: None,
+            pooler: Pooler::Session,
         }
     }
 
@@ -191,6 +217,19 @@ impl PoolBuilder {
     /// statement_timeout`.)
     pub fn statement_timeout(mut self, timeout: Duration) -> PoolBuilder {
         self.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// How statements are sent (default [`Pooler::Session`]: each prepared
+    /// once per connection, as a named statement, and cached). Behind
+    /// PgBouncer in transaction mode (or any pooler that hands each
+    /// transaction a different server connection), use
+    /// [`Pooler::Transaction`]: every statement is then sent unnamed, with
+    /// the parameter types the generator declared, in one round trip, so the
+    /// generated code runs pooler-safe even if generated without `pooler =
+    /// "transaction"`. See [`Pooler`].
+    pub fn pooler(mut self, pooler: Pooler) -> PoolBuilder {
+        self.pooler = pooler;
         self
     }
 
@@ -244,9 +283,16 @@ fn set_statement_timeout(
 pub struct PooledConnection {
     pub(crate) object: Owned,
     pub(crate) detector: Detector,
+    pub(crate) pooler: Pooler,
 }
 
 impl PooledConnection {
+    /// The connection with its statements sent as `pooler` requires
+    /// ([`Pool::get`] gives it its pool's setting).
+    pub fn with_pooler(self, pooler: Pooler) -> PooledConnection {
+        Self { pooler, ..self }
+    }
+
     /// What the N+1 detector flagged on this checkout so far, outside any
     /// scope (empty when the policy is [`Off`](crate::NPlusOneAction::Off)).
     pub fn n_plus_one(&self) -> Vec<NPlusOne> {
@@ -272,6 +318,7 @@ impl From<deadpool_postgres::Object> for PooledConnection {
         Self {
             object: Owned::new(object),
             detector: Detector::default(),
+            pooler: Pooler::Session,
         }
     }
 }

@@ -1,4 +1,6 @@
-//! [`Query`]: the name and SQL of one generated statement.
+//! [`Query`]: the name and SQL of one generated statement, and what the
+//! generator knows about it that the runtime uses: whether it is read-only,
+//! its parameter types ([`ParamType`]) and whether it must run pooler-safe.
 
 /// A named SQL statement as emitted by the generator.
 ///
@@ -10,6 +12,23 @@ pub struct Query {
     name: &'static str,
     sql: &'static str,
     read_only: bool,
+    params: &'static [ParamType],
+    custom_types: bool,
+    pooler_safe: bool,
+}
+
+/// The type of one parameter of a [`Query`], as the generator found it:
+/// what a pooler-safe execution declares for the parameter in its unnamed
+/// statement (instead of asking the server with a named, prepared one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParamType {
+    /// A built-in type, by OID (its [`Type`](postgres_types::Type) is
+    /// [`Type::from_oid`](postgres_types::Type::from_oid)).
+    Oid(u32),
+    /// A user-defined type by schema-qualified name, `schema.name`, or
+    /// `schema.name[]` for an array of one: its OID differs per database, so
+    /// the runtime looks it up once per connection.
+    Named(&'static str),
 }
 
 impl Query {
@@ -20,6 +39,39 @@ impl Query {
             name,
             sql,
             read_only: false,
+            params: &[],
+            custom_types: false,
+            pooler_safe: false,
+        }
+    }
+
+    /// Declares the types of the parameters, `$1` first: what a pooler-safe
+    /// execution sends with its unnamed statement. Generated queries always
+    /// declare them; without them, a query with parameters cannot run
+    /// pooler-safe.
+    pub const fn params(self, params: &'static [ParamType]) -> Self {
+        Self { params, ..self }
+    }
+
+    /// Marks the query as using user-defined types (in its parameters or
+    /// its columns): before it runs pooler-safe on a connection, the runtime
+    /// loads the database's user-defined types on that connection once, in
+    /// one transaction (see [`Pooler`](crate::Pooler)).
+    pub const fn custom_types(self) -> Self {
+        Self {
+            custom_types: true,
+            ..self
+        }
+    }
+
+    /// Makes the query pooler-safe on every executor (`pooler =
+    /// "transaction"` in `quarry.toml`): it runs as an unnamed statement with
+    /// its declared [parameter types](Self::params), never as a named
+    /// prepared statement, so it works through PgBouncer in transaction mode.
+    pub const fn pooler_safe(self) -> Self {
+        Self {
+            pooler_safe: true,
+            ..self
         }
     }
 
@@ -38,6 +90,21 @@ impl Query {
     /// Whether the generator marked the query [read-only](Self::read_only).
     pub const fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// The declared parameter types ([`params`](Self::params)).
+    pub const fn param_types(&self) -> &'static [ParamType] {
+        self.params
+    }
+
+    /// Whether the query uses user-defined types ([`custom_types`](Self::custom_types)).
+    pub const fn uses_custom_types(&self) -> bool {
+        self.custom_types
+    }
+
+    /// Whether the query is [pooler-safe](Self::pooler_safe) on every executor.
+    pub const fn is_pooler_safe(&self) -> bool {
+        self.pooler_safe
     }
 
     /// The query's name, e.g. `ListPosts`.

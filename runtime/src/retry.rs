@@ -47,6 +47,18 @@ impl Failure {
         }
     }
 
+    /// A statement that could not be sent pooler-safe (nothing was sent).
+    #[cold]
+    pub(crate) fn pooler(query: &Query, source: crate::pooler::PoolerError) -> Self {
+        Self {
+            error: Error::Pooler {
+                query: query.name(),
+                source,
+            },
+            stage: Stage::Prepare,
+        }
+    }
+
     pub(crate) fn into_error(self) -> Error {
         self.error
     }
