@@ -29,7 +29,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::config::{read_config_file, TypeConfig};
+use crate::config::{read_config_file, Pooler, TypeConfig};
 use crate::diagnostic::display_path;
 use crate::emit::HASH_PREFIX;
 use crate::{pg, Config, Error};
@@ -56,6 +56,7 @@ pub struct Builder {
     out: Option<PathBuf>,
     types: Option<TypeConfig>,
     attribution: Option<bool>,
+    pooler: Option<Pooler>,
     emit_cargo_directives: bool,
 }
 
@@ -165,6 +166,16 @@ impl Builder {
         self
     }
 
+    /// The pooler the generated code runs behind: with
+    /// [`Pooler::Transaction`], every generated query is pooler-safe (an
+    /// unnamed statement with declared parameter types) on every executor.
+    /// Wins over `pooler` in the config file and over
+    /// [`types`](Self::types); [`Pooler::Session`] by default.
+    pub fn pooler(&mut self, pooler: Pooler) -> &mut Self {
+        self.pooler = Some(pooler);
+        self
+    }
+
     /// Whether to print `cargo:` directives (on by default; off outside build scripts).
     pub fn emit_cargo_directives(&mut self, on: bool) -> &mut Self {
         self.emit_cargo_directives = on;
@@ -200,6 +211,9 @@ impl Builder {
         let mut types = self.types.clone().or(file_types).unwrap_or_default();
         if let Some(on) = self.attribution {
             types.attribution = on;
+        }
+        if let Some(pooler) = self.pooler {
+            types.pooler = pooler;
         }
         let config = Config {
             queries: self
@@ -370,7 +384,7 @@ pub fn build_from_config(config_file: impl Into<PathBuf>) -> Result<(), BuildErr
 mod tests {
     use std::path::{Path, PathBuf};
 
-    use super::Builder;
+    use super::{Builder, Pooler};
     use crate::Config;
 
     #[test]
@@ -418,6 +432,31 @@ mod tests {
         assert!(!from_file?);
         assert!(builder_wins?);
         assert!(!off?);
+        Ok(())
+    }
+
+    #[test]
+    fn pooler_is_session_unless_the_builder_or_the_file_says_otherwise() -> Result<(), crate::Error>
+    {
+        let dir =
+            std::env::temp_dir().join(format!("quarry-builder-pooler-{}", std::process::id()));
+        let file = dir.join("quarry.toml");
+        let io = |source| crate::Error::Io {
+            path: file.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        std::fs::write(&file, "pooler = \"transaction\"\n").map_err(io)?;
+        let pooler = |builder: &Builder| builder.resolve().map(|(c, ..)| c.types.pooler);
+        let defaults = pooler(&Builder::new());
+        let from_file = pooler(Builder::new().config_file(&file));
+        let builder_wins = pooler(Builder::new().config_file(&file).pooler(Pooler::Session));
+        let set = pooler(Builder::new().pooler(Pooler::Transaction));
+        std::fs::remove_dir_all(&dir).map_err(io)?;
+        assert_eq!(defaults?, Pooler::Session);
+        assert_eq!(from_file?, Pooler::Transaction);
+        assert_eq!(builder_wins?, Pooler::Session);
+        assert_eq!(set?, Pooler::Transaction);
         Ok(())
     }
 

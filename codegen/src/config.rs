@@ -4,9 +4,10 @@
 //! and output live, which time crate to use, type overrides (by PostgreSQL
 //! type name, by `schema.table.column`, by `Query.column`, by
 //! `Query.parameter`), serde-typed json columns, element nullability of
-//! arrays, extra derives, domain newtypes, and whether generated SQL names its
-//! query in a leading comment (`attribution`). Unknown keys and bad values are
-//! diagnostics pointing at their line. No IO beyond reading the one file.
+//! arrays, extra derives, domain newtypes, whether generated SQL names its
+//! query in a leading comment (`attribution`), and whether generated queries
+//! run pooler-safe on every executor (`pooler`). Unknown keys and bad values
+//! are diagnostics pointing at their line. No IO beyond reading the one file.
 //!
 //! ```toml
 //! queries = "queries"
@@ -18,6 +19,7 @@
 //! runtime_features = ["with-cidr"]   # quarry features the crate enables
 //! runtime_default_features = true    # `false` with `default-features = false`
 //! attribution = true             # `/* quarry:ListPosts */ SELECT …` at the server
+//! pooler = "session"             # or "transaction": behind PgBouncer in transaction mode
 //!
 //! [naming]
 //! row_suffix = "Row"
@@ -64,6 +66,22 @@ pub enum TimeCrate {
     Jiff,
 }
 
+/// Which kind of connection pooler the generated code runs behind (`pooler`
+/// in `quarry.toml`, [`Builder::pooler`](crate::Builder::pooler)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pooler {
+    /// A direct connection or a pooler in session mode (the default): each
+    /// statement is prepared once per connection and cached, unless the
+    /// executor is set to run pooler-safe at run time.
+    #[default]
+    Session,
+    /// A pooler in transaction mode (PgBouncer `pool_mode = transaction`):
+    /// every generated query is marked `.pooler_safe()` and runs as an
+    /// unnamed statement with its declared parameter types on every executor.
+    Transaction,
+}
+
 /// An override of one type, column or parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TypeOverride {
@@ -94,7 +112,8 @@ pub struct Derives {
 }
 
 /// Everything besides the inputs that changes the code the generator
-/// writes: the Rust types, and the SQL's attribution comment.
+/// writes: the Rust types, the SQL's attribution comment, and whether the
+/// queries are pooler-safe.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TypeConfig {
     /// Date/time crate.
@@ -120,6 +139,9 @@ pub struct TypeConfig {
     /// (`pg_stat_activity`, `pg_stat_statements`, the statement log) tell
     /// which generated function sent it. On by default (`attribution`).
     pub attribution: bool,
+    /// The pooler the code runs behind: with [`Pooler::Transaction`], every
+    /// generated query is pooler-safe on every executor (`pooler`).
+    pub pooler: Pooler,
 }
 
 impl Default for TypeConfig {
@@ -135,6 +157,7 @@ impl Default for TypeConfig {
             row_suffix: None,
             runtime_features: RuntimeFeatures::default(),
             attribution: true,
+            pooler: Pooler::default(),
         }
     }
 }
@@ -204,6 +227,7 @@ struct File {
     runtime_features: Option<Vec<String>>,
     runtime_default_features: Option<bool>,
     attribution: Option<bool>,
+    pooler: Option<Pooler>,
     #[serde(default)]
     naming: NamingSpec,
     #[serde(default)]
@@ -379,6 +403,7 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
             features: parsed.runtime_features.unwrap_or_default(),
         },
         attribution: parsed.attribution.unwrap_or(true),
+        pooler: parsed.pooler.unwrap_or_default(),
     };
     check_type_config(&types, file, &mut errors);
     if !errors.is_empty() {
@@ -627,6 +652,29 @@ mod tests {
     }
 
     #[test]
+    fn pooler_is_session_unless_set_to_transaction() {
+        let config = parse("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.types.pooler, Pooler::Session);
+        let config = parse("pooler = \"session\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.types.pooler, Pooler::Session);
+        let config = parse("pooler = \"transaction\"\n").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.types.pooler, Pooler::Transaction);
+        assert_ne!(config.types, TypeConfig::default());
+        // Another value is an error at the value.
+        assert_eq!(
+            parse("queries = \"q\"\npooler = \"statement\"\n")
+                .err()
+                .as_deref()
+                .map(|e| e.split(", expected").next().unwrap_or(e)),
+            Some("quarry.toml:2:10: invalid configuration: unknown variant `statement`")
+        );
+        // In a section it is an unknown key.
+        assert!(parse("[naming]\npooler = \"transaction\"\n")
+            .err()
+            .is_some_and(|e| e.starts_with("quarry.toml:2:1:")));
+    }
+
+    #[test]
     fn errors_point_at_their_line() {
         assert_eq!(
             parse("queries = \"q\"\nqueris = \"x\"\n")
@@ -675,6 +723,7 @@ mod docs {
             "runtime_features",
             "runtime_default_features",
             "attribution",
+            "pooler",
             "database_url_env",
             "type",
             "json",
