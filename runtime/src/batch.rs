@@ -227,6 +227,7 @@ impl<P: BatchParams> BulkWork for Batch<'_, P> {
         } = self;
         let name = query.name();
         let client = conn.client();
+        conn.load_types(query).await?;
         let mut transaction = (!conn.in_transaction()).then(|| Open::new(client));
         // `BEGIN` and the preparation go out together.
         let begin = async {
@@ -244,6 +245,9 @@ impl<P: BatchParams> BulkWork for Batch<'_, P> {
             query: name,
         };
         let results = Frame::unwatched(elements(query, &statement, items, expect)).await;
+        // Closed before the transaction ends (a pooler-safe statement must
+        // not outlive it); a cached one stays in the cache.
+        drop(statement);
         let end = match (&results, &transaction) {
             (_, None) => return results,
             (Ok(_), Some(_)) => "COMMIT",
@@ -299,17 +303,17 @@ fn element<'a, P: BatchParams>(
 /// A transaction the batch began on a connection it does not own: dropped
 /// open (the batch's future was dropped), it queues a `ROLLBACK` so that the
 /// connection is not left inside it.
-struct Open<'a> {
+pub(crate) struct Open<'a> {
     client: &'a Client,
     open: bool,
 }
 
 impl<'a> Open<'a> {
-    fn new(client: &'a Client) -> Self {
+    pub(crate) fn new(client: &'a Client) -> Self {
         Self { client, open: true }
     }
 
-    fn closed(&mut self) {
+    pub(crate) fn closed(&mut self) {
         self.open = false;
     }
 }

@@ -10,6 +10,11 @@
 //! applies backpressure), so memory stays flat whatever the row count. One
 //! `COPY` is one statement: a failing row (a constraint, a bad value) fails
 //! it, and no row is inserted.
+//!
+//! Pooler-safe (see [`Pooler`](crate::Pooler)), outside a transaction of the
+//! caller's, the `COPY` runs in a transaction of its own, so that its two
+//! named statements (not cached then) live and are closed on one server
+//! connection.
 
 use std::future::{ready, Future};
 use std::pin::Pin;
@@ -17,6 +22,7 @@ use std::pin::Pin;
 use postgres_types::ToSql;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 
+use crate::batch::Open;
 use crate::executor::{Bulk, BulkWork};
 use crate::observe::observe;
 use crate::{Error, Executor, Query};
@@ -115,6 +121,42 @@ where
 /// `COPY` is cancelled on the server (and aborted: its sink is dropped
 /// unfinished).
 async fn write_all<I>(
+    conn: Bulk<'_>,
+    query: &'static Query,
+    copy: &'static str,
+    rows: I,
+) -> Result<u64, Error>
+where
+    I: Iterator + Send,
+    I::Item: CopyRow,
+{
+    let name = query.name();
+    conn.load_types(query).await?;
+    let own_transaction = conn.pooler_safe(query) && !conn.in_transaction();
+    if !own_transaction {
+        return copy_rows(conn, query, copy, rows).await;
+    }
+    let client = conn.client();
+    let mut open = Open::new(client);
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(|source| Error::db(name, source))?;
+    let written = copy_rows(conn, query, copy, rows).await;
+    let end = if written.is_ok() {
+        "COMMIT"
+    } else {
+        "ROLLBACK"
+    };
+    let ended = client.batch_execute(end).await;
+    open.closed();
+    let written = written?;
+    ended.map_err(|source| Error::db(name, source))?;
+    Ok(written)
+}
+
+/// The `COPY` itself: both statements, then every row.
+async fn copy_rows<I>(
     conn: Bulk<'_>,
     query: &'static Query,
     copy: &'static str,

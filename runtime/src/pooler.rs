@@ -16,6 +16,7 @@
 //! keeps each [`Type`] by name for the parameters.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use postgres_types::Type;
@@ -58,26 +59,58 @@ pub(crate) struct TypeMap {
 /// wait for the one load).
 pub(crate) type TypeSlot = OnceCell<Arc<TypeMap>>;
 
-/// The slots of the deadpool connections that loaded their types, by the
-/// identity of the connection's statement cache (one per connection, and
-/// shared by its transactions). Dead connections' entries are pruned as new
-/// ones are added.
-static DEADPOOL_SLOTS: Mutex<Vec<(Weak<deadpool_postgres::StatementCache>, Arc<TypeSlot>)>> =
+/// What the runtime keeps about a deadpool connection, which has no room
+/// for it: its type registry, and whether a [`Pool`](crate::Pool) in
+/// [`Pooler::Transaction`] mode handed it out (its transactions, e.g. those
+/// of [`quarry::transaction`](crate::transaction), then send unnamed
+/// statements too).
+#[derive(Default)]
+struct DeadpoolState {
+    types: Arc<TypeSlot>,
+    unnamed: AtomicBool,
+}
+
+/// The state of deadpool connections, by the identity of the connection's
+/// statement cache (one per connection, shared by its transactions). Dead
+/// connections' entries are pruned as new ones are added.
+static DEADPOOL: Mutex<Vec<(Weak<deadpool_postgres::StatementCache>, Arc<DeadpoolState>)>> =
     Mutex::new(Vec::new());
+
+/// Whether any deadpool connection was marked [`unnamed`](mark_unnamed):
+/// until then, no statement pays for a lookup.
+static ANY_UNNAMED: AtomicBool = AtomicBool::new(false);
+
+fn deadpool_state(cache: &Arc<deadpool_postgres::StatementCache>) -> Arc<DeadpoolState> {
+    let mut states = DEADPOOL.lock().unwrap_or_else(PoisonError::into_inner);
+    let weak = Arc::downgrade(cache);
+    if let Some((_, state)) = states.iter().find(|(known, _)| known.ptr_eq(&weak)) {
+        return Arc::clone(state);
+    }
+    states.retain(|(known, _)| known.strong_count() > 0);
+    let state = Arc::new(DeadpoolState::default());
+    states.push((weak, Arc::clone(&state)));
+    state
+}
 
 /// The type slot of the deadpool connection whose statement cache is `cache`.
 pub(crate) fn deadpool_slot(cache: &Arc<deadpool_postgres::StatementCache>) -> Arc<TypeSlot> {
-    let mut slots = DEADPOOL_SLOTS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let weak = Arc::downgrade(cache);
-    if let Some((_, slot)) = slots.iter().find(|(known, _)| known.ptr_eq(&weak)) {
-        return Arc::clone(slot);
+    Arc::clone(&deadpool_state(cache).types)
+}
+
+/// Marks the deadpool connection whose statement cache is `cache` as one
+/// whose every statement is sent unnamed (it belongs to a pool in
+/// [`Pooler::Transaction`] mode).
+pub(crate) fn mark_unnamed(cache: &Arc<deadpool_postgres::StatementCache>) {
+    let state = deadpool_state(cache);
+    if !state.unnamed.swap(true, Ordering::AcqRel) {
+        ANY_UNNAMED.store(true, Ordering::Release);
     }
-    slots.retain(|(known, _)| known.strong_count() > 0);
-    let slot = Arc::new(TypeSlot::new());
-    slots.push((weak, Arc::clone(&slot)));
-    slot
+}
+
+/// Whether the deadpool connection whose statement cache is `cache` was
+/// [marked](mark_unnamed) to send unnamed statements.
+pub(crate) fn is_unnamed(cache: &Arc<deadpool_postgres::StatementCache>) -> bool {
+    ANY_UNNAMED.load(Ordering::Acquire) && deadpool_state(cache).unnamed.load(Ordering::Acquire)
 }
 
 /// Why a statement cannot be sent pooler-safe.

@@ -16,6 +16,7 @@ use futures_util::{pin_mut, Stream, StreamExt as _, TryStreamExt as _};
 use postgres_types::ToSql;
 use tokio_postgres::IsolationLevel;
 
+use crate::executor::{Bulk, BulkWork};
 use crate::observe::{observe, Outcome};
 use crate::record::Frame;
 use crate::{Error, Executor, FromRow, Pool, Query, Row};
@@ -136,7 +137,7 @@ impl PortalExecutor for Pool {
         params: Vec<StreamParam<'a>>,
     ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
         async_stream::try_stream! {
-            let mut connection = self.inner().get().await.map_err(|source| Error::Pool {
+            let mut connection = self.get().await.map_err(|source| Error::Pool {
                 query: query.name(),
                 source,
             })?;
@@ -222,6 +223,9 @@ where
                 let portal = match &portal {
                     Some(portal) => portal,
                     None => {
+                        // Pooler-safe, the connection learns the user-defined
+                        // types before preparing (see `crate::pooler`).
+                        db.bulk(query, LoadTypes { query }).await?;
                         let statement = transaction.prepare(query.sql()).await.map_err(fail)?;
                         let refs = params.iter().map(|param| &**param as &(dyn ToSql + Sync));
                         let refs: Vec<&(dyn ToSql + Sync)> = refs.collect();
@@ -249,5 +253,19 @@ where
                 break;
             }
         }
+    }
+}
+
+/// Loads the database's user-defined types on a pooler-safe connection
+/// before a portal's statement is prepared ([`Bulk::load_types`]).
+struct LoadTypes {
+    query: &'static Query,
+}
+
+impl BulkWork for LoadTypes {
+    type Output = ();
+
+    async fn run(self, conn: Bulk<'_>) -> Result<(), Error> {
+        conn.load_types(self.query).await
     }
 }

@@ -127,6 +127,7 @@ impl Owned {
         }
         // `join` polls `BEGIN` first: its request is queued on the
         // connection before the statement's.
+        self.conn.in_transaction.store(true, Ordering::Release);
         let begin = self.conn.batch_execute(BEGIN);
         let (begun, result) = futures_util::future::join(begin, statement).await;
         begun.map_err(|source| Error::db(query.name(), source))?;
@@ -141,7 +142,10 @@ impl Owned {
         }
         let sql = if commit { "COMMIT" } else { "ROLLBACK" };
         match self.conn.batch_execute(sql).await {
-            Ok(()) => self.ended = true,
+            Ok(()) => {
+                self.ended = true;
+                self.conn.in_transaction.store(false, Ordering::Release);
+            }
             Err(error) => tracing::debug!(%error, "quarry: ending a snapshot failed"),
         }
     }
