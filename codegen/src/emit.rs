@@ -17,8 +17,8 @@ use proc_macro2::Ident;
 
 use crate::config::Derives;
 use crate::ir::{
-    distinct_loader_fn, with_params_fn, FieldIr, KeyField, LoaderIr, ModuleIr, Project, QueryIr,
-    RelationIr, RowIr, RowRef,
+    distinct_loader_fn, with_params_fn, FieldIr, KeyField, LoaderIr, ModuleIr, ParamIr, PgParam,
+    Project, QueryIr, RelationIr, RowIr, RowRef,
 };
 use crate::lex::QueryKind;
 use crate::typemap::{CompositeField, RustType, UserType};
@@ -1039,16 +1039,45 @@ fn return_type(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) -
 /// `const QUERY: quarry::Query = …;`, its SQL starting with the comment
 /// naming the query when attribution is on, marked `.read_only()` when the
 /// generator proved the statement writes nothing (the runtime may then retry
-/// it on a fresh connection after a connection error).
+/// it on a fresh connection after a connection error), then declaring what a
+/// pooler-safe execution needs: `.params(&[…])` (the parameters' types, when
+/// it has any), `.custom_types()` when it uses user-defined types, and
+/// `.pooler_safe()` with `pooler = "transaction"`.
 fn query_const(query: &QueryIr) -> TokenStream {
     let name = &query.name;
     let sql = attribution::sent_sql(query, &query.sql);
-    let read_only = if query.read_only {
-        quote!(.read_only())
-    } else {
-        quote!()
+    let read_only = query.read_only.then(|| quote!(.read_only()));
+    let types = declared_params(query);
+    let params = (!types.is_empty()).then(|| quote!(.params(&[#(#types),*])));
+    let custom_types = query.custom_types.then(|| quote!(.custom_types()));
+    let pooler_safe = query.pooler_safe.then(|| quote!(.pooler_safe()));
+    quote! {
+        const QUERY: quarry::Query = quarry::Query::new(#name, #sql)
+            #read_only #params #custom_types #pooler_safe;
+    }
+}
+
+/// The `quarry::ParamType` of each placeholder of the query's SQL, `$1`
+/// first: its parameters' in order, or for a `:copyfrom` query (whose SQL is
+/// the canonical `INSERT`, one placeholder per column) the parameter of each
+/// column.
+fn declared_params(query: &QueryIr) -> Vec<TokenStream> {
+    let declared = |param: &ParamIr| match &param.pg {
+        PgParam::Oid(oid) => {
+            let oid = Literal::u32_unsuffixed(*oid);
+            quote!(quarry::ParamType::Oid(#oid))
+        }
+        PgParam::Named(name) => quote!(quarry::ParamType::Named(#name)),
     };
-    quote!(const QUERY: quarry::Query = quarry::Query::new(#name, #sql)#read_only;)
+    match &query.copy {
+        Some(copy) => copy
+            .columns
+            .iter()
+            .filter_map(|(_, source)| query.params.get(*source))
+            .map(declared)
+            .collect(),
+        None => query.params.iter().map(declared).collect(),
+    }
 }
 
 /// The trait a query function's executor must implement: any

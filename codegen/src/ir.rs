@@ -190,6 +190,11 @@ pub struct QueryIr {
     /// Its row-wise form (`<Name>Item`, `<name>_items`) when its parameters
     /// all feed one `unnest(…)` ([`crate::unnest`]) and those names are free.
     pub unnest: Option<UnnestIr>,
+    /// It uses user-defined types (a parameter declared by name, or a
+    /// column): its `Query` is marked `.custom_types()`.
+    pub custom_types: bool,
+    /// `pooler = "transaction"`: its `Query` is marked `.pooler_safe()`.
+    pub pooler_safe: bool,
 }
 
 /// The binary `COPY` of a `:copyfrom` query.
@@ -226,6 +231,75 @@ pub struct ParamIr {
     pub ty: RustType,
     /// `Option<…>`.
     pub nullable: bool,
+    /// Its PostgreSQL type as a pooler-safe execution declares it.
+    pub pg: PgParam,
+}
+
+/// A parameter's PostgreSQL type as generated code declares it
+/// (`quarry::ParamType`), for a pooler-safe execution's unnamed statement:
+/// a domain as its base type (the SQL casts domain parameters to it, see
+/// [`final_sql`]), a built-in type by OID, a user-defined one by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgParam {
+    /// A built-in type's OID (`postgres_types::Type::from_oid` knows it).
+    Oid(u32),
+    /// A user-defined type, `schema.name` as in the catalog (raw names, not
+    /// quoted), or `schema.name[]` for an array of one: its OID is the
+    /// database's, looked up by the runtime per connection.
+    Named(String),
+}
+
+impl PgParam {
+    /// The declaration of a parameter PostgreSQL described as `ty`.
+    pub fn of(ty: &postgres_types::Type) -> Self {
+        let ty = strip_domains(ty);
+        if postgres_types::Type::from_oid(ty.oid()).is_some() {
+            return PgParam::Oid(ty.oid());
+        }
+        match ty.kind() {
+            postgres_types::Kind::Array(element) => {
+                let element = strip_domains(element);
+                match builtin_array_of(element) {
+                    Some(array) => PgParam::Oid(array),
+                    None => PgParam::Named(format!("{}.{}[]", element.schema(), element.name())),
+                }
+            }
+            _ => PgParam::Named(format!("{}.{}", ty.schema(), ty.name())),
+        }
+    }
+
+    /// Whether the runtime must know the database's user-defined types.
+    pub fn is_named(&self) -> bool {
+        matches!(self, PgParam::Named(_))
+    }
+}
+
+/// The OID of the built-in array type of a built-in `element` type.
+fn builtin_array_of(element: &postgres_types::Type) -> Option<u32> {
+    static ARRAYS: std::sync::OnceLock<HashMap<u32, u32>> = std::sync::OnceLock::new();
+    postgres_types::Type::from_oid(element.oid())?;
+    let arrays = ARRAYS.get_or_init(|| {
+        // Built-in types have OIDs below 10000 (FirstGenbkiObjectId).
+        (0..10_000)
+            .filter_map(postgres_types::Type::from_oid)
+            .filter_map(|array| match array.kind() {
+                postgres_types::Kind::Array(element) => Some((element.oid(), array.oid())),
+                _ => None,
+            })
+            .collect()
+    });
+    arrays.get(&element.oid()).copied()
+}
+
+/// Whether a query uses user-defined types: a parameter declared by name, or
+/// a result column of a type that is not built-in (the runtime then loads
+/// the database's types before running it pooler-safe).
+fn uses_custom_types(params: &[ParamIr], described: &Described) -> bool {
+    params.iter().any(|param| param.pg.is_named())
+        || described
+            .columns
+            .iter()
+            .any(|column| postgres_types::Type::from_oid(column.ty.oid()).is_none())
 }
 
 impl ParamIr {
@@ -367,6 +441,8 @@ pub fn build_project(
             docs: def.docs.clone(),
             sql,
             attribution: mapper.config().attribution,
+            custom_types: uses_custom_types(&params, query.described),
+            pooler_safe: mapper.config().pooler == crate::config::Pooler::Transaction,
             params,
             row,
             loader,
@@ -926,6 +1002,7 @@ fn build_params(
             name,
             ty: rust,
             nullable: param.nullable,
+            pg: PgParam::of(ty),
         });
     }
     ok.then_some(params)

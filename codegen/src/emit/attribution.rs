@@ -66,6 +66,8 @@ mod tests {
             read_only: false,
             copy: None,
             unnest: None,
+            custom_types: false,
+            pooler_safe: false,
         }
     }
 

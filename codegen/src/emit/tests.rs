@@ -2,7 +2,7 @@
 //! compared with snapshots (`cargo insta review` after an intended change).
 
 use super::*;
-use crate::ir::{KeyField, LoaderIr, ParamIr};
+use crate::ir::{KeyField, LoaderIr, ParamIr, PgParam};
 use crate::typemap::Builtin;
 
 fn header() -> Header {
@@ -36,8 +36,34 @@ fn field(index: usize, name: &str, ty: Builtin, nullable: bool) -> FieldIr {
 fn param(name: &str, ty: RustType, nullable: bool) -> ParamIr {
     ParamIr {
         name: name.to_string(),
+        pg: PgParam::of(&pg_type(&ty)),
         ty,
         nullable,
+    }
+}
+
+/// A PostgreSQL type the Rust types of these tests map from.
+fn pg_type(ty: &RustType) -> postgres_types::Type {
+    use postgres_types::{Kind, Type};
+    match ty {
+        RustType::Builtin(Builtin::I64) => Type::INT8,
+        RustType::Builtin(Builtin::Numeric) => Type::NUMERIC,
+        RustType::Builtin(Builtin::Bytea) => Type::BYTEA,
+        RustType::Builtin(Builtin::Json) | RustType::Json(_) => Type::JSONB,
+        RustType::Array { element, .. } => {
+            let element = pg_type(element);
+            (0..10_000)
+                .filter_map(Type::from_oid)
+                .find(|array| matches!(array.kind(), Kind::Array(e) if *e == element))
+                .unwrap_or_else(|| Type::new("_x".into(), 0, Kind::Array(element), "public".into()))
+        }
+        RustType::Enum(name) => Type::new(
+            ident::snake(name),
+            90_000,
+            Kind::Enum(Vec::new()),
+            "public".into(),
+        ),
+        _ => Type::TEXT,
     }
 }
 
@@ -66,6 +92,8 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         chunk: None,
         copy: None,
         unnest: None,
+        custom_types: false,
+        pooler_safe: false,
     }
 }
 
@@ -748,4 +776,42 @@ fn every_statement_names_its_query_in_a_leading_comment_unless_switched_off() {
         });
         assert_eq!(without, off, "{name}");
     }
+}
+
+#[test]
+fn every_query_declares_its_parameter_types_and_pooler_safety() {
+    let mut project = plain_queries();
+    let queries = &mut project.modules[0].queries;
+    queries[0].read_only = true;
+    queries[1].params.push(param(
+        "statuses",
+        array_of(RustType::Enum("PostStatus".to_string()), false),
+        false,
+    ));
+    queries[1].custom_types = true;
+    for query in queries.iter_mut() {
+        query.pooler_safe = true;
+    }
+    queries.push(query("Count", QueryKind::One, "SELECT 1", Vec::new()));
+    let file = emitted(&project, "blog.rs");
+    let consts: Vec<String> = file
+        .split("const QUERY: quarry::Query = ")
+        .skip(1)
+        .map(|rest| {
+            let end = rest.find(';').unwrap_or(rest.len());
+            rest[..end].split_whitespace().collect::<Vec<_>>().join(" ")
+        })
+        .collect();
+    let list_names = "quarry::Query::new( \"ListNames\", \"/* quarry:ListNames */ SELECT name FROM authors WHERE name LIKE $1\", ) .params( &[ quarry::ParamType::Oid(25), quarry::ParamType::Named(\"public.post_status[]\"), ], ) .custom_types() .pooler_safe()";
+    assert_eq!(
+        consts,
+        [
+            "quarry::Query::new( \"GetAuthor\", \"/* quarry:GetAuthor */ SELECT id, bio FROM authors WHERE id = $1\", ) .read_only() .params(&[quarry::ParamType::Oid(20)]) .pooler_safe()",
+            // The function and its stream.
+            list_names,
+            list_names,
+            "quarry::Query::new( \"DeleteAuthor\", \"/* quarry:DeleteAuthor */ DELETE FROM authors WHERE id = $1\", ) .params(&[quarry::ParamType::Oid(20)]) .pooler_safe()",
+            "quarry::Query::new( \"Count\", \"/* quarry:Count */ SELECT 1\", )",
+        ]
+    );
 }

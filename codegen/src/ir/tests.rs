@@ -148,7 +148,8 @@ fn one_many_and_exec_queries_become_functions_rows_and_parameters() {
         [ParamIr {
             name: "id".to_string(),
             ty: int8(),
-            nullable: false
+            nullable: false,
+            pg: PgParam::Oid(20),
         }]
     );
     assert!(module.queries[1].params[0].nullable, "`:pattern?`");
@@ -585,4 +586,64 @@ fn unnest_forms_are_planned_for_exec_and_many_and_dropped_when_their_names_are_t
             ("first_tag", None),
         ]
     );
+}
+
+#[test]
+fn parameters_are_declared_by_oid_when_built_in_and_by_name_when_user_defined() {
+    use postgres_types::Kind;
+    let user = |name: &str, oid: u32, kind: Kind| Type::new(name.into(), oid, kind, "app".into());
+    let mood = user("mood", 90_001, Kind::Enum(vec!["ok".into()]));
+    let mood_array = user("_mood", 90_002, Kind::Array(mood.clone()));
+    let posint = user("posint", 90_003, Kind::Domain(Type::INT4));
+    let small = user("small", 90_004, Kind::Domain(posint.clone()));
+    let small_array = user("_small", 90_005, Kind::Array(small.clone()));
+    let happy = user("happy", 90_006, Kind::Domain(mood.clone()));
+    let happy_array = user("_happy", 90_007, Kind::Array(happy.clone()));
+    let point = user("Point 2D", 90_008, Kind::Composite(Vec::new()));
+    let declared = |ty: &Type| PgParam::of(ty);
+    let named = |name: &str| PgParam::Named(name.to_string());
+    assert_eq!(declared(&Type::INT8), PgParam::Oid(20));
+    assert_eq!(declared(&Type::TEXT_ARRAY), PgParam::Oid(1009));
+    assert_eq!(declared(&mood), named("app.mood"));
+    assert_eq!(declared(&mood_array), named("app.mood[]"));
+    // Domains (over domains) are their base type, and so are arrays of them.
+    assert_eq!(declared(&posint), PgParam::Oid(23));
+    assert_eq!(declared(&small), PgParam::Oid(23));
+    assert_eq!(declared(&small_array), PgParam::Oid(1007));
+    assert_eq!(declared(&happy), named("app.mood"));
+    assert_eq!(declared(&happy_array), named("app.mood[]"));
+    // Names are the catalog's, unquoted.
+    assert_eq!(declared(&point), named("app.Point 2D"));
+    assert!(named("app.mood").is_named() && !PgParam::Oid(20).is_named());
+}
+
+#[test]
+fn a_query_uses_custom_types_with_a_named_parameter_or_a_user_defined_column() {
+    let mood = Type::new(
+        "mood".into(),
+        90_001,
+        postgres_types::Kind::Enum(vec!["ok".into()]),
+        "public".into(),
+    );
+    let project = build(
+        PLAIN,
+        vec![
+            facts(
+                vec![Type::INT8],
+                vec![("id", Type::INT8, false), ("bio", mood.clone(), true)],
+            ),
+            facts(vec![mood], vec![("name", Type::TEXT, false)]),
+            facts(vec![Type::INT8], Vec::new()),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let queries = &project.modules[0].queries;
+    let custom: Vec<bool> = queries.iter().map(|q| q.custom_types).collect();
+    assert_eq!(custom, [true, true, false]);
+    assert_eq!(
+        queries[1].params[0].pg,
+        PgParam::Named("public.mood".into())
+    );
+    // Pooler-safe only with `pooler = "transaction"`.
+    assert!(queries.iter().all(|q| !q.pooler_safe));
 }
