@@ -41,9 +41,10 @@ pub async fn lock_post_for_update<E: quarry::InTransaction + ?Sized>(
     id: i64,
 ) -> Result<LockPostForUpdateRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "LockPostForUpdate",
-        "/* quarry:LockPostForUpdate */ SELECT id, title, views\nFROM posts\nWHERE id = $1\nFOR UPDATE",
-    );
+            "LockPostForUpdate",
+            "/* quarry:LockPostForUpdate */ SELECT id, title, views\nFROM posts\nWHERE id = $1\nFOR UPDATE",
+        )
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_one(db, &QUERY, &[&id]).await
 }
 
@@ -104,7 +105,8 @@ pub async fn get_author<E: quarry::Executor + ?Sized>(
             "GetAuthor",
             "/* quarry:GetAuthor */ SELECT a.id, a.name, a.email, a.bio, a.avatar\nFROM authors a\nWHERE a.id = $1",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_one(db, &QUERY, &[&id]).await
 }
 
@@ -173,7 +175,8 @@ pub(crate) async fn authors_by_ids_distinct<E: quarry::Executor + ?Sized>(
             "AuthorsByIds",
             "/* quarry:AuthorsByIds */ SELECT a.id, a.name, a.email, a.bio\nFROM authors a\nWHERE a.id = ANY ($1)\nORDER BY a.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -209,9 +212,10 @@ pub async fn set_author_avatar<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "SetAuthorAvatar",
-        "/* quarry:SetAuthorAvatar */ UPDATE authors\nSET avatar = $1\nWHERE id = $2",
-    );
+            "SetAuthorAvatar",
+            "/* quarry:SetAuthorAvatar */ UPDATE authors\nSET avatar = $1\nWHERE id = $2",
+        )
+        .params(&[quarry::ParamType::Oid(17), quarry::ParamType::Oid(20)]);
     quarry::execute(db, &QUERY, &[&avatar, &id]).await
 }
 
@@ -357,7 +361,8 @@ pub(crate) async fn posts_by_author_distinct<E: quarry::Executor + ?Sized>(
             "PostsByAuthor",
             "/* quarry:PostsByAuthor */ SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at DESC NULLS FIRST, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if author_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -430,9 +435,18 @@ pub async fn create_post<E: quarry::Executor + ?Sized>(
     metadata: Option<&quarry::serde_json::Value>,
 ) -> Result<CreatePostRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CreatePost",
-        "/* quarry:CreatePost */ INSERT INTO posts (author_id, title, body, published_at, metadata)\nVALUES ($1, $2, $3, $4, $5)\nRETURNING id, uuid, author_id, title, published_at, views, metadata",
-    );
+            "CreatePost",
+            "/* quarry:CreatePost */ INSERT INTO posts (author_id, title, body, published_at, metadata)\nVALUES ($1, $2, $3, $4, $5)\nRETURNING id, uuid, author_id, title, published_at, views, metadata",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(1043),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(1184),
+                quarry::ParamType::Oid(3802),
+            ],
+        );
     quarry::fetch_one(db, &QUERY, &[&author_id, &title, &body, &published_at, &metadata])
         .await
 }
@@ -524,7 +538,8 @@ pub async fn get_post_by_uuid<E: quarry::Executor + ?Sized>(
             "GetPostByUuid",
             "/* quarry:GetPostByUuid */ SELECT p.id, p.uuid, p.title, p.body, p.published_at, p.views, p.metadata,\n       a.id AS author_id, a.name AS author_name\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nWHERE p.uuid = $1",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(2950)]);
     quarry::fetch_opt(db, &QUERY, &[&uuid]).await
 }
 
@@ -591,7 +606,8 @@ pub async fn list_published_posts<E: quarry::Executor + ?Sized>(
             "ListPublishedPosts",
             "/* quarry:ListPublishedPosts */ SELECT p.id, p.uuid, p.title, p.author_id, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL AND p.published_at <= $1\nORDER BY p.published_at DESC, p.id DESC\nLIMIT $2",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1184), quarry::ParamType::Oid(20)]);
     quarry::fetch_all(db, &QUERY, &[&as_of, &limit]).await
 }
 
@@ -609,7 +625,8 @@ pub fn list_published_posts_stream<'a, E: quarry::Executor + ?Sized>(
             "ListPublishedPosts",
             "/* quarry:ListPublishedPosts */ SELECT p.id, p.uuid, p.title, p.author_id, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL AND p.published_at <= $1\nORDER BY p.published_at DESC, p.id DESC\nLIMIT $2",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1184), quarry::ParamType::Oid(20)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&as_of, &limit]).await
     })
@@ -667,9 +684,10 @@ pub async fn publish_post<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<Option<PublishPostRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "PublishPost",
-        "/* quarry:PublishPost */ UPDATE posts\nSET published_at = $1\nWHERE id = $2 AND published_at IS NULL\nRETURNING id, title, published_at",
-    );
+            "PublishPost",
+            "/* quarry:PublishPost */ UPDATE posts\nSET published_at = $1\nWHERE id = $2 AND published_at IS NULL\nRETURNING id, title, published_at",
+        )
+        .params(&[quarry::ParamType::Oid(1184), quarry::ParamType::Oid(20)]);
     quarry::fetch_opt(db, &QUERY, &[&published_at, &id]).await
 }
 
@@ -702,9 +720,10 @@ pub async fn increment_post_views<E: quarry::Executor + ?Sized>(
     uuid: quarry::uuid::Uuid,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "IncrementPostViews",
-        "/* quarry:IncrementPostViews */ UPDATE posts\nSET views = views + 1\nWHERE uuid = $1",
-    );
+            "IncrementPostViews",
+            "/* quarry:IncrementPostViews */ UPDATE posts\nSET views = views + 1\nWHERE uuid = $1",
+        )
+        .params(&[quarry::ParamType::Oid(2950)]);
     quarry::execute(db, &QUERY, &[&uuid]).await
 }
 
@@ -771,7 +790,8 @@ pub async fn posts_with_comment_counts<E: quarry::Executor + ?Sized>(
             "PostsWithCommentCounts",
             "/* quarry:PostsWithCommentCounts */ SELECT p.id, p.title, a.name AS author_name,\n       count(c.id) AS comment_count,\n       max(c.created_at) AS last_comment_at\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nLEFT JOIN comments c ON c.post_id = p.id\nGROUP BY p.id, a.id\nHAVING count(c.id) >= $1\nORDER BY comment_count DESC, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_all(db, &QUERY, &[&min_comments]).await
 }
 
@@ -788,7 +808,8 @@ pub fn posts_with_comment_counts_stream<'a, E: quarry::Executor + ?Sized>(
             "PostsWithCommentCounts",
             "/* quarry:PostsWithCommentCounts */ SELECT p.id, p.title, a.name AS author_name,\n       count(c.id) AS comment_count,\n       max(c.created_at) AS last_comment_at\nFROM posts p\nJOIN authors a ON a.id = p.author_id\nLEFT JOIN comments c ON c.post_id = p.id\nGROUP BY p.id, a.id\nHAVING count(c.id) >= $1\nORDER BY comment_count DESC, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&min_comments]).await
     })
@@ -852,7 +873,8 @@ pub async fn posts_by_tag<E: quarry::Executor + ?Sized>(
             "PostsByTag",
             "/* quarry:PostsByTag */ SELECT p.id, p.title, p.published_at, a.name AS author_name\nFROM tags t\nJOIN post_tags pt ON pt.tag_id = t.id\nJOIN posts p ON p.id = pt.post_id\nJOIN authors a ON a.id = p.author_id\nWHERE t.name = $1\nORDER BY p.published_at DESC NULLS LAST, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(25)]);
     quarry::fetch_all(db, &QUERY, &[&tag]).await
 }
 
@@ -869,7 +891,8 @@ pub fn posts_by_tag_stream<'a, E: quarry::Executor + ?Sized>(
             "PostsByTag",
             "/* quarry:PostsByTag */ SELECT p.id, p.title, p.published_at, a.name AS author_name\nFROM tags t\nJOIN post_tags pt ON pt.tag_id = t.id\nJOIN posts p ON p.id = pt.post_id\nJOIN authors a ON a.id = p.author_id\nWHERE t.name = $1\nORDER BY p.published_at DESC NULLS LAST, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(25)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&tag]).await
     })
@@ -935,7 +958,8 @@ pub async fn search_posts_by_metadata<E: quarry::Executor + ?Sized>(
             "SearchPostsByMetadata",
             "/* quarry:SearchPostsByMetadata */ SELECT p.id, p.title, p.metadata,\n       p.metadata ->> 'lang' AS lang,\n       (p.metadata -> 'reading_minutes')::int AS reading_minutes\nFROM posts p\nWHERE p.metadata @> $1\nORDER BY p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(3802)]);
     quarry::fetch_all(db, &QUERY, &[&filter]).await
 }
 
@@ -952,7 +976,8 @@ pub fn search_posts_by_metadata_stream<'a, E: quarry::Executor + ?Sized>(
             "SearchPostsByMetadata",
             "/* quarry:SearchPostsByMetadata */ SELECT p.id, p.title, p.metadata,\n       p.metadata ->> 'lang' AS lang,\n       (p.metadata -> 'reading_minutes')::int AS reading_minutes\nFROM posts p\nWHERE p.metadata @> $1\nORDER BY p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(3802)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&filter]).await
     })
@@ -1033,7 +1058,8 @@ pub async fn author_post_timeline<E: quarry::Executor + ?Sized>(
             "AuthorPostTimeline",
             "/* quarry:AuthorPostTimeline */ SELECT p.author_id, p.id AS post_id, p.title,\n       (p.published_at AT TIME ZONE 'UTC')::date AS published_on,\n       p.views,\n       lag(p.title) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id) AS previous_title,\n       (p.published_at AT TIME ZONE 'UTC')::date\n         - lag((p.published_at AT TIME ZONE 'UTC')::date) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)\n         AS days_since_previous,\n       sum(p.views) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)::bigint AS cumulative_views\nFROM posts p\nWHERE p.published_at IS NOT NULL\n  AND p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     quarry::fetch_all(db, &QUERY, &[&author_ids]).await
 }
 
@@ -1050,7 +1076,8 @@ pub fn author_post_timeline_stream<'a, E: quarry::Executor + ?Sized>(
             "AuthorPostTimeline",
             "/* quarry:AuthorPostTimeline */ SELECT p.author_id, p.id AS post_id, p.title,\n       (p.published_at AT TIME ZONE 'UTC')::date AS published_on,\n       p.views,\n       lag(p.title) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id) AS previous_title,\n       (p.published_at AT TIME ZONE 'UTC')::date\n         - lag((p.published_at AT TIME ZONE 'UTC')::date) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)\n         AS days_since_previous,\n       sum(p.views) OVER (PARTITION BY p.author_id ORDER BY p.published_at, p.id)::bigint AS cumulative_views\nFROM posts p\nWHERE p.published_at IS NOT NULL\n  AND p.author_id = ANY ($1)\nORDER BY p.author_id, p.published_at, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&author_ids]).await
     })
@@ -1193,7 +1220,8 @@ pub(crate) async fn comments_by_post_distinct<E: quarry::Executor + ?Sized>(
             "CommentsByPost",
             "/* quarry:CommentsByPost */ SELECT c.id, c.post_id, c.author_id, a.name AS author_name, c.body, c.created_at\nFROM comments c\nLEFT JOIN authors a ON a.id = c.author_id\nWHERE c.post_id = ANY ($1)\nORDER BY c.post_id, c.created_at, c.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if post_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -1269,9 +1297,17 @@ pub async fn add_comment<E: quarry::Executor + ?Sized>(
     created_at: quarry::chrono::DateTime<quarry::chrono::Utc>,
 ) -> Result<AddCommentRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AddComment",
-        "/* quarry:AddComment */ INSERT INTO comments (post_id, author_id, body, created_at)\nVALUES ($1, $2, $3, $4)\nRETURNING id, post_id, author_id, body, created_at",
-    );
+            "AddComment",
+            "/* quarry:AddComment */ INSERT INTO comments (post_id, author_id, body, created_at)\nVALUES ($1, $2, $3, $4)\nRETURNING id, post_id, author_id, body, created_at",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(1184),
+            ],
+        );
     quarry::fetch_one(db, &QUERY, &[&post_id, &author_id, &body, &created_at]).await
 }
 
@@ -1308,9 +1344,10 @@ pub async fn delete_comment<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "DeleteComment",
-        "/* quarry:DeleteComment */ DELETE FROM comments\nWHERE id = $1",
-    );
+            "DeleteComment",
+            "/* quarry:DeleteComment */ DELETE FROM comments\nWHERE id = $1",
+        )
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::execute(db, &QUERY, &[&id]).await
 }
 
@@ -1361,9 +1398,10 @@ pub async fn upsert_tag<E: quarry::Executor + ?Sized>(
     name: &str,
 ) -> Result<UpsertTagRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "UpsertTag",
-        "/* quarry:UpsertTag */ INSERT INTO tags (name)\nVALUES ($1)\nON CONFLICT (name) DO UPDATE\nSET name = EXCLUDED.name\nRETURNING id, name",
-    );
+            "UpsertTag",
+            "/* quarry:UpsertTag */ INSERT INTO tags (name)\nVALUES ($1)\nON CONFLICT (name) DO UPDATE\nSET name = EXCLUDED.name\nRETURNING id, name",
+        )
+        .params(&[quarry::ParamType::Oid(25)]);
     quarry::fetch_one(db, &QUERY, &[&name]).await
 }
 
@@ -1395,9 +1433,10 @@ pub async fn tag_post<E: quarry::Executor + ?Sized>(
     tag_id: i64,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "TagPost",
-        "/* quarry:TagPost */ INSERT INTO post_tags (post_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
-    );
+            "TagPost",
+            "/* quarry:TagPost */ INSERT INTO post_tags (post_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
+        )
+        .params(&[quarry::ParamType::Oid(20), quarry::ParamType::Oid(20)]);
     quarry::execute(db, &QUERY, &[&post_id, &tag_id]).await
 }
 
@@ -1466,7 +1505,8 @@ pub(crate) async fn tags_by_post_distinct<E: quarry::Executor + ?Sized>(
             "TagsByPost",
             "/* quarry:TagsByPost */ SELECT pt.post_id, t.id, t.name\nFROM post_tags pt\nJOIN tags t ON t.id = pt.tag_id\nWHERE pt.post_id = ANY ($1)\nORDER BY pt.post_id, t.name",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if post_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -1610,7 +1650,8 @@ pub async fn list_posts_with_relations<E: quarry::Executor + ?Sized>(
             "ListPostsWithRelations",
             "/* quarry:ListPostsWithRelations */ SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL\nORDER BY p.published_at DESC, p.id\nLIMIT $1",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     let conn = db.snapshot(&QUERY).await?;
     let result: Result<Vec<ListPostsWithRelationsRow>, quarry::Error> = async {
         let columns: Vec<ListPostsWithRelationsRowColumns> = quarry::fetch_all(
@@ -1638,7 +1679,8 @@ pub fn list_posts_with_relations_stream<'a, E: quarry::PortalExecutor + ?Sized>(
             "ListPostsWithRelations",
             "/* quarry:ListPostsWithRelations */ SELECT p.id, p.author_id, p.title, p.published_at, p.views\nFROM posts p\nWHERE p.published_at IS NOT NULL\nORDER BY p.published_at DESC, p.id\nLIMIT $1",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_chunked::<
         ListPostsWithRelationsRow,
         _,
@@ -1688,9 +1730,10 @@ pub async fn add_post_view<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<AddPostViewRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AddPostView",
-        "/* quarry:AddPostView */ UPDATE posts\nSET views = views + 1\nWHERE id = $1\nRETURNING views",
-    );
+            "AddPostView",
+            "/* quarry:AddPostView */ UPDATE posts\nSET views = views + 1\nWHERE id = $1\nRETURNING views",
+        )
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_one(db, &QUERY, &[&id]).await
 }
 
@@ -1761,7 +1804,8 @@ pub(crate) async fn authors_by_id_distinct<E: quarry::Executor + ?Sized>(
             "AuthorsById",
             "/* quarry:AuthorsById */ SELECT t.id, t.name, t.email, t.bio, t.avatar\nFROM authors t\nWHERE t.id = ANY($1)",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if keys.is_empty() {
         return Ok(Default::default());
     }
@@ -1829,7 +1873,8 @@ pub(crate) async fn tags_via_post_tags_distinct<E: quarry::Executor + ?Sized>(
             "TagsViaPostTags",
             "/* quarry:TagsViaPostTags */ SELECT t.id, t.name, j.post_id AS quarry_key\nFROM post_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.post_id = ANY($1)\nORDER BY j.post_id, t.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     const KEY: quarry::KeyColumn = quarry::KeyColumn {
         index: 2,
         name: "quarry_key",

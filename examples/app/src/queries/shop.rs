@@ -46,7 +46,8 @@ pub async fn get_customer<E: quarry::Executor + ?Sized>(
             "GetCustomer",
             "/* quarry:GetCustomer */ SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = $1",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_one(db, &QUERY, &[&id]).await
 }
 
@@ -80,7 +81,8 @@ pub async fn get_customer_by_email<E: quarry::Executor + ?Sized>(
             "GetCustomerByEmail",
             "/* quarry:GetCustomerByEmail */ SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.email = $1",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(25)]);
     quarry::fetch_opt(db, &QUERY, &[&email]).await
 }
 
@@ -113,9 +115,16 @@ pub async fn create_customer<E: quarry::Executor + ?Sized>(
     phone: Option<&str>,
 ) -> Result<Customer, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CreateCustomer",
-        "/* quarry:CreateCustomer */ INSERT INTO customers (email, name, phone)\nVALUES ($1, $2, $3)\nRETURNING id, email, name, phone, created_at",
-    );
+            "CreateCustomer",
+            "/* quarry:CreateCustomer */ INSERT INTO customers (email, name, phone)\nVALUES ($1, $2, $3)\nRETURNING id, email, name, phone, created_at",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(25),
+            ],
+        );
     quarry::fetch_one(db, &QUERY, &[&email, &name, &phone]).await
 }
 
@@ -155,9 +164,16 @@ pub async fn upsert_customer<E: quarry::Executor + ?Sized>(
     phone: Option<&str>,
 ) -> Result<Customer, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "UpsertCustomer",
-        "/* quarry:UpsertCustomer */ INSERT INTO customers (email, name, phone)\nVALUES ($1, $2, $3)\nON CONFLICT (email) DO UPDATE\nSET name = EXCLUDED.name,\n    phone = COALESCE(EXCLUDED.phone, customers.phone)\nRETURNING id, email, name, phone, created_at",
-    );
+            "UpsertCustomer",
+            "/* quarry:UpsertCustomer */ INSERT INTO customers (email, name, phone)\nVALUES ($1, $2, $3)\nON CONFLICT (email) DO UPDATE\nSET name = EXCLUDED.name,\n    phone = COALESCE(EXCLUDED.phone, customers.phone)\nRETURNING id, email, name, phone, created_at",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(25),
+            ],
+        );
     quarry::fetch_one(db, &QUERY, &[&email, &name, &phone]).await
 }
 
@@ -206,7 +222,8 @@ pub(crate) async fn customers_by_ids_distinct<E: quarry::Executor + ?Sized>(
             "CustomersByIds",
             "/* quarry:CustomersByIds */ SELECT c.id, c.email, c.name, c.phone, c.created_at\nFROM customers c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -427,7 +444,8 @@ pub(crate) async fn categories_by_ids_distinct<E: quarry::Executor + ?Sized>(
             "CategoriesByIds",
             "/* quarry:CategoriesByIds */ SELECT c.id, c.parent_id, c.name, c.slug\nFROM categories c\nWHERE c.id = ANY ($1)\nORDER BY c.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -509,7 +527,8 @@ pub async fn products_in_category_tree<E: quarry::Executor + ?Sized>(
             "ProductsInCategoryTree",
             "/* quarry:ProductsInCategoryTree */ WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_all(db, &QUERY, &[&category_id]).await
 }
 
@@ -526,7 +545,8 @@ pub fn products_in_category_tree_stream<'a, E: quarry::Executor + ?Sized>(
             "ProductsInCategoryTree",
             "/* quarry:ProductsInCategoryTree */ WITH RECURSIVE subtree AS (\n    SELECT c.id\n    FROM categories c\n    WHERE c.id = $1\n    UNION ALL\n    SELECT c.id\n    FROM categories c\n    JOIN subtree s ON c.parent_id = s.id\n)\nSELECT p.id, p.sku, p.name, p.price, p.stock, p.tags, c.name AS category_name\nFROM products p\nJOIN subtree s ON s.id = p.category_id\nJOIN categories c ON c.id = p.category_id\nORDER BY p.price, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&category_id]).await
     })
@@ -606,7 +626,15 @@ pub async fn search_products<E: quarry::Executor + ?Sized>(
             "SearchProducts",
             "/* quarry:SearchProducts */ SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(
+            &[
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(1700),
+            ],
+        );
     quarry::fetch_all(db, &QUERY, &[&query, &category_id, &tag, &max_price]).await
 }
 
@@ -626,7 +654,15 @@ pub fn search_products_stream<'a, E: quarry::Executor + ?Sized>(
             "SearchProducts",
             "/* quarry:SearchProducts */ SELECT p.id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg\nFROM products p\nWHERE p.active\n  AND p.name ILIKE '%' || $1 || '%'\n  AND ($2::bigint IS NULL OR p.category_id = $2::bigint)\n  AND ($3::text IS NULL OR $3::text = ANY (p.tags))\n  AND ($4::numeric IS NULL OR p.price <= $4::numeric)\nORDER BY p.price, p.id",
         )
-        .read_only();
+        .read_only()
+        .params(
+            &[
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(1700),
+            ],
+        );
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(
                 db,
@@ -809,7 +845,8 @@ pub(crate) async fn products_by_ids_distinct<E: quarry::Executor + ?Sized>(
             "ProductsByIds",
             "/* quarry:ProductsByIds */ SELECT p.id, p.category_id, p.sku, p.name, p.price, p.description, p.stock, p.tags, p.weight_kg, p.active\nFROM products p\nWHERE p.id = ANY ($1)\nORDER BY p.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if ids.is_empty() {
         return Ok(Default::default());
     }
@@ -878,9 +915,10 @@ pub async fn adjust_stock<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<AdjustStockRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AdjustStock",
-        "/* quarry:AdjustStock */ UPDATE products\nSET stock = stock + $1\nWHERE id = $2\nRETURNING id, sku, stock",
-    );
+            "AdjustStock",
+            "/* quarry:AdjustStock */ UPDATE products\nSET stock = stock + $1\nWHERE id = $2\nRETURNING id, sku, stock",
+        )
+        .params(&[quarry::ParamType::Oid(23), quarry::ParamType::Oid(20)]);
     quarry::fetch_one(db, &QUERY, &[&delta, &id]).await
 }
 
@@ -936,9 +974,10 @@ pub async fn set_product_tags<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<SetProductTagsRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "SetProductTags",
-        "/* quarry:SetProductTags */ UPDATE products\nSET tags = $1\nWHERE id = $2\nRETURNING id, sku, tags",
-    );
+            "SetProductTags",
+            "/* quarry:SetProductTags */ UPDATE products\nSET tags = $1\nWHERE id = $2\nRETURNING id, sku, tags",
+        )
+        .params(&[quarry::ParamType::Oid(1009), quarry::ParamType::Oid(20)]);
     quarry::fetch_one(db, &QUERY, &[&tags, &id]).await
 }
 
@@ -1016,9 +1055,20 @@ pub async fn import_products<E: quarry::Executor + ?Sized>(
     rows: impl IntoIterator<Item = ImportProductsParams, IntoIter: Send> + Send,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "ImportProducts",
-        "/* quarry:ImportProducts */ INSERT INTO products (category_id, sku, name, price, description, stock, tags) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    );
+            "ImportProducts",
+            "/* quarry:ImportProducts */ INSERT INTO products (category_id, sku, name, price, description, stock, tags) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(1043),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(1700),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(23),
+                quarry::ParamType::Oid(1009),
+            ],
+        );
     const COPY: &str = "/* quarry:ImportProducts */ COPY products (category_id, sku, name, price, description, stock, tags) FROM STDIN (FORMAT binary)";
     quarry::copy_in(db, &QUERY, COPY, rows).await
 }
@@ -1055,9 +1105,10 @@ pub async fn set_product_prices<E: quarry::Executor + ?Sized>(
     items: &[SetProductPricesParams],
 ) -> Result<Vec<u64>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "SetProductPrices",
-        "/* quarry:SetProductPrices */ UPDATE products\nSET price = $1\nWHERE sku = $2",
-    );
+            "SetProductPrices",
+            "/* quarry:SetProductPrices */ UPDATE products\nSET price = $1\nWHERE sku = $2",
+        )
+        .params(&[quarry::ParamType::Oid(1700), quarry::ParamType::Oid(25)]);
     quarry::batch_execute(db, &QUERY, items).await
 }
 
@@ -1116,7 +1167,14 @@ pub async fn list_orders_for_customer<E: quarry::Executor + ?Sized>(
             "ListOrdersForCustomer",
             "/* quarry:ListOrdersForCustomer */ SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
         )
-        .read_only();
+        .read_only()
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Named("public.order_status"),
+            ],
+        )
+        .custom_types();
     quarry::fetch_all(db, &QUERY, &[&customer_id, &status]).await
 }
 
@@ -1134,7 +1192,14 @@ pub fn list_orders_for_customer_stream<'a, E: quarry::Executor + ?Sized>(
             "ListOrdersForCustomer",
             "/* quarry:ListOrdersForCustomer */ SELECT o.id, o.status, o.placed_at, o.note, o.shipped_on,\n       count(oi.id) AS item_count,\n       COALESCE(sum(oi.quantity * oi.unit_price), 0)::numeric(12, 2) AS total\nFROM orders o\nLEFT JOIN order_items oi ON oi.order_id = o.id\nWHERE o.customer_id = $1\n  AND ($2::order_status IS NULL OR o.status = $2::order_status)\nGROUP BY o.id\nORDER BY o.placed_at DESC, o.id DESC",
         )
-        .read_only();
+        .read_only()
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Named("public.order_status"),
+            ],
+        )
+        .custom_types();
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&customer_id, &status]).await
     })
@@ -1202,7 +1267,9 @@ pub async fn list_recent_orders<E: quarry::Executor + ?Sized>(
             "ListRecentOrders",
             "/* quarry:ListRecentOrders */ SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1184), quarry::ParamType::Oid(20)])
+        .custom_types();
     quarry::fetch_all(db, &QUERY, &[&since, &limit]).await
 }
 
@@ -1220,7 +1287,9 @@ pub fn list_recent_orders_stream<'a, E: quarry::Executor + ?Sized>(
             "ListRecentOrders",
             "/* quarry:ListRecentOrders */ SELECT o.id, o.customer_id, o.status, o.placed_at, o.shipped_on\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC\nLIMIT $2",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1184), quarry::ParamType::Oid(20)])
+        .custom_types();
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&since, &limit]).await
     })
@@ -1288,9 +1357,18 @@ pub async fn place_order<E: quarry::Executor + ?Sized>(
     note: Option<&str>,
 ) -> Result<PlaceOrderRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "PlaceOrder",
-        "/* quarry:PlaceOrder */ INSERT INTO orders (customer_id, status, placed_at, note)\nVALUES ($1, $2, $3, $4)\nRETURNING id, customer_id, status, placed_at, note, shipped_on",
-    );
+            "PlaceOrder",
+            "/* quarry:PlaceOrder */ INSERT INTO orders (customer_id, status, placed_at, note)\nVALUES ($1, $2, $3, $4)\nRETURNING id, customer_id, status, placed_at, note, shipped_on",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Named("public.order_status"),
+                quarry::ParamType::Oid(1184),
+                quarry::ParamType::Oid(25),
+            ],
+        )
+        .custom_types();
     quarry::fetch_one(db, &QUERY, &[&customer_id, &status, &placed_at, &note]).await
 }
 
@@ -1359,9 +1437,17 @@ pub async fn update_order_status<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<Option<UpdateOrderStatusRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "UpdateOrderStatus",
-        "/* quarry:UpdateOrderStatus */ UPDATE orders\nSET status = $1,\n    shipped_on = COALESCE($2, shipped_on)\nWHERE id = $3\nRETURNING id, status, shipped_on",
-    );
+            "UpdateOrderStatus",
+            "/* quarry:UpdateOrderStatus */ UPDATE orders\nSET status = $1,\n    shipped_on = COALESCE($2, shipped_on)\nWHERE id = $3\nRETURNING id, status, shipped_on",
+        )
+        .params(
+            &[
+                quarry::ParamType::Named("public.order_status"),
+                quarry::ParamType::Oid(1082),
+                quarry::ParamType::Oid(20),
+            ],
+        )
+        .custom_types();
     quarry::fetch_opt(db, &QUERY, &[&status, &shipped_on, &id]).await
 }
 
@@ -1428,9 +1514,17 @@ pub async fn add_order_item<E: quarry::Executor + ?Sized>(
     unit_price: quarry::rust_decimal::Decimal,
 ) -> Result<AddOrderItemRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AddOrderItem",
-        "/* quarry:AddOrderItem */ INSERT INTO order_items (order_id, product_id, quantity, unit_price)\nVALUES ($1, $2, $3, $4)\nON CONFLICT (order_id, product_id) DO UPDATE\nSET quantity = order_items.quantity + EXCLUDED.quantity\nRETURNING id, order_id, product_id, quantity, unit_price",
-    );
+            "AddOrderItem",
+            "/* quarry:AddOrderItem */ INSERT INTO order_items (order_id, product_id, quantity, unit_price)\nVALUES ($1, $2, $3, $4)\nON CONFLICT (order_id, product_id) DO UPDATE\nSET quantity = order_items.quantity + EXCLUDED.quantity\nRETURNING id, order_id, product_id, quantity, unit_price",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(23),
+                quarry::ParamType::Oid(1700),
+            ],
+        );
     quarry::fetch_one(db, &QUERY, &[&order_id, &product_id, &quantity, &unit_price])
         .await
 }
@@ -1595,7 +1689,8 @@ pub(crate) async fn items_by_order_distinct<E: quarry::Executor + ?Sized>(
             "ItemsByOrder",
             "/* quarry:ItemsByOrder */ SELECT oi.id, oi.order_id, oi.product_id, p.sku, p.name AS product_name,\n       oi.quantity, oi.unit_price,\n       oi.quantity * oi.unit_price AS line_total\nFROM order_items oi\nJOIN products p ON p.id = oi.product_id\nWHERE oi.order_id = ANY ($1)\nORDER BY oi.order_id, oi.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if order_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -1641,9 +1736,10 @@ pub async fn remove_order_item<E: quarry::Executor + ?Sized>(
     product_id: i64,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "RemoveOrderItem",
-        "/* quarry:RemoveOrderItem */ DELETE FROM order_items\nWHERE order_id = $1 AND product_id = $2",
-    );
+            "RemoveOrderItem",
+            "/* quarry:RemoveOrderItem */ DELETE FROM order_items\nWHERE order_id = $1 AND product_id = $2",
+        )
+        .params(&[quarry::ParamType::Oid(20), quarry::ParamType::Oid(20)]);
     quarry::execute(db, &QUERY, &[&order_id, &product_id]).await
 }
 
@@ -1675,9 +1771,10 @@ pub async fn delete_cancelled_orders_before<E: quarry::Executor + ?Sized>(
     before: quarry::chrono::DateTime<quarry::chrono::Utc>,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "DeleteCancelledOrdersBefore",
-        "/* quarry:DeleteCancelledOrdersBefore */ DELETE FROM orders\nWHERE status = 'cancelled' AND placed_at < $1",
-    );
+            "DeleteCancelledOrdersBefore",
+            "/* quarry:DeleteCancelledOrdersBefore */ DELETE FROM orders\nWHERE status = 'cancelled' AND placed_at < $1",
+        )
+        .params(&[quarry::ParamType::Oid(1184)]);
     quarry::execute(db, &QUERY, &[&before]).await
 }
 
@@ -1751,7 +1848,8 @@ pub async fn top_products_by_revenue<E: quarry::Executor + ?Sized>(
             "TopProductsByRevenue",
             "/* quarry:TopProductsByRevenue */ SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20), quarry::ParamType::Oid(20)]);
     quarry::fetch_all(db, &QUERY, &[&min_units, &limit]).await
 }
 
@@ -1769,7 +1867,8 @@ pub fn top_products_by_revenue_stream<'a, E: quarry::Executor + ?Sized>(
             "TopProductsByRevenue",
             "/* quarry:TopProductsByRevenue */ SELECT p.id AS product_id, p.sku, p.name,\n       sum(oi.quantity)::bigint AS units_sold,\n       sum(oi.quantity * oi.unit_price) AS revenue,\n       row_number() OVER (ORDER BY sum(oi.quantity * oi.unit_price) DESC, p.id) AS revenue_rank\nFROM order_items oi\nJOIN orders o ON o.id = oi.order_id\nJOIN products p ON p.id = oi.product_id\nWHERE o.status <> 'cancelled'\nGROUP BY p.id\nHAVING sum(oi.quantity) >= $1\nORDER BY revenue DESC, p.id\nLIMIT $2",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20), quarry::ParamType::Oid(20)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&min_units, &limit]).await
     })
@@ -1854,7 +1953,9 @@ pub async fn customer_order_timeline<E: quarry::Executor + ?Sized>(
             "CustomerOrderTimeline",
             "/* quarry:CustomerOrderTimeline */ WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)])
+        .custom_types();
     quarry::fetch_all(db, &QUERY, &[&customer_ids]).await
 }
 
@@ -1871,7 +1972,9 @@ pub fn customer_order_timeline_stream<'a, E: quarry::Executor + ?Sized>(
             "CustomerOrderTimeline",
             "/* quarry:CustomerOrderTimeline */ WITH order_totals AS (\n    SELECT o.id, o.customer_id, o.status, o.placed_at,\n           sum(oi.quantity * oi.unit_price) AS total\n    FROM orders o\n    JOIN order_items oi ON oi.order_id = o.id\n    GROUP BY o.id\n)\nSELECT ot.customer_id, ot.id AS order_id, ot.status, ot.placed_at, ot.total,\n       row_number() OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS order_seq,\n       lag(ot.placed_at) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS previous_placed_at,\n       sum(ot.total) OVER (PARTITION BY ot.customer_id ORDER BY ot.placed_at, ot.id) AS running_total\nFROM order_totals ot\nWHERE ot.customer_id = ANY ($1)\nORDER BY ot.customer_id, ot.placed_at, ot.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)])
+        .custom_types();
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&customer_ids]).await
     })
@@ -1958,7 +2061,15 @@ pub async fn sales_comparison<E: quarry::Executor + ?Sized>(
             "SalesComparison",
             "/* quarry:SalesComparison */ WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
         )
-        .read_only();
+        .read_only()
+        .params(
+            &[
+                quarry::ParamType::Oid(1184),
+                quarry::ParamType::Oid(1184),
+                quarry::ParamType::Oid(1184),
+                quarry::ParamType::Oid(1184),
+            ],
+        );
     quarry::fetch_all(
             db,
             &QUERY,
@@ -1983,7 +2094,15 @@ pub fn sales_comparison_stream<'a, E: quarry::Executor + ?Sized>(
             "SalesComparison",
             "/* quarry:SalesComparison */ WITH current_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $1 AND o.placed_at < $2\n    GROUP BY oi.product_id\n),\nprevious_period AS (\n    SELECT oi.product_id, sum(oi.quantity)::bigint AS units\n    FROM order_items oi\n    JOIN orders o ON o.id = oi.order_id\n    WHERE o.status <> 'cancelled'\n      AND o.placed_at >= $3 AND o.placed_at < $4\n    GROUP BY oi.product_id\n)\nSELECT p.id AS product_id, p.name,\n       cur.units AS current_units,\n       prev.units AS previous_units,\n       COALESCE(cur.units, 0) - COALESCE(prev.units, 0) AS units_change\nFROM current_period cur\nFULL JOIN previous_period prev ON prev.product_id = cur.product_id\nJOIN products p ON p.id = COALESCE(cur.product_id, prev.product_id)\nORDER BY p.id",
         )
-        .read_only();
+        .read_only()
+        .params(
+            &[
+                quarry::ParamType::Oid(1184),
+                quarry::ParamType::Oid(1184),
+                quarry::ParamType::Oid(1184),
+                quarry::ParamType::Oid(1184),
+            ],
+        );
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(
                 db,
@@ -2137,7 +2256,9 @@ pub async fn list_orders_with_details<E: quarry::Executor + ?Sized>(
             "ListOrdersWithDetails",
             "/* quarry:ListOrdersWithDetails */ SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1184)])
+        .custom_types();
     let conn = db.snapshot(&QUERY).await?;
     let result: Result<Vec<ListOrdersWithDetailsRow>, quarry::Error> = async {
         let columns: Vec<ListOrdersWithDetailsRowColumns> = quarry::fetch_all(
@@ -2165,7 +2286,9 @@ pub fn list_orders_with_details_stream<'a, E: quarry::PortalExecutor + ?Sized>(
             "ListOrdersWithDetails",
             "/* quarry:ListOrdersWithDetails */ SELECT o.id, o.customer_id, o.status, o.placed_at, o.note\nFROM orders o\nWHERE o.placed_at >= $1\nORDER BY o.placed_at DESC, o.id DESC",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1184)])
+        .custom_types();
     quarry::fetch_chunked::<
         ListOrdersWithDetailsRow,
         _,
