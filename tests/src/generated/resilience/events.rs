@@ -99,9 +99,16 @@ pub async fn insert_event_slowly<E: quarry::Executor + ?Sized>(
     seconds: f64,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "InsertEventSlowly",
-        "/* quarry:InsertEventSlowly */ INSERT INTO events (id, label) SELECT $1, $2 FROM pg_sleep($3)",
-    );
+            "InsertEventSlowly",
+            "/* quarry:InsertEventSlowly */ INSERT INTO events (id, label) SELECT $1, $2 FROM pg_sleep($3)",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(701),
+            ],
+        );
     quarry::execute(db, &QUERY, &[&id, &label, &seconds]).await
 }
 
