@@ -36,7 +36,8 @@ pub async fn payloads<E: quarry::Executor + ?Sized>(
             "Payloads",
             "/* quarry:Payloads */ SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_all(db, &QUERY, &[&n]).await
 }
 
@@ -53,7 +54,8 @@ pub fn payloads_stream<'a, E: quarry::Executor + ?Sized>(
             "Payloads",
             "/* quarry:Payloads */ SELECT g AS id, repeat('x', 92) AS payload\nFROM generate_series(1, $1::bigint) g",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&n]).await
     })
@@ -107,7 +109,8 @@ pub async fn labels<E: quarry::Executor + ?Sized>(
             "Labels",
             "/* quarry:Labels */ SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(25), quarry::ParamType::Oid(20)]);
     quarry::fetch_all(db, &QUERY, &[&prefix, &n]).await
 }
 
@@ -125,7 +128,8 @@ pub fn labels_stream<'a, E: quarry::Executor + ?Sized>(
             "Labels",
             "/* quarry:Labels */ SELECT g AS id, $1::text || g::text AS label\nFROM generate_series(1, $2::bigint) g",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(25), quarry::ParamType::Oid(20)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&prefix, &n]).await
     })
@@ -295,7 +299,8 @@ pub async fn list_items<E: quarry::Executor + ?Sized>(
             "ListItems",
             "/* quarry:ListItems */ SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     let conn = db.snapshot(&QUERY).await?;
     let result: Result<Vec<ListItemsRow>, quarry::Error> = async {
         let columns: Vec<ListItemsRowColumns> = quarry::fetch_all(
@@ -323,7 +328,8 @@ pub fn list_items_stream<'a, E: quarry::PortalExecutor + ?Sized>(
             "ListItems",
             "/* quarry:ListItems */ SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.id <= $1\nORDER BY i.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(20)]);
     quarry::fetch_chunked::<ListItemsRow, _>(db, &QUERY, 1000, vec![Box::new(max_id)])
 }
 
@@ -437,7 +443,8 @@ pub async fn list_items_by_name<E: quarry::Executor + ?Sized>(
             "ListItemsByName",
             "/* quarry:ListItemsByName */ SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(25)]);
     let conn = db.snapshot(&QUERY).await?;
     let result: Result<Vec<ListItemsByNameRow>, quarry::Error> = async {
         let columns: Vec<ListItemsByNameRowColumns> = quarry::fetch_all(
@@ -465,7 +472,8 @@ pub fn list_items_by_name_stream<'a, E: quarry::PortalExecutor + ?Sized>(
             "ListItemsByName",
             "/* quarry:ListItemsByName */ SELECT i.id, i.owner_id, i.name\nFROM items i\nWHERE i.name LIKE $1 || '%'\nORDER BY i.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(25)]);
     quarry::fetch_chunked::<ListItemsByNameRow, _>(db, &QUERY, 3, vec![Box::new(prefix)])
 }
 
@@ -527,7 +535,8 @@ pub(crate) async fn owners_by_id_distinct<E: quarry::Executor + ?Sized>(
             "OwnersById",
             "/* quarry:OwnersById */ SELECT t.id, t.name\nFROM owners t\nWHERE t.id = ANY($1)",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if keys.is_empty() {
         return Ok(Default::default());
     }
@@ -597,7 +606,8 @@ pub(crate) async fn notes_by_item_id_distinct<E: quarry::Executor + ?Sized>(
             "NotesByItemId",
             "/* quarry:NotesByItemId */ SELECT t.id, t.item_id, t.body\nFROM notes t\nWHERE t.item_id = ANY($1)\nORDER BY t.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if keys.is_empty() {
         return Ok(Default::default());
     }
