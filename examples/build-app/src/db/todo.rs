@@ -37,9 +37,10 @@ pub async fn create_list<E: quarry::Executor + ?Sized>(
     title: &str,
 ) -> Result<CreateListRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CreateList",
-        "/* quarry:CreateList */ INSERT INTO lists (title)\nVALUES ($1)\nRETURNING id, title, created_at",
-    );
+            "CreateList",
+            "/* quarry:CreateList */ INSERT INTO lists (title)\nVALUES ($1)\nRETURNING id, title, created_at",
+        )
+        .params(&[quarry::ParamType::Oid(25)]);
     quarry::fetch_one(db, &QUERY, &[&title]).await
 }
 
@@ -99,9 +100,16 @@ pub async fn add_todo<E: quarry::Executor + ?Sized>(
     due_on: Option<quarry::chrono::NaiveDate>,
 ) -> Result<AddTodoRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "AddTodo",
-        "/* quarry:AddTodo */ INSERT INTO todos (list_id, title, due_on)\nVALUES ($1, $2, $3)\nRETURNING id, list_id, title, due_on, created_at",
-    );
+            "AddTodo",
+            "/* quarry:AddTodo */ INSERT INTO todos (list_id, title, due_on)\nVALUES ($1, $2, $3)\nRETURNING id, list_id, title, due_on, created_at",
+        )
+        .params(
+            &[
+                quarry::ParamType::Oid(20),
+                quarry::ParamType::Oid(25),
+                quarry::ParamType::Oid(1082),
+            ],
+        );
     quarry::fetch_one(db, &QUERY, &[&list_id, &title, &due_on]).await
 }
 
@@ -159,9 +167,10 @@ pub async fn complete_todo<E: quarry::Executor + ?Sized>(
     id: i64,
 ) -> Result<Option<CompleteTodoRow>, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "CompleteTodo",
-        "/* quarry:CompleteTodo */ UPDATE todos\nSET done_at = $1\nWHERE id = $2 AND done_at IS NULL\nRETURNING id, title, done_at",
-    );
+            "CompleteTodo",
+            "/* quarry:CompleteTodo */ UPDATE todos\nSET done_at = $1\nWHERE id = $2 AND done_at IS NULL\nRETURNING id, title, done_at",
+        )
+        .params(&[quarry::ParamType::Oid(1184), quarry::ParamType::Oid(20)]);
     quarry::fetch_opt(db, &QUERY, &[&done_at, &id]).await
 }
 
@@ -214,9 +223,10 @@ pub async fn upsert_tag<E: quarry::Executor + ?Sized>(
     name: &str,
 ) -> Result<UpsertTagRow, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "UpsertTag",
-        "/* quarry:UpsertTag */ INSERT INTO tags (name)\nVALUES ($1)\nON CONFLICT (name) DO UPDATE\nSET name = EXCLUDED.name\nRETURNING id, name",
-    );
+            "UpsertTag",
+            "/* quarry:UpsertTag */ INSERT INTO tags (name)\nVALUES ($1)\nON CONFLICT (name) DO UPDATE\nSET name = EXCLUDED.name\nRETURNING id, name",
+        )
+        .params(&[quarry::ParamType::Oid(25)]);
     quarry::fetch_one(db, &QUERY, &[&name]).await
 }
 
@@ -248,9 +258,10 @@ pub async fn tag_todo<E: quarry::Executor + ?Sized>(
     tag_id: i64,
 ) -> Result<u64, quarry::Error> {
     const QUERY: quarry::Query = quarry::Query::new(
-        "TagTodo",
-        "/* quarry:TagTodo */ INSERT INTO todo_tags (todo_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
-    );
+            "TagTodo",
+            "/* quarry:TagTodo */ INSERT INTO todo_tags (todo_id, tag_id)\nVALUES ($1, $2)\nON CONFLICT DO NOTHING",
+        )
+        .params(&[quarry::ParamType::Oid(20), quarry::ParamType::Oid(20)]);
     quarry::execute(db, &QUERY, &[&todo_id, &tag_id]).await
 }
 
@@ -312,7 +323,8 @@ pub async fn open_todos_due_by<E: quarry::Executor + ?Sized>(
             "OpenTodosDueBy",
             "/* quarry:OpenTodosDueBy */ SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1082)]);
     quarry::fetch_all(db, &QUERY, &[&date]).await
 }
 
@@ -329,7 +341,8 @@ pub fn open_todos_due_by_stream<'a, E: quarry::Executor + ?Sized>(
             "OpenTodosDueBy",
             "/* quarry:OpenTodosDueBy */ SELECT t.id, t.title, t.due_on, l.title AS list_title\nFROM todos t\nJOIN lists l ON l.id = t.list_id\nWHERE t.done_at IS NULL AND t.due_on <= $1\nORDER BY t.due_on, t.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1082)]);
     quarry::fetch_stream(async move {
         quarry::Executor::query_stream(db, &QUERY, &[&date]).await
     })
@@ -460,7 +473,8 @@ pub(crate) async fn todos_by_list_distinct<E: quarry::Executor + ?Sized>(
             "TodosByList",
             "/* quarry:TodosByList */ SELECT t.id, t.list_id, t.title, t.due_on, t.done_at\nFROM todos t\nWHERE t.list_id = ANY ($1)\nORDER BY t.list_id, t.done_at IS NOT NULL, t.due_on NULLS LAST, t.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     if list_ids.is_empty() {
         return Ok(Default::default());
     }
@@ -655,7 +669,8 @@ pub(crate) async fn tags_via_todo_tags_distinct<E: quarry::Executor + ?Sized>(
             "TagsViaTodoTags",
             "/* quarry:TagsViaTodoTags */ SELECT t.id, t.name, j.todo_id AS quarry_key\nFROM todo_tags j\nJOIN tags t ON t.id = j.tag_id\nWHERE j.todo_id = ANY($1)\nORDER BY j.todo_id, t.id",
         )
-        .read_only();
+        .read_only()
+        .params(&[quarry::ParamType::Oid(1016)]);
     const KEY: quarry::KeyColumn = quarry::KeyColumn {
         index: 2,
         name: "quarry_key",
