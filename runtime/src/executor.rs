@@ -493,6 +493,7 @@ macro_rules! impl_executor_for_connection {
             ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
                 let $this = self;
                 observe(query, None, ready(Ok($session)), move |session| {
+                    crate::route::unrouted(query);
                     session.query(query, params)
                 })
             }
@@ -504,6 +505,7 @@ macro_rules! impl_executor_for_connection {
             ) -> impl Future<Output = Result<u64, Error>> + Send {
                 let $this = self;
                 observe(query, None, ready(Ok($session)), move |session| {
+                    crate::route::unrouted(query);
                     session.execute(query, params)
                 })
             }
@@ -515,6 +517,7 @@ macro_rules! impl_executor_for_connection {
             ) -> impl Future<Output = Result<RowStream, Error>> + Send {
                 let $this = self;
                 observe(query, None, ready(Ok($session)), move |session| async move {
+                    crate::route::unrouted(query);
                     let rows = session.query_stream(query, params).await?;
                     let guard = StreamGuard::new(session.client.cancel_token(), None);
                     Ok(RowStream::new(query, rows, None).cancel_on_drop(guard))
@@ -530,11 +533,15 @@ macro_rules! impl_executor_for_connection {
 
             fn bulk<W: BulkWork>(
                 &self,
-                _query: &'static Query,
+                query: &'static Query,
                 work: W,
             ) -> impl Future<Output = Result<W::Output, Error>> + Send {
                 let $this = self;
-                work.run(Bulk::new($session))
+                let bulk = Bulk::new($session);
+                async move {
+                    crate::route::unrouted(query);
+                    work.run(bulk).await
+                }
             }
         }
     };
@@ -620,7 +627,10 @@ impl Executor for PooledConnection {
             query,
             Some(&self.detector),
             ready(Ok(session)),
-            move |session| session.query(query, params),
+            move |session| {
+                crate::route::unrouted(query);
+                session.query(query, params)
+            },
         )
     }
 
@@ -634,7 +644,10 @@ impl Executor for PooledConnection {
             query,
             Some(&self.detector),
             ready(Ok(session)),
-            move |session| session.execute(query, params),
+            move |session| {
+                crate::route::unrouted(query);
+                session.execute(query, params)
+            },
         )
     }
 
@@ -649,6 +662,7 @@ impl Executor for PooledConnection {
             Some(&self.detector),
             ready(Ok(session)),
             move |session| async move {
+                crate::route::unrouted(query);
                 let rows = session.query_stream(query, params).await?;
                 let state = self.object.state().clone();
                 let guard = StreamGuard::new(session.client.cancel_token(), Some(state));
@@ -666,10 +680,14 @@ impl Executor for PooledConnection {
 
     fn bulk<W: BulkWork>(
         &self,
-        _query: &'static Query,
+        query: &'static Query,
         work: W,
     ) -> impl Future<Output = Result<W::Output, Error>> + Send {
-        work.run(self.bulk_session(false))
+        let bulk = self.bulk_session(false);
+        async move {
+            crate::route::unrouted(query);
+            work.run(bulk).await
+        }
     }
 }
 
@@ -706,17 +724,18 @@ impl Executor for Pool {
         observe(
             query,
             None,
-            self.checkout(query),
-            move |client| async move {
+            self.route(query),
+            move |(client, route)| async move {
+                let route = &route;
                 let attempt = |client: deadpool_postgres::Object| async move {
                     let client = Owned::new(client);
-                    let rows = Session::owned(&client)
+                    let statement = Session::owned(&client)
                         .pooler(self.pooler())
-                        .try_query(query, params)
-                        .await;
+                        .try_query(query, params);
+                    let rows = route.run(self, query, &client, statement).await;
                     (client.into_inner(), rows)
                 };
-                let (rows, _client) = self.retrying(query, client, attempt).await?;
+                let (rows, _client) = self.retrying_routed(query, route, client, attempt).await?;
                 Ok(rows)
             },
         )
@@ -730,17 +749,18 @@ impl Executor for Pool {
         observe(
             query,
             None,
-            self.checkout(query),
-            move |client| async move {
+            self.route(query),
+            move |(client, route)| async move {
+                let route = &route;
                 let attempt = |client: deadpool_postgres::Object| async move {
                     let client = Owned::new(client);
-                    let count = Session::owned(&client)
+                    let statement = Session::owned(&client)
                         .pooler(self.pooler())
-                        .try_execute(query, params)
-                        .await;
+                        .try_execute(query, params);
+                    let count = route.run(self, query, &client, statement).await;
                     (client.into_inner(), count)
                 };
-                let (count, _client) = self.retrying(query, client, attempt).await?;
+                let (count, _client) = self.retrying_routed(query, route, client, attempt).await?;
                 Ok(count)
             },
         )
@@ -754,17 +774,18 @@ impl Executor for Pool {
         observe(
             query,
             None,
-            self.checkout(query),
-            move |client| async move {
+            self.route(query),
+            move |(client, route)| async move {
+                let route = &route;
                 let attempt = |client: deadpool_postgres::Object| async move {
                     let client = Owned::new(client);
-                    let rows = Session::owned(&client)
+                    let statement = Session::owned(&client)
                         .pooler(self.pooler())
-                        .try_query_stream(query, params)
-                        .await;
+                        .try_query_stream(query, params);
+                    let rows = route.run(self, query, &client, statement).await;
                     (client.into_inner(), rows)
                 };
-                let (rows, client) = self.retrying(query, client, attempt).await?;
+                let (rows, client) = self.retrying_routed(query, route, client, attempt).await?;
                 let client = Owned::new(client);
                 let guard = StreamGuard::new(client.cancel_token(), Some(client.state().clone()));
                 Ok(RowStream::new(query, rows, Some(client)).cancel_on_drop(guard))
@@ -786,20 +807,19 @@ impl Executor for Pool {
         &self,
         query: &'static Query,
     ) -> impl Future<Output = Result<Snapshot<impl Executor + Send + '_>, Error>> + Send + '_ {
-        self.get()
+        self.snapshot_connection(query)
             .map_ok(|conn| Snapshot::owned(conn, query.is_read_only()))
-            .map_err(|source| Error::Pool {
-                query: query.name(),
-                source,
-            })
     }
 
     /// Checks a connection out for the whole operation (not retried: a copy
     /// or batch may have written before its connection failed).
     async fn bulk<W: BulkWork>(&self, query: &'static Query, work: W) -> Result<W::Output, Error> {
         let client = Owned::new(self.checkout(query).await?);
-        work.run(Bulk::new(Session::owned(&client).pooler(self.pooler())))
-            .await
+        let output = work
+            .run(Bulk::new(Session::owned(&client).pooler(self.pooler())))
+            .await?;
+        crate::route::after_write(self, &client).await;
+        Ok(output)
     }
 }
 

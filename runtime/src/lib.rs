@@ -124,6 +124,7 @@ mod query;
 mod range;
 mod record;
 mod retry;
+mod route;
 mod row;
 mod snapshot;
 mod stream;
@@ -191,6 +192,7 @@ pub use crate::prefetch::{
 pub use crate::query::{ParamType, Query};
 pub use crate::range::{Multirange, Range, RangeBound};
 pub use crate::record::{record, scope, QueryLog, QueryRecord};
+pub use crate::route::{read_your_writes, PoolSession, ReplicaStrategy};
 pub use crate::row::{decode, DecodeError, FromRow};
 pub use crate::snapshot::Snapshot;
 pub use crate::stream::{fetch_stream, RowStream};

@@ -2,6 +2,7 @@
 
 use std::num::NonZeroUsize;
 use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, RecyclingMethod, Runtime};
@@ -11,6 +12,7 @@ use crate::cancel::Owned;
 use crate::detect::{Detector, NPlusOne};
 use crate::error::SourceMessage;
 use crate::pooler::Pooler;
+use crate::route::{ReplicaConfig, Replicas};
 
 /// Connection pool over deadpool-postgres with sane defaults.
 ///
@@ -29,10 +31,27 @@ use crate::pooler::Pooler;
 ///
 /// Connections are opened lazily, on first use: building a pool never fails
 /// because the server is down. Cloning is cheap and shares the pool.
+///
+/// # Replicas
+///
+/// Built with [`PoolBuilder::replica`], a pool sends each
+/// [read-only](crate::Query::read_only) statement run through it (as the executor)
+/// to a usable replica — not marked down, lag within
+/// [`max_replica_lag`](PoolBuilder::max_replica_lag) and, in a
+/// read-your-writes scope ([`read_your_writes`](crate::read_your_writes),
+/// [`Pool::session`], `quarry::tower::ReadYourWritesLayer`), replayed past
+/// the scope's latest write — and everything else to the primary:
+/// [`Pool::get`], [`pin`](crate::Executor::pin), bulk operations and
+/// [`transaction`](crate::transaction) included. A replica that fails is
+/// skipped for [`replica_retry_after`](PoolBuilder::replica_retry_after),
+/// its read run on the primary with no error. Each routed statement is a
+/// `debug!` event of target `quarry::route`. See `docs/scaling-out.md`.
 #[derive(Clone, Debug)]
 pub struct Pool {
     inner: deadpool_postgres::Pool,
     pooler: Pooler,
+    /// `None` without replicas (see `route.rs`).
+    replicas: Option<Arc<Replicas>>,
 }
 
 /// Error building a [`Pool`].
@@ -93,6 +112,7 @@ impl Pool {
             max_size: default_max_size(),
             statement_timeout: None,
             pooler: Pooler::Session,
+            routing: ReplicaConfig::default(),
         }
     }
 
@@ -102,6 +122,7 @@ impl Pool {
             max_size,
             statement_timeout,
             pooler,
+            routing,
         } = builder;
         let mut config = config?;
         if max_size == 0 {
@@ -122,7 +143,12 @@ impl Pool {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(PoolBuildError::Build)?;
-        Ok(Self { inner, pooler })
+        let replicas = routing.build(max_size, statement_timeout)?;
+        Ok(Self {
+            inner,
+            pooler,
+            replicas,
+        })
     }
 
     /// Wraps a pool configured by hand (TLS, timeouts, hooks, …).
@@ -130,6 +156,7 @@ impl Pool {
         Self {
             inner: pool,
             pooler: Pooler::Session,
+            replicas: None,
         }
     }
 
@@ -159,6 +186,11 @@ impl Pool {
             .map(|object| PooledConnection::from(object).with_pooler(pooler))
     }
 
+    /// The replicas, if the pool has any.
+    pub(crate) fn replicas(&self) -> Option<&Replicas> {
+        self.replicas.as_deref()
+    }
+
     /// The underlying deadpool-postgres pool (status, resizing, metrics).
     pub fn inner(&self) -> &deadpool_postgres::Pool {
         &self.inner
@@ -181,6 +213,7 @@ pub struct PoolBuilder {
     max_size: usize,
     statement_timeout: Option<Duration>,
     pooler: Pooler,
+    pub(crate) routing: ReplicaConfig,
 }
 
 impl PoolBuilder {
@@ -191,6 +224,7 @@ impl PoolBuilder {
             max_size: default_max_size(),
             statement_timeout: None,
             pooler: Pooler::Session,
+            routing: ReplicaConfig::default(),
         }
     }
 
@@ -241,7 +275,7 @@ impl PoolBuilder {
 }
 
 /// Adds `-c statement_timeout=<ms>` to the startup options of `config`.
-fn set_statement_timeout(
+pub(crate) fn set_statement_timeout(
     config: &mut tokio_postgres::Config,
     timeout: Duration,
 ) -> Result<(), PoolBuildError> {

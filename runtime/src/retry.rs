@@ -63,6 +63,11 @@ impl Failure {
         self.error
     }
 
+    /// Whether the statement failed because its connection did.
+    pub(crate) fn is_connection_failure(&self) -> bool {
+        matches!(&self.error, Error::Db { source, .. } if is_connection_error(source))
+    }
+
     /// Why this failure may be retried on a fresh connection, if it may.
     fn retry_reason(&self, read_only: bool) -> Option<&'static str> {
         let dead = match &self.error {

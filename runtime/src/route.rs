@@ -363,9 +363,15 @@ pub fn read_your_writes<F: Future>(future: F) -> impl Future<Output = F::Output>
     scoped(future)
 }
 
-/// [`read_your_writes`] with a nameable type (the tower layer's).
-pub(crate) fn scoped<F: Future>(future: F) -> TaskLocalFuture<Arc<Written>, F> {
+fn scoped<F: Future>(future: F) -> TaskLocalFuture<Arc<Written>, F> {
     WRITES.scope(current().unwrap_or_default(), future)
+}
+
+/// A read-your-writes scope of its own for `future`, with no write yet
+/// (the tower layer's: one per request).
+#[cfg(feature = "tower")]
+pub(crate) fn fresh_scope<F: Future>(future: F) -> TaskLocalFuture<Arc<Written>, F> {
+    WRITES.scope(Arc::default(), future)
 }
 
 /// A statement run outside the pool's routing (on a connection or in a

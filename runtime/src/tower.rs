@@ -1,5 +1,7 @@
 //! The N+1 detector in services (feature `tower`): [`NPlusOneLayer`] makes
-//! each request of a `tower` service one [`scope`](crate::scope).
+//! each request of a `tower` service one [`scope`](crate::scope); and
+//! [`ReadYourWritesLayer`] makes it one read-your-writes scope
+//! ([`read_your_writes`](crate::read_your_writes)).
 //!
 //! Owns only the wrapping: the counting and the policy are the detector's
 //! ([`set_n_plus_one_policy`](crate::set_n_plus_one_policy)). Because
@@ -19,6 +21,7 @@ use tokio::task::futures::TaskLocalFuture;
 
 use crate::detect::NPlusOne;
 use crate::record::Frame;
+use crate::route::Written;
 
 /// What [`NPlusOneLayer::on_flagged`] calls.
 type OnFlagged = Arc<dyn Fn(&[NPlusOne]) + Send + Sync>;
@@ -148,6 +151,90 @@ impl<F: Future> Future for NPlusOneFuture<F> {
 impl<F: Future> fmt::Debug for NPlusOneFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NPlusOneFuture").finish_non_exhaustive()
+    }
+}
+
+/// A `tower` layer that runs every request as one read-your-writes scope
+/// ([`read_your_writes`](crate::read_your_writes)): after the request writes
+/// through a [`Pool`](crate::Pool) with replicas, its reads go to a replica
+/// only once that replica has replayed the write, to the primary until then.
+/// Each request starts with no write; requests do not see each other's.
+///
+/// ```no_run
+/// # fn demo<S>(service: S) {
+/// use tower_layer::Layer as _;
+///
+/// let service = quarry::tower::ReadYourWritesLayer::new().layer(service);
+/// # let _ = service;
+/// # }
+/// ```
+///
+/// Statements run in tasks the handler spawns are outside the scope (a
+/// spawned task does not inherit it); pass them a
+/// [`PoolSession`](crate::PoolSession) instead.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ReadYourWritesLayer;
+
+impl ReadYourWritesLayer {
+    /// A layer making each request a read-your-writes scope.
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+impl<S> tower_layer::Layer<S> for ReadYourWritesLayer {
+    type Service = ReadYourWritesService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ReadYourWritesService { inner }
+    }
+}
+
+/// The service [`ReadYourWritesLayer`] wraps around `S`.
+#[derive(Clone, Debug)]
+pub struct ReadYourWritesService<S> {
+    inner: S,
+}
+
+impl<S, R> tower_service::Service<R> for ReadYourWritesService<S>
+where
+    S: tower_service::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ReadYourWritesFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        ReadYourWritesFuture {
+            scoped: crate::route::fresh_scope(self.inner.call(request)),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`ReadYourWritesService`]: the inner one,
+    /// polled inside the request's read-your-writes scope.
+    pub struct ReadYourWritesFuture<F: Future> {
+        #[pin]
+        scoped: TaskLocalFuture<Arc<Written>, F>,
+    }
+}
+
+impl<F: Future> Future for ReadYourWritesFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.project().scoped.poll(cx)
+    }
+}
+
+impl<F: Future> fmt::Debug for ReadYourWritesFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadYourWritesFuture").finish_non_exhaustive()
     }
 }
 

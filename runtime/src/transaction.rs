@@ -206,8 +206,14 @@ impl TransactionOptions {
         let mut attempt = 1;
         loop {
             tracing::Span::current().record("attempt", attempt);
-            let error = match self.attempt(&mut conn, &mut f).await {
-                Ok(value) => return Ok(value),
+            let error = match crate::route::in_transaction(self.attempt(&mut conn, &mut f)).await {
+                Ok(value) => {
+                    if self.read_only != Some(true) {
+                        // Read-your-writes: the commit's WAL position.
+                        crate::route::after_write(pool, &conn).await;
+                    }
+                    return Ok(value);
+                }
                 Err(error) => error,
             };
             let state = match error.sqlstate() {
