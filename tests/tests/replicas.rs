@@ -1,0 +1,392 @@
+//! Replica routing against a real primary and streaming replica (issue 15):
+//! read-only generated queries land on the replica (its own log, with
+//! `log_statement = all`, shows them by their `/* quarry:<Name> */`
+//! comment), writes on the primary; read-your-writes by WAL position in a
+//! task scope, an explicit session and a tower layer while the replica is delayed, with a
+//! control that misses without the scope; failover when the replica stops
+//! and return when it starts; a lagging replica skipped; and no extra
+//! statement for a pool without replicas.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use codegen::pg::EphemeralCluster;
+use quarry::tower::ReadYourWritesLayer;
+use quarry::Pool;
+use quarry_example_app::queries::shop;
+use quarry_tests::replica::{primary_wal_lsn, Replica, ReplicaOptions};
+use tower_layer::Layer as _;
+use tower_service::Service as _;
+
+const ITERATIONS: usize = 1_000;
+
+async fn own_cluster() -> EphemeralCluster {
+    tokio::task::spawn_blocking(EphemeralCluster::start)
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("cannot start a PostgreSQL cluster: {e}"))
+}
+
+async fn connect(config: &tokio_postgres::Config) -> tokio_postgres::Client {
+    let (client, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// Database `app` on `cluster`, with the example schema and seed data.
+async fn example_app(cluster: &EphemeralCluster) -> tokio_postgres::Client {
+    let admin = connect(&cluster.config("postgres")).await;
+    admin.batch_execute("CREATE DATABASE app").await.unwrap();
+    let client = connect(&cluster.config("app")).await;
+    quarry_tests::load_example_data(&client).await;
+    client
+}
+
+/// A replica logging every statement, applying commits `delay` late.
+fn logging_replica(cluster: &EphemeralCluster, delay: Option<&str>) -> Replica {
+    Replica::create(
+        cluster,
+        ReplicaOptions {
+            recovery_min_apply_delay: delay.map(str::to_owned),
+            settings: vec![("log_statement".to_owned(), "all".to_owned())],
+        },
+    )
+}
+
+/// How many executions of the generated query `name` the log shows.
+fn executions(log: &str, name: &str) -> usize {
+    let marker = format!("/* quarry:{name} */");
+    log.lines()
+        .filter(|line| line.contains("LOG:") && line.contains(&marker))
+        .count()
+}
+
+fn pool_with_replica(cluster: &EphemeralCluster, replica: &Replica) -> quarry::PoolBuilder {
+    quarry::PoolBuilder::from_config(cluster.config("app"))
+        .max_size(8)
+        .replica_config(replica.config("app"))
+}
+
+fn email(kind: &str, i: usize) -> String {
+    format!("{kind}-{i}@example.com")
+}
+
+/// Must-show 2: reads on the replica, writes on the primary; write-then-read
+/// in a scope sees the row every time although the replica applies commits
+/// 500 ms late; without a scope, the same read misses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_to_the_replica_and_a_scope_reads_its_own_writes() {
+    let cluster = own_cluster().await;
+    let primary = example_app(&cluster).await;
+    let replica = logging_replica(&cluster, Some("500ms"));
+    replica.wait_for_replay(&cluster).await;
+    let pool = pool_with_replica(&cluster, &replica).build().unwrap();
+
+    // Outside any scope: reads on the replica, writes on the primary.
+    let before = executions(&replica.log(), "GetCustomer");
+    for id in 1..=10 {
+        assert_eq!(
+            shop::get_customer(&pool, id % 4 + 1).await.unwrap().id,
+            id % 4 + 1
+        );
+    }
+    let created = shop::create_customer(&pool, "outside@example.com", "Outside", None)
+        .await
+        .unwrap();
+    let log = replica.log();
+    assert_eq!(executions(&log, "GetCustomer") - before, 10);
+    assert_eq!(
+        executions(&log, "CreateCustomer"),
+        0,
+        "a write reached the replica"
+    );
+
+    // The control: without a scope, a read right after a write goes to the
+    // replica, which has not applied it yet.
+    let mut missed = 0;
+    for i in 0..20 {
+        let email = email("control", i);
+        shop::create_customer(&pool, &email, "Control", None)
+            .await
+            .unwrap();
+        if shop::get_customer_by_email(&pool, &email)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            missed += 1;
+        }
+    }
+    assert!(
+        missed > 0,
+        "no read missed the write: the replica is not delayed"
+    );
+    eprintln!("without a scope, {missed} of 20 reads right after the write missed it");
+
+    // A task scope per write-then-read.
+    let replica_reads = executions(&replica.log(), "GetCustomerByEmail");
+    for i in 0..ITERATIONS {
+        let email = email("task", i);
+        let (written, read) = quarry::read_your_writes(async {
+            let written = shop::create_customer(&pool, &email, "Task", None).await?;
+            let read = shop::get_customer_by_email(&pool, &email).await?;
+            Ok::<_, quarry::Error>((written, read))
+        })
+        .await
+        .unwrap();
+        assert_eq!(read.map(|c| c.id), Some(written.id), "iteration {i}");
+    }
+
+    // One explicit session for all its writes and reads.
+    let db = pool.session();
+    for i in 0..ITERATIONS {
+        let email = email("session", i);
+        let written = shop::create_customer(&db, &email, "Session", None)
+            .await
+            .unwrap();
+        let read = shop::get_customer_by_email(&db, &email).await.unwrap();
+        assert_eq!(read.map(|c| c.id), Some(written.id), "iteration {i}");
+    }
+    // A tower layer: each request a scope.
+    let mut service = ReadYourWritesLayer::new().layer(SignUp { pool: pool.clone() });
+    for i in 0..100 {
+        assert!(
+            service.call(email("tower", i)).await.unwrap(),
+            "request {i}"
+        );
+    }
+
+    let in_scopes = executions(&replica.log(), "GetCustomerByEmail") - replica_reads;
+    eprintln!("{in_scopes} scoped reads ran on the replica (it applies commits 500 ms late)");
+
+    // Once the replica has replayed the scope's write, the scope reads
+    // from it again: the rule is the WAL position, not "the primary after
+    // a write".
+    let lsn = primary_wal_lsn(&primary).await;
+    replica.wait_for_lsn(lsn).await;
+    let before = executions(&replica.log(), "GetCustomerByEmail");
+    let last = email("session", ITERATIONS - 1);
+    assert!(shop::get_customer_by_email(&db, &last)
+        .await
+        .unwrap()
+        .is_some());
+    assert_eq!(executions(&replica.log(), "GetCustomerByEmail") - before, 1);
+
+    // Reads outside the scopes still go to the replica.
+    let before = executions(&replica.log(), "GetCustomer");
+    for _ in 0..5 {
+        assert_eq!(
+            shop::get_customer(&pool, created.id).await.unwrap().id,
+            created.id
+        );
+    }
+    assert_eq!(executions(&replica.log(), "GetCustomer") - before, 5);
+}
+
+/// A request handler writing then reading a customer: whether it read what
+/// it wrote.
+#[derive(Clone)]
+struct SignUp {
+    pool: Pool,
+}
+
+impl tower_service::Service<String> for SignUp {
+    type Response = bool;
+    type Error = quarry::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<bool, quarry::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, email: String) -> Self::Future {
+        let pool = self.pool.clone();
+        Box::pin(async move {
+            let written = shop::create_customer(&pool, &email, "Tower", None).await?;
+            let read = shop::get_customer_by_email(&pool, &email).await?;
+            Ok(read.map(|c| c.id) == Some(written.id))
+        })
+    }
+}
+
+/// Must-show 3: reads from several tasks while the replica stops and
+/// starts again: none fails, and reads return to the replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_fail_over_to_the_primary_and_come_back() {
+    let cluster = own_cluster().await;
+    let _primary = example_app(&cluster).await;
+    let replica = Arc::new(logging_replica(&cluster, None));
+    replica.wait_for_replay(&cluster).await;
+    let pool = pool_with_replica(&cluster, &replica)
+        .replica_retry_after(Duration::from_millis(200))
+        .build()
+        .unwrap();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for task in 0..4_i64 {
+        let (pool, stop) = (pool.clone(), Arc::clone(&stop));
+        tasks.push(tokio::spawn(async move {
+            let (mut reads, mut errors) = (0_usize, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                let id = task % 4 + 1;
+                match shop::get_customer(&pool, id).await {
+                    Ok(customer) => assert_eq!(customer.id, id),
+                    Err(e) => errors.push(e.to_string()),
+                }
+                reads += 1;
+            }
+            (reads, errors)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopping = Arc::clone(&replica);
+    tokio::task::spawn_blocking(move || stopping.stop())
+        .await
+        .unwrap();
+    let on_replica_before_restart = executions(&replica.log(), "GetCustomer");
+    assert!(on_replica_before_restart > 0, "no read reached the replica");
+    // Reads go on, on the primary.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        executions(&replica.log(), "GetCustomer"),
+        on_replica_before_restart
+    );
+    let starting = Arc::clone(&replica);
+    tokio::task::spawn_blocking(move || starting.start())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    stop.store(true, Ordering::Relaxed);
+
+    let (mut reads, mut errors) = (0, Vec::new());
+    for task in tasks {
+        let (n, e) = task.await.unwrap();
+        reads += n;
+        errors.extend(e);
+    }
+    assert_eq!(
+        errors,
+        Vec::<String>::new(),
+        "{} of {reads} reads failed",
+        errors.len()
+    );
+    let after_restart = executions(&replica.log(), "GetCustomer") - on_replica_before_restart;
+    eprintln!("{reads} reads; {after_restart} on the replica after its restart");
+    assert!(after_restart > 0, "reads did not return to the replica");
+}
+
+/// A replica lagging beyond `max_replica_lag` is skipped, and used again
+/// once it has caught up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_replica_is_skipped() {
+    let cluster = own_cluster().await;
+    let _primary = example_app(&cluster).await;
+    let replica = logging_replica(&cluster, Some("4s"));
+    replica.wait_for_replay(&cluster).await;
+    let pool = pool_with_replica(&cluster, &replica)
+        .max_replica_lag(Duration::from_millis(100))
+        .build()
+        .unwrap();
+
+    let before = executions(&replica.log(), "GetCustomer");
+    shop::get_customer(&pool, 1).await.unwrap();
+    assert_eq!(
+        executions(&replica.log(), "GetCustomer") - before,
+        1,
+        "caught up: used"
+    );
+
+    // A write the replica receives (within ~0.6 s: the WAL writer flushes
+    // asynchronous commits) but applies only after 4 s: its lag is then the
+    // age of the last transaction it replayed, over 100 ms.
+    let created = shop::create_customer(&pool, "lag@example.com", "Lag", None)
+        .await
+        .unwrap();
+    let lsn = primary_wal_lsn(&connect(&cluster.config("app")).await).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let before = executions(&replica.log(), "GetCustomer");
+    for _ in 0..5 {
+        // The primary serves: it sees the new customer.
+        assert_eq!(
+            shop::get_customer(&pool, created.id).await.unwrap().id,
+            created.id
+        );
+    }
+    assert_eq!(
+        executions(&replica.log(), "GetCustomer"),
+        before,
+        "a lagging replica served"
+    );
+
+    replica.wait_for_lsn(lsn).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shop::get_customer(&pool, created.id).await.unwrap();
+    assert_eq!(
+        executions(&replica.log(), "GetCustomer") - before,
+        1,
+        "not used again"
+    );
+}
+
+/// The primary's own server log (`server.log` next to its data directory).
+fn primary_log(cluster: &EphemeralCluster) -> PathBuf {
+    let dir = cluster.data_dir().parent().unwrap();
+    dir.join("server.log")
+}
+
+/// A pool without replicas runs exactly the generated statements, in a
+/// read-your-writes scope too: no WAL position is read. The same calls
+/// through a pool with a replica do read it (so the test can fail).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_without_replicas_issues_no_extra_statement() {
+    let cluster = own_cluster().await;
+    let primary = example_app(&cluster).await;
+    primary
+        .batch_execute("ALTER DATABASE app SET log_statement = 'all'")
+        .await
+        .unwrap();
+    let log = primary_log(&cluster);
+    let lsn_reads = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .matches("pg_current_wal_insert_lsn")
+            .count()
+    };
+
+    let plain = Pool::from_config(cluster.config("app"), 4).unwrap();
+    let run = |pool: Pool, tag: &'static str| async move {
+        quarry::record(quarry::read_your_writes(async move {
+            let email = format!("{tag}@example.com");
+            let written = shop::create_customer(&pool, &email, "Plain", None)
+                .await
+                .unwrap();
+            let read = shop::get_customer_by_email(&pool, &email).await.unwrap();
+            assert_eq!(read.map(|c| c.id), Some(written.id));
+        }))
+        .await
+    };
+    let before = lsn_reads();
+    let ((), recorded) = run(plain, "plain").await;
+    recorded.assert_count(2);
+    assert_eq!(
+        lsn_reads(),
+        before,
+        "a pool without replicas read a WAL position"
+    );
+
+    let replica = Replica::create(&cluster, ReplicaOptions::default());
+    let routed = pool_with_replica(&cluster, &replica).build().unwrap();
+    let ((), recorded) = run(routed, "routed").await;
+    recorded.assert_count(2);
+    assert_eq!(
+        lsn_reads(),
+        before + 1,
+        "the routed write read no WAL position"
+    );
+}
