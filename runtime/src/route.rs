@@ -734,3 +734,151 @@ impl PoolBuilder {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Reason, ReplicaConfig, ReplicaStrategy, Replicas, RouteOptions, Written};
+    use crate::{Pool, PoolBuildError};
+
+    /// Replicas on sockets nobody listens on (connecting fails at once).
+    fn unreachable(n: usize, options: RouteOptions) -> Result<Replicas, PoolBuildError> {
+        let mut config = ReplicaConfig {
+            options,
+            ..ReplicaConfig::default()
+        };
+        for i in 0..n {
+            let url = format!("host=/nonexistent/quarry-route-{i} user=app dbname=app");
+            config.configs.push(
+                url.parse::<tokio_postgres::Config>()
+                    .map_err(PoolBuildError::InvalidConfig),
+            );
+        }
+        match config.build(2, None)? {
+            Some(replicas) => Ok(Arc::into_inner(replicas).ok_or(PoolBuildError::ZeroMaxSize)?),
+            None => Err(PoolBuildError::ZeroMaxSize),
+        }
+    }
+
+    #[test]
+    fn reasons_read_as_the_trace_shows_them() {
+        let behind = Reason::Behind {
+            replay: 0x3000060,
+            write: 0x30000D8,
+        };
+        assert_eq!(
+            behind.to_string(),
+            "replica behind the scope's write: replay 0/3000060 < 0/30000D8"
+        );
+        assert_eq!(
+            Reason::Lagging(4.2134).to_string(),
+            "replica lagging 4.213s"
+        );
+        for (reason, text) in [
+            (Reason::ReadOnly, "read-only"),
+            (Reason::Write, "write"),
+            (Reason::Transaction, "transaction"),
+            (Reason::Down, "replica down"),
+            (Reason::NoReplica, "no replica"),
+        ] {
+            assert_eq!(reason.to_string(), text);
+        }
+    }
+
+    #[tokio::test]
+    async fn round_robin_starts_with_each_replica_in_turn() -> Result<(), PoolBuildError> {
+        let replicas = unreachable(3, RouteOptions::default())?;
+        assert_eq!(replicas.order(), [0, 1, 2]);
+        assert_eq!(replicas.order(), [1, 2, 0]);
+        assert_eq!(replicas.order(), [2, 0, 1]);
+        let least_busy = RouteOptions {
+            strategy: ReplicaStrategy::LeastBusy,
+            ..RouteOptions::default()
+        };
+        // Nothing in use anywhere: ties in turn.
+        let replicas = unreachable(2, least_busy)?;
+        assert_eq!(replicas.order(), [0, 1]);
+        assert_eq!(replicas.order(), [1, 0]);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_cannot_connect_is_down_until_retry_after() -> Result<(), PoolBuildError>
+    {
+        let options = RouteOptions {
+            retry_after: Duration::from_secs(3600),
+            ..RouteOptions::default()
+        };
+        let replicas = unreachable(1, options)?;
+        assert!(matches!(replicas.pick(None).await, Err(Reason::Down)));
+        let down = replicas.state(0).down_until;
+        assert!(down.is_some());
+        // Skipped without trying: still the same deadline.
+        assert!(matches!(replicas.pick(None).await, Err(Reason::Down)));
+        assert_eq!(replicas.state(0).down_until, down);
+
+        let options = RouteOptions {
+            retry_after: Duration::ZERO,
+            ..RouteOptions::default()
+        };
+        let replicas = unreachable(1, options)?;
+        assert!(matches!(replicas.pick(None).await, Err(Reason::Down)));
+        let first = replicas.state(0).down_until;
+        // Retried at once, and down again from then on.
+        assert!(matches!(replicas.pick(None).await, Err(Reason::Down)));
+        assert!(replicas.state(0).down_until > first);
+        Ok(())
+    }
+
+    #[test]
+    fn a_replica_is_usable_within_the_lag_and_past_the_scope_s_write() -> Result<(), PoolBuildError>
+    {
+        let replicas = unreachable(1, RouteOptions::default())?;
+        let mut state = replicas.state(0);
+        state.replay = 100;
+        assert!(replicas.unusable(&state, 100).is_none());
+        assert!(matches!(
+            replicas.unusable(&state, 101),
+            Some(Reason::Behind {
+                replay: 100,
+                write: 101
+            })
+        ));
+        state.lag_secs = 31.0;
+        assert!(matches!(
+            replicas.unusable(&state, 0),
+            Some(Reason::Lagging(_))
+        ));
+        Ok(())
+    }
+
+    #[test]
+    fn a_scope_keeps_its_latest_write_and_merges_a_transaction_s() {
+        let outer = Written::default();
+        outer.record(20);
+        outer.record(10);
+        assert_eq!(outer.lsn(), 20);
+        let inner = Written::default();
+        inner.record(30);
+        outer.merge(&inner);
+        assert_eq!(outer.lsn(), 30);
+        assert!(!outer.primary_only());
+        inner.primary_only.store(true, Ordering::Release);
+        outer.merge(&inner);
+        assert!(outer.primary_only());
+    }
+
+    #[tokio::test]
+    async fn a_pool_without_replicas_routes_nothing() -> Result<(), PoolBuildError> {
+        let pool = Pool::connect("host=/nonexistent user=app dbname=app")?;
+        assert!(pool.replicas().is_none());
+        let pool = Pool::builder("host=/nonexistent user=app dbname=app")
+            .replica("host=/nonexistent/replica user=app dbname=app")
+            .build()?;
+        assert_eq!(pool.replicas().map(|r| r.nodes.len()), Some(1));
+        Ok(())
+    }
+}

@@ -177,7 +177,12 @@ async fn reads_go_to_the_replica_and_a_scope_reads_its_own_writes() {
         .is_some());
     assert_eq!(executions(&replica.log(), "GetCustomerByEmail") - before, 1);
 
-    // Reads outside the scopes still go to the replica.
+    // Reads outside the scopes still go to the replica, a prefetching
+    // query's snapshot (parent and relations) too.
+    let since = chrono::DateTime::from_timestamp(0, 0).unwrap();
+    let orders = shop::list_orders_with_details(&pool, since).await.unwrap();
+    assert!(!orders.is_empty());
+    assert_eq!(executions(&replica.log(), "ListOrdersWithDetails"), 1);
     let before = executions(&replica.log(), "GetCustomer");
     for _ in 0..5 {
         assert_eq!(
