@@ -7,6 +7,7 @@
 use std::future::{ready, Future};
 
 use deadpool_postgres::ClientWrapper;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use futures_util::{TryFutureExt as _, TryStreamExt as _};
@@ -209,13 +210,39 @@ impl<'a> Bulk<'a> {
         self.detector
     }
 
-    /// Prepares `sql` (for `query`) through the connection's statement cache.
+    /// Prepares `sql` (for `query`) through the connection's statement
+    /// cache; or, when `query` is sent [unnamed](Session::is_unnamed), not
+    /// cached: the statement is then closed when dropped, which the
+    /// operation does before its transaction ends (see [`Self::pooler_safe`]).
     pub(crate) async fn prepare(self, query: &Query, sql: &str) -> Result<Statement, Error> {
-        self.session
-            .cache
-            .prepare(self.session.client, sql)
-            .await
-            .map_err(|source| Error::db(query.name(), source))
+        let client = self.session.client;
+        let prepared = if self.session.is_unnamed(query) {
+            client.prepare(sql).await
+        } else {
+            self.session.cache.prepare(client, sql).await
+        };
+        prepared.map_err(|source| Error::db(query.name(), source))
+    }
+
+    /// Whether the operation must be pooler-safe: then its named
+    /// statements live only inside one transaction (the caller's, or one of
+    /// its own), and the connection knows the database's user-defined types
+    /// before that transaction begins — what [`Self::load_types`] ensures.
+    pub(crate) fn pooler_safe(self, query: &Query) -> bool {
+        self.session.is_unnamed(query)
+    }
+
+    /// Loads the database's user-defined types on the connection if a
+    /// [pooler-safe](Self::pooler_safe) `query` uses some and they are not
+    /// loaded yet: before the operation's own transaction begins.
+    pub(crate) async fn load_types(self, query: &Query) -> Result<(), Error> {
+        if self.pooler_safe(query) && query.uses_custom_types() {
+            self.session
+                .user_types(query)
+                .await
+                .map_err(Failure::into_error)?;
+        }
+        Ok(())
     }
 
     /// The cancel guard of a statement about to be sent ([`cancel::arm`]).
@@ -260,7 +287,7 @@ impl<'a> Session<'a> {
             cache: Cache::Deadpool(&client.statement_cache),
             in_transaction: false,
             cancel: None,
-            unnamed: false,
+            unnamed: pooler::is_unnamed(&client.statement_cache),
         }
     }
 
@@ -279,10 +306,14 @@ impl<'a> Session<'a> {
 
     /// A connection the runtime owns: a cancelled statement marks it, so
     /// that it is not returned to its pool.
+    /// (Its pool says whether it sends unnamed statements: [`pooler`](Self::pooler).)
     fn owned(client: &'a Owned) -> Self {
         Self {
+            client,
+            cache: Cache::Deadpool(&client.statement_cache),
+            in_transaction: false,
             cancel: Some(client.state()),
-            ..Self::cached(client)
+            unnamed: false,
         }
     }
 
@@ -367,7 +398,19 @@ impl<'a> Session<'a> {
             Err(source) => Err(source),
         };
         guard.disarm();
-        result.map_err(|source| Failure::new(query, Stage::Execute, source))
+        result.map_err(|source| {
+            // Unnamed statements never name one: this is tokio-postgres
+            // looking up an unloaded type with the statements `load_types`
+            // deallocated, which fails the same way on every later call.
+            if source.code() == Some(&SqlState::INVALID_SQL_STATEMENT_NAME) {
+                if let Some(state) = self.cancel {
+                    state.mark();
+                }
+                let unloaded = PoolerError::UnloadedType(source);
+                return Failure::pooler(query, unloaded).at(Stage::Execute);
+            }
+            Failure::new(query, Stage::Execute, source)
+        })
     }
 
     /// The types of `query`'s parameters for an unnamed statement; the
@@ -584,7 +627,7 @@ impl_executor_for_connection!(
         cache: Cache::Deadpool(&this.statement_cache),
         in_transaction: true,
         cancel: None,
-        unnamed: false,
+        unnamed: pooler::is_unnamed(&this.statement_cache),
     }
 );
 
@@ -622,7 +665,7 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<Vec<Row>, Error>> + Send {
-        let session = Session::owned(&self.object).pooler(self.pooler);
+        let session = self.session();
         observe(
             query,
             Some(&self.detector),
@@ -639,7 +682,7 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<u64, Error>> + Send {
-        let session = Session::owned(&self.object).pooler(self.pooler);
+        let session = self.session();
         observe(
             query,
             Some(&self.detector),
@@ -656,7 +699,7 @@ impl Executor for PooledConnection {
         query: &Query,
         params: &[&(dyn ToSql + Sync)],
     ) -> impl Future<Output = Result<RowStream, Error>> + Send {
-        let session = Session::owned(&self.object).pooler(self.pooler);
+        let session = self.session();
         observe(
             query,
             Some(&self.detector),
@@ -692,13 +735,22 @@ impl Executor for PooledConnection {
 }
 
 impl PooledConnection {
+    /// The connection as a [`Session`]: in a transaction while a snapshot
+    /// of the runtime's is open on it.
+    fn session(&self) -> Session<'_> {
+        Session {
+            in_transaction: self.in_transaction.load(Ordering::Acquire),
+            ..Session::owned(&self.object).pooler(self.pooler)
+        }
+    }
+
     /// The connection as a [`Bulk`]: `in_transaction` when a snapshot
     /// transaction of the runtime's is open on it.
     pub(crate) fn bulk_session(&self, in_transaction: bool) -> Bulk<'_> {
         Bulk {
             session: Session {
                 in_transaction,
-                ..Session::owned(&self.object).pooler(self.pooler)
+                ..self.session()
             },
             detector: Some(&self.detector),
         }

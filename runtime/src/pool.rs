@@ -2,6 +2,7 @@
 
 use std::num::NonZeroUsize;
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -318,12 +319,19 @@ pub struct PooledConnection {
     pub(crate) object: Owned,
     pub(crate) detector: Detector,
     pub(crate) pooler: Pooler,
+    /// A transaction of the runtime's ([`Snapshot`](crate::Snapshot)) is
+    /// open on the connection.
+    pub(crate) in_transaction: AtomicBool,
 }
 
 impl PooledConnection {
     /// The connection with its statements sent as `pooler` requires
     /// ([`Pool::get`] gives it its pool's setting).
     pub fn with_pooler(self, pooler: Pooler) -> PooledConnection {
+        if pooler == Pooler::Transaction {
+            // Its transactions (deadpool's, through `Deref`) are pooler-safe too.
+            crate::pooler::mark_unnamed(&self.object.statement_cache);
+        }
         Self { pooler, ..self }
     }
 
@@ -353,6 +361,7 @@ impl From<deadpool_postgres::Object> for PooledConnection {
             object: Owned::new(object),
             detector: Detector::default(),
             pooler: Pooler::Session,
+            in_transaction: AtomicBool::new(false),
         }
     }
 }

@@ -148,6 +148,16 @@ pub enum PoolerError {
          (created since? new connections will know it)"
     )]
     MissingType(&'static str),
+    /// A result column of a type the connection did not load (created
+    /// since, or the row type of a table): tokio-postgres's own lookup of it
+    /// cannot run pooler-safe. The statement may have run. A connection the
+    /// runtime owns is retired; new connections load the types anew.
+    #[error(
+        "a result column has a type this connection did not load with the database's \
+         user-defined types (created since? a table's row type?): {}",
+        crate::error::SourceMessage(.0)
+    )]
+    UnloadedType(#[source] tokio_postgres::Error),
 }
 
 /// The [`Type`] of each of `query`'s `count` parameters, the user-defined
@@ -178,9 +188,11 @@ pub(crate) fn param_types(
 }
 
 /// Lists the user-defined types a generated query can use (enums, composite
-/// types, ranges and multiranges, and the arrays of those and of domains —
-/// a domain itself is sent and described as its base type), with the SQL
-/// expression that makes a column of each.
+/// types, ranges, multiranges and base types of extensions such as
+/// `citext` — every type outside the system schemas but domains and the row
+/// types of tables — and the arrays of those and of domains: a domain
+/// itself is sent and described as its base type), with the SQL expression
+/// that makes a column of each.
 const LIST_TYPES: &str = "\
 SELECT n.nspname || '.' || t.typname || suffix.s,
        format('NULL::%I.%I', n.nspname, t.typname) || suffix.s
@@ -189,7 +201,8 @@ JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
 CROSS JOIN LATERAL (VALUES (''), ('[]')) AS suffix (s)
 WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname !~ '^pg_(toast|temp)'
-  AND (t.typtype IN ('e', 'r', 'm')
+  AND NOT (t.typelem <> 0 AND t.typlen = -1)
+  AND (t.typtype IN ('b', 'e', 'r', 'm')
        OR (t.typtype = 'c' AND EXISTS (
              SELECT FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind = 'c'))
        OR (t.typtype = 'd' AND suffix.s = '[]'))

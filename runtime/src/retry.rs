@@ -59,6 +59,11 @@ impl Failure {
         }
     }
 
+    /// The failure, at `stage` (whether the statement may have run).
+    pub(crate) fn at(self, stage: Stage) -> Self {
+        Self { stage, ..self }
+    }
+
     pub(crate) fn into_error(self) -> Error {
         self.error
     }
