@@ -11,7 +11,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -81,6 +81,7 @@ fn email(kind: &str, i: usize) -> String {
 /// 500 ms late; without a scope, the same read misses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_go_to_the_replica_and_a_scope_reads_its_own_writes() {
+    routes();
     let cluster = own_cluster().await;
     let primary = example_app(&cluster).await;
     let replica = logging_replica(&cluster, Some("500ms"));
@@ -223,6 +224,7 @@ impl tower_service::Service<String> for SignUp {
 /// starts again: none fails, and reads return to the replica.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_fail_over_to_the_primary_and_come_back() {
+    let routes = routes();
     let cluster = own_cluster().await;
     let _primary = example_app(&cluster).await;
     let replica = Arc::new(logging_replica(&cluster, None));
@@ -284,12 +286,83 @@ async fn reads_fail_over_to_the_primary_and_come_back() {
     let after_restart = executions(&replica.log(), "GetCustomer") - on_replica_before_restart;
     eprintln!("{reads} reads; {after_restart} on the replica after its restart");
     assert!(after_restart > 0, "reads did not return to the replica");
+    // One warning for the stop (no other test here marks a replica down).
+    assert_eq!(routes.count("quarry: replica marked down"), 1);
+}
+
+/// The `quarry::route` events (fields as `name=value`) with the thread that
+/// emitted them: the process's global subscriber, installed by every test
+/// of this file before it runs anything (a scoped one may miss events whose
+/// callsite another test's thread registers at the same time).
+#[derive(Clone, Default)]
+struct Routes(Arc<Mutex<Vec<(std::thread::ThreadId, String)>>>);
+
+impl Routes {
+    /// The events of the current thread so far, taken.
+    fn take(&self) -> Vec<String> {
+        let here = std::thread::current().id();
+        let mut events = self.0.lock().unwrap();
+        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut *events)
+            .into_iter()
+            .partition(|(thread, _)| *thread == here);
+        *events = others;
+        mine.into_iter().map(|(_, event)| event).collect()
+    }
+}
+
+impl Routes {
+    /// How many events of any thread contain `needle`.
+    fn count(&self, needle: &str) -> usize {
+        let events = self.0.lock().unwrap();
+        events.iter().filter(|(_, e)| e.contains(needle)).count()
+    }
+}
+
+fn routes() -> &'static Routes {
+    static ROUTES: OnceLock<Routes> = OnceLock::new();
+    ROUTES.get_or_init(|| {
+        let routes = Routes::default();
+        tracing::subscriber::set_global_default(routes.clone()).unwrap();
+        routes
+    })
+}
+
+struct Fields(String);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={:?}", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for Routes {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        metadata.target() == "quarry::route"
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        let event = (
+            std::thread::current().id(),
+            fields.0.trim_start().to_owned(),
+        );
+        self.0.lock().unwrap().push(event);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 /// A replica lagging beyond `max_replica_lag` is skipped, and used again
-/// once it has caught up.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// once it has caught up; the trace says where each statement went and why.
+/// (One thread: the events of this test are this thread's.)
+#[tokio::test(flavor = "current_thread")]
 async fn a_lagging_replica_is_skipped() {
+    let routes = routes();
     let cluster = own_cluster().await;
     let _primary = example_app(&cluster).await;
     let replica = logging_replica(&cluster, Some("4s"));
@@ -305,6 +378,10 @@ async fn a_lagging_replica_is_skipped() {
         executions(&replica.log(), "GetCustomer") - before,
         1,
         "caught up: used"
+    );
+    assert_eq!(
+        routes.take(),
+        ["message=quarry: statement routed query=\"GetCustomer\" to=\"replica\" replica=0 reason=read-only"]
     );
 
     // A write the replica receives (within ~0.6 s: the WAL writer flushes
@@ -328,6 +405,19 @@ async fn a_lagging_replica_is_skipped() {
         before,
         "a lagging replica served"
     );
+    let routed = routes.take();
+    assert_eq!(routed.len(), 6, "{routed:#?}");
+    assert!(routed[0].starts_with(
+        "message=quarry: statement routed query=\"CreateCustomer\" to=\"primary\" reason=write"
+    ));
+    for event in &routed[1..] {
+        assert!(
+            event.starts_with(
+                "message=quarry: statement routed query=\"GetCustomer\" to=\"primary\" reason=replica lagging "
+            ),
+            "{event}"
+        );
+    }
 
     replica.wait_for_lsn(lsn).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -350,6 +440,7 @@ fn primary_log(cluster: &EphemeralCluster) -> PathBuf {
 /// through a pool with a replica do read it (so the test can fail).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_without_replicas_issues_no_extra_statement() {
+    routes();
     let cluster = own_cluster().await;
     let primary = example_app(&cluster).await;
     primary
