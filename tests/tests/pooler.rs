@@ -7,6 +7,17 @@
 //! with zero errors. The same workload with named prepared statements
 //! (the default) fails on the same PgBouncer: the control that shows what
 //! pooler-safe mode avoids.
+//!
+//! Code generated with `pooler = "transaction"` (the fixture in `pooler/`,
+//! its generated code committed in `pooler/db` and checked current here)
+//! runs pooler-safe on any executor: bare tokio-postgres clients and a
+//! deadpool pool of the user's own, through the same kind of PgBouncer.
+
+// Generated code is formatted by the generator (prettyplease), not rustfmt.
+#[path = "pooler/db/mod.rs"]
+#[allow(dead_code)]
+#[rustfmt::skip]
+mod db;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -84,7 +95,8 @@ async fn run_one(pool: &Pool, kind: usize, task: usize, n: usize) -> Result<(), 
                 shop::place_order(pool, customer, OrderStatus::Pending, now, Some("pooler"))
                     .await?;
             assert_eq!(order.status, OrderStatus::Pending);
-            let updated = shop::update_order_status(pool, OrderStatus::Paid, None, order.id).await?;
+            let updated =
+                shop::update_order_status(pool, OrderStatus::Paid, None, order.id).await?;
             assert_eq!(updated.map(|row| row.status), Some(OrderStatus::Paid));
             Ok(())
         }
@@ -271,7 +283,8 @@ async fn a_plain_client_behind_pgbouncer_runs_builtin_typed_queries_pooler_safe(
         let client = Arc::clone(client);
         tasks.push(tokio::spawn(async move {
             for n in 0..200_i64 {
-                let rows = quarry::Executor::query(&*client, &GET_CUSTOMER, &[&(n % 4 + 1)]).await?;
+                let rows =
+                    quarry::Executor::query(&*client, &GET_CUSTOMER, &[&(n % 4 + 1)]).await?;
                 assert_eq!(rows.len(), 1);
             }
             Ok::<_, quarry::Error>(())
@@ -293,6 +306,212 @@ async fn a_plain_client_behind_pgbouncer_runs_builtin_typed_queries_pooler_safe(
     // Wrapped in a quarry::Client, the same connection runs it.
     let wrapped = quarry::Client::new(connect(&bouncer.config("app")).await);
     let rows = quarry::Executor::query(&wrapped, &BY_STATUS, &[&OrderStatus::Paid])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(rows.len(), 1);
+}
+
+/// The fixture's options: generated pooler-safe.
+fn pooler_safe() -> codegen::config::TypeConfig {
+    codegen::config::TypeConfig {
+        pooler: codegen::Pooler::Transaction,
+        ..codegen::config::TypeConfig::default()
+    }
+}
+
+/// The generated code in `pooler/db` is what the generator writes for
+/// `pooler/queries/pooler.sql` with `pooler = "transaction"` today
+/// (`QUARRY_BLESS=1` rewrites it).
+#[tokio::test]
+async fn committed_fixture_code_is_current() {
+    quarry_tests::check_committed_fixture("pooler", pooler_safe()).await;
+}
+
+const PEOPLE: i64 = 8;
+
+/// Database `people` with the fixture's schema and eight people.
+async fn people(cluster: &EphemeralCluster) -> tokio_postgres::Client {
+    let admin = connect(&cluster.config("postgres")).await;
+    admin
+        .batch_execute("CREATE DATABASE people")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let client = connect(&cluster.config("people")).await;
+    let schema = quarry_tests::workspace_root().join("tests/tests/pooler/schema.sql");
+    let schema = std::fs::read_to_string(schema).unwrap_or_else(|e| panic!("{e}"));
+    client
+        .batch_execute(&schema)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .batch_execute(
+            "INSERT INTO people SELECT i, 'p' || i, \
+             (CASE WHEN i % 2 = 0 THEN 'happy' ELSE 'sad' END)::mood \
+             FROM generate_series(1, 8) i",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    client
+}
+
+/// Every builtin-typed kind of the fixture, once, on `db`.
+async fn every_builtin_kind<E: quarry::Executor + ?Sized>(
+    db: &E,
+    n: i64,
+) -> Result<(), quarry::Error> {
+    use db::pooler as q;
+    let id = n % PEOPLE + 1;
+    let person = q::get_person(db, id).await?;
+    assert_eq!(person.id, id);
+    q::add_note(db, id, "added").await?;
+    let listed = q::list_people(db, 3).await?;
+    assert_eq!(listed.len(), 3);
+    let notes = q::notes_by_person(db, &[id]).await?;
+    assert!(!notes.get(&id).is_empty());
+    let renamed = q::rename(
+        db,
+        &[q::RenameParams {
+            name: format!("p{id}"),
+            id,
+        }],
+    )
+    .await?;
+    assert_eq!(renamed, [1]);
+    let imported = q::import_notes(
+        db,
+        (0..2).map(|k| q::ImportNotesParams {
+            person_id: id,
+            body: format!("imported {k}"),
+        }),
+    )
+    .await?;
+    assert_eq!(imported, 2);
+    Ok(())
+}
+
+/// Generated with `pooler = "transaction"`, the code needs no pool setting:
+/// bare tokio-postgres clients connected to PgBouncer in transaction mode
+/// run one row, many rows, a prefetch, a loader, a write, a batch and a
+/// copy with zero errors; a query with a user-defined type is refused
+/// clearly on them (they cannot keep the types), and runs on a deadpool
+/// pool of the user's own, in its transactions too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn code_generated_pooler_safe_runs_on_plain_clients_through_pgbouncer() {
+    use db::pooler as q;
+    use db::types::Mood;
+    let cluster = own_cluster().await;
+    let primary = people(&cluster).await;
+    let bouncer = PgBouncer::start(&cluster, PoolMode::Transaction, 2);
+
+    let mut tasks = Vec::new();
+    for task in 0..16_i64 {
+        let client = connect(&bouncer.config("people")).await;
+        tasks.push(tokio::spawn(async move {
+            let mut errors = Vec::new();
+            for n in 0..40 {
+                if let Err(error) = every_builtin_kind(&client, task * 40 + n).await {
+                    errors.push(error.to_string());
+                }
+            }
+            errors
+        }));
+    }
+    let mut errors = Vec::new();
+    for task in tasks {
+        errors.extend(task.await.unwrap_or_else(|e| panic!("{e}")));
+    }
+    assert!(
+        errors.is_empty(),
+        "{} errors, e.g. {:?}",
+        errors.len(),
+        errors.first()
+    );
+    let notes: i64 = primary
+        .query_one("SELECT count(*) FROM notes", &[])
+        .await
+        .map(|row| row.get(0))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(notes, 16 * 40 * 3);
+
+    let plain = connect(&bouncer.config("people")).await;
+    match q::people_by_mood(&plain, Mood::Happy).await {
+        Err(quarry::Error::Pooler {
+            query: "PeopleByMood",
+            source: quarry::PoolerError::NoTypeRegistry,
+        }) => {}
+        other => panic!("expected a pooler error, got {other:?}"),
+    }
+
+    let manager =
+        quarry::deadpool_postgres::Manager::new(bouncer.config("people"), tokio_postgres::NoTls);
+    let pool = quarry::deadpool_postgres::Pool::builder(manager)
+        .max_size(4)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..25 {
+                let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+                let happy = q::people_by_mood(&conn, Mood::Happy)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                assert_eq!(happy.len(), 4);
+                let tx = conn.transaction().await.map_err(|e| e.to_string())?;
+                let sad = q::people_by_mood(&tx, Mood::Sad)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                assert!(sad.iter().all(|row| row.mood == Mood::Sad));
+                every_builtin_kind(&tx, 1)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for task in tasks {
+        task.await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+/// A result column of a type created after a connection loaded the
+/// database's user-defined types is a clear error, and the connection is
+/// retired (a new one loads the types anew and runs the query).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_type_created_after_the_types_were_loaded_is_a_clear_error() {
+    use db::pooler as q;
+    use db::types::Mood;
+    const LATER: quarry::Query = quarry::Query::new("Later", "SELECT 'x'::later AS later")
+        .custom_types()
+        .pooler_safe();
+    let cluster = own_cluster().await;
+    let admin = people(&cluster).await;
+    let pool = Pool::from_config(cluster.config("people"), 2)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_pooler(Pooler::Transaction);
+    let conn = pool.get().await.unwrap_or_else(|e| panic!("{e}"));
+    let happy = q::people_by_mood(&conn, Mood::Happy)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(happy.len(), 4);
+    admin
+        .batch_execute("CREATE TYPE later AS ENUM ('x')")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    match quarry::Executor::query(&conn, &LATER, &[]).await {
+        Err(quarry::Error::Pooler {
+            query: "Later",
+            source: quarry::PoolerError::UnloadedType(_),
+        }) => {}
+        other => panic!("expected an unloaded type error, got {other:?}"),
+    }
+    assert!(conn.is_cancelled(), "the connection is retired");
+    drop(conn);
+    let rows = quarry::Executor::query(&pool, &LATER, &[])
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rows.len(), 1);
