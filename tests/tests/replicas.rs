@@ -153,6 +153,41 @@ async fn reads_go_to_the_replica_and_a_scope_reads_its_own_writes() {
         let read = shop::get_customer_by_email(&db, &email).await.unwrap();
         assert_eq!(read.map(|c| c.id), Some(written.id), "iteration {i}");
     }
+    // A quarry::transaction in a scope: its commit's position is recorded;
+    // a write in a transaction the caller opened makes the scope read from
+    // the primary for the rest of it.
+    for i in 0..50 {
+        let email = email("tx", i);
+        let read = quarry::read_your_writes(async {
+            let owned = email.clone();
+            quarry::transaction(&pool, |tx| {
+                let email = owned.clone();
+                Box::pin(async move {
+                    shop::create_customer(tx, &email, "Tx", None).await?;
+                    Ok::<_, quarry::Error>(())
+                })
+            })
+            .await?;
+            shop::get_customer_by_email(&pool, &email).await
+        })
+        .await
+        .unwrap();
+        assert!(read.is_some(), "quarry::transaction, iteration {i}");
+
+        let email = format!("held-{i}@example.com");
+        let read = quarry::read_your_writes(async {
+            let mut conn = pool.get().await.unwrap();
+            let tx = conn.transaction().await.unwrap();
+            shop::create_customer(&tx, &email, "Held", None).await?;
+            tx.commit().await.unwrap();
+            drop(conn);
+            shop::get_customer_by_email(&pool, &email).await
+        })
+        .await
+        .unwrap();
+        assert!(read.is_some(), "the caller's transaction, iteration {i}");
+    }
+
     // A tower layer: each request a scope.
     let mut service = ReadYourWritesLayer::new().layer(SignUp { pool: pool.clone() });
     for i in 0..100 {
@@ -437,7 +472,8 @@ fn primary_log(cluster: &EphemeralCluster) -> PathBuf {
 
 /// A pool without replicas runs exactly the generated statements, in a
 /// read-your-writes scope too: no WAL position is read. The same calls
-/// through a pool with a replica do read it (so the test can fail).
+/// through a pool with a replica do read it (so the test can fail), once,
+/// on the write's connection and after the write although pipelined with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_without_replicas_issues_no_extra_statement() {
     routes();
@@ -480,6 +516,30 @@ async fn a_pool_without_replicas_issues_no_extra_statement() {
     let routed = pool_with_replica(&cluster, &replica).build().unwrap();
     let ((), recorded) = run(routed, "routed").await;
     recorded.assert_count(2);
+    // Read after the write, on its connection (the same backend pid in the
+    // log line prefix), though sent before the write's result arrived.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // The last write in the log is the routed pool's.
+    let write = lines
+        .iter()
+        .rposition(|l| l.contains("LOG:") && l.contains("quarry:CreateCustomer"))
+        .unwrap();
+    let lsn = lines
+        .iter()
+        .rposition(|l| l.contains("pg_current_wal_insert_lsn"))
+        .unwrap();
+    assert!(
+        write < lsn,
+        "the position was read before the write:\n{}",
+        lines[write.min(lsn)..].join("\n")
+    );
+    let pid = |line: &str| line.split(['[', ']']).nth(1).map(str::to_owned);
+    assert_eq!(
+        pid(lines[write]),
+        pid(lines[lsn]),
+        "not on the write's connection"
+    );
     assert_eq!(
         lsn_reads(),
         before + 1,
