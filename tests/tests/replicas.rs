@@ -107,96 +107,19 @@ async fn reads_go_to_the_replica_and_a_scope_reads_its_own_writes() {
         "a write reached the replica"
     );
 
-    // The control: without a scope, a read right after a write goes to the
-    // replica, which has not applied it yet.
-    let mut missed = 0;
-    for i in 0..20 {
-        let email = email("control", i);
-        shop::create_customer(&pool, &email, "Control", None)
-            .await
-            .unwrap();
-        if shop::get_customer_by_email(&pool, &email)
-            .await
-            .unwrap()
-            .is_none()
-        {
-            missed += 1;
-        }
-    }
+    let missed = control_without_scope(&pool).await;
     assert!(
         missed > 0,
         "no read missed the write: the replica is not delayed"
     );
     eprintln!("without a scope, {missed} of 20 reads right after the write missed it");
 
-    // A task scope per write-then-read.
     let replica_reads = executions(&replica.log(), "GetCustomerByEmail");
-    for i in 0..ITERATIONS {
-        let email = email("task", i);
-        let (written, read) = quarry::read_your_writes(async {
-            let written = shop::create_customer(&pool, &email, "Task", None).await?;
-            let read = shop::get_customer_by_email(&pool, &email).await?;
-            Ok::<_, quarry::Error>((written, read))
-        })
-        .await
-        .unwrap();
-        assert_eq!(read.map(|c| c.id), Some(written.id), "iteration {i}");
-    }
-
-    // One explicit session for all its writes and reads.
+    task_scopes(&pool).await;
     let db = pool.session();
-    for i in 0..ITERATIONS {
-        let email = email("session", i);
-        let written = shop::create_customer(&db, &email, "Session", None)
-            .await
-            .unwrap();
-        let read = shop::get_customer_by_email(&db, &email).await.unwrap();
-        assert_eq!(read.map(|c| c.id), Some(written.id), "iteration {i}");
-    }
-    // A quarry::transaction in a scope: its commit's position is recorded;
-    // a write in a transaction the caller opened makes the scope read from
-    // the primary for the rest of it.
-    for i in 0..50 {
-        let email = email("tx", i);
-        let read = quarry::read_your_writes(async {
-            let owned = email.clone();
-            quarry::transaction(&pool, |tx| {
-                let email = owned.clone();
-                Box::pin(async move {
-                    shop::create_customer(tx, &email, "Tx", None).await?;
-                    Ok::<_, quarry::Error>(())
-                })
-            })
-            .await?;
-            shop::get_customer_by_email(&pool, &email).await
-        })
-        .await
-        .unwrap();
-        assert!(read.is_some(), "quarry::transaction, iteration {i}");
-
-        let email = format!("held-{i}@example.com");
-        let read = quarry::read_your_writes(async {
-            let mut conn = pool.get().await.unwrap();
-            let tx = conn.transaction().await.unwrap();
-            shop::create_customer(&tx, &email, "Held", None).await?;
-            tx.commit().await.unwrap();
-            drop(conn);
-            shop::get_customer_by_email(&pool, &email).await
-        })
-        .await
-        .unwrap();
-        assert!(read.is_some(), "the caller's transaction, iteration {i}");
-    }
-
-    // A tower layer: each request a scope.
-    let mut service = ReadYourWritesLayer::new().layer(SignUp { pool: pool.clone() });
-    for i in 0..100 {
-        assert!(
-            service.call(email("tower", i)).await.unwrap(),
-            "request {i}"
-        );
-    }
-
+    session_scope(&db).await;
+    transactions_in_scopes(&pool).await;
+    tower_requests(&pool).await;
     let in_scopes = executions(&replica.log(), "GetCustomerByEmail") - replica_reads;
     eprintln!("{in_scopes} scoped reads ran on the replica (it applies commits 500 ms late)");
 
@@ -227,6 +150,100 @@ async fn reads_go_to_the_replica_and_a_scope_reads_its_own_writes() {
         );
     }
     assert_eq!(executions(&replica.log(), "GetCustomer") - before, 5);
+}
+
+/// Without a scope, write then read at once: how many of 20 reads missed.
+async fn control_without_scope(pool: &Pool) -> usize {
+    let mut missed = 0;
+    for i in 0..20 {
+        let email = email("control", i);
+        shop::create_customer(pool, &email, "Control", None)
+            .await
+            .unwrap();
+        if shop::get_customer_by_email(pool, &email)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            missed += 1;
+        }
+    }
+    missed
+}
+
+/// A task scope per write-then-read: the read sees the write every time.
+async fn task_scopes(pool: &Pool) {
+    for i in 0..ITERATIONS {
+        let email = email("task", i);
+        let (written, read) = quarry::read_your_writes(async {
+            let written = shop::create_customer(pool, &email, "Task", None).await?;
+            let read = shop::get_customer_by_email(pool, &email).await?;
+            Ok::<_, quarry::Error>((written, read))
+        })
+        .await
+        .unwrap();
+        assert_eq!(read.map(|c| c.id), Some(written.id), "iteration {i}");
+    }
+}
+
+/// One explicit session for all its writes and reads.
+async fn session_scope(db: &quarry::PoolSession) {
+    for i in 0..ITERATIONS {
+        let email = email("session", i);
+        let written = shop::create_customer(db, &email, "Session", None)
+            .await
+            .unwrap();
+        let read = shop::get_customer_by_email(db, &email).await.unwrap();
+        assert_eq!(read.map(|c| c.id), Some(written.id), "iteration {i}");
+    }
+}
+
+/// A quarry::transaction in a scope: its commit's position is recorded; a
+/// write in a transaction the caller opened makes the scope read from the
+/// primary for the rest of it.
+async fn transactions_in_scopes(pool: &Pool) {
+    for i in 0..50 {
+        let email = email("tx", i);
+        let read = quarry::read_your_writes(async {
+            let owned = email.clone();
+            quarry::transaction(pool, |tx| {
+                let email = owned.clone();
+                Box::pin(async move {
+                    shop::create_customer(tx, &email, "Tx", None).await?;
+                    Ok::<_, quarry::Error>(())
+                })
+            })
+            .await?;
+            shop::get_customer_by_email(pool, &email).await
+        })
+        .await
+        .unwrap();
+        assert!(read.is_some(), "quarry::transaction, iteration {i}");
+
+        let email = format!("held-{i}@example.com");
+        let read = quarry::read_your_writes(async {
+            let mut conn = pool.get().await.unwrap();
+            let tx = conn.transaction().await.unwrap();
+            shop::create_customer(&tx, &email, "Held", None).await?;
+            tx.commit().await.unwrap();
+            drop(conn);
+            shop::get_customer_by_email(pool, &email).await
+        })
+        .await
+        .unwrap();
+        assert!(read.is_some(), "the caller's transaction, iteration {i}");
+    }
+}
+
+/// A tower layer: each request a scope.
+async fn tower_requests(pool: &Pool) {
+    let mut service = ReadYourWritesLayer::new().layer(SignUp { pool: pool.clone() });
+    for i in 0..100 {
+        assert!(
+            service.call(email("tower", i)).await.unwrap(),
+            "request {i}"
+        );
+    }
 }
 
 /// A request handler writing then reading a customer: whether it read what
