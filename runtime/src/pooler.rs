@@ -315,8 +315,10 @@ mod tests {
 
     #[test]
     fn undeclared_and_unknown_parameters_are_errors() {
+        let mut known = TypeMap::default();
+        known.types.insert("public.mood".into(), Type::TEXT);
         assert!(matches!(
-            param_types(&TYPED, 4, None),
+            param_types(&TYPED, 4, Some(&known)),
             Err(PoolerError::Undeclared { index: 4 })
         ));
         let odd = Query::new("Odd", "SELECT $1").params(&[ParamType::Oid(4_000_000_000)]);
