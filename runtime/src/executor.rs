@@ -516,6 +516,13 @@ impl<'a> Session<'a> {
     }
 }
 
+/// Loads the database's user-defined types on the deadpool connection
+/// `client` for pooler-safe statements, if not loaded yet (outside a
+/// transaction).
+pub(crate) async fn load_types(client: &ClientWrapper, query: &Query) -> Result<(), Failure> {
+    Session::cached(client).user_types(query).await.map(drop)
+}
+
 /// Reads `rows` to the end and returns how many rows the statement affected.
 async fn drain(rows: tokio_postgres::RowStream) -> Result<u64, tokio_postgres::Error> {
     let mut rows = std::pin::pin!(rows);

@@ -471,6 +471,11 @@ impl Route {
             }
             return result;
         }
+        // Pooler-safe, the statement is sent on its first poll once the
+        // connection knows the user-defined types: load them first.
+        if query.uses_custom_types() {
+            crate::executor::load_types(client, query).await?;
+        }
         let (result, lsn) = futures_util::join!(statement, client.simple_query(INSERT_LSN_SQL));
         if result.is_ok() {
             record_lsn(written, lsn);
