@@ -23,11 +23,12 @@
 //!
 //! Paths and modes (`Setup`): **direct** over the cluster's unix socket,
 //! prepared and pooler-safe; **through PgBouncer** (`quarry_tests::pgbouncer`,
-//! unix socket, pool size [`BOUNCER_POOL`]): prepared through PgBouncer in
-//! session mode (the only pool mode where named statements work),
-//! pooler-safe through the same session-mode PgBouncer (the like-for-like
-//! ratio), and pooler-safe through PgBouncer in transaction mode (the mode
-//! it exists for).
+//! unix socket): prepared through PgBouncer in session mode (the only pool
+//! mode where named statements work), pooler-safe through the same
+//! session-mode PgBouncer (the like-for-like ratio), and pooler-safe through
+//! PgBouncer in transaction mode (the mode it exists for). The session-mode PgBouncer gets a server connection for
+//! every client connection ([`SESSION_BOUNCER_POOL`]); the transaction-mode
+//! one, [`BOUNCER_POOL`].
 //!
 //! Data: a fresh database with the example schema, the benchmarks' generated
 //! shop (`quarry_bench::shop_data`: 100 customers, 1,000 orders of 10 items)
@@ -75,8 +76,13 @@ use tokio::runtime::Runtime;
 
 /// Connections of each `quarry::Pool`.
 const POOL_SIZE: usize = 4;
-/// PgBouncer's server connections (`default_pool_size`).
+/// Server connections of PgBouncer in transaction mode
+/// (`default_pool_size`).
 const BOUNCER_POOL: u32 = 4;
+/// Server connections of PgBouncer in session mode: one for each client
+/// connection of the two pools behind it (a client holds its server
+/// connection until it disconnects).
+const SESSION_BOUNCER_POOL: u32 = 2 * POOL_SIZE as u32;
 /// Rows of the `many` kind.
 const MANY: i64 = 25;
 /// Posts of the `prefetch` kind.
@@ -230,19 +236,19 @@ struct Fixture {
     _server: Server,
 }
 
-/// Pins `pid` to the cores PostgreSQL was pinned to (the upper half), when
-/// `pin::pin` pinned it.
-fn pin_like_server(pid: u32, pinned: &str) -> String {
+/// Pins `pid` to the cores PostgreSQL was pinned to (the upper half of
+/// `cores`), when `pin::pin` pinned it.
+fn pin_like_server(pid: u32, cores: usize, pinned: &str) -> String {
     if !pinned.starts_with("bench on cores") {
         return "PgBouncer not pinned".to_owned();
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let server: Vec<usize> = (cores / 2..cores).collect();
     // SAFETY: a zeroed cpu_set_t is a valid empty set; CPU_SET only writes
     // bits inside it for cores below CPU_SETSIZE (checked), and
     // sched_setaffinity reads exactly size_of::<cpu_set_t>() bytes of it.
     let result = unsafe {
         let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for core in cores / 2..cores {
+        for &core in &server {
             if core < libc::CPU_SETSIZE as usize {
                 libc::CPU_SET(core, &mut set);
             }
@@ -254,10 +260,7 @@ fn pin_like_server(pid: u32, pinned: &str) -> String {
         )
     };
     if result == 0 {
-        format!(
-            "PgBouncer {pid} on cores {:?}",
-            (cores / 2..cores).collect::<Vec<_>>()
-        )
+        format!("PgBouncer {pid} on cores {server:?}")
     } else {
         format!("PgBouncer not pinned ({})", std::io::Error::last_os_error())
     }
@@ -266,6 +269,8 @@ fn pin_like_server(pid: u32, pinned: &str) -> String {
 /// Starts everything and fills the database; panics when it cannot.
 fn fixture() -> Fixture {
     let server = Server::ephemeral().expect("start a PostgreSQL cluster");
+    // Counted before `pin::pin` restricts this thread to the lower half.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pinned = pin::pin(&server);
     println!("{pinned}");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -278,10 +283,12 @@ fn fixture() -> Fixture {
     let Server::Ephemeral(cluster) = &server else {
         unreachable!("Server::ephemeral is ephemeral")
     };
-    let bouncers = [PoolMode::Session, PoolMode::Transaction]
-        .map(|mode| PgBouncer::start(cluster, mode, BOUNCER_POOL));
+    let bouncers = [
+        PgBouncer::start(cluster, PoolMode::Session, SESSION_BOUNCER_POOL),
+        PgBouncer::start(cluster, PoolMode::Transaction, BOUNCER_POOL),
+    ];
     for bouncer in &bouncers {
-        println!("{}", pin_like_server(bouncer.pid(), &pinned));
+        println!("{}", pin_like_server(bouncer.pid(), cores, &pinned));
     }
     let urls = [
         server.url(Some(&database)),
@@ -510,7 +517,56 @@ fn ratios(f: &Fixture) -> Vec<Ratio> {
             ));
         }
     }
+    all.extend(floor_ratio(f));
     all
+}
+
+/// `GetCustomer`'s statement, as the example app sends it.
+const GET_CUSTOMER: &str = "/* quarry:GetCustomer */ SELECT c.id, c.email, c.name, c.phone, \
+                            c.created_at\nFROM customers c\nWHERE c.id = $1";
+
+/// The floor of the `one` kind: tokio-postgres alone on one direct
+/// connection, a statement prepared once against `query_typed` (what
+/// pooler-safe mode sends), the rows left undecoded. The cost of an unnamed
+/// statement without Quarry around it.
+fn floor_ratio(f: &Fixture) -> Vec<Ratio> {
+    let conn = f
+        .runtime
+        .block_on(f.setups[0].pool.get())
+        .expect("a direct connection");
+    let statement = f
+        .runtime
+        .block_on(conn.prepare(GET_CUSTOMER))
+        .expect("prepare GetCustomer");
+    let (conn, statement, inputs) = (&conn, &statement, &f.inputs);
+    let id = move || (inputs.next() % 100) as i64 + 1;
+    let ratios = interleaved::measure(
+        &f.runtime,
+        "one/tokio_postgres",
+        RATIO_BUDGET,
+        &[
+            (
+                "prepared",
+                call(move || async move {
+                    let row = conn.query_one(statement, &[&id()]).await;
+                    black_box(row.expect("prepared GetCustomer"));
+                }),
+            ),
+            (
+                "query_typed",
+                call(move || async move {
+                    let rows = conn
+                        .query_typed(
+                            GET_CUSTOMER,
+                            &[(&id(), quarry::tokio_postgres::types::Type::INT8)],
+                        )
+                        .await;
+                    black_box(rows.expect("GetCustomer with query_typed"));
+                }),
+            ),
+        ],
+    );
+    ratios
 }
 
 /// The printed table: per kind, the median per-call times (µs) and the
@@ -555,6 +611,11 @@ fn print_table(ratios: &[Ratio]) {
             cell(find(&bouncer, "pooler_safe_transaction_mode"), false),
         );
     }
+    println!(
+        "one, tokio-postgres alone (direct): prepared {}, query_typed {}",
+        cell(find("one/tokio_postgres", "prepared"), true).trim(),
+        cell(find("one/tokio_postgres", "query_typed"), false).trim(),
+    );
 }
 
 fn pooler(c: &mut Criterion) {
