@@ -234,7 +234,8 @@ impl<F: Future> Future for ReadYourWritesFuture<F> {
 
 impl<F: Future> fmt::Debug for ReadYourWritesFuture<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadYourWritesFuture").finish_non_exhaustive()
+        f.debug_struct("ReadYourWritesFuture")
+            .finish_non_exhaustive()
     }
 }
 
