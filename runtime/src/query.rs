@@ -116,6 +116,16 @@ impl Query {
     pub const fn sql(&self) -> &'static str {
         self.sql
     }
+
+    /// The same query (name and flags) with another SQL text and parameter
+    /// types: a [`Dynamic`](crate::Dynamic) query's variant.
+    pub(crate) const fn variant(&self, sql: &'static str, params: &'static [ParamType]) -> Self {
+        Self {
+            sql,
+            params,
+            ..*self
+        }
+    }
 }
 
 #[cfg(test)]
