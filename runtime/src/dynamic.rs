@@ -141,18 +141,22 @@ impl Dynamic {
 
     fn sparse_variant(&'static self, mask: u64, sort: usize) -> &'static Query {
         let read = self.sparse.read().unwrap_or_else(PoisonError::into_inner);
-        if let Some(query) = read.as_ref().and_then(|map| map.get(&(mask, sort))) {
+        if let Some(query) = read
+            .as_ref()
+            .and_then(|map| map.get(&(mask, sort)).copied())
+        {
             return query;
         }
         drop(read);
         let mut write = self.sparse.write().unwrap_or_else(PoisonError::into_inner);
         let map = write.get_or_insert_with(HashMap::new);
-        *map.entry((mask, sort)).or_insert_with(|| {
+        let query: &'static Query = map.entry((mask, sort)).or_insert_with(|| {
             // Once per variant used, for the life of the `static`: the
             // variants a program uses are bounded by its call sites' masks.
             let text: &'static VariantText = Box::leak(Box::new(self.assemble(mask, sort)));
             Box::leak(Box::new(self.query(text)))
-        })
+        });
+        query
     }
 
     fn query(&self, text: &'static VariantText) -> Query {
