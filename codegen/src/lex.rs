@@ -188,6 +188,40 @@ impl OffsetMap {
         let end = self.to_file(rewritten.end).max(start);
         start..end
     }
+
+    /// For a text built from pieces of another (a dynamic query's variant):
+    /// `at` onwards maps like `from` maps `range` of its own text. Pieces are
+    /// pushed in order of `at`.
+    pub fn push_slice(&mut self, from: &OffsetMap, range: Range<usize>, at: usize) {
+        let first = from.segments.partition_point(|s| s.rewritten <= range.start);
+        match first.checked_sub(1).and_then(|i| from.segments.get(i)) {
+            Some(&Segment {
+                original,
+                replaced: Some(len),
+                ..
+            }) => self.replace(at, from.to_file(range.start)..original + len),
+            _ => self.copy(at, from.to_file(range.start)),
+        }
+        for segment in from.segments.iter().skip(first) {
+            if segment.rewritten >= range.end {
+                break;
+            }
+            self.segments.push(Segment {
+                rewritten: at + (segment.rewritten - range.start),
+                ..*segment
+            });
+        }
+    }
+
+    /// From `at` on, offsets map to `original` in the file and onwards.
+    pub fn push_copy(&mut self, at: usize, original: usize) {
+        self.copy(at, original);
+    }
+
+    /// From `at` on, offsets map into the file's `original` (a replacement).
+    pub fn push_replace(&mut self, at: usize, original: Range<usize>) {
+        self.replace(at, original);
+    }
 }
 
 /// A directive line (`-- @name args`).
@@ -234,6 +268,9 @@ pub struct QueryDef {
     pub offsets: OffsetMap,
     /// Every `$n` in [`sql`](Self::sql): parameter index (0-based) and byte range.
     pub param_sites: Vec<(usize, Range<usize>)>,
+    /// `/*? … */` blocks and the `/*sort: … */` whitelist, when the query
+    /// has any; [`sql`](Self::sql) is then the full variant.
+    pub dynamic: Option<crate::dynamic::DynamicDef>,
 }
 
 impl QueryDef {
@@ -455,6 +492,7 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
         params: scan.params,
         offsets: scan.offsets,
         param_sites: scan.sites,
+        dynamic: None,
     })
 }
 

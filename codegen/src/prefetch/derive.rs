@@ -468,6 +468,7 @@ fn loader_query(
         offsets: OffsetMap::pointing_at(prefetch.span.clone()),
         // The one `$1` (quoted names elsewhere may contain anything).
         param_sites: vec![(0, shape.param_at..shape.param_at + 2)],
+        dynamic: None,
     }
 }
 
