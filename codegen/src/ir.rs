@@ -83,6 +83,33 @@ pub struct RelationIr {
     pub to_many: bool,
     /// To-one typed `Option<Row>`.
     pub optional: bool,
+    /// Index of the key array among the loader's parameters.
+    pub key_param: usize,
+    /// The loader's other parameters, bound from the parent call.
+    pub bound: Vec<BoundParam>,
+}
+
+/// A loader parameter a relation binds from the parent call
+/// (`Loader(id, since = :since)`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoundParam {
+    /// Its index among the loader's parameters.
+    pub loader_param: usize,
+    /// The parent function's parameter passed to it: one of the parent
+    /// query's, or one of its [`QueryIr::relation_params`].
+    pub parent: ParamIr,
+}
+
+/// The parameters `with_relations` of a row takes: every parent parameter
+/// its relations bind, once, in order of first use.
+pub fn relations_bound(relations: &[RelationIr]) -> Vec<&ParamIr> {
+    let mut out: Vec<&ParamIr> = Vec::new();
+    for bound in relations.iter().flat_map(|r| &r.bound) {
+        if !out.iter().any(|p| p.name == bound.parent.name) {
+            out.push(&bound.parent);
+        }
+    }
+    out
 }
 
 /// What makes a query a loader.
@@ -100,6 +127,9 @@ pub struct LoaderIr {
     /// (the key is then read from the decoded row rather than decoded twice);
     /// `None` for a hidden key (derived junction loaders).
     pub key_field: Option<KeyField>,
+    /// Index of the key array among its parameters (the others are bound
+    /// by each relation from its parent call).
+    pub key_param: usize,
 }
 
 /// The row field a loader reads its key from.
@@ -168,6 +198,10 @@ pub struct QueryIr {
     pub attribution: bool,
     /// Parameters in `$n` order.
     pub params: Vec<ParamIr>,
+    /// Parameters of the function that are not in its SQL: passed only to
+    /// the loaders of its relations (`since = :since` where the query has
+    /// no `:since`), after [`params`](Self::params).
+    pub relation_params: Vec<ParamIr>,
     /// Row type for kinds that return rows.
     pub row: Option<RowRef>,
     /// Set when the query is a loader (`@key`).
@@ -374,6 +408,12 @@ pub fn build_project(
     let suffix = mapper.config().row_suffix();
     let mut builder = ProjectBuilder::new(modules);
     let targets = relation_targets(queries, suffix);
+    // Every query's parameters, for the relations binding them (errors are
+    // reported in the loop below).
+    let all_params: Vec<Option<Vec<ParamIr>>> = queries
+        .iter()
+        .map(|query| build_params(query, mapper, &mut Vec::new()))
+        .collect();
     for query in queries {
         let def = query.def;
         let fn_name = ident::snake(&def.name);
@@ -387,7 +427,8 @@ pub fn build_project(
         let (Some(params), Some(fields)) = (params, fields) else {
             continue;
         };
-        let relations = relations_of(query, queries, &targets, &fields);
+        let relations = relations_of(query, queries, &targets, &fields, (&params, &all_params));
+        let relation_params = new_relation_params(&params, &relations);
         let key_field = loader_key_field(query, &fields);
         let has_relations = !relations.is_empty();
         let row = if def.kind.returns_rows() {
@@ -404,6 +445,7 @@ pub fn build_project(
             key_type: spec.key_type.clone(),
             to_many: spec.to_many,
             key_field,
+            key_param: spec.key_param,
         });
         let (sql, copy) = match query.copy {
             Some(target) => (
@@ -444,6 +486,7 @@ pub fn build_project(
             custom_types: uses_custom_types(&params, query.described),
             pooler_safe: mapper.config().pooler == crate::config::Pooler::Transaction,
             params,
+            relation_params,
             row,
             loader,
             has_relations,
@@ -829,12 +872,14 @@ fn relation_targets(queries: &[CheckedQuery<'_>], suffix: &str) -> Vec<(String, 
         .collect()
 }
 
-/// The relations of a query's rows, each pointing at its loader's function and row.
+/// The relations of a query's rows, each pointing at its loader's function
+/// and row; `params` are the query's and every query's parameters.
 fn relations_of(
     query: &CheckedQuery<'_>,
     queries: &[CheckedQuery<'_>],
     targets: &[(String, RowRef)],
     fields: &[FieldIr],
+    params: (&[ParamIr], &[Option<Vec<ParamIr>>]),
 ) -> Vec<RelationIr> {
     query
         .prefetch
@@ -860,8 +905,49 @@ fn relations_of(
                 parent_nullable: relation.parent_nullable,
                 to_many: relation.to_many,
                 optional: relation.optional,
+                key_param: loader.prefetch.loader.as_ref()?.key_param,
+                bound: bound_params(
+                    &relation.bindings,
+                    params.0,
+                    params.1.get(relation.loader)?.as_ref()?,
+                ),
             })
         })
+        .collect()
+}
+
+/// A relation's bindings with the parent's parameter each passes: one of
+/// `parent`'s, or a new one typed as the loader's parameter.
+fn bound_params(
+    bindings: &[crate::prefetch::BindingSpec],
+    parent: &[ParamIr],
+    loader: &[ParamIr],
+) -> Vec<BoundParam> {
+    bindings
+        .iter()
+        .filter_map(|binding| {
+            let param = match binding.parent_param {
+                Some(index) => parent.get(index)?.clone(),
+                None => ParamIr {
+                    name: ident::snake(&binding.name),
+                    ..loader.get(binding.loader_param)?.clone()
+                },
+            };
+            Some(BoundParam {
+                loader_param: binding.loader_param,
+                parent: param,
+            })
+        })
+        .collect()
+}
+
+/// The parameters a query's function takes for its relations only (bound
+/// by name, not in its SQL), once each.
+fn new_relation_params(params: &[ParamIr], relations: &[RelationIr]) -> Vec<ParamIr> {
+    relations_bound(relations)
+        .into_iter()
+        .filter(|bound| !params.iter().any(|p| p.name == bound.name))
+        .cloned()
         .collect()
 }
 

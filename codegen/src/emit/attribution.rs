@@ -58,6 +58,7 @@ mod tests {
             sql: "SELECT 1".to_string(),
             attribution,
             params: Vec::new(),
+            relation_params: Vec::new(),
             row: None,
             loader: None,
             has_relations: false,

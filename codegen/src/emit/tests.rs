@@ -85,6 +85,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         sql: sql.to_string(),
         attribution: true,
         params,
+        relation_params: Vec::new(),
         row: None,
         loader: None,
         has_relations: false,
@@ -221,6 +222,8 @@ fn relations() -> Project {
         parent_nullable: false,
         to_many: false,
         optional: false,
+        key_param: 0,
+        bound: Vec::new(),
     };
     let mut posts = row(
         "PostRow",
@@ -277,6 +280,7 @@ fn relations() -> Project {
             name: "post_id".to_string(),
             nullable: false,
         }),
+        key_param: 0,
     });
     let mut authors = query(
         "AuthorsById",
@@ -291,6 +295,7 @@ fn relations() -> Project {
         key_type: RustType::Builtin(Builtin::I64),
         to_many: false,
         key_field: None,
+        key_param: 0,
     });
     project(
         vec![

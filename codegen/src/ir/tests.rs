@@ -276,6 +276,7 @@ fn relation_facts() -> Vec<Facts> {
         parent_nullable: false,
         to_many,
         optional: false,
+        bindings: Vec::new(),
     };
     posts.prefetch.relations = vec![
         relation("comments", 1, 0, "id", true),
@@ -291,6 +292,7 @@ fn relation_facts() -> Vec<Facts> {
         key_type: int8(),
         hidden: false,
         to_many: true,
+        key_param: 0,
     });
     let mut authors = facts(
         keys(),
@@ -305,6 +307,7 @@ fn relation_facts() -> Vec<Facts> {
         key_type: int8(),
         hidden: true,
         to_many: false,
+        key_param: 0,
     });
     vec![posts, comments, authors]
 }

@@ -1,10 +1,11 @@
 //! Prefetch directives: reads `-- @key <column>`,
-//! `-- @prefetch field [= Loader(parent_column)]` and `-- @chunk N` from a
+//! `-- @prefetch field [= Loader(parent_column[, name = :param …])]` and
+//! `-- @chunk N` from a
 //! lexed query into
 //! [`Directives`], with a diagnostic at the directive for each malformed line.
 //! Knows nothing of the schema or of other queries.
 
-use super::{Directives, PrefetchDirective, RelationSource};
+use super::{Binding, Directives, PrefetchDirective, RelationSource};
 use crate::diagnostic::Diagnostic;
 use crate::lex::{Directive, QueryDef, QueryKind};
 
@@ -165,6 +166,7 @@ fn parse_prefetch(
             field_span,
             source: RelationSource::Derived,
             span: directive.span.clone(),
+            bindings: Vec::new(),
         });
     };
     let rest_start = base + field_part.len() + 1;
@@ -176,15 +178,36 @@ fn parse_prefetch(
         ));
     };
     let loader = trimmed[..open].trim();
-    let column = trimmed[open + 1..trimmed.len() - 1].trim();
+    let inner = &trimmed[open + 1..trimmed.len() - 1];
+    let mut pieces = split_args(inner, rest_start + lead + open + 1);
+    let (column_piece, column_at) = pieces.remove(0);
+    let column = column_piece.trim();
     if !is_identifier(loader) || !is_identifier(column) {
         return Err(bad(
             "`@prefetch` loader must be written `Loader(parent_column)`",
         ));
     }
     let loader_start = rest_start + lead;
-    let column_offset = trimmed[open + 1..].find(column).unwrap_or(0);
-    let column_start = loader_start + open + 1 + column_offset;
+    let column_start = column_at + (column_piece.len() - column_piece.trim_start().len());
+    let mut bindings: Vec<Binding> = Vec::new();
+    for (piece, at) in pieces {
+        let binding = parse_binding(def, piece, at)?;
+        if let Some(first) = bindings.iter().find(|b| b.name == binding.name) {
+            let (line, col) = def.file.line_col(first.name_span.start);
+            return Err(Box::new(
+                Diagnostic::error_at(
+                    format!("loader parameter `{}` bound twice", binding.name),
+                    &def.file,
+                    binding.name_span,
+                )
+                .with_label("bound again here")
+                .with_help(format!(
+                    "it is first bound at {line}:{col}; remove one of the two"
+                )),
+            ));
+        }
+        bindings.push(binding);
+    }
     Ok(PrefetchDirective {
         field: field.to_string(),
         field_span,
@@ -195,6 +218,64 @@ fn parse_prefetch(
             column_span: column_start..column_start + column.len(),
         },
         span: directive.span.clone(),
+        bindings,
+    })
+}
+
+/// The comma-separated pieces of a loader's argument list, each with the
+/// file offset where it starts (`start` is the offset of `text`).
+fn split_args(text: &str, start: usize) -> Vec<(&str, usize)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    for piece in text.split(',') {
+        out.push((piece, start + at));
+        at += piece.len() + 1;
+    }
+    out
+}
+
+/// `name = :param` (a loader parameter bound from the parent call), at
+/// file offset `at`.
+fn parse_binding(def: &QueryDef, piece: &str, at: usize) -> Result<Binding, Box<Diagnostic>> {
+    let lead = piece.len() - piece.trim_start().len();
+    let text = piece.trim();
+    let span = if text.is_empty() {
+        at..at + piece.len()
+    } else {
+        at + lead..at + lead + text.len()
+    };
+    let parsed = text.split_once('=').and_then(|(name, value)| {
+        let name = name.trim_end();
+        let value_lead = value.len() - value.trim_start().len();
+        let param = value.trim().strip_prefix(':')?;
+        (is_identifier(name) && is_identifier(param)).then_some((name, value_lead, param))
+    });
+    let Some((name, value_lead, param)) = parsed else {
+        let help = match text.split_once('=') {
+            Some((name, value)) if is_identifier(value.trim()) => format!(
+                "write `{} = :{}`: the value is a parameter of the parent query (or a new one of its function), written with `:`",
+                name.trim(),
+                value.trim()
+            ),
+            _ => "bind each loader parameter to a parameter of the parent: `-- @prefetch reviews = ReviewsByBook(id, since = :since)`".to_string(),
+        };
+        return Err(Box::new(
+            Diagnostic::error_at(
+                "`@prefetch` loader arguments after the parent column must be written `name = :param`",
+                &def.file,
+                span,
+            )
+            .with_label("not `name = :param`")
+            .with_help(help),
+        ));
+    };
+    let name_start = span.start;
+    let param_start = name_start + text.find('=').unwrap_or(0) + 1 + value_lead;
+    Ok(Binding {
+        name: name.to_string(),
+        name_span: name_start..name_start + name.len(),
+        param: param.to_string(),
+        param_span: param_start..param_start + param.len() + 1,
     })
 }
 

@@ -9,7 +9,9 @@
 //! * **relations** — `-- @prefetch field = Loader(parent_column)` on a
 //!   row-returning query; checked that the loader exists and is one, the parent
 //!   column exists with the key's type, the field name is free, and the
-//!   relation graph has no cycle. A to-one relation is non-optional only when
+//!   relation graph has no cycle. A loader may take scalar parameters besides
+//!   its keys, each bound from the parent call:
+//!   `Loader(parent_column, since = :since)` (parameterized relations). A to-one relation is non-optional only when
 //!   the parent column is non-null and a foreign key backs it;
 //! * **chunks** — `-- @chunk N` on a `:many` query with relations: how many
 //!   parents its `_stream` function reads (and loads relations for) at once;
@@ -21,12 +23,14 @@
 //! Every mistake is a diagnostic at the directive's line. No IO: the caller
 //! describes derived loaders.
 
+mod bindings;
 mod derive;
 mod directives;
 mod resolve;
 
 use std::ops::Range;
 
+pub use bindings::BindingSpec;
 pub use derive::{derive_loaders, DerivedLoader, Parent};
 pub use directives::{chunk_size, parse_directives};
 pub use resolve::{resolve_prefetch, QueryFacts, QueryPrefetch};
@@ -62,6 +66,24 @@ pub struct PrefetchDirective {
     pub source: RelationSource,
     /// The whole directive.
     pub span: Range<usize>,
+    /// `name = :param` after the parent column: loader parameters bound
+    /// from the parent call (parameterized relations).
+    pub bindings: Vec<Binding>,
+}
+
+/// `since = :since` in `-- @prefetch reviews = Loader(id, since = :since)`:
+/// the loader's parameter `since` gets the parent's parameter `since` (a
+/// parameter of the parent query, or a new one of its function).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// The loader's parameter.
+    pub name: String,
+    /// Where it is written.
+    pub name_span: Range<usize>,
+    /// The parent's parameter (without the `:`).
+    pub param: String,
+    /// Where `:param` is written.
+    pub param_span: Range<usize>,
 }
 
 /// A query's prefetch-related directives.

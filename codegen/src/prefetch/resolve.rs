@@ -9,6 +9,7 @@ use std::ops::{ControlFlow, Range};
 
 use sqlparser::ast::{visit_expressions, BinaryOperator, Expr, Statement, Value};
 
+use super::bindings::{check_bindings, check_new_params, BindingSpec};
 use super::{Directives, PrefetchDirective, RelationSource};
 use crate::describe::Described;
 use crate::diagnostic::Diagnostic;
@@ -46,6 +47,9 @@ pub struct LoaderSpec {
     pub hidden: bool,
     /// `:many` → to-many; `:one`/`:opt` → at most one row per key.
     pub to_many: bool,
+    /// Index of the key array among the loader's parameters (the others are
+    /// scalars each relation binds from its parent call).
+    pub key_param: usize,
 }
 
 /// A checked relation of a parent query.
@@ -65,6 +69,9 @@ pub struct RelationSpec {
     pub to_many: bool,
     /// For to-one: typed `Option<Row>`.
     pub optional: bool,
+    /// The loader's scalar parameters, bound from the parent call, in the
+    /// order written.
+    pub bindings: Vec<BindingSpec>,
 }
 
 /// Per query: its loader spec (if it is one) and its relations.
@@ -84,8 +91,8 @@ fn column_type(facts: &QueryFacts<'_>, index: usize, mapper: &TypeMapper<'_>) ->
         .and_then(|c| mapper.map(&c.ty))
 }
 
-/// Whether `$1` is used as `<expr> = ANY($1)` in the statement.
-fn uses_any(statement: &Statement) -> bool {
+/// Whether `placeholder` (`$1`) is used as `<expr> = ANY($1)` in the statement.
+fn uses_any(statement: &Statement, placeholder: &str) -> bool {
     let found = visit_expressions(statement, |expr| {
         if let Expr::AnyOp {
             compare_op: BinaryOperator::Eq,
@@ -98,7 +105,7 @@ fn uses_any(statement: &Statement) -> bool {
                 inner = e;
             }
             if let Expr::Value(value) = inner {
-                if matches!(&value.value, Value::Placeholder(p) if p == "$1") {
+                if matches!(&value.value, Value::Placeholder(p) if p == placeholder) {
                     return ControlFlow::Break(());
                 }
             }
@@ -146,28 +153,29 @@ fn loader_spec(
             key_span.clone(),
         )));
     };
-    let param_span = key_array_param(facts, key_span)?;
+    let (key_param, param_span) = key_array_param(facts, key_span)?;
     let Some(key_type) = column_type(facts, key_index, mapper) else {
         return Ok(None);
     };
-    check_key_type(
-        facts, key, key_index, &key_type, mapper, param_span, key_span,
-    )?;
+    let param = (key_param, param_span);
+    check_key_type(facts, key, key_index, &key_type, mapper, param, key_span)?;
     Ok(Some(LoaderSpec {
         key_index,
         key_column: key.to_string(),
         key_type,
         hidden: facts.hidden_key,
         to_many: def.kind == QueryKind::Many,
+        key_param,
     }))
 }
 
-/// A loader takes exactly one parameter, an array used as `= ANY(…)`;
-/// returns where that parameter is written.
+/// A loader takes exactly one array parameter, used as `= ANY(…)` (its
+/// other parameters are scalars bound by each relation); returns its index
+/// and where it is written.
 fn key_array_param(
     facts: &QueryFacts<'_>,
     key_span: &Range<usize>,
-) -> Result<Range<usize>, Box<Diagnostic>> {
+) -> Result<(usize, Range<usize>), Box<Diagnostic>> {
     let def = facts.def;
     let error =
         |message: String, span: Range<usize>| Diagnostic::error_at(message, &def.file, span);
@@ -179,13 +187,11 @@ fn key_array_param(
         .filter(|(_, ty)| matches!(ty.kind(), postgres_types::Kind::Array(_)))
         .map(|(i, _)| i)
         .collect();
-    if facts.described.params.len() != 1 || arrays.len() != 1 {
-        let what = if arrays.len() > 1 {
-            format!("{} array parameters", arrays.len())
-        } else if arrays.is_empty() {
+    if arrays.len() != 1 {
+        let what = if arrays.is_empty() {
             "no array parameter".to_string()
         } else {
-            format!("{} parameters", facts.described.params.len())
+            format!("{} array parameters", arrays.len())
         };
         let span = def
             .params
@@ -205,12 +211,14 @@ fn key_array_param(
             ),
         ));
     }
-    let param_span = def.params[0]
-        .spans
-        .first()
-        .cloned()
+    let key_param = arrays[0];
+    let param_span = def
+        .params
+        .get(key_param)
+        .and_then(|p| p.spans.first().cloned())
         .unwrap_or_else(|| key_span.clone());
-    if facts.statement.is_some_and(|s| !uses_any(s)) {
+    let placeholder = format!("${}", key_param + 1);
+    if facts.statement.is_some_and(|s| !uses_any(s, &placeholder)) {
         return Err(Box::new(
             error(
                 format!(
@@ -222,7 +230,7 @@ fn key_array_param(
             .with_help("write `WHERE t.post_id = ANY(:post_ids)`"),
         ));
     }
-    Ok(param_span)
+    Ok((key_param, param_span))
 }
 
 /// The key array's elements have the key column's type, and it can key a map.
@@ -232,12 +240,12 @@ fn check_key_type(
     key_index: usize,
     key_type: &RustType,
     mapper: &TypeMapper<'_>,
-    param_span: Range<usize>,
+    (key_param, param_span): (usize, Range<usize>),
     key_span: &Range<usize>,
 ) -> Result<(), Box<Diagnostic>> {
     let def = facts.def;
     let key_pg_type = facts.described.columns[key_index].ty.name();
-    let element = facts.described.params[0].kind();
+    let element = facts.described.params[key_param].kind();
     let element_type = match element {
         postgres_types::Kind::Array(element) => mapper.map(element),
         _ => None,
@@ -245,7 +253,7 @@ fn check_key_type(
     if element_type.as_ref() != Some(key_type) {
         let element_name = match element {
             postgres_types::Kind::Array(element) => element.name().to_string(),
-            _ => facts.described.params[0].name().to_string(),
+            _ => facts.described.params[key_param].name().to_string(),
         };
         return Err(Box::new(
             Diagnostic::error_at(
@@ -398,12 +406,13 @@ fn relations_of(
     let mut relations = Vec::new();
     for prefetch in &parent.directives.prefetch {
         match check_relation(parent, prefetch, &mut fields, known, catalog, mapper) {
-            Ok(Some(relation)) => relations.push(relation),
+            Ok(Some(relation)) => relations.push((relation, prefetch)),
             Ok(None) => {} // derivation failed and was reported
             Err(error) => errors.push(*error),
         }
     }
-    relations
+    errors.extend(check_new_params(parent, &relations, known.queries, mapper));
+    relations.into_iter().map(|(relation, _)| relation).collect()
 }
 
 /// One `@prefetch field = Loader(parent_column)` of `parent`; `fields`
@@ -478,6 +487,7 @@ fn check_relation(
             .with_help("cast the parent column to the key's type in the parent query"),
         ));
     }
+    let bindings = check_bindings(parent, prefetch, loader_facts, spec, loader_span, mapper)?;
     let parent_nullable = parent.nullable.get(parent_index).copied().unwrap_or(true);
     let optional = !spec.to_many
         && (parent_nullable
@@ -490,6 +500,7 @@ fn check_relation(
         parent_nullable,
         to_many: spec.to_many,
         optional,
+        bindings,
     }))
 }
 
