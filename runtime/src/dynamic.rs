@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::{OnceLock, PoisonError, RwLock};
 
+use postgres_types::ToSql;
+
 use crate::{ParamType, Query};
 
 /// Up to this many blocks the cache is a dense table (one slot per mask and
@@ -192,6 +194,55 @@ impl Dynamic {
     }
 }
 
+/// The arguments of one execution of a [`Dynamic`] variant: at most `N`
+/// (the full query's parameter count), pushed in the full query's order,
+/// those of absent blocks left out — on the stack, no allocation.
+pub struct DynamicArgs<'a, const N: usize> {
+    items: [&'a (dyn ToSql + Sync); N],
+    len: usize,
+}
+
+/// What fills the unused places of a [`DynamicArgs`] (never sent).
+static UNUSED: Option<i32> = None;
+
+impl<'a, const N: usize> DynamicArgs<'a, N> {
+    /// No arguments yet.
+    pub fn new() -> Self {
+        Self {
+            items: [&UNUSED; N],
+            len: 0,
+        }
+    }
+
+    /// Appends an argument (ignored past `N`, which generated code never
+    /// reaches).
+    pub fn push(&mut self, arg: &'a (dyn ToSql + Sync)) {
+        if let Some(place) = self.items.get_mut(self.len) {
+            *place = arg;
+            self.len += 1;
+        }
+    }
+
+    /// The arguments pushed, in order.
+    pub fn as_slice(&self) -> &[&'a (dyn ToSql + Sync)] {
+        &self.items[..self.len]
+    }
+}
+
+impl<const N: usize> Default for DynamicArgs<'_, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for DynamicArgs<'_, N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DynamicArgs")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
 fn block_present(mask: u64, block: usize) -> bool {
     block < 64 && mask & (1u64 << block) != 0
 }
@@ -238,6 +289,8 @@ fn write_pieces(sql: &mut String, pieces: &[Piece], mask: u64, sort: usize, numb
 #[cfg(test)]
 mod tests {
     use super::{Dynamic, Piece};
+    use postgres_types::ToSql;
+
     use crate::{ParamType, Query};
 
     const INT4: ParamType = ParamType::Oid(23);
@@ -307,6 +360,19 @@ mod tests {
         assert!(std::ptr::eq(first.sql(), second.sql()));
         assert!(!std::ptr::eq(first, SEARCH.variant(0b01, 0)));
         assert_eq!(SEARCH.variant_count(), 8);
+    }
+
+    #[test]
+    fn args_keep_what_was_pushed_in_order() {
+        let (a, b) = (1i32, "x");
+        let mut args = super::DynamicArgs::<3>::new();
+        assert!(args.as_slice().is_empty());
+        args.push(&a);
+        args.push(&b);
+        assert_eq!(args.as_slice().len(), 2);
+        args.push(&a);
+        args.push(&a);
+        assert_eq!(args.as_slice().len(), 3);
     }
 
     #[test]

@@ -173,7 +173,7 @@ pub use crate::batch::{
 };
 pub use crate::client::{Client, StatementCache, Transaction, TransactionBuilder};
 pub use crate::copy::{copy_in, CopyRow, CopyWriter};
-pub use crate::dynamic::{Dynamic, Piece};
+pub use crate::dynamic::{Dynamic, DynamicArgs, Piece};
 pub use crate::detect::{
     n_plus_one_policy, set_n_plus_one_policy, NPlusOne, NPlusOneAction, NPlusOnePolicy,
 };
