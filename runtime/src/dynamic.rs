@@ -289,7 +289,6 @@ fn write_pieces(sql: &mut String, pieces: &[Piece], mask: u64, sort: usize, numb
 #[cfg(test)]
 mod tests {
     use super::{Dynamic, Piece};
-    use postgres_types::ToSql;
 
     use crate::{ParamType, Query};
 
