@@ -15,6 +15,8 @@ use std::ops::Range;
 
 use crate::lex::{OffsetMap, QueryDef};
 
+pub mod syntax;
+
 /// The most blocks a query may have (a variant's mask is a `u64`).
 pub const MAX_BLOCKS: usize = 63;
 
@@ -341,3 +343,6 @@ fn pieces(def: &QueryDef, dynamic: &DynamicDef, key: VariantKey) -> Vec<Piece> {
     }
     pieces
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,10 @@
 //! which it rewrites to PostgreSQL's `$n`. It also strips the nullability
 //! suffix of alias overrides (`AS "total!"`). Every rewrite is recorded in an
 //! [`OffsetMap`] so positions PostgreSQL or sqlparser report in the rewritten
-//! SQL map back to the byte in the file.
+//! SQL map back to the byte in the file. It finds dynamic queries' `/*? … */`
+//! blocks and `/*sort: … */` lists (the rules are in `dynamic::syntax`) and
+//! writes the full variant: blocks' text without delimiters, the first sort
+//! entry in place of the list.
 //!
 //! The scanner understands string literals (`'…'`, `E'…'`, dollar quotes),
 //! quoted identifiers, `--` and nested `/* */` comments and the `::` cast, so
@@ -22,6 +25,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::dynamic::{syntax, BlockDef, DynamicDef, SortDef};
 
 /// The result kind of a query, from its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -270,7 +274,7 @@ pub struct QueryDef {
     pub param_sites: Vec<(usize, Range<usize>)>,
     /// `/*? … */` blocks and the `/*sort: … */` whitelist, when the query
     /// has any; [`sql`](Self::sql) is then the full variant.
-    pub dynamic: Option<crate::dynamic::DynamicDef>,
+    pub dynamic: Option<DynamicDef>,
 }
 
 impl QueryDef {
@@ -465,6 +469,15 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
         }
     };
     directives.overrides.extend(scan.alias_overrides);
+    if let (true, Some(dynamic)) = (kind.is_bulk(), &scan.dynamic) {
+        let span = dynamic
+            .blocks
+            .first()
+            .map(|b| b.span.clone())
+            .or_else(|| dynamic.sort.as_ref().map(|s| s.span.clone()))
+            .unwrap_or(kind_span.clone());
+        errors.push(syntax::dynamic_in_bulk(file, span, kind.as_str()));
+    }
     // Refused before anything recursive (sqlparser, the analyses) sees it.
     if let Some(at) = nesting_exceeds(&scan.sql, MAX_NESTING) {
         errors.push(too_deeply_nested(
@@ -492,7 +505,7 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
         params: scan.params,
         offsets: scan.offsets,
         param_sites: scan.sites,
-        dynamic: None,
+        dynamic: scan.dynamic,
     })
 }
 
@@ -778,6 +791,7 @@ struct Scan {
     offsets: OffsetMap,
     alias_overrides: Vec<ColumnOverride>,
     sites: Vec<(usize, Range<usize>)>,
+    dynamic: Option<DynamicDef>,
 }
 
 fn skip_block_comment(bytes: &[u8], start: usize) -> Option<usize> {
@@ -830,6 +844,12 @@ struct Scanner<'f> {
     last_meaningful: usize,
     /// The top-level `;`, once met.
     statement_end: Option<usize>,
+    /// The `/*?` of the block being scanned, and where its text starts in `sql`.
+    open_block: Option<(usize, usize)>,
+    /// `/*? … */` blocks closed so far (parameters filled at the end).
+    blocks: Vec<BlockDef>,
+    /// The `/*sort: … */` list, once met.
+    sort: Option<SortDef>,
 }
 
 impl<'f> Scanner<'f> {
@@ -846,6 +866,9 @@ impl<'f> Scanner<'f> {
             copied_from: range.start,
             last_meaningful: range.start,
             statement_end: None,
+            open_block: None,
+            blocks: Vec::new(),
+            sort: None,
             range,
         }
     }
@@ -861,6 +884,11 @@ impl<'f> Scanner<'f> {
             .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_');
         match bytes[i] {
             b'-' if bytes.get(i + 1) == Some(&b'-') => Ok(line_end(text, i).min(limit)),
+            b'/' if text[i..limit].starts_with("/*?") => self.open_block(i),
+            b'/' if text[i..limit].starts_with("/*sort:") => self.sort_list(i),
+            b'*' if self.open_block.is_some() && bytes.get(i + 1) == Some(&b'/') => {
+                self.close_block(i)
+            }
             b'/' if bytes.get(i + 1) == Some(&b'*') => skip_block_comment(bytes, i)
                 .ok_or_else(|| self.unterminated("block comment", i, i + 2)),
             b'\'' => {
@@ -1028,6 +1056,75 @@ impl<'f> Scanner<'f> {
         self.meaningful(end)
     }
 
+    /// `/*?` at `i`: an optional block opens (the delimiter leaves the SQL).
+    fn open_block(&mut self, i: usize) -> Result<usize, Box<Diagnostic>> {
+        if let Some((outer, _)) = self.open_block {
+            return Err(syntax::nested_block(self.file, i, outer));
+        }
+        self.replace(i, i + 3, "");
+        self.open_block = Some((i, self.sql.len()));
+        Ok(i + 3)
+    }
+
+    /// `*/` at `i` closes the open block.
+    fn close_block(&mut self, i: usize) -> Result<usize, Box<Diagnostic>> {
+        if let Some((open, sql_start)) = self.open_block.take() {
+            self.replace(i, i + 2, "");
+            self.blocks.push(BlockDef {
+                range: sql_start..self.sql.len(),
+                params: Vec::new(),
+                span: open..i + 2,
+            });
+        }
+        Ok(i + 2)
+    }
+
+    /// `/*sort: … */` at `i`: its entries read, the first written in its place.
+    fn sort_list(&mut self, i: usize) -> Result<usize, Box<Diagnostic>> {
+        let text: &'f str = &self.file.text;
+        let end = skip_block_comment(text.as_bytes(), i)
+            .filter(|&end| end <= self.range.end)
+            .ok_or_else(|| self.unterminated("sort list", i, i + 7))?;
+        if self.open_block.is_some() {
+            return Err(syntax::misplaced_sort(
+                self.file,
+                i..end,
+                "sort list inside an optional block",
+                "a sort list cannot be optional",
+            ));
+        }
+        if self.sort.is_some() {
+            return Err(syntax::misplaced_sort(
+                self.file,
+                i..end,
+                "second sort list in one query",
+                "a query has at most one sort list",
+            ));
+        }
+        self.sql.push_str(&text[self.copied_from..i]);
+        if !syntax::after_order_by(&self.sql) {
+            return Err(syntax::sort_outside_order_by(self.file, i..end));
+        }
+        let entries = syntax::sort_entries(self.file, i + 7..end - 2, i..end)?;
+        let start = self.sql.len();
+        if let Some(first) = entries.first() {
+            self.offsets.copy(start, first.span.start);
+            self.sql.push_str(&first.expr);
+            if first.descending {
+                self.offsets.replace(self.sql.len(), first.span.clone());
+                self.sql.push_str(" DESC");
+            }
+        }
+        self.copied_from = end;
+        self.offsets.copy(self.sql.len(), end);
+        self.sort = Some(SortDef {
+            range: start..self.sql.len(),
+            entries,
+            span: i..end,
+        });
+        self.meaningful(end)
+    }
+
     /// Copies the file up to `from`, then writes `replacement` for `from..to`.
     fn replace(&mut self, from: usize, to: usize, replacement: &str) {
         self.sql.push_str(&self.file.text[self.copied_from..from]);
@@ -1058,7 +1155,11 @@ impl<'f> Scanner<'f> {
         let end = end.max(self.copied_from);
         self.sql.push_str(&self.file.text[self.copied_from..end]);
         let sql = self.sql.trim_end().to_string();
-        let params = self.params;
+        let params = std::mem::take(&mut self.params);
+        if let Some((open, _)) = self.open_block {
+            return Err(syntax::unterminated_block(self.file, open));
+        }
+        let dynamic = self.dynamic_def(&sql, &params)?;
         if let Some((index, _)) = params.iter().enumerate().find(|(_, p)| p.spans.is_empty()) {
             let start = self.range.start;
             let last = params
@@ -1082,7 +1183,30 @@ impl<'f> Scanner<'f> {
             offsets: self.offsets,
             alias_overrides: self.alias_overrides,
             sites: self.sites,
+            dynamic,
         })
+    }
+
+    /// The blocks (their parameters assigned and checked) and the sort
+    /// list, if the query has any; ranges end within the trimmed `sql`.
+    fn dynamic_def(
+        &mut self,
+        sql: &str,
+        params: &[ParamDef],
+    ) -> Result<Option<DynamicDef>, Box<Diagnostic>> {
+        if self.blocks.is_empty() && self.sort.is_none() {
+            return Ok(None);
+        }
+        let mut blocks = std::mem::take(&mut self.blocks);
+        for block in &mut blocks {
+            block.range.end = block.range.end.min(sql.len());
+            block.range.start = block.range.start.min(block.range.end);
+        }
+        syntax::assign_block_params(self.file, &mut blocks, &self.sites, &self.offsets, params)?;
+        Ok(Some(DynamicDef {
+            blocks,
+            sort: self.sort.take(),
+        }))
     }
 }
 
