@@ -229,6 +229,9 @@ pub struct QueryIr {
     pub custom_types: bool,
     /// `pooler = "transaction"`: its `Query` is marked `.pooler_safe()`.
     pub pooler_safe: bool,
+    /// A dynamic query's blocks and sorts (its function then takes a
+    /// `<Name>Filter` and a `<Name>Sort`, and has no `<Name>Params`).
+    pub dynamic: Option<dynamic::DynamicIr>,
 }
 
 /// The binary `COPY` of a `:copyfrom` query.
@@ -490,11 +493,13 @@ pub fn build_project(
             row,
             loader,
             has_relations,
-            params_struct: (!def.params.is_empty()).then(|| params_struct_name(&def.name)),
+            params_struct: (!def.params.is_empty() && def.dynamic.is_none())
+                .then(|| params_struct_name(&def.name)),
             read_only: query.read_only,
             chunk: crate::prefetch::chunk_size(def),
             copy,
-            unnest,
+            unnest: unnest.filter(|_| def.dynamic.is_none()),
+            dynamic: dynamic::build(def, &domain_param_casts(&query.described.params)),
         });
     }
     builder.check_columns_structs();
@@ -1356,6 +1361,8 @@ fn build_fields(
     }
     ok.then_some(fields)
 }
+
+pub mod dynamic;
 
 #[cfg(test)]
 mod tests;

@@ -69,6 +69,7 @@ mod tests {
             unnest: None,
             custom_types: false,
             pooler_safe: false,
+            dynamic: None,
         }
     }
 

@@ -95,6 +95,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         unnest: None,
         custom_types: false,
         pooler_safe: false,
+        dynamic: None,
     }
 }
 
