@@ -15,6 +15,7 @@ use std::ops::Range;
 
 use crate::lex::{OffsetMap, QueryDef};
 
+pub mod check;
 pub mod syntax;
 
 /// The most blocks a query may have (a variant's mask is a `u64`).
@@ -286,7 +287,8 @@ pub fn variant_def(def: &QueryDef, key: VariantKey) -> QueryDef {
                     offsets.push_replace(at, entry.span.clone());
                 }
                 sql.push_str(&entry.expr);
-                offsets.push_replace(sql.len(), entry.span.clone());
+                let expr_end = (entry.span.start + entry.expr.len()).min(entry.span.end);
+                offsets.push_replace(sql.len(), expr_end..entry.span.end);
                 sql.push_str(if descending { " DESC" } else { " ASC" });
             }
         }

@@ -1111,7 +1111,9 @@ impl<'f> Scanner<'f> {
             self.offsets.copy(start, first.span.start);
             self.sql.push_str(&first.expr);
             if first.descending {
-                self.offsets.replace(self.sql.len(), first.span.clone());
+                let expr_end = first.span.start + first.expr.len();
+                self.offsets
+                    .replace(self.sql.len(), expr_end.min(first.span.end)..first.span.end);
                 self.sql.push_str(" DESC");
             }
         }

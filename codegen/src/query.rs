@@ -30,7 +30,7 @@ use crate::parse::{self, SyntaxError};
 use crate::prefetch::{self, Directives};
 use crate::schema::{self, Catalog};
 use crate::typemap::TypeMapper;
-use crate::{bulk, lint, pg, Error};
+use crate::{bulk, dynamic, lint, pg, Error};
 
 /// A query as lexed, with its module.
 #[derive(Debug, Clone)]
@@ -67,6 +67,9 @@ pub(crate) struct DescribedQuery {
     pub query: Query,
     /// Parameter and column types.
     pub described: Described,
+    /// A dynamic query's checked variants other than the full one
+    /// (`dynamic::check`); empty for other queries.
+    pub variants: Vec<dynamic::check::CheckedVariant>,
 }
 
 /// A query whose columns' nullability is decided.
@@ -187,6 +190,7 @@ async fn describe_in(
     let catalog = schema::introspect(&client).await?;
     let taken: BTreeSet<String> = queries.iter().map(|q| q.def.name.clone()).collect();
     let mut described = describe_queries(&client, queries).await;
+    describe_variants(&client, &mut described, diagnostics).await;
     let parents = described
         .iter_mut()
         .filter_map(|query| query.as_mut().ok())
@@ -227,9 +231,46 @@ async fn describe_queries(
     let described = describe::describe_statements(client, &defs).await;
     let mut out = Vec::with_capacity(queries.len());
     for (query, described) in queries.into_iter().zip(described) {
-        out.push(described.map(|described| DescribedQuery { query, described }));
+        out.push(described.map(|described| DescribedQuery {
+            query,
+            described,
+            variants: Vec::new(),
+        }));
     }
     out
+}
+
+/// Prepares every checked variant of the dynamic queries among `described`
+/// (pipelined, [`dynamic::check`]); a query with a variant that fails
+/// becomes that error (the others are reported too).
+async fn describe_variants(
+    client: &Client,
+    described: &mut [Result<DescribedQuery, Diagnostic>],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let dynamic: Vec<&mut Result<DescribedQuery, Diagnostic>> = described
+        .iter_mut()
+        .filter(|q| q.as_ref().is_ok_and(|q| q.query.def.dynamic.is_some()))
+        .collect();
+    let fulls: Vec<(&QueryDef, &Described)> = dynamic
+        .iter()
+        .filter_map(|q| q.as_ref().ok())
+        .map(|q| (&q.query.def, &q.described))
+        .collect();
+    let results = dynamic::check::describe_variants(client, &fulls).await;
+    for (query, result) in dynamic.into_iter().zip(results) {
+        match (result, query.as_mut()) {
+            (Ok(variants), Ok(described)) => described.variants = variants,
+            (Err(errors), _) => {
+                let mut errors = errors.into_iter();
+                if let Some(first) = errors.next() {
+                    *query = Err(first);
+                }
+                diagnostics.extend(errors);
+            }
+            (Ok(_), Err(_)) => {}
+        }
+    }
 }
 
 /// Prepares the SQL the generated functions send wherever it differs from
@@ -295,7 +336,11 @@ pub(crate) fn analyse_all(
 
 impl DescribedQuery {
     fn analyse(self, catalog: &Catalog, diagnostics: &mut Vec<Diagnostic>) -> AnalysedQuery {
-        let Self { query, described } = self;
+        let Self {
+            query,
+            described,
+            variants,
+        } = self;
         let def = &query.def;
         let statement = match &query.statement {
             Ok(statement) => Some(statement),
@@ -318,12 +363,23 @@ impl DescribedQuery {
         let (columns, mut warnings) =
             nullability::decide_nullability(def, statement, &described, catalog);
         diagnostics.append(&mut warnings);
-        let read_only = statement.is_some_and(|s| crate::readonly::writes_nothing(s, catalog));
+        let writes_nothing = |statement: Option<&Statement>| {
+            statement.is_some_and(|s| crate::readonly::writes_nothing(s, catalog))
+        };
+        let mut read_only = writes_nothing(statement);
+        let (mut inferred, mut nullable) = (columns.inferred, columns.nullable);
+        read_only &= dynamic::check::union_variants(
+            &variants,
+            catalog,
+            &mut inferred,
+            &mut nullable,
+            writes_nothing,
+        );
         AnalysedQuery {
             query,
             described,
-            inferred: columns.inferred,
-            nullable: columns.nullable,
+            inferred,
+            nullable,
             read_only,
         }
     }

@@ -207,6 +207,24 @@ fn variant_offsets_map_back_to_the_file() {
     assert_eq!(v.offsets.to_file(sql_at(", p.id")), file_at(", p.id"));
     // Before any block.
     assert_eq!(v.offsets.to_file(sql_at("products")), file_at("products"));
+    // A sort entry chosen against its written direction: the expression
+    // keeps its whole span (PostgreSQL's error on it is underlined whole).
+    let v = variant_def(
+        &def,
+        VariantKey {
+            mask: 0,
+            sort: Some((0, false)),
+        },
+    );
+    let at = v
+        .sql
+        .find("p.created_at ASC")
+        .unwrap_or_else(|| panic!("{}", v.sql));
+    let written = file_at("p.created_at DESC AS");
+    assert_eq!(v.file_span(at..at + 12), written..written + 12);
+    // The same in the full variant, where the lexer wrote the default entry.
+    let at = def.sql.find("p.created_at DESC").unwrap_or(0);
+    assert_eq!(def.file_span(at..at + 12), written..written + 12);
 }
 
 #[test]
