@@ -17,8 +17,8 @@ use proc_macro2::Ident;
 
 use crate::config::Derives;
 use crate::ir::{
-    distinct_loader_fn, with_params_fn, FieldIr, KeyField, LoaderIr, ModuleIr, ParamIr, PgParam,
-    Project, QueryIr, RelationIr, RowIr, RowRef,
+    distinct_loader_fn, relations_bound, with_params_fn, FieldIr, KeyField, LoaderIr, ModuleIr,
+    ParamIr, PgParam, Project, QueryIr, RelationIr, RowIr, RowRef,
 };
 use crate::lex::QueryKind;
 use crate::typemap::{CompositeField, RustType, UserType};
@@ -545,8 +545,8 @@ fn row_tokens(
             pub #field: #ty,
         }
     });
-    let with_relations = with_relations_tokens(module, row);
-    let prefetch_rows = prefetch_rows_tokens(row);
+    let with_relations = with_relations_tokens(module, row, types_module);
+    let prefetch_rows = prefetch_rows_tokens(row, types_module);
     quote! {
         #doc
         #[derive(Debug, Clone, PartialEq #(, #extra)*)]
@@ -578,9 +578,40 @@ fn row_tokens(
 /// `impl quarry::PrefetchRows`: how a chunked stream (`<name>_stream` of a
 /// `:many` query with relations) turns one chunk of rows into rows with
 /// their relations.
-fn prefetch_rows_tokens(row: &RowIr) -> TokenStream {
+fn prefetch_rows_tokens(row: &RowIr, types_module: &TokenStream) -> TokenStream {
     let name = ident::ident(&row.name);
     let columns_name = ident::ident(&format!("{}Columns", row.name));
+    let bound = relations_bound(&row.relations);
+    if !bound.is_empty() {
+        // The values its relations bind, the same for every chunk.
+        let lifetime = quote!('b);
+        let types: Vec<TokenStream> = bound
+            .iter()
+            .map(|param| with_lifetime(param.borrowed_type(types_module), &lifetime))
+            .collect();
+        let generics = types
+            .iter()
+            .any(|ty| ty.to_string().contains('&'))
+            .then(|| quote!(<'b>));
+        let values = (0..bound.len()).map(|index| {
+            let index = Literal::usize_unsuffixed(index);
+            quote!(bound.#index)
+        });
+        return quote! {
+            impl #generics quarry::PrefetchRowsWith<(#(#types,)*)> for #name {
+                async fn prefetch_with<E: quarry::Executor + ?Sized>(
+                    db: &E,
+                    query: &'static quarry::Query,
+                    rows: Vec<quarry::Row>,
+                    bound: &(#(#types,)*),
+                ) -> Result<Vec<Self>, quarry::Error> {
+                    let columns: Vec<#columns_name> = quarry::decode_rows(query, &rows)?;
+                    drop(rows);
+                    Self::with_relations(db, columns, #(#values),*).await
+                }
+            }
+        };
+    }
     quote! {
         impl quarry::PrefetchRows for #name {
             async fn prefetch<E: quarry::Executor + ?Sized>(
@@ -691,8 +722,13 @@ fn relation_type(module: &ModuleIr, relation: &RelationIr) -> TokenStream {
 /// all rows, sibling relations sent together on the same connection. Each
 /// relation is a `quarry::Relation` (the parents' distinct keys, then each
 /// parent's rows: moved on their last use, cloned before only for shared keys).
-fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
+fn with_relations_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream) -> TokenStream {
     let name = ident::ident(&row.name);
+    let bound_params = relations_bound(&row.relations).into_iter().map(|param| {
+        let name = ident::ident(&param.name);
+        let ty = param.borrowed_type(types_module);
+        quote!(#name: #ty)
+    });
     let columns_name = ident::ident(&format!("{}Columns", row.name));
     let locals = relation_locals(row);
     let relations = row.relations.iter().zip(&locals).map(|(relation, local)| {
@@ -725,6 +761,7 @@ fn with_relations_tokens(module: &ModuleIr, row: &RowIr) -> TokenStream {
             pub(crate) async fn with_relations<E: quarry::Executor + ?Sized>(
                 db: &E,
                 columns: Vec<#columns_name>,
+                #(#bound_params,)*
             ) -> Result<Vec<Self>, quarry::Error> {
                 #(#relations)*
                 #load_all
@@ -771,7 +808,8 @@ fn load_relations(module: &ModuleIr, row: &RowIr, locals: &[Ident]) -> TokenStre
         .zip(locals)
         .map(|(relation, local)| {
             let loader = distinct_loader_path(module, relation);
-            quote!(#local.load(#loader(db, #local.keys())))
+            let args = loader_args(relation, local);
+            quote!(#local.load(#loader(db, #(#args),*)))
         })
         .collect();
     let (joined, pattern) = loads
@@ -792,6 +830,36 @@ fn load_relations(module: &ModuleIr, row: &RowIr, locals: &[Ident]) -> TokenStre
         )
         .unwrap_or_default();
     quote!(let #pattern = #joined.await?;)
+}
+
+/// A relation's loader call arguments in the loader's parameter order: the
+/// parents' keys, and the parent's parameters it binds.
+fn loader_args(relation: &RelationIr, local: &Ident) -> Vec<TokenStream> {
+    let mut bound: Vec<_> = relation.bound.iter().collect();
+    bound.sort_by_key(|b| b.loader_param);
+    let mut args: Vec<TokenStream> = bound
+        .iter()
+        .map(|b| {
+            let name = ident::ident(&b.parent.name);
+            quote!(#name)
+        })
+        .collect();
+    let key = relation.key_param.min(args.len());
+    args.insert(key, quote!(#local.keys()));
+    args
+}
+
+/// The arguments a query passes to its rows' `with_relations`: the
+/// parameters their relations bind.
+fn relation_args(query: &QueryIr) -> Vec<TokenStream> {
+    query
+        .relation_params
+        .iter()
+        .map(|param| {
+            let name = ident::ident(&param.name);
+            quote!(, #name)
+        })
+        .collect()
 }
 
 /// `blog::list_posts` → `list_posts` (rows are documented in their own module).
@@ -821,7 +889,7 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
             return loader_tokens(query, loader, &row, &columns, &docs, &params);
         }
         (None, Some((row, columns))) if query.has_relations => {
-            fetch_with_relations(query.kind, &row, &columns, &args)
+            fetch_with_relations(query.kind, &row, &columns, (&args, &relation_args(query)))
         }
         (None, Some((row, _))) => {
             let (ret, call) = match query.kind {
@@ -885,10 +953,14 @@ fn stream_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream)
         } else {
             quote!(quarry::PortalExecutor)
         };
-        (
-            executor,
-            quote!(quarry::fetch_chunked::<#row, _>(db, &QUERY, #chunk, vec![#(#boxed),*])),
-        )
+        let call = if query.relation_params.is_empty() {
+            quote!(quarry::fetch_chunked::<#row, _>(db, &QUERY, #chunk, vec![#(#boxed),*]))
+        } else {
+            // Every chunk's relations get the same bound values.
+            let bound = query.relation_params.iter().map(|param| ident::ident(&param.name));
+            quote!(quarry::fetch_chunked_with::<#row, _, _>(db, &QUERY, #chunk, vec![#(#boxed),*], (#(#bound,)*)))
+        };
+        (executor, call)
     } else {
         let args = arg_tokens(query);
         (
@@ -986,7 +1058,20 @@ fn params_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream)
             pub #field: #ty,
         }
     });
-    let args = query.params.iter().map(|param| {
+    let new_fields = query.new_params().map(|param| {
+        let field = ident::ident(&param.name);
+        let ty = param.owned_type(types_module);
+        let doc = doc_text(&format!(
+            " `{}` of [`{}`] (passed to the loaders of its relations).",
+            param.name, query.fn_name,
+        ));
+        quote! {
+            #[doc = #doc]
+            pub #field: #ty,
+        }
+    });
+    let fields = fields.chain(new_fields);
+    let args = query.params.iter().chain(query.new_params()).map(|param| {
         let field = ident::ident(&param.name);
         param.borrow_owned(&quote!(params.#field))
     });
@@ -1103,7 +1188,7 @@ fn query_docs(query: &QueryIr) -> TokenStream {
         docs.push(String::new());
         docs.push(format!(
             "A loader: runs one statement for all `{}` (de-duplicated; none for an empty slice) and returns the rows grouped by {}{}.",
-            query.params.first().map_or("keys", |p| p.name.as_str()),
+            query.params.get(loader.key_param).map_or("keys", |p| p.name.as_str()),
             code(&loader.key_column),
             if loader.to_many { "" } else { ", at most one per key" }
         ));
@@ -1111,6 +1196,28 @@ fn query_docs(query: &QueryIr) -> TokenStream {
     if query.has_relations {
         docs.push(String::new());
         docs.push("Relations are loaded with one statement each, whatever the number of rows, on one connection.".to_string());
+    }
+    if !query.relation_params.is_empty() {
+        let names: Vec<String> = query
+            .relation_params
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect();
+        let new: Vec<String> = query.new_params().map(|p| format!("`{}`", p.name)).collect();
+        let mut line = format!(
+            "Their loaders also get {} from this call (`@prefetch … = Loader(…, name = :param)`)",
+            names.join(", ")
+        );
+        if !new.is_empty() {
+            line.push_str(&format!(
+                "; {} {} not in the query's SQL: only the relations use {}",
+                new.join(", "),
+                if new.len() == 1 { "is" } else { "are" },
+                if new.len() == 1 { "it" } else { "them" }
+            ));
+        }
+        line.push('.');
+        docs.push(line);
     }
     if query.takes_row_locks {
         docs.push(String::new());
@@ -1126,6 +1233,7 @@ fn param_tokens(query: &QueryIr, types_module: &TokenStream) -> Vec<TokenStream>
     query
         .params
         .iter()
+        .chain(query.new_params())
         .map(|param| {
             let name = ident::ident(&param.name);
             let ty = param.borrowed_type(types_module);
@@ -1157,39 +1265,53 @@ fn fetch_with_relations(
     kind: QueryKind,
     row: &TokenStream,
     columns: &TokenStream,
-    args: &[TokenStream],
+    (args, bound): (&[TokenStream], &[TokenStream]),
+) -> (TokenStream, TokenStream) {
+    let query = (quote!(&QUERY), bound);
+    fetch_with_relations_of(kind, row, columns, &query, &quote!(&[#(#args),*]))
+}
+
+/// [`fetch_with_relations`] of the query `query` (a `&'static
+/// quarry::Query` expression, and the `, name` arguments its relations
+/// bind) bound to `args` (a slice expression).
+fn fetch_with_relations_of(
+    kind: QueryKind,
+    row: &TokenStream,
+    columns: &TokenStream,
+    (query, bound): &(TokenStream, &[TokenStream]),
+    args: &TokenStream,
 ) -> (TokenStream, TokenStream) {
     let (ret, fetch) = match kind {
         QueryKind::One => (
             quote!(#row),
             quote! {
-                let columns: #columns = quarry::fetch_one(&conn, &QUERY, &[#(#args),*]).await?;
-                #row::with_relations(&conn, vec![columns])
+                let columns: #columns = quarry::fetch_one(&conn, #query, #args).await?;
+                #row::with_relations(&conn, vec![columns] #(#bound)*)
                     .await?
                     .into_iter()
                     .next()
-                    .ok_or(quarry::Error::NotFound { query: QUERY.name() })
+                    .ok_or(quarry::Error::NotFound { query: #query.name() })
             },
         ),
         QueryKind::Opt => (
             quote!(Option<#row>),
             quote! {
-                let Some(columns) = quarry::fetch_opt::<#columns, _>(&conn, &QUERY, &[#(#args),*]).await? else {
+                let Some(columns) = quarry::fetch_opt::<#columns, _>(&conn, #query, #args).await? else {
                     return Ok(None);
                 };
-                Ok(#row::with_relations(&conn, vec![columns]).await?.into_iter().next())
+                Ok(#row::with_relations(&conn, vec![columns] #(#bound)*).await?.into_iter().next())
             },
         ),
         _ => (
             quote!(Vec<#row>),
             quote! {
-                let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[#(#args),*]).await?;
-                #row::with_relations(&conn, columns).await
+                let columns: Vec<#columns> = quarry::fetch_all(&conn, #query, #args).await?;
+                #row::with_relations(&conn, columns #(#bound)*).await
             },
         ),
     };
     let body = quote! {
-        let conn = db.snapshot(&QUERY).await?;
+        let conn = db.snapshot(#query).await?;
         let result: Result<#ret, quarry::Error> = async { #fetch }.await;
         conn.finish(result).await
     };
@@ -1223,7 +1345,7 @@ fn loader_tokens(
     let distinct_fn = ident::ident(&distinct_loader_fn(&query.fn_name));
     let keys = query
         .params
-        .first()
+        .get(loader.key_param)
         .map_or_else(|| ident::ident("keys"), |p| ident::ident(&p.name));
     let key_type = loader.key_type.owned(&quote!(super::types));
     let query_const = query_const(query);
@@ -1251,13 +1373,26 @@ fn loader_tokens(
         query.fn_name
     )]);
     // Keys as the loader's parameter type, or references to the parents' keys.
-    let distinct_params = std::iter::once(quote!(#keys: &[impl quarry::types::ToSql + Sync]))
-        .chain(params.iter().skip(1).cloned());
+    let distinct_params = params.iter().enumerate().map(|(index, param)| {
+        if index == loader.key_param {
+            quote!(#keys: &[impl quarry::types::ToSql + Sync])
+        } else {
+            param.clone()
+        }
+    });
+    let distinct_args = query.params.iter().enumerate().map(|(index, param)| {
+        if index == loader.key_param {
+            quote!(&quarry::unique_keys(#keys.iter().copied()))
+        } else {
+            let name = ident::ident(&param.name);
+            quote!(#name)
+        }
+    });
     let bound = executor_bound(query);
     quote! {
         #docs
         pub async fn #fn_name<E: #bound + ?Sized>(db: &E, #(#params),*) -> Result<#container, quarry::Error> {
-            #distinct_fn(db, &quarry::unique_keys(#keys.iter().copied())).await
+            #distinct_fn(db, #(#distinct_args),*).await
         }
 
         #distinct_doc
@@ -1283,6 +1418,8 @@ fn keyed_by_field(
     keys: &Ident,
 ) -> TokenStream {
     let field_name = ident::ident(&field.name);
+    let args = arg_tokens(query);
+    let bound = relation_args(query);
     let key_of = if field.nullable {
         quote!(|row| row.#field_name.as_ref())
     } else {
@@ -1297,8 +1434,8 @@ fn keyed_by_field(
         quote! {
             let conn = db.snapshot(&QUERY).await?;
             let result = async {
-                let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[&#keys]).await?;
-                let rows = #row::with_relations(&conn, columns).await?;
+                let columns: Vec<#columns> = quarry::fetch_all(&conn, &QUERY, &[#(#args),*]).await?;
+                let rows = #row::with_relations(&conn, columns #(#bound)*).await?;
                 #group
             }
             .await;
@@ -1306,7 +1443,7 @@ fn keyed_by_field(
         }
     } else {
         quote! {
-            let rows: Vec<#row> = quarry::fetch_all(db, &QUERY, &[&#keys]).await?;
+            let rows: Vec<#row> = quarry::fetch_all(db, &QUERY, &[#(#args),*]).await?;
             #group
         }
     }
@@ -1323,6 +1460,8 @@ fn keyed_by_hidden_key(
     columns: &TokenStream,
     keys: &Ident,
 ) -> TokenStream {
+    let args = arg_tokens(query);
+    let bound = relation_args(query);
     let group = if loader.to_many {
         quote!(Ok(quarry::ToMany::from_pairs(pairs, #keys.len())))
     } else {
@@ -1333,9 +1472,9 @@ fn keyed_by_hidden_key(
             let conn = db.snapshot(&QUERY).await?;
             let result = async {
                 let keyed: Vec<(#key_type, #columns)> =
-                    quarry::fetch_keyed(&conn, &QUERY, &[&#keys], KEY).await?;
+                    quarry::fetch_keyed(&conn, &QUERY, &[#(#args),*], KEY).await?;
                 let (row_keys, columns): (Vec<#key_type>, Vec<#columns>) = keyed.into_iter().unzip();
-                let rows = #row::with_relations(&conn, columns).await?;
+                let rows = #row::with_relations(&conn, columns #(#bound)*).await?;
                 let pairs = row_keys.into_iter().zip(rows);
                 #group
             }
@@ -1345,7 +1484,7 @@ fn keyed_by_hidden_key(
     } else {
         quote! {
             let pairs: Vec<(#key_type, #row)> =
-                quarry::fetch_keyed(db, &QUERY, &[&#keys], KEY).await?;
+                quarry::fetch_keyed(db, &QUERY, &[#(#args),*], KEY).await?;
             #group
         }
     }

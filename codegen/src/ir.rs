@@ -198,9 +198,10 @@ pub struct QueryIr {
     pub attribution: bool,
     /// Parameters in `$n` order.
     pub params: Vec<ParamIr>,
-    /// Parameters of the function that are not in its SQL: passed only to
-    /// the loaders of its relations (`since = :since` where the query has
-    /// no `:since`), after [`params`](Self::params).
+    /// The parameters its rows' relations bind (`since = :since`), passed
+    /// to `with_relations`: its own, or, when it has none of that name, new
+    /// parameters of its function, after [`params`](Self::params) (see
+    /// [`QueryIr::new_params`]).
     pub relation_params: Vec<ParamIr>,
     /// Row type for kinds that return rows.
     pub row: Option<RowRef>,
@@ -232,6 +233,16 @@ pub struct QueryIr {
     /// A dynamic query's blocks and sorts (its function then takes a
     /// `<Name>Filter` and a `<Name>Sort`, and has no `<Name>Params`).
     pub dynamic: Option<dynamic::DynamicIr>,
+}
+
+impl QueryIr {
+    /// The parameters its function takes for its relations only (bound by
+    /// name, not in its SQL), after its own.
+    pub fn new_params(&self) -> impl Iterator<Item = &ParamIr> {
+        self.relation_params
+            .iter()
+            .filter(|bound| !self.params.iter().any(|p| p.name == bound.name))
+    }
 }
 
 /// The binary `COPY` of a `:copyfrom` query.
@@ -431,7 +442,8 @@ pub fn build_project(
             continue;
         };
         let relations = relations_of(query, queries, &targets, &fields, (&params, &all_params));
-        let relation_params = new_relation_params(&params, &relations);
+        let relation_params: Vec<ParamIr> =
+            relations_bound(&relations).into_iter().cloned().collect();
         let key_field = loader_key_field(query, &fields);
         let has_relations = !relations.is_empty();
         let row = if def.kind.returns_rows() {
@@ -943,16 +955,6 @@ fn bound_params(
                 parent: param,
             })
         })
-        .collect()
-}
-
-/// The parameters a query's function takes for its relations only (bound
-/// by name, not in its SQL), once each.
-fn new_relation_params(params: &[ParamIr], relations: &[RelationIr]) -> Vec<ParamIr> {
-    relations_bound(relations)
-        .into_iter()
-        .filter(|bound| !params.iter().any(|p| p.name == bound.name))
-        .cloned()
         .collect()
 }
 

@@ -187,7 +187,10 @@ pub use crate::macaddr8::MacAddr8;
 pub use crate::money::Money;
 pub use crate::pool::{Pool, PoolBuildError, PoolBuilder, PooledConnection};
 pub use crate::pooler::{Pooler, PoolerError};
-pub use crate::portal::{decode_rows, fetch_chunked, PortalExecutor, PrefetchRows, StreamParam};
+pub use crate::portal::{
+    decode_rows, fetch_chunked, fetch_chunked_with, PortalExecutor, PrefetchRows,
+    PrefetchRowsWith, StreamParam,
+};
 pub use crate::prefetch::{
     fetch_keyed, unique_keys, Grouped, KeyColumn, Related, Relation, ToMany, ToOne,
 };

@@ -37,6 +37,32 @@ pub trait PrefetchRows: Sized + Send {
     ) -> impl Future<Output = Result<Vec<Self>, Error>> + Send;
 }
 
+/// [`PrefetchRows`] for rows whose relations take parameters bound from the
+/// parent call (`-- @prefetch reviews = Loader(id, since = :since)`):
+/// `bound` holds their values, the same for every chunk. Every
+/// [`PrefetchRows`] type is one with nothing bound (`B = ()`).
+pub trait PrefetchRowsWith<B>: Sized + Send {
+    /// Decodes `rows` (of `query`) and loads their relations on `db`, one
+    /// statement per relation for all of them, with `bound`.
+    fn prefetch_with<E: Executor + ?Sized>(
+        db: &E,
+        query: &'static Query,
+        rows: Vec<Row>,
+        bound: &B,
+    ) -> impl Future<Output = Result<Vec<Self>, Error>> + Send;
+}
+
+impl<R: PrefetchRows> PrefetchRowsWith<()> for R {
+    fn prefetch_with<E: Executor + ?Sized>(
+        db: &E,
+        query: &'static Query,
+        rows: Vec<Row>,
+        _bound: &(),
+    ) -> impl Future<Output = Result<Vec<Self>, Error>> + Send {
+        R::prefetch(db, query, rows)
+    }
+}
+
 /// Decodes the rows of one chunk (for [`PrefetchRows::prefetch`]): a
 /// decode error names the query and the column.
 pub fn decode_rows<R: FromRow>(query: &Query, rows: &[Row]) -> Result<Vec<R>, Error> {
@@ -68,11 +94,12 @@ pub fn decode_rows<R: FromRow>(query: &Query, rows: &[Row]) -> Result<Vec<R>, Er
 pub trait PortalExecutor: Executor {
     /// Streams `query`'s rows in chunks of `chunk` rows (see [`fetch_chunked`]).
     #[doc(hidden)]
-    fn chunked<'a, R: PrefetchRows + 'a>(
+    fn chunked<'a, R: PrefetchRowsWith<B> + 'a, B: Send + Sync + 'a>(
         &'a self,
         query: &'static Query,
         chunk: u32,
         params: Vec<StreamParam<'a>>,
+        bound: B,
     ) -> impl Stream<Item = Result<R, Error>> + Send + 'a;
 }
 
@@ -98,7 +125,24 @@ where
     R: PrefetchRows + 'a,
     P: PortalExecutor + ?Sized,
 {
-    db.chunked(query, chunk.max(1), params)
+    db.chunked::<R, ()>(query, chunk.max(1), params, ())
+}
+
+/// [`fetch_chunked`] for rows whose relations take parameters bound from
+/// the parent call: every chunk's relations are loaded with `bound`.
+pub fn fetch_chunked_with<'a, R, P, B>(
+    db: &'a P,
+    query: &'static Query,
+    chunk: u32,
+    params: Vec<StreamParam<'a>>,
+    bound: B,
+) -> impl Stream<Item = Result<R, Error>> + Send + 'a
+where
+    R: PrefetchRowsWith<B> + 'a,
+    P: PortalExecutor + ?Sized,
+    B: Send + Sync + 'a,
+{
+    db.chunked(query, chunk.max(1), params, bound)
 }
 
 /// Implements [`PortalExecutor`] for a transaction type: the stream runs
@@ -107,13 +151,14 @@ macro_rules! impl_portal_for_transaction {
     ($($(#[$doc:meta])* $ty:ty;)*) => {$(
         $(#[$doc])*
         impl PortalExecutor for $ty {
-            fn chunked<'a, R: PrefetchRows + 'a>(
+            fn chunked<'a, R: PrefetchRowsWith<B> + 'a, B: Send + Sync + 'a>(
                 &'a self,
                 query: &'static Query,
                 chunk: u32,
                 params: Vec<StreamParam<'a>>,
+                bound: B,
             ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
-                chunks(self, self, query, chunk, params)
+                chunks(self, self, query, chunk, params, bound)
             }
         }
     )*};
@@ -130,11 +175,12 @@ impl_portal_for_transaction! {
 /// Checks a connection out for the stream and runs it in a `READ ONLY`
 /// `REPEATABLE READ` transaction: every chunk and relation reads one snapshot.
 impl PortalExecutor for Pool {
-    fn chunked<'a, R: PrefetchRows + 'a>(
+    fn chunked<'a, R: PrefetchRowsWith<B> + 'a, B: Send + Sync + 'a>(
         &'a self,
         query: &'static Query,
         chunk: u32,
         params: Vec<StreamParam<'a>>,
+        bound: B,
     ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
         async_stream::try_stream! {
             let mut connection = self.get().await.map_err(|source| Error::Pool {
@@ -149,7 +195,7 @@ impl PortalExecutor for Pool {
                 .await
                 .map_err(|source| Error::db(query.name(), source))?;
             {
-                let rows = chunks::<R, _>(&transaction, &transaction, query, chunk, params);
+                let rows = chunks::<R, _, B>(&transaction, &transaction, query, chunk, params, bound);
                 pin_mut!(rows);
                 while let Some(row) = rows.next().await {
                     yield row?;
@@ -164,24 +210,26 @@ impl PortalExecutor for Pool {
 }
 
 impl<T: PortalExecutor + ?Sized> PortalExecutor for &T {
-    fn chunked<'a, R: PrefetchRows + 'a>(
+    fn chunked<'a, R: PrefetchRowsWith<B> + 'a, B: Send + Sync + 'a>(
         &'a self,
         query: &'static Query,
         chunk: u32,
         params: Vec<StreamParam<'a>>,
+        bound: B,
     ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
-        (**self).chunked(query, chunk, params)
+        (**self).chunked(query, chunk, params, bound)
     }
 }
 
 impl<T: PortalExecutor + ?Sized> PortalExecutor for Box<T> {
-    fn chunked<'a, R: PrefetchRows + 'a>(
+    fn chunked<'a, R: PrefetchRowsWith<B> + 'a, B: Send + Sync + 'a>(
         &'a self,
         query: &'static Query,
         chunk: u32,
         params: Vec<StreamParam<'a>>,
+        bound: B,
     ) -> impl Stream<Item = Result<R, Error>> + Send + 'a {
-        (**self).chunked(query, chunk, params)
+        (**self).chunked(query, chunk, params, bound)
     }
 }
 
@@ -200,16 +248,18 @@ impl Outcome for Chunk {
 /// The chunk loop on a transaction: `transaction` holds the portal, `db`
 /// (the same transaction, with its statement cache when it has one) runs
 /// the relation statements.
-fn chunks<'a, R, E>(
+fn chunks<'a, R, E, B>(
     db: &'a E,
     transaction: &'a tokio_postgres::Transaction<'a>,
     query: &'static Query,
     chunk: u32,
     params: Vec<StreamParam<'a>>,
+    bound: B,
 ) -> impl Stream<Item = Result<R, Error>> + Send + 'a
 where
-    R: PrefetchRows + 'a,
+    R: PrefetchRowsWith<B> + 'a,
     E: Executor + ?Sized,
+    B: Send + Sync + 'a,
 {
     let chunk = chunk.max(1);
     let limit = i32::try_from(chunk).unwrap_or(i32::MAX - 1);
@@ -245,7 +295,7 @@ where
                 held = rows.pop();
             }
             if !rows.is_empty() {
-                for row in Frame::unwatched(R::prefetch(db, query, rows)).await? {
+                for row in Frame::unwatched(R::prefetch_with(db, query, rows, &bound)).await? {
                     yield row;
                 }
             }
