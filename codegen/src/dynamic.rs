@@ -111,11 +111,6 @@ impl DynamicDef {
         }
     }
 
-    /// The number of variants: 2^blocks × sort choices.
-    pub fn variant_count(&self) -> u128 {
-        (1u128 << self.blocks.len().min(127)) * self.sorts().len() as u128
-    }
-
     /// Every variant, masks in increasing order, each with every sort.
     pub fn variants(&self) -> impl Iterator<Item = VariantKey> {
         let sorts = self.sorts();

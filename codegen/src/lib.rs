@@ -21,8 +21,6 @@ mod bulk;
 pub mod config;
 mod describe;
 mod diagnostic;
-// Until the describe stage and ir/emit use all of it (issue 16, in progress).
-#[allow(dead_code)]
 mod dynamic;
 mod emit;
 mod features;
