@@ -101,6 +101,20 @@ WHERE p.active
   AND (:max_price?::numeric IS NULL OR p.price <= :max_price?::numeric)
 ORDER BY p.price, p.id;
 
+-- name: SearchProductsFiltered :many
+-- The product search page: active products, every filter optional (an
+-- absent filter is not in the SQL sent, so each combination uses its own
+-- plan and indexes), ordered by a whitelisted sort.
+SELECT p.id, p.sku, p.name, p.price, p.stock, p.category_id
+FROM products p
+WHERE p.active
+  /*? AND p.category_id = :category_id */
+  /*? AND p.name ILIKE '%' || :name_contains || '%' */
+  /*? AND p.price BETWEEN :min_price AND :max_price */
+  /*? AND (p.stock > 0) = :in_stock */
+ORDER BY /*sort: p.id DESC AS newest, p.price, p.name */, p.id
+LIMIT :limit;
+
 -- name: ProductsByIds :one
 -- Products with the given ids, one per id, each with its category; the batch loader behind order items.
 -- @key id

@@ -464,6 +464,10 @@ fn module_tokens(module: &ModuleIr, derives: &Derives, runtime_alias: &TokenStre
             let bulk = bulk::bulk_tokens(module, query, &types_module);
             return quote!(#(#rows)* #bulk);
         }
+        if query.dynamic.is_some() {
+            let dynamic = dynamic::dynamic_tokens(module, query, &types_module);
+            return quote!(#(#rows)* #dynamic);
+        }
         let function = query_tokens(module, query, &types_module);
         let with_params = params_tokens(module, query, &types_module);
         let unnest = unnest::unnest_tokens(module, query, &types_module);
@@ -1734,6 +1738,7 @@ fn enum_tokens(
 
 mod attribution;
 mod bulk;
+mod dynamic;
 mod unnest;
 
 #[cfg(test)]
