@@ -14,8 +14,8 @@
 mod db;
 
 use codegen::config::TypeConfig;
-use quarry::futures_util::TryStreamExt as _;
 use quarry::chrono::NaiveDate;
+use quarry::futures_util::TryStreamExt as _;
 use quarry_tests::{check_committed_fixture, TestDb};
 
 use db::relparams as q;
@@ -92,7 +92,11 @@ async fn reference(db: &TestDb, prefix: &str, since: NaiveDate) -> Vec<Shape> {
                 )
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
-            shaped.push((review_id, review.get(1), votes.iter().map(|v| v.get(0)).collect()));
+            shaped.push((
+                review_id,
+                review.get(1),
+                votes.iter().map(|v| v.get(0)).collect(),
+            ));
         }
         out.push((id, book.get(1), shaped));
     }
@@ -142,7 +146,11 @@ async fn the_relation_loads_only_rows_matching_the_parent_parameter_in_one_state
         }
     }
     // The values filter: everything, some, fewer, nothing.
-    assert_eq!(seen_counts[0] as i64, all_reviews - 3, "book 6 is not `Rust …`; book 2 has none");
+    assert_eq!(
+        seen_counts[0] as i64,
+        all_reviews - 3,
+        "book 6 is not `Rust …`; book 2 has none"
+    );
     assert!(seen_counts[0] > seen_counts[1] && seen_counts[1] > seen_counts[2]);
     assert!(seen_counts[2] > 0);
     assert_eq!(seen_counts[3], 0);
@@ -165,10 +173,9 @@ async fn the_bound_parameter_can_be_the_parents_own_and_streams_pass_it_to_every
         let expected = reference(&db, "Rust", since).await;
         // Chunks of 2 parents: 3 chunks for 5 books, each with its own
         // reviews statement, all with the same `since`.
-        let (streamed, log) = quarry::record(
-            q::list_books_stream(&pool, "Rust", since).try_collect::<Vec<_>>(),
-        )
-        .await;
+        let (streamed, log) =
+            quarry::record(q::list_books_stream(&pool, "Rust", since).try_collect::<Vec<_>>())
+                .await;
         let streamed = streamed.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(shape(&streamed), expected, "stream, since {since}");
         assert_eq!(log.count("ApprovedReviewsByBook"), 3, "{:?}", log.names());
@@ -177,12 +184,21 @@ async fn the_bound_parameter_can_be_the_parents_own_and_streams_pass_it_to_every
         let books = books.unwrap_or_else(|e| panic!("{e}"));
         let ids: Vec<i64> = books.iter().map(|b| b.id).collect();
         for book in &books {
-            let reference = expected.iter().chain(reference(&db, "Go", since).await.iter()).find(|b| b.0 == book.id).cloned();
+            let reference = expected
+                .iter()
+                .chain(reference(&db, "Go", since).await.iter())
+                .find(|b| b.0 == book.id)
+                .cloned();
             let reviews: Vec<i64> = book.reviews.iter().map(|r| r.id).collect();
-            let want: Vec<i64> = reference.map(|b| b.2.iter().map(|r| r.0).collect()).unwrap_or_default();
+            let want: Vec<i64> = reference
+                .map(|b| b.2.iter().map(|r| r.0).collect())
+                .unwrap_or_default();
             assert_eq!(reviews, want, "book {}", book.id);
         }
-        assert_eq!(log.count("ApprovedReviewsByBook"), usize::from(!ids.is_empty()));
+        assert_eq!(
+            log.count("ApprovedReviewsByBook"),
+            usize::from(!ids.is_empty())
+        );
         assert_eq!(log.count("BooksReviewedSince"), 1);
     }
 }

@@ -31,11 +31,7 @@ fn param_name<'a>(facts: &QueryFacts<'a>, index: usize) -> Option<&'a str> {
 
 /// `since` (`date`), or `since` (`date`, optional) for `:since?`.
 fn describe_param(facts: &QueryFacts<'_>, index: usize) -> String {
-    let ty = facts
-        .described
-        .params
-        .get(index)
-        .map_or("?", |t| t.name());
+    let ty = facts.described.params.get(index).map_or("?", |t| t.name());
     let optional = facts.def.params.get(index).is_some_and(|p| p.nullable);
     if optional {
         format!("`{ty}`, optional")
@@ -65,7 +61,9 @@ pub fn check_bindings(
     let scalars = scalar_params(loader, spec);
     let mut out = Vec::new();
     for binding in &prefetch.bindings {
-        out.push(check_binding(parent, binding, loader, spec, &scalars, mapper)?);
+        out.push(check_binding(
+            parent, binding, loader, spec, &scalars, mapper,
+        )?);
     }
     let missing: Vec<&str> = scalars
         .iter()
@@ -123,7 +121,10 @@ fn check_binding(
         let help = if names.is_empty() {
             format!("`{loader_name}` takes only its key array: remove the binding")
         } else {
-            format!("parameters of `{loader_name}` to bind: {}", names.join(", "))
+            format!(
+                "parameters of `{loader_name}` to bind: {}",
+                names.join(", ")
+            )
         };
         return Err(Box::new(
             Diagnostic::error_at(

@@ -412,7 +412,10 @@ fn relations_of(
         }
     }
     errors.extend(check_new_params(parent, &relations, known.queries, mapper));
-    relations.into_iter().map(|(relation, _)| relation).collect()
+    relations
+        .into_iter()
+        .map(|(relation, _)| relation)
+        .collect()
 }
 
 /// One `@prefetch field = Loader(parent_column)` of `parent`; `fields`
