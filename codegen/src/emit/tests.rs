@@ -821,3 +821,84 @@ fn every_query_declares_its_parameter_types_and_pooler_safety() {
         ]
     );
 }
+
+/// A dynamic query: two blocks (one of two parameters), a two-entry sort
+/// and a parameter outside the blocks.
+fn dynamic_query() -> Project {
+    use crate::ir::dynamic::{BlockIr, DynamicIr, PieceIr, SortChoiceIr};
+    let int = || RustType::Builtin(Builtin::I64);
+    let mut search = query(
+        "SearchPosts",
+        QueryKind::Many,
+        "SELECT id FROM posts WHERE true AND author_id = $1 AND views BETWEEN $2 AND $3 ORDER BY id DESC LIMIT $4",
+        vec![
+            param("author_id", int(), false),
+            param("min_views", int(), false),
+            param("max_views", int(), false),
+            param("limit", int(), false),
+        ],
+    );
+    search.row = row_ref("SearchPostsRow");
+    search.params_struct = None;
+    let text = |t: &str| PieceIr::Text(t.to_string());
+    search.dynamic = Some(DynamicIr {
+        filter_struct: "SearchPostsFilter".to_string(),
+        sort_enum: Some("SearchPostsSort".to_string()),
+        blocks: vec![
+            BlockIr {
+                written: "AND author_id = :author_id".to_string(),
+                params: vec![0],
+            },
+            BlockIr {
+                written: "AND views BETWEEN :min_views AND :max_views".to_string(),
+                params: vec![1, 2],
+            },
+        ],
+        sorts: [
+            "IdDesc:id DESC",
+            "IdAsc:id ASC",
+            "ViewsAsc:views ASC",
+            "ViewsDesc:views DESC",
+        ]
+        .iter()
+        .filter_map(|s| s.split_once(':'))
+        .map(|(variant, sql)| SortChoiceIr {
+            variant: variant.to_string(),
+            sql: sql.to_string(),
+        })
+        .collect(),
+        pieces: vec![
+            text("SELECT id FROM posts WHERE true"),
+            PieceIr::Block(0, vec![text(" AND author_id = "), PieceIr::Param(0)]),
+            PieceIr::Block(
+                1,
+                vec![
+                    text(" AND views BETWEEN "),
+                    PieceIr::Param(1),
+                    text(" AND "),
+                    PieceIr::Param(2),
+                ],
+            ),
+            text(" ORDER BY "),
+            PieceIr::Sort,
+            text(" LIMIT "),
+            PieceIr::Param(3),
+        ],
+    });
+    project(
+        vec![row(
+            "SearchPostsRow",
+            vec![field(0, "id", Builtin::I64, false)],
+            "search_posts",
+        )],
+        vec![search],
+    )
+}
+
+#[test]
+fn a_dynamic_query_gets_a_filter_a_sort_and_picks_its_variant() {
+    let code = emitted(&dynamic_query(), "blog.rs");
+    assert!(code.contains("static SEARCH_POSTS_QUERY: quarry::Dynamic"));
+    assert!(!code.contains("SearchPostsParams"));
+    insta::assert_snapshot!(code);
+}
