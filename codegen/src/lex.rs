@@ -8,7 +8,7 @@
 //! suffix of alias overrides (`AS "total!"`). Every rewrite is recorded in an
 //! [`OffsetMap`] so positions PostgreSQL or sqlparser report in the rewritten
 //! SQL map back to the byte in the file. It finds dynamic queries' `/*? … */`
-//! blocks and `/*sort: … */` lists (the rules are in `dynamic::syntax`) and
+//! blocks and `/*sort: … */` lists (their shape and rules are in the child module `dynamic`) and
 //! writes the full variant: blocks' text without delimiters, the first sort
 //! entry in place of the list.
 //!
@@ -24,8 +24,10 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use self::dynamic::{syntax, BlockDef, DynamicDef, SortDef};
 use crate::diagnostic::{Diagnostic, SourceFile};
-use crate::dynamic::{syntax, BlockDef, DynamicDef, SortDef};
+
+pub mod dynamic;
 
 /// The result kind of a query, from its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -197,7 +199,9 @@ impl OffsetMap {
     /// `at` onwards maps like `from` maps `range` of its own text. Pieces are
     /// pushed in order of `at`.
     pub fn push_slice(&mut self, from: &OffsetMap, range: Range<usize>, at: usize) {
-        let first = from.segments.partition_point(|s| s.rewritten <= range.start);
+        let first = from
+            .segments
+            .partition_point(|s| s.rewritten <= range.start);
         match first.checked_sub(1).and_then(|i| from.segments.get(i)) {
             Some(&Segment {
                 original,

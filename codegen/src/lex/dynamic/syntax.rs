@@ -1,4 +1,4 @@
-//! The lexer's side of dynamic queries: reading a `/*sort: … */` list,
+//! The lexer's rules for dynamic queries: reading a `/*sort: … */` list,
 //! deciding whether it stands in an ORDER BY, and the rules on `/*? … */`
 //! blocks' parameters — each broken rule a diagnostic at its place in the
 //! file. The scanner in `lex.rs` finds the comments and calls these.
