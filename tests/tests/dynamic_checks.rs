@@ -19,6 +19,8 @@ CREATE TABLE products (
     active boolean NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+-- VOLATILE by default: may write.
+CREATE FUNCTION log_visit(id bigint) RETURNS bigint LANGUAGE sql AS 'SELECT id';
 ";
 
 /// The rendered diagnostics of a failing generation (paths cut to the file name).
@@ -143,6 +145,26 @@ WHERE p.active AND c.name = :category;
         nullable("Search"),
         [("id".to_string(), false), ("category".to_string(), true)]
     );
+}
+
+/// Read-only only if every variant is: a sort entry that calls a volatile
+/// function makes the query not read-only though the full variant (the
+/// default entry) writes nothing.
+#[tokio::test]
+async fn read_only_only_if_every_variant_is() {
+    let generated = |sort: &'static str| async move {
+        let sql = format!(
+            "-- name: Search :many\nSELECT p.id FROM products p\nWHERE p.active /*? AND p.name = :name */\nORDER BY /*sort: {sort} */;\n"
+        );
+        let output = generate_fixture("search.sql", sql.as_bytes(), SCHEMA)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        output.files.values().cloned().collect::<String>()
+    };
+    let harmless = generated("p.price, p.name").await;
+    assert!(harmless.contains(".read_only()"), "{harmless}");
+    let writing = generated("p.price, log_visit(p.id) AS visits").await;
+    assert!(!writing.contains(".read_only()"), "{writing}");
 }
 
 /// Must-show 5: a query with 6 blocks and 4 sort entries (64 × 8 = 512
