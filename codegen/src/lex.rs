@@ -887,7 +887,12 @@ impl<'f> Scanner<'f> {
             .get(i + 1)
             .is_some_and(|&c| c.is_ascii_alphabetic() || c == b'_');
         match bytes[i] {
-            b'-' if bytes.get(i + 1) == Some(&b'-') => Ok(line_end(text, i).min(limit)),
+            b'-' if bytes.get(i + 1) == Some(&b'-') => {
+                let end = line_end(text, i).min(limit);
+                // In a block (itself a comment to other tools), `*/` ends it.
+                let close = self.open_block.and_then(|_| text[i..end].find("*/"));
+                Ok(close.map_or(end, |at| i + at))
+            }
             b'/' if text[i..limit].starts_with("/*?") => self.open_block(i),
             b'/' if text[i..limit].starts_with("/*sort:") => self.sort_list(i),
             b'*' if self.open_block.is_some() && bytes.get(i + 1) == Some(&b'/') => {
@@ -1073,7 +1078,12 @@ impl<'f> Scanner<'f> {
     /// `*/` at `i` closes the open block.
     fn close_block(&mut self, i: usize) -> Result<usize, Box<Diagnostic>> {
         if let Some((open, sql_start)) = self.open_block.take() {
-            self.replace(i, i + 2, "");
+            // A line comment running up to the `*/` must not swallow what follows.
+            let content = &self.file.text[self.copied_from.max(open + 3)..i];
+            let ends_in_line_comment = tokens(content)
+                .last()
+                .is_some_and(|t| t.kind == TokenKind::LineComment);
+            self.replace(i, i + 2, if ends_in_line_comment { "\n" } else { "" });
             self.blocks.push(BlockDef {
                 range: sql_start..self.sql.len(),
                 params: Vec::new(),

@@ -86,6 +86,17 @@ LIMIT $5"
 }
 
 #[test]
+fn a_line_comment_in_a_block_ends_at_its_close() {
+    let def = one("-- name: Q :many\nSELECT 1 FROM t WHERE true /*? AND a = :a -- why */ AND b;\n");
+    let d = dynamic(&def);
+    assert_eq!(&def.sql[d.blocks[0].range.clone()], " AND a = $1 -- why \n");
+    assert_eq!(
+        def.sql,
+        "SELECT 1 FROM t WHERE true  AND a = $1 -- why \n AND b"
+    );
+}
+
+#[test]
 fn plain_comments_stay_comments() {
     let def = one("-- name: Q :many\nSELECT 1 /* note: ? */ /*sortx*/ FROM t;\n");
     assert!(def.dynamic.is_none());
