@@ -23,16 +23,15 @@
 //! Every mistake is a diagnostic at the directive's line. No IO: the caller
 //! describes derived loaders.
 
-mod bindings;
 mod derive;
 mod directives;
 mod resolve;
 
 use std::ops::Range;
 
-pub use bindings::BindingSpec;
 pub use derive::{derive_loaders, DerivedLoader, Parent};
 pub use directives::{chunk_size, parse_directives};
+pub use resolve::BindingSpec;
 pub use resolve::{resolve_prefetch, QueryFacts, QueryPrefetch};
 #[cfg(test)]
 pub(crate) use resolve::{LoaderSpec, RelationSpec};

@@ -9,7 +9,8 @@ use std::ops::{ControlFlow, Range};
 
 use sqlparser::ast::{visit_expressions, BinaryOperator, Expr, Statement, Value};
 
-use super::bindings::{check_bindings, check_new_params, BindingSpec};
+mod bindings;
+
 use super::{Directives, PrefetchDirective, RelationSource};
 use crate::describe::Described;
 use crate::diagnostic::Diagnostic;
@@ -17,6 +18,8 @@ use crate::ident;
 use crate::lex::{QueryDef, QueryKind};
 use crate::schema::Catalog;
 use crate::typemap::{RustType, TypeMapper};
+pub use bindings::BindingSpec;
+use bindings::{check_bindings, check_new_params};
 
 /// What prefetching needs to know about every query, loaders and parents alike.
 pub struct QueryFacts<'a> {

@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
-use super::resolve::{LoaderSpec, QueryFacts, RelationSpec};
-use super::{Binding, PrefetchDirective};
+use super::{LoaderSpec, QueryFacts, RelationSpec};
 use crate::diagnostic::Diagnostic;
+use crate::prefetch::{Binding, PrefetchDirective};
 use crate::typemap::TypeMapper;
 
 /// A loader parameter bound from the parent call.
