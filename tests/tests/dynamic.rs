@@ -21,6 +21,7 @@ use quarry_tests::{check_committed_fixture, workspace_root, TestDb};
 
 use db::dynamic as q;
 use q::{SearchItemsFilter, SearchItemsSort, SearchItemsWithNotesFilter, SearchItemsWithNotesSort};
+use q::{SearchItemsWithMatchingNotesFilter, SearchItemsWithMatchingNotesSort};
 
 /// The generated code in `dynamic/db` is what the generator writes for
 /// `dynamic/queries/dynamic.sql` today (`QUARRY_BLESS=1` rewrites it).
@@ -284,4 +285,57 @@ async fn relations_and_streams_work_on_a_dynamic_query() {
         "stream",
     );
     assert_eq!(streamed, all);
+}
+
+/// A dynamic query with a parameterized relation: the loader gets the
+/// parent call's `pattern` (a parameter only the relation takes), whatever
+/// the variant; still 1 + 1 statements, the same rows streamed.
+#[tokio::test]
+async fn a_dynamic_query_with_a_parameterized_relation() {
+    let db = fresh("dynamic_bound_relation", 300, 3).await;
+    let pool = db.pool();
+    for (kind_id, pattern) in [(None, "note 1%"), (Some(2), "note 2%"), (Some(1), "none%")] {
+        let filter = SearchItemsWithMatchingNotesFilter { kind_id };
+        let sort = SearchItemsWithMatchingNotesSort::NameAsc;
+        let (items, log) = quarry::record(q::search_items_with_matching_notes(
+            &pool, &filter, sort, pattern,
+        ))
+        .await;
+        let items = must(items, "search_items_with_matching_notes");
+        log.assert_count(2);
+        assert_eq!(log.count("NotesByItemsLike"), 1);
+        let kind = kind_id.map_or(String::new(), |k| format!(" AND i.kind_id = {k}"));
+        let sql = format!("SELECT i.id FROM items i WHERE i.active{kind} ORDER BY i.name, i.id");
+        let ids: Vec<i64> = must(db.client.query(&sql, &[]).await, &sql)
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert_eq!(items.iter().map(|i| i.id).collect::<Vec<_>>(), ids);
+        let mut matched = 0;
+        for item in &items {
+            let notes = must(
+                db.client
+                    .query(
+                        "SELECT id FROM item_notes WHERE item_id = $1 AND body LIKE $2 ORDER BY id",
+                        &[&item.id, &pattern],
+                    )
+                    .await,
+                "notes",
+            );
+            let expected: Vec<i64> = notes.iter().map(|r| r.get(0)).collect();
+            matched += expected.len();
+            assert_eq!(
+                item.notes.iter().map(|n| n.id).collect::<Vec<_>>(),
+                expected
+            );
+        }
+        assert_eq!(matched > 0, pattern != "none%", "{pattern}");
+        let streamed: Vec<_> = must(
+            q::search_items_with_matching_notes_stream(&pool, &filter, sort, pattern)
+                .try_collect()
+                .await,
+            "stream with bound relations",
+        );
+        assert_eq!(streamed, items);
+    }
 }

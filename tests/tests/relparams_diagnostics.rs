@@ -125,3 +125,21 @@ async fn a_bare_name_is_not_a_binding() {
     assert!(error.contains("must be written `name = :param`"), "{error}");
     assert!(error.contains("write `since = :since`"), "{error}");
 }
+
+#[tokio::test]
+async fn binding_a_parameter_of_an_optional_block() {
+    let error = rendered(&parent(
+        "reviews = ApprovedReviewsByBook(id, since = :since)",
+        " WHERE true /*? AND b.id > (SELECT count(*) FROM reviews WHERE created_at >= :since) */",
+    ))
+    .await;
+    assert!(
+        error.contains("`:since` is a parameter of an optional block of `ListBooks`"),
+        "{error}"
+    );
+    assert!(error.contains("books.sql:7:58"), "{error}");
+    assert!(
+        error.contains("the block is at queries/books.sql:8:37"),
+        "{error}"
+    );
+}

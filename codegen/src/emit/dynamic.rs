@@ -201,6 +201,16 @@ fn params_tokens(
             params.push(quote!(#name: #ty));
         }
     }
+    // Parameters only its relations take (bound, not in its SQL).
+    for param in query.new_params() {
+        let name = ident::ident(&param.name);
+        let ty = param.borrowed_type(types_module);
+        let ty = match lifetime {
+            Some(lifetime) => with_lifetime(ty, lifetime),
+            None => ty,
+        };
+        params.push(quote!(#name: #ty));
+    }
     params
 }
 
@@ -376,6 +386,16 @@ fn stream_tokens(
         let chunk = Literal::u32_unsuffixed(query.chunk.unwrap_or(crate::ir::DEFAULT_CHUNK));
         let count = Literal::usize_unsuffixed(query.params.len());
         let pushes = push_tokens(query, dynamic, true);
+        let call = if query.relation_params.is_empty() {
+            quote!(quarry::fetch_chunked::<#row, _>(db, query, #chunk, args))
+        } else {
+            // Every chunk's relations get the same bound values.
+            let bound = query
+                .relation_params
+                .iter()
+                .map(|param| ident::ident(&param.name));
+            quote!(quarry::fetch_chunked_with::<#row, _, _>(db, query, #chunk, args, (#(#bound,)*)))
+        };
         let executor = if query.takes_row_locks {
             quote!(quarry::PortalExecutor + quarry::InTransaction)
         } else {
@@ -387,7 +407,7 @@ fn stream_tokens(
                 #variant
                 let mut args: Vec<quarry::StreamParam<'a>> = Vec::with_capacity(#count);
                 #(#pushes)*
-                quarry::fetch_chunked::<#row, _>(db, query, #chunk, args)
+                #call
             },
         )
     } else {

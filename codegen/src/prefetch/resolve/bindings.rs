@@ -161,6 +161,30 @@ fn check_binding(
             name: binding.param.clone(),
         });
     };
+    let in_block = parent.def.dynamic.as_ref().and_then(|dynamic| {
+        dynamic
+            .blocks
+            .iter()
+            .find(|block| block.params.contains(&index))
+    });
+    if let Some(block) = in_block {
+        return Err(Box::new(
+            Diagnostic::error_at(
+                format!(
+                    "`:{}` is a parameter of an optional block of `{}`: a relation cannot be bound to it",
+                    binding.param, parent.def.name
+                ),
+                file,
+                binding.param_span.clone(),
+            )
+            .with_label("may be absent")
+            .with_note({
+                let (line, col) = file.line_col(block.span.start);
+                format!("the block is at {}:{line}:{col}", file.display_path.display())
+            })
+            .with_help("bind a parameter outside the blocks, or a new one (a name not in the parent's SQL)"),
+        ));
+    }
     let same_type = mapper.map(&parent.described.params[index])
         == mapper.map(&loader.described.params[loader_param])
         && parent.def.params[index].nullable == loader.def.params[loader_param].nullable;

@@ -24,3 +24,21 @@ FROM items i
 WHERE i.active
   /*? AND i.kind_id = :kind_id */
 ORDER BY /*sort: i.price, i.name */, i.id;
+
+-- name: NotesByItemsLike :many
+-- The notes of the given items whose body matches a LIKE pattern.
+-- @key item_id
+SELECT n.id, n.item_id, n.body
+FROM item_notes n
+WHERE n.item_id = ANY (:item_ids) AND n.body LIKE :pattern
+ORDER BY n.item_id, n.id;
+
+-- name: SearchItemsWithMatchingNotes :many
+-- Active items with their notes matching a pattern (a parameterized
+-- relation), optionally of one kind.
+-- @prefetch notes = NotesByItemsLike(id, pattern = :pattern)
+SELECT i.id, i.name
+FROM items i
+WHERE i.active
+  /*? AND i.kind_id = :kind_id */
+ORDER BY /*sort: i.name */, i.id;
