@@ -754,6 +754,32 @@ impl<'q> ProjectBuilder<'q> {
                     );
                 }
             }
+            for query in &module.queries {
+                let Some(dynamic) = &query.dynamic else {
+                    continue;
+                };
+                let key = (module.name.clone(), query.fn_name.clone());
+                let Some(def) = self.fn_names.get(&key) else {
+                    continue;
+                };
+                let names = std::iter::once(&dynamic.filter_struct).chain(&dynamic.sort_enum);
+                for name in names {
+                    let taken = format!("a type of the dynamic query `{}`", def.name);
+                    if let Some(owner) = structs.insert(name.clone(), taken) {
+                        errors.push(
+                            Diagnostic::error_at(
+                                format!(
+                                    "the type `{name}` of dynamic query `{}` has the name of {owner} in module `{}`",
+                                    def.name, module.name
+                                ),
+                                &def.file,
+                                def.name_span.clone(),
+                            )
+                            .with_help("rename the query, or name the row type differently with `-- @row`"),
+                        );
+                    }
+                }
+            }
         }
         self.errors.append(&mut errors);
     }

@@ -210,3 +210,27 @@ LIMIT :limit;
          the same query without blocks or sort: {baseline:?}"
     );
 }
+
+#[tokio::test]
+async fn a_filter_struct_named_like_another_type_is_an_error() {
+    let rendered = errors(
+        "-- name: Search :many
+SELECT p.id FROM products p
+WHERE p.active
+  /*? AND p.category_id = :category */
+ORDER BY /*sort: p.price */, p.id;
+
+-- name: Other :many
+-- @row SearchSort
+SELECT p.id FROM products p;
+",
+    )
+    .await;
+    assert!(
+        rendered.contains(
+            "the type `SearchSort` of dynamic query `Search` has the name of the row type of `other` in module `search`"
+        ),
+        "{rendered}"
+    );
+    assert!(rendered.contains("search.sql:1:10"), "{rendered}");
+}
