@@ -234,3 +234,21 @@ SELECT p.id FROM products p;
     );
     assert!(rendered.contains("search.sql:1:10"), "{rendered}");
 }
+
+#[tokio::test]
+async fn a_nullable_parameter_in_a_block_is_an_error() {
+    let rendered = errors(
+        "-- name: Search :many
+SELECT p.id FROM products p
+WHERE p.active
+  /*? AND p.category_id = :category? */
+ORDER BY p.id;
+",
+    )
+    .await;
+    assert!(
+        rendered.contains("parameter `category` of an optional block is nullable"),
+        "{rendered}"
+    );
+    assert!(rendered.contains("search.sql:4:27"), "{rendered}");
+}

@@ -348,6 +348,14 @@ pub fn assign_block_params(
             Some(_) => {}
         }
         if let Some(b) = block.and_then(|b| blocks.get_mut(b)) {
+            if params.get(*index).is_some_and(|param| param.nullable) {
+                return Err(nullable_in_block(
+                    file,
+                    params.get(*index),
+                    *index,
+                    offsets.range_to_file(range.clone()),
+                ));
+            }
             if !b.params.contains(index) {
                 b.params.push(*index);
             }
@@ -361,6 +369,27 @@ pub fn assign_block_params(
         ));
     }
     Ok(())
+}
+
+/// A nullable parameter (`:x?`) in a block: absent and NULL would be one.
+fn nullable_in_block(
+    file: &Arc<SourceFile>,
+    param: Option<&ParamDef>,
+    index: usize,
+    span: Range<usize>,
+) -> Box<Diagnostic> {
+    let name = param
+        .and_then(|p| p.name.clone())
+        .unwrap_or_else(|| format!("${}", index + 1));
+    Box::new(
+        Diagnostic::error_at(
+            format!("parameter `{name}` of an optional block is nullable"),
+            file,
+            span,
+        )
+        .with_label("`?` makes it nullable")
+        .with_help("the block is left out when its parameter is absent (`None`), so it cannot also mean SQL NULL: drop the `?`, or write the NULL case in SQL outside the block"),
+    )
 }
 
 fn param_in_two_places(
