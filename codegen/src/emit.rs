@@ -726,7 +726,11 @@ fn relation_type(module: &ModuleIr, relation: &RelationIr) -> TokenStream {
 /// all rows, sibling relations sent together on the same connection. Each
 /// relation is a `quarry::Relation` (the parents' distinct keys, then each
 /// parent's rows: moved on their last use, cloned before only for shared keys).
-fn with_relations_tokens(module: &ModuleIr, row: &RowIr, types_module: &TokenStream) -> TokenStream {
+fn with_relations_tokens(
+    module: &ModuleIr,
+    row: &RowIr,
+    types_module: &TokenStream,
+) -> TokenStream {
     let name = ident::ident(&row.name);
     let bound_params = relations_bound(&row.relations).into_iter().map(|param| {
         let name = ident::ident(&param.name);
@@ -961,7 +965,10 @@ fn stream_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream)
             quote!(quarry::fetch_chunked::<#row, _>(db, &QUERY, #chunk, vec![#(#boxed),*]))
         } else {
             // Every chunk's relations get the same bound values.
-            let bound = query.relation_params.iter().map(|param| ident::ident(&param.name));
+            let bound = query
+                .relation_params
+                .iter()
+                .map(|param| ident::ident(&param.name));
             quote!(quarry::fetch_chunked_with::<#row, _, _>(db, &QUERY, #chunk, vec![#(#boxed),*], (#(#bound,)*)))
         };
         (executor, call)
@@ -1207,7 +1214,10 @@ fn query_docs(query: &QueryIr) -> TokenStream {
             .iter()
             .map(|p| format!("`{}`", p.name))
             .collect();
-        let new: Vec<String> = query.new_params().map(|p| format!("`{}`", p.name)).collect();
+        let new: Vec<String> = query
+            .new_params()
+            .map(|p| format!("`{}`", p.name))
+            .collect();
         let mut line = format!(
             "Their loaders also get {} from this call (`@prefetch … = Loader(…, name = :param)`)",
             names.join(", ")

@@ -173,10 +173,10 @@ pub use crate::batch::{
 };
 pub use crate::client::{Client, StatementCache, Transaction, TransactionBuilder};
 pub use crate::copy::{copy_in, CopyRow, CopyWriter};
-pub use crate::dynamic::{Dynamic, DynamicArgs, Piece};
 pub use crate::detect::{
     n_plus_one_policy, set_n_plus_one_policy, NPlusOne, NPlusOneAction, NPlusOnePolicy,
 };
+pub use crate::dynamic::{Dynamic, DynamicArgs, Piece};
 pub use crate::error::Error;
 pub use crate::executor::Executor;
 #[doc(hidden)]
@@ -188,8 +188,8 @@ pub use crate::money::Money;
 pub use crate::pool::{Pool, PoolBuildError, PoolBuilder, PooledConnection};
 pub use crate::pooler::{Pooler, PoolerError};
 pub use crate::portal::{
-    decode_rows, fetch_chunked, fetch_chunked_with, PortalExecutor, PrefetchRows,
-    PrefetchRowsWith, StreamParam,
+    decode_rows, fetch_chunked, fetch_chunked_with, PortalExecutor, PrefetchRows, PrefetchRowsWith,
+    StreamParam,
 };
 pub use crate::prefetch::{
     fetch_keyed, unique_keys, Grouped, KeyColumn, Related, Relation, ToMany, ToOne,
