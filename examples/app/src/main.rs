@@ -55,6 +55,20 @@ async fn run(url: &str) -> Result<(), Box<dyn Error>> {
         println!("  {}{}", "  ".repeat(depth), category.name);
     }
 
+    // A search page: optional filters and a whitelisted sort; only the
+    // filters given are in the SQL sent.
+    let filter = shop::SearchProductsFilteredFilter {
+        in_stock: Some(true),
+        max_price: Some(quarry::rust_decimal::Decimal::new(500, 0)),
+        min_price: Some(quarry::rust_decimal::Decimal::ZERO),
+        ..Default::default()
+    };
+    let sort = shop::SearchProductsFilteredSort::PriceDesc;
+    println!("\nIn stock, up to 500, most expensive first:");
+    for product in shop::search_products_filtered(&pool, &filter, sort, 10).await? {
+        println!("  {} {} ({})", product.sku, product.name, product.price);
+    }
+
     // Relations: one statement per relation, versus one per row.
     let since = quarry::chrono::DateTime::UNIX_EPOCH;
     let (orders, prefetched) = quarry::record(shop::list_orders_with_details(&pool, since)).await;
