@@ -190,19 +190,12 @@ fn params_tokens(
         let sort = ident::ident(sort);
         params.push(quote!(sort: #sort));
     }
-    for (index, param) in query.params.iter().enumerate() {
-        if block_of(dynamic, index).is_none() {
-            let name = ident::ident(&param.name);
-            let ty = param.borrowed_type(types_module);
-            let ty = match lifetime {
-                Some(lifetime) => with_lifetime(ty, lifetime),
-                None => ty,
-            };
-            params.push(quote!(#name: #ty));
-        }
-    }
-    // Parameters only its relations take (bound, not in its SQL).
-    for param in query.new_params() {
+    // The parameters outside the blocks, then those only its relations
+    // take (bound, not in its SQL).
+    let outside = (query.params.iter().enumerate())
+        .filter(|(index, _)| block_of(dynamic, *index).is_none())
+        .map(|(_, param)| param);
+    for param in outside.chain(query.new_params()) {
         let name = ident::ident(&param.name);
         let ty = param.borrowed_type(types_module);
         let ty = match lifetime {
