@@ -27,6 +27,7 @@ mod features;
 #[cfg(test)]
 mod fuzz_support;
 mod ident;
+mod index_lint;
 mod inputs;
 mod ir;
 mod lex;

@@ -360,6 +360,13 @@ impl DescribedQuery {
             }
         };
         diagnostics.extend(lint::lint_query(def, statement, &described));
+        diagnostics.extend(crate::index_lint::lint_indexes(
+            def,
+            statement,
+            &described,
+            &query.directives,
+            catalog,
+        ));
         let (columns, mut warnings) =
             nullability::decide_nullability(def, statement, &described, catalog);
         diagnostics.append(&mut warnings);
