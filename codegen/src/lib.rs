@@ -23,6 +23,7 @@ mod describe;
 mod diagnostic;
 mod dynamic;
 mod emit;
+pub mod explain;
 mod features;
 #[cfg(test)]
 mod fuzz_support;

@@ -30,6 +30,16 @@ enum Command {
     Check,
     /// Regenerate on every change to queries, schema or config, keeping PostgreSQL warm.
     Watch,
+    /// Report sequential scans, nested loops and spilling sorts in the queries'
+    /// generic plans on a database with real statistics (with hypopg: the index that helps).
+    Explain {
+        /// Only these queries (default: all).
+        #[arg(value_name = "QUERY_NAME")]
+        names: Vec<String>,
+        /// Tables above this many rows are large.
+        #[arg(long, default_value_t = 10_000.0)]
+        large_rows: f64,
+    },
 }
 
 #[derive(Debug, Clone, Args)]
@@ -122,6 +132,13 @@ fn run_command(cli: &Cli) -> ExitCode {
             }
         };
     }
+    if let Some(Command::Explain { names, large_rows }) = &cli.command {
+        let options = codegen::explain::ExplainOptions {
+            only: names.clone(),
+            large_rows: *large_rows,
+        };
+        return explain(&cli.options, &options);
+    }
     let check = matches!(cli.command, Some(Command::Check));
     match run(check, &cli.options) {
         Ok(code) => code,
@@ -153,6 +170,59 @@ fn server(options: &Options) -> Result<pg::Server, Error> {
         return Ok(pg::Server::external(&url)?);
     }
     Ok(pg::Server::ephemeral()?)
+}
+
+/// `codegen explain`: the findings as warnings; exit 2 when the database
+/// cannot be reached or a query cannot be explained, else 0.
+fn explain(options: &Options, explain_options: &codegen::explain::ExplainOptions) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::from(2)
+    };
+    let outcome = (|| -> Result<codegen::explain::ExplainReport, String> {
+        let config = options.config().map_err(|e| render_error(&e))?;
+        let sources = codegen::read_sources(&config).map_err(|e| render_error(&e))?;
+        let url = match options.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => Some(url.to_string()),
+            None => options
+                .config_file()
+                .map_err(|e| render_error(&e))?
+                .and_then(|f| f.database_url()),
+        };
+        let Some(url) = url else {
+            return Err("`codegen explain` needs a database with real statistics: pass --database-url (or set DATABASE_URL, or database_url_env in quarry.toml)".to_string());
+        };
+        let server = pg::Server::external(&url).map_err(|e| e.to_string())?;
+        let runtime = tokio_runtime().map_err(|e| render_error(&e))?;
+        runtime.block_on(async {
+            let client = server.connect(None).await.map_err(|e| e.to_string())?;
+            codegen::explain::explain(&client, &sources, explain_options)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })();
+    let report = match outcome {
+        Ok(report) => report,
+        Err(message) => return fail(message.trim_start_matches("error: ").trim_end().to_string()),
+    };
+    for diagnostic in report.diagnostics() {
+        eprintln!("{diagnostic}");
+    }
+    println!(
+        "explained {} queries: {} findings{}",
+        report.queries.len(),
+        report.finding_count(),
+        if report.hypopg {
+            ""
+        } else {
+            " (hypopg not installed: no index suggestions)"
+        }
+    );
+    if report.has_errors() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn tokio_runtime() -> Result<tokio::runtime::Runtime, Error> {
