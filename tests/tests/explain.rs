@@ -160,3 +160,53 @@ async fn a_query_the_database_cannot_prepare_is_an_error() {
     );
     assert!(rendered.contains("no_such_table"), "{rendered}");
 }
+
+#[tokio::test]
+async fn reports_spilling_sorts_and_nested_loops_over_many_rows() {
+    let db = database().await;
+    // Session settings the explaining session reads: a tiny work_mem, and
+    // only nested loops for joins.
+    db.client
+        .batch_execute(
+            "SET work_mem = '64kB'; SET enable_hashjoin = off; SET enable_mergejoin = off",
+        )
+        .await
+        .unwrap_or_else(|e| panic!("settings: {e}"));
+    let mut sources = Sources::new(codegen::config::TypeConfig::default());
+    sources.query_file(
+        "queries/plans.sql",
+        "-- name: SortedLabels :many\nSELECT label FROM items ORDER BY label;\n\n\
+         -- name: SelfJoin :many\nSELECT a.id FROM items a JOIN items b ON b.id = a.unindexed_code;\n",
+    );
+    let report = explain(&db.client, &sources, &ExplainOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("explain: {e}"));
+    assert!(!report.has_errors(), "{:?}", report.problems);
+    let sorted = &report.queries[0].findings;
+    assert!(
+        sorted.iter().any(|f| matches!(
+            f,
+            Finding::SortSpill { bytes, work_mem } if *work_mem == 65_536.0 && bytes > work_mem
+        )),
+        "{sorted:?}"
+    );
+    let joined = &report.queries[1].findings;
+    assert!(
+        joined
+            .iter()
+            .any(|f| matches!(f, Finding::NestedLoop { outer_rows } if *outer_rows > 90_000.0)),
+        "{joined:?}"
+    );
+    // A full scan without a filter is reported, with no index to propose.
+    assert!(
+        sorted.iter().any(|f| matches!(
+            f,
+            Finding::SeqScan {
+                filter: None,
+                suggestion: None,
+                ..
+            }
+        )),
+        "{sorted:?}"
+    );
+}
