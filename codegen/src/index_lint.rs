@@ -20,7 +20,6 @@ use sqlparser::ast::Statement;
 use crate::describe::Described;
 use crate::diagnostic::{Diagnostic, Location};
 use crate::lex::QueryDef;
-use crate::prefetch::Directives;
 use crate::schema::{Catalog, RelationKind, Table};
 
 use scope::Site;
@@ -33,45 +32,116 @@ pub const UNINDEXED_FILTER: &str = "unindexed_filter";
 /// A table column: table OID and attribute number.
 type ColumnRef = (u32, i16);
 
-/// Runs both index lints on one query.
+/// What an index lint found, before a level makes it a diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexFinding {
+    /// Where, in the query's file.
+    pub span: Range<usize>,
+    /// One-line summary (without the lint name).
+    pub message: String,
+    /// Text next to the caret.
+    pub label: String,
+    /// The fix.
+    pub help: String,
+}
+
+/// Runs both index lints on one query and reports their findings as
+/// warnings naming the lint. Loaders derived for `@prefetch` are checked at
+/// their parent's directive, not on their own.
 pub fn lint_indexes(
     def: &QueryDef,
     statement: Option<&Statement>,
     described: &Described,
-    directives: &Directives,
     catalog: &Catalog,
 ) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    // Columns already reported for this query: one warning per column.
-    let mut reported: BTreeSet<ColumnRef> = BTreeSet::new();
-    if let Some(diagnostic) = loader_key(def, described, directives, catalog, &mut reported) {
-        out.push(diagnostic);
+    if is_derived(def) {
+        return Vec::new();
     }
     let Some(statement) = statement else {
-        return out;
+        return Vec::new();
     };
-    for site in scope::equality_sites(statement, &def.sql, catalog) {
-        let (column, span, join) = match &site {
-            Site::Filter { column, span } => (*column, span, None),
-            Site::Join {
-                child,
-                parent,
-                span,
-            } => (*child, span, Some(*parent)),
-        };
-        if reported.contains(&column) {
-            continue;
+    let foreign = unindexed_foreign_key(def, statement, described, catalog);
+    let filter = unindexed_filter(def, statement, described, catalog);
+    let named = |lint: &'static str| {
+        move |finding: IndexFinding| {
+            Diagnostic::warning(
+                format!("{} (query `{}`) [{lint}]", finding.message, def.name),
+                Some(Location::new(&def.file, finding.span)),
+            )
+            .with_label(finding.label)
+            .with_help(finding.help)
         }
-        let Some((table, name)) = unindexed(catalog, column) else {
+    };
+    let mut out: Vec<Diagnostic> = foreign
+        .into_iter()
+        .map(named(UNINDEXED_FOREIGN_KEY))
+        .collect();
+    out.extend(filter.into_iter().map(named(UNINDEXED_FILTER)));
+    out
+}
+
+/// A loader Quarry derived for `@prefetch`: its SQL "span" is the directive.
+fn is_derived(def: &QueryDef) -> bool {
+    def.file
+        .text
+        .get(def.sql_span.clone())
+        .is_some_and(|text| text.starts_with('@'))
+}
+
+/// `unindexed_foreign_key`: the query's loader key, the loaders its
+/// derived `@prefetch` relations get, and its joins, on a foreign key column
+/// no index leads with.
+pub fn unindexed_foreign_key(
+    def: &QueryDef,
+    statement: &Statement,
+    described: &Described,
+    catalog: &Catalog,
+) -> Vec<IndexFinding> {
+    let mut out: Vec<IndexFinding> = loader_key(def, described, catalog).into_iter().collect();
+    out.extend(derived_relations(def, described, catalog));
+    let mut reported = BTreeSet::new();
+    for site in scope::equality_sites(statement, &def.sql, catalog) {
+        let Site::Join {
+            child,
+            parent,
+            span,
+        } = site
+        else {
             continue;
         };
-        let at = def.file_span(span.clone());
-        let diagnostic = match join {
-            Some(parent) => join_warning(def, catalog, table, name, parent, at),
-            None => filter_warning(def, table, name, at),
-        };
+        if let Some((table, name)) = unindexed(catalog, child) {
+            if reported.insert(child) {
+                let at = def.file_span(span);
+                out.push(join_finding(catalog, table, name, parent, at));
+            }
+        }
+    }
+    out
+}
+
+/// `unindexed_filter`: equality filters with parameters on a column no index
+/// leads with (a loader's key column on a foreign key is left to
+/// `unindexed_foreign_key`).
+pub fn unindexed_filter(
+    def: &QueryDef,
+    statement: &Statement,
+    described: &Described,
+    catalog: &Catalog,
+) -> Vec<IndexFinding> {
+    let mut reported: BTreeSet<ColumnRef> = BTreeSet::new();
+    if let Some((column, _)) = key_column(def, described, catalog) {
         reported.insert(column);
-        out.push(diagnostic);
+    }
+    let mut out = Vec::new();
+    for site in scope::equality_sites(statement, &def.sql, catalog) {
+        let Site::Filter { column, span } = site else {
+            continue;
+        };
+        if let Some((table, name)) = unindexed(catalog, column) {
+            if reported.insert(column) {
+                out.push(filter_finding(table, name, def.file_span(span)));
+            }
+        }
     }
     out
 }
@@ -115,81 +185,128 @@ fn create_index(table: &Table, column: &str) -> String {
     )
 }
 
-/// `unindexed_foreign_key` for a loader whose `@key` column is a foreign key
-/// column no index leads with.
-fn loader_key(
+/// The query's `@key` column and where the key is written, when it is a
+/// table column leading a foreign key that no index leads with.
+fn key_column(
     def: &QueryDef,
     described: &Described,
-    directives: &Directives,
     catalog: &Catalog,
-    reported: &mut BTreeSet<ColumnRef>,
-) -> Option<Diagnostic> {
-    let (key, key_span) = directives.key.as_ref()?;
-    let column = described.columns.iter().find(|c| &c.name == key)?;
+) -> Option<(ColumnRef, Range<usize>)> {
+    let directive = def.directives.iter().find(|d| d.name == "key")?;
+    let key = directive.args.trim();
+    let column = described.columns.iter().find(|c| c.name == key)?;
     let source = (column.table_oid?, column.column_id?);
-    let (table, name) = unindexed(catalog, source)?;
-    if !leads_foreign_key(table, source.1) {
-        return None;
+    let (table, _) = unindexed(catalog, source)?;
+    leads_foreign_key(table, source.1).then(|| (source, directive.args_span.clone()))
+}
+
+/// `unindexed_foreign_key` for a loader whose `@key` column is a foreign key
+/// column no index leads with.
+fn loader_key(def: &QueryDef, described: &Described, catalog: &Catalog) -> Option<IndexFinding> {
+    let (column, span) = key_column(def, described, catalog)?;
+    let (table, name) = unindexed(catalog, column)?;
+    Some(IndexFinding {
+        span,
+        message: format!(
+            "loader `{}` looks up `{}` by foreign key column `{name}`, which no index leads with",
+            def.name, table.name
+        ),
+        label: "every batch scans the whole table".to_string(),
+        help: format!(
+            "add the index (PostgreSQL does not index foreign keys): `{}`",
+            create_index(table, name)
+        ),
+    })
+}
+
+/// `unindexed_foreign_key` for the loaders derived for the query's
+/// `@prefetch field` relations: derives them again (no IO) and reads the
+/// column each filters by with `= ANY($1)`.
+fn derived_relations(
+    def: &QueryDef,
+    described: &Described,
+    catalog: &Catalog,
+) -> Vec<IndexFinding> {
+    let (mut directives, _) = crate::prefetch::parse_directives(def);
+    if directives.prefetch.is_empty() {
+        return Vec::new();
     }
-    reported.insert(source);
-    // A derived loader's key directive is the parent's `@prefetch` field.
-    let derived = def.name_span == *key_span;
-    let what = if derived {
-        format!(
-            "the relation loaded by `{}` (derived for this `@prefetch`)",
-            def.name
-        )
-    } else {
-        format!("loader `{}`", def.name)
+    let parent = crate::prefetch::Parent {
+        module: "",
+        def,
+        described,
+        directives: &mut directives,
     };
-    Some(
-        Diagnostic::warning(
-            format!(
-                "{what} looks up `{}` by foreign key column `{name}`, which no index leads with [{UNINDEXED_FOREIGN_KEY}]",
-                table.name
-            ),
-            Some(Location::new(&def.file, key_span.clone())),
-        )
-        .with_label("every batch scans the whole table")
-        .with_note("PostgreSQL does not index foreign key columns by itself")
-        .with_help(format!("add the index: `{}`", create_index(table, name))),
-    )
+    let (loaders, _) = crate::prefetch::derive_loaders(vec![parent], catalog, &BTreeSet::new());
+    let mut out = Vec::new();
+    for loader in loaders {
+        let Ok(statement) = crate::parse::parse_statement(&loader.def.sql) else {
+            continue;
+        };
+        for site in scope::equality_sites(&statement, &loader.def.sql, catalog) {
+            let Site::Filter { column, .. } = site else {
+                continue;
+            };
+            let Some((table, name)) = unindexed(catalog, column) else {
+                continue;
+            };
+            if !leads_foreign_key(table, column.1) {
+                continue;
+            }
+            out.push(IndexFinding {
+                span: loader.def.name_span.clone(),
+                message: format!(
+                    "this relation loads `{}` by foreign key column `{name}`, which no index leads with",
+                    table.name
+                ),
+                label: "every batch scans the whole table".to_string(),
+                help: format!(
+                    "add the index (PostgreSQL does not index foreign keys): `{}`",
+                    create_index(table, name)
+                ),
+            });
+        }
+    }
+    out
 }
 
 /// `unindexed_foreign_key` for a join on a foreign key column.
-fn join_warning(
-    def: &QueryDef,
+fn join_finding(
     catalog: &Catalog,
     table: &Table,
     name: &str,
     (parent_oid, parent_attnum): ColumnRef,
-    at: Range<usize>,
-) -> Diagnostic {
+    span: Range<usize>,
+) -> IndexFinding {
     let parent = catalog
         .column(parent_oid, parent_attnum)
         .map_or_else(String::new, |(t, c)| format!(" to `{}.{}`", t.name, c.name));
-    Diagnostic::warning(
-        format!(
-            "query `{}` joins on foreign key column `{}.{name}`{parent}, which no index leads with [{UNINDEXED_FOREIGN_KEY}]",
-            def.name, table.name
+    IndexFinding {
+        span,
+        message: format!(
+            "join on foreign key column `{}.{name}`{parent}, which no index leads with",
+            table.name
         ),
-        Some(Location::new(&def.file, at)),
-    )
-    .with_label("this join has no index on the referencing side")
-    .with_note("PostgreSQL does not index foreign key columns by itself")
-    .with_help(format!("add the index: `{}`", create_index(table, name)))
+        label: "no index on the referencing side".to_string(),
+        help: format!(
+            "add the index (PostgreSQL does not index foreign keys): `{}`",
+            create_index(table, name)
+        ),
+    }
 }
 
 /// `unindexed_filter` for an equality filter on an unindexed column.
-fn filter_warning(def: &QueryDef, table: &Table, name: &str, at: Range<usize>) -> Diagnostic {
-    Diagnostic::warning(
-        format!(
-            "query `{}` filters `{}.{name}` by equality, but no index leads with it [{UNINDEXED_FILTER}]",
-            def.name, table.name
+fn filter_finding(table: &Table, name: &str, span: Range<usize>) -> IndexFinding {
+    IndexFinding {
+        span,
+        message: format!(
+            "equality filter on `{}.{name}`, which no index leads with",
+            table.name
         ),
-        Some(Location::new(&def.file, at)),
-    )
-    .with_label("a sequential scan of the whole table")
-    .with_note("catalog-based: without statistics, small lookup tables are reported too")
-    .with_help(format!("add the index: `{}`", create_index(table, name)))
+        label: "a sequential scan of the whole table".to_string(),
+        help: format!(
+            "add the index (reported without statistics: a small lookup table may not need it): `{}`",
+            create_index(table, name)
+        ),
+    }
 }

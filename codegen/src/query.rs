@@ -364,7 +364,6 @@ impl DescribedQuery {
             def,
             statement,
             &described,
-            &query.directives,
             catalog,
         ));
         let (columns, mut warnings) =
