@@ -51,6 +51,7 @@ use quote::quote;
 use serde::Deserialize;
 
 use crate::diagnostic::{display_path, Diagnostic, Diagnostics, SourceFile};
+pub use crate::lints::{Level, LintLevels};
 use crate::Error;
 
 /// Which crate date and time types come from.
@@ -142,6 +143,9 @@ pub struct TypeConfig {
     /// The pooler the code runs behind: with [`Pooler::Transaction`], every
     /// generated query is pooler-safe on every executor (`pooler`).
     pub pooler: Pooler,
+    /// Lint levels from `[lints]`. They change whether generation succeeds,
+    /// never the generated code, so the input hash leaves them out.
+    pub lints: LintLevels,
 }
 
 impl Default for TypeConfig {
@@ -158,6 +162,7 @@ impl Default for TypeConfig {
             runtime_features: RuntimeFeatures::default(),
             attribution: true,
             pooler: Pooler::default(),
+            lints: LintLevels::default(),
         }
     }
 }
@@ -240,6 +245,8 @@ struct File {
     derives: DerivesSpec,
     #[serde(default)]
     domains: DomainsSpec,
+    #[serde(default)]
+    lints: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -404,6 +411,7 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
         },
         attribution: parsed.attribution.unwrap_or(true),
         pooler: parsed.pooler.unwrap_or_default(),
+        lints: read_lint_levels(parsed.lints, file, &mut errors),
     };
     check_type_config(&types, file, &mut errors);
     if !errors.is_empty() {
@@ -468,6 +476,61 @@ fn read_overrides(
             (key, value)
         })
         .collect()
+}
+
+/// `[lints]`: every key a lint, every value `allow`, `warn` or `deny`;
+/// errors at the key's line.
+fn read_lint_levels(
+    table: BTreeMap<String, String>,
+    file: &std::sync::Arc<SourceFile>,
+    errors: &mut Vec<Diagnostic>,
+) -> LintLevels {
+    let section = file.text.find("[lints]").unwrap_or(0);
+    let mut levels = BTreeMap::new();
+    for (name, level) in table {
+        let span = lint_key_span(&file.text, section, &name);
+        if crate::lints::names().iter().all(|known| *known != name) {
+            errors.push(
+                Diagnostic::error_at(format!("unknown lint `{name}` in [lints]"), file, span)
+                    .with_help(format!("the lints are: {}", crate::lints::names().join(", "))),
+            );
+            continue;
+        }
+        match crate::lints::Level::parse(&level) {
+            Some(level) => {
+                levels.insert(name, level);
+            }
+            None => errors.push(
+                Diagnostic::error_at(
+                    format!("`{name} = \"{level}\"`: a lint level is \"allow\", \"warn\" or \"deny\""),
+                    file,
+                    span,
+                )
+                .with_help("see docs/lints.md"),
+            ),
+        }
+    }
+    LintLevels(levels)
+}
+
+/// The span of `name = …` at the start of a line after byte `from`.
+fn lint_key_span(text: &str, from: usize, name: &str) -> std::ops::Range<usize> {
+    let mut offset = from;
+    for line in text[from.min(text.len())..].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let key = trimmed.trim_start_matches('"');
+        if key.starts_with(name)
+            && key[name.len()..]
+                .trim_start_matches('"')
+                .trim_start()
+                .starts_with('=')
+        {
+            let start = offset + (line.len() - trimmed.len());
+            return start..offset + line.trim_end().len();
+        }
+        offset += line.len();
+    }
+    from..from
 }
 
 /// The runtime features exist, and the runtime path, row suffix and derives

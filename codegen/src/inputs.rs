@@ -139,9 +139,14 @@ impl Sources {
                 hasher.update(file.text.as_bytes());
             }
         }
-        // The options that change the output are inputs too.
-        if self.types != TypeConfig::default() {
-            hasher.update(format!("types {:?}\n", self.types));
+        // The options that change the output are inputs too; lint levels
+        // do not change it.
+        let types = TypeConfig {
+            lints: crate::lints::LintLevels::default(),
+            ..self.types.clone()
+        };
+        if types != TypeConfig::default() {
+            hasher.update(format!("types {types:?}\n"));
         }
         let hex: String = hasher
             .finalize()

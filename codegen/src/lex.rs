@@ -316,7 +316,7 @@ impl QueryDef {
 const LEXER_DIRECTIVES: &[&str] = &["nullable", "not_null", "row"];
 
 /// Directives later stages understand (passed through in [`QueryDef::directives`]).
-pub const STAGE_DIRECTIVES: &[&str] = &["key", "prefetch", "chunk"];
+pub const STAGE_DIRECTIVES: &[&str] = &["key", "prefetch", "chunk", "allow"];
 
 const KINDS: &[(&str, QueryKind)] = &[
     ("one", QueryKind::One),

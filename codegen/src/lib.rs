@@ -33,6 +33,7 @@ mod inputs;
 mod ir;
 mod lex;
 mod lint;
+mod lints;
 mod locks;
 mod nullability;
 #[cfg(test)]
@@ -219,7 +220,9 @@ pub async fn generate_sources(sources: &Sources, server: &pg::Server) -> Result<
         query::describe_all(server, &inputs.schema_files, parsed, &mut diagnostics).await?;
     let catalog = described.catalog;
     // No database from here on: lint, nullability (then overrides).
-    let Some(analysed) = query::analyse_all(described.queries, &catalog, &mut diagnostics) else {
+    let levels = &sources.types().lints;
+    let analysed = query::analyse_all(described.queries, &catalog, levels, &mut diagnostics);
+    let Some(analysed) = analysed else {
         return Err(fail(diagnostics));
     };
     let mapper = typemap::TypeMapper::new(sources.types());

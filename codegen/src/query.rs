@@ -318,13 +318,14 @@ async fn check_final_sql<'q>(
 pub(crate) fn analyse_all(
     queries: Vec<Result<DescribedQuery, Diagnostic>>,
     catalog: &Catalog,
+    levels: &crate::lints::LintLevels,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<Vec<AnalysedQuery>> {
     let mut analysed = Vec::new();
     let mut describe_failed = false;
     for query in queries {
         match query {
-            Ok(query) => analysed.push(query.analyse(catalog, diagnostics)),
+            Ok(query) => analysed.push(query.analyse(catalog, levels, diagnostics)),
             Err(diagnostic) => {
                 diagnostics.push(diagnostic);
                 describe_failed = true;
@@ -335,7 +336,12 @@ pub(crate) fn analyse_all(
 }
 
 impl DescribedQuery {
-    fn analyse(self, catalog: &Catalog, diagnostics: &mut Vec<Diagnostic>) -> AnalysedQuery {
+    fn analyse(
+        self,
+        catalog: &Catalog,
+        levels: &crate::lints::LintLevels,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> AnalysedQuery {
         let Self {
             query,
             described,
@@ -366,6 +372,17 @@ impl DescribedQuery {
             &described,
             catalog,
         ));
+        // Lints are about what the user wrote: a loader derived for
+        // `@prefetch` (its SQL "span" is the directive) is Quarry's SQL.
+        let derived = def
+            .file
+            .text
+            .get(def.sql_span.clone())
+            .is_some_and(|text| text.starts_with('@'));
+        if !derived {
+            let found = crate::lints::run(def, statement, catalog, levels);
+            diagnostics.extend(found);
+        }
         let (columns, mut warnings) =
             nullability::decide_nullability(def, statement, &described, catalog);
         diagnostics.append(&mut warnings);
