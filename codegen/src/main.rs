@@ -180,7 +180,9 @@ fn explain(options: &Options, explain_options: &codegen::explain::ExplainOptions
         ExitCode::from(2)
     };
     let outcome = (|| -> Result<codegen::explain::ExplainReport, String> {
-        let config = options.config().map_err(|e| render_error(&e))?;
+        let mut config = options.config().map_err(|e| render_error(&e))?;
+        // The database already has the schema: only the queries are read.
+        config.schema.clear();
         let sources = codegen::read_sources(&config).map_err(|e| render_error(&e))?;
         let url = match options.database_url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => Some(url.to_string()),
