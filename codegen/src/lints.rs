@@ -26,6 +26,7 @@ use std::ops::Range;
 
 use sqlparser::ast::Statement;
 
+use crate::describe::Described;
 use crate::diagnostic::Diagnostic;
 use crate::lex::QueryDef;
 use crate::schema::Catalog;
@@ -83,6 +84,8 @@ pub(crate) struct LintContext<'a> {
     pub def: &'a QueryDef,
     /// Its parsed statement.
     pub statement: &'a Statement,
+    /// What PostgreSQL said it takes and returns.
+    pub described: &'a Described,
     /// The schema.
     pub catalog: &'a Catalog,
 }
@@ -232,6 +235,7 @@ pub(crate) fn names_list() -> String {
 pub(crate) fn run(
     def: &QueryDef,
     statement: Option<&Statement>,
+    described: &Described,
     catalog: &Catalog,
     levels: &LintLevels,
 ) -> Vec<Diagnostic> {
@@ -243,6 +247,7 @@ pub(crate) fn run(
     let context = LintContext {
         def,
         statement,
+        described,
         catalog,
     };
     for lint in LINTS {

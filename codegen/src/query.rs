@@ -380,7 +380,7 @@ impl DescribedQuery {
             .get(def.sql_span.clone())
             .is_some_and(|text| text.starts_with('@'));
         if !derived {
-            let found = crate::lints::run(def, statement, catalog, levels);
+            let found = crate::lints::run(def, statement, &described, catalog, levels);
             diagnostics.extend(found);
         }
         let (columns, mut warnings) =

@@ -235,7 +235,10 @@ pub(super) fn select_star(context: &LintContext) -> Vec<Finding> {
                 out.push(Finding {
                     span: context.span_of(item),
                     message: "`*` in the select list".to_string(),
-                    label: Some("the row type changes with the table's columns".to_string()),
+                    label: Some(format!(
+                        "{} columns today; the row type changes with the table's columns",
+                        context.described.columns.len()
+                    )),
                     help: "list the columns the caller needs".to_string(),
                 });
             }
