@@ -18,8 +18,8 @@ use std::ops::Range;
 use sqlparser::ast::Statement;
 
 use crate::describe::Described;
-use crate::diagnostic::{Diagnostic, Location};
 use crate::lex::QueryDef;
+use crate::lints::{Finding, LintContext};
 use crate::schema::{Catalog, RelationKind, Table};
 
 use scope::Site;
@@ -45,47 +45,37 @@ pub struct IndexFinding {
     pub help: String,
 }
 
-/// Runs both index lints on one query and reports their findings as
-/// warnings naming the lint. Loaders derived for `@prefetch` are checked at
-/// their parent's directive, not on their own.
-pub fn lint_indexes(
-    def: &QueryDef,
-    statement: Option<&Statement>,
-    described: &Described,
-    catalog: &Catalog,
-) -> Vec<Diagnostic> {
-    if is_derived(def) {
-        return Vec::new();
-    }
-    let Some(statement) = statement else {
-        return Vec::new();
-    };
-    let foreign = unindexed_foreign_key(def, statement, described, catalog);
-    let filter = unindexed_filter(def, statement, described, catalog);
-    let named = |lint: &'static str| {
-        move |finding: IndexFinding| {
-            Diagnostic::warning(
-                format!("{} (query `{}`) [{lint}]", finding.message, def.name),
-                Some(Location::new(&def.file, finding.span)),
-            )
-            .with_label(finding.label)
-            .with_help(finding.help)
-        }
-    };
-    let mut out: Vec<Diagnostic> = foreign
-        .into_iter()
-        .map(named(UNINDEXED_FOREIGN_KEY))
-        .collect();
-    out.extend(filter.into_iter().map(named(UNINDEXED_FILTER)));
-    out
+/// [`unindexed_foreign_key`] as a registered lint ([`crate::lints`]).
+pub(crate) fn unindexed_foreign_key_lint(context: &LintContext) -> Vec<Finding> {
+    let found = unindexed_foreign_key(
+        context.def,
+        context.statement,
+        context.described,
+        context.catalog,
+    );
+    found.into_iter().map(IndexFinding::into_finding).collect()
 }
 
-/// A loader Quarry derived for `@prefetch`: its SQL "span" is the directive.
-fn is_derived(def: &QueryDef) -> bool {
-    def.file
-        .text
-        .get(def.sql_span.clone())
-        .is_some_and(|text| text.starts_with('@'))
+/// [`unindexed_filter`] as a registered lint ([`crate::lints`]).
+pub(crate) fn unindexed_filter_lint(context: &LintContext) -> Vec<Finding> {
+    let found = unindexed_filter(
+        context.def,
+        context.statement,
+        context.described,
+        context.catalog,
+    );
+    found.into_iter().map(IndexFinding::into_finding).collect()
+}
+
+impl IndexFinding {
+    fn into_finding(self) -> Finding {
+        Finding {
+            span: self.span,
+            message: self.message,
+            label: Some(self.label),
+            help: self.help,
+        }
+    }
 }
 
 /// `unindexed_foreign_key`: the query's loader key, the loaders its

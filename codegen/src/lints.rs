@@ -170,6 +170,18 @@ pub(crate) const LINTS: &[Lint] = &[
         why: "`count(*) > 0` counts every matching row to answer yes or no; EXISTS stops at the first",
         check: syntax::count_for_existence,
     },
+    Lint {
+        name: crate::index_lint::UNINDEXED_FOREIGN_KEY,
+        default: Level::Warn,
+        why: "PostgreSQL does not index foreign keys: a loader, derived relation or join on one scans the whole child table",
+        check: crate::index_lint::unindexed_foreign_key_lint,
+    },
+    Lint {
+        name: crate::index_lint::UNINDEXED_FILTER,
+        default: Level::Warn,
+        why: "an equality filter on a column no index leads with reads the whole table on every call",
+        check: crate::index_lint::unindexed_filter_lint,
+    },
 ];
 
 /// The lint named `name`.

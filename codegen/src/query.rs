@@ -366,12 +366,6 @@ impl DescribedQuery {
             }
         };
         diagnostics.extend(lint::lint_query(def, statement, &described));
-        diagnostics.extend(crate::index_lint::lint_indexes(
-            def,
-            statement,
-            &described,
-            catalog,
-        ));
         // Lints are about what the user wrote: a loader derived for
         // `@prefetch` (its SQL "span" is the directive) is Quarry's SQL.
         let derived = def

@@ -184,3 +184,20 @@ async fn example_app_has_no_index_warnings() {
         .collect();
     assert!(index.is_empty(), "{index:#?}");
 }
+
+#[tokio::test]
+async fn allowed_on_the_query() {
+    // A small lookup table: the reason goes next to the `@allow`.
+    let queries = "
+-- name: PostBySlug :opt
+-- Few posts per site; a sequential scan is fine.
+-- @allow unindexed_filter
+SELECT id FROM posts WHERE slug = :slug;
+
+-- name: ListPosts :many
+-- @allow unindexed_foreign_key
+-- @prefetch comments
+SELECT p.id FROM posts p ORDER BY p.id;
+";
+    assert!(warnings(queries, SCHEMA, "unindexed").await.is_empty());
+}
