@@ -140,13 +140,15 @@ impl Sources {
             }
         }
         // The options that change the output are inputs too; lint levels
-        // do not change it.
+        // do not change it, so they are left out (of the text too: hashes
+        // from before `[lints]` existed stay valid).
         let types = TypeConfig {
             lints: crate::lints::LintLevels::default(),
             ..self.types.clone()
         };
         if types != TypeConfig::default() {
-            hasher.update(format!("types {types:?}\n"));
+            let text = format!("types {types:?}\n");
+            hasher.update(text.replace(", lints: LintLevels({})", ""));
         }
         let hex: String = hasher
             .finalize()

@@ -7,4 +7,6 @@ ORDER BY u.id;
 
 -- name: MoodByLabel :opt
 -- An enum parameter and an enum result.
+-- Every row it could keep has the same `t_mood`: no order needed.
+-- @allow limit_without_order_by
 SELECT t_mood FROM user_types WHERE t_mood = :mood LIMIT 1;
