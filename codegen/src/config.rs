@@ -41,6 +41,9 @@
 //!
 //! [domains]
 //! newtypes = true
+//!
+//! [lints]                        # lint levels (docs/lints.md)
+//! select_star = "deny"           # or "allow", "warn"
 //! ```
 
 use std::collections::BTreeMap;
@@ -781,6 +784,7 @@ mod docs {
             "[derives]",
             "[domains]",
             "[naming]",
+            "[lints]",
             "row_suffix",
             "runtime",
             "runtime_features",
