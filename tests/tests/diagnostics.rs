@@ -15,6 +15,7 @@ CREATE TABLE posts (
     body text,
     views int NOT NULL DEFAULT 0
 );
+CREATE INDEX ON posts (author_id);
 ";
 
 /// The warnings are in the corpus (`override-contradicting-proof-warns`);

@@ -81,6 +81,7 @@ CREATE TABLE "order" (
     user_id bigint NOT NULL REFERENCES "user" (id),
     "select" integer NOT NULL
 );
+CREATE INDEX ON "order" (user_id);
 CREATE TABLE "group" (id bigint PRIMARY KEY, "from" text NOT NULL);
 CREATE TABLE "Order Groups" (
     "order" bigint NOT NULL REFERENCES "order" (id),
@@ -118,6 +119,7 @@ INSERT INTO "Order Groups" VALUES (10, 2), (10, 3), (11, 1), (13, 1), (13, 2), (
 const THINGS_SCHEMA: &str = "
 CREATE TYPE mood AS ENUM ('happy', 'sad');
 CREATE TABLE things (id bigint PRIMARY KEY, label text NOT NULL, mood mood);
+CREATE INDEX ON things (mood);
 ";
 
 /// Rust keywords and non-identifiers as file names; `fn.sql` holds a loader
@@ -222,6 +224,7 @@ const SHADOW_SCHEMA: &str = "
 CREATE TYPE option AS ENUM ('some', 'none');
 CREATE TABLE posts (id bigint PRIMARY KEY, choice option NOT NULL);
 CREATE TABLE comments (id bigint PRIMARY KEY, post_id bigint NOT NULL REFERENCES posts (id));
+CREATE INDEX ON comments (post_id);
 ";
 
 /// A loader parameter named like the loader's locals, relation fields named
