@@ -12,6 +12,7 @@ use std::process::Command;
 
 const SCHEMA: &str = "
 CREATE TABLE hosts (id int PRIMARY KEY, addr inet, search tsvector, uid uuid);
+CREATE INDEX ON hosts (addr);
 ";
 
 const QUERIES: &str = "\
