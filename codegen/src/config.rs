@@ -54,7 +54,7 @@ use quote::quote;
 use serde::Deserialize;
 
 use crate::diagnostic::{display_path, Diagnostic, Diagnostics, SourceFile};
-pub use crate::lints::{Level, LintLevels};
+pub use crate::lint_level::{Level, LintLevels};
 use crate::Error;
 
 /// Which crate date and time types come from.
@@ -492,14 +492,14 @@ fn read_lint_levels(
     let mut levels = BTreeMap::new();
     for (name, level) in table {
         let span = lint_key_span(&file.text, section, &name);
-        if crate::lints::names().iter().all(|known| *known != name) {
+        if !crate::lint_level::NAMES.contains(&name.as_str()) {
             errors.push(
                 Diagnostic::error_at(format!("unknown lint `{name}` in [lints]"), file, span)
-                    .with_help(format!("the lints are: {}", crate::lints::names().join(", "))),
+                    .with_help(format!("the lints are: {}", crate::lint_level::NAMES.join(", "))),
             );
             continue;
         }
-        match crate::lints::Level::parse(&level) {
+        match Level::parse(&level) {
             Some(level) => {
                 levels.insert(name, level);
             }

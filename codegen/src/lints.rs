@@ -16,12 +16,12 @@
 //! To add a lint: write `fn(&LintContext) -> Vec<Finding>` (pure; spans are
 //! byte ranges of the query's file, see [`LintContext::span_of`]), add a
 //! [`Lint`] entry to [`LINTS`] with its name, default level, a one-line why,
-//! and document it in docs/lints.md (a test checks every lint is there).
+//! add the name to [`crate::lint_level::NAMES`] (what quarry.toml is checked
+//! against), and document it in docs/lints.md (tests check both).
 //! Syntactic lints live in [`syntax`].
 
 mod syntax;
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use sqlparser::ast::Statement;
@@ -31,42 +31,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lex::QueryDef;
 use crate::schema::Catalog;
 
-/// How a lint's findings are reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Level {
-    /// Not reported.
-    Allow,
-    /// A warning; generation continues.
-    Warn,
-    /// An error; nothing is written.
-    Deny,
-}
-
-impl Level {
-    /// The level named `name` (`allow`, `warn`, `deny`).
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "allow" => Some(Level::Allow),
-            "warn" => Some(Level::Warn),
-            "deny" => Some(Level::Deny),
-            _ => None,
-        }
-    }
-
-    /// The level's name as written in quarry.toml.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Allow => "allow",
-            Level::Warn => "warn",
-            Level::Deny => "deny",
-        }
-    }
-}
-
-/// Levels set by `[lints]` in quarry.toml, by lint name (every name is a
-/// lint of [`LINTS`]; the config parser checks).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct LintLevels(pub BTreeMap<String, Level>);
+pub use crate::lint_level::{Level, LintLevels};
 
 impl LintLevels {
     /// The level of `lint`: the configured one, else its default.
@@ -330,6 +295,12 @@ mod tests {
                 lint.name
             );
         }
+    }
+
+    /// The leaf list the configuration checks names against is the registry's.
+    #[test]
+    fn names_match_the_registry() {
+        assert_eq!(names(), crate::lint_level::NAMES);
     }
 
     #[test]
