@@ -19,7 +19,7 @@ use sqlparser::ast::Statement;
 
 use crate::describe::Described;
 use crate::lex::QueryDef;
-use crate::lints::{Finding, LintContext};
+use crate::lint_context::{Finding, LintContext};
 use crate::schema::{Catalog, RelationKind, Table};
 
 use scope::Site;

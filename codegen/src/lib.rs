@@ -33,6 +33,7 @@ mod inputs;
 mod ir;
 mod lex;
 mod lint;
+mod lint_context;
 mod lint_level;
 mod lints;
 mod locks;

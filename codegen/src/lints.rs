@@ -22,8 +22,6 @@
 
 mod syntax;
 
-use std::ops::Range;
-
 use sqlparser::ast::Statement;
 
 use crate::describe::Described;
@@ -31,6 +29,7 @@ use crate::diagnostic::Diagnostic;
 use crate::lex::QueryDef;
 use crate::schema::Catalog;
 
+pub(crate) use crate::lint_context::{Finding, LintContext};
 pub use crate::lint_level::{Level, LintLevels};
 
 impl LintLevels {
@@ -41,42 +40,6 @@ impl LintLevels {
             None => (lint.default, false),
         }
     }
-}
-
-/// What a lint looks at: one user query, parsed and described.
-pub(crate) struct LintContext<'a> {
-    /// The lexed query.
-    pub def: &'a QueryDef,
-    /// Its parsed statement.
-    pub statement: &'a Statement,
-    /// What PostgreSQL said it takes and returns.
-    pub described: &'a Described,
-    /// The schema.
-    pub catalog: &'a Catalog,
-}
-
-impl LintContext<'_> {
-    /// The file span of a syntax node; the start of the statement when
-    /// sqlparser has no span for it.
-    pub fn span_of(&self, node: &dyn sqlparser::ast::Spanned) -> Range<usize> {
-        match crate::parse::span_range(&self.def.sql, node.span()) {
-            Some(range) => self.def.file_span(range),
-            None => self.def.sql_span.start..self.def.sql_span.start,
-        }
-    }
-}
-
-/// One thing a lint found, before its level makes it a warning or an error.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Finding {
-    /// Where, in the query's file.
-    pub span: Range<usize>,
-    /// One-line summary (without the lint name).
-    pub message: String,
-    /// Text next to the caret.
-    pub label: Option<String>,
-    /// The fix.
-    pub help: String,
 }
 
 /// A lint: a name, a default level, why it exists, and its check.
