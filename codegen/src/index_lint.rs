@@ -209,53 +209,64 @@ fn loader_key(def: &QueryDef, described: &Described, catalog: &Catalog) -> Optio
     })
 }
 
-/// `unindexed_foreign_key` for the loaders derived for the query's
-/// `@prefetch field` relations: derives them again (no IO) and reads the
-/// column each filters by with `= ANY($1)`.
+/// `unindexed_foreign_key` for the query's derived to-many relations
+/// (`-- @prefetch comments`, no loader named): the loader Quarry derives
+/// filters the table named like the field by its one foreign key to the
+/// query's source table (the first output column's table, as derivation
+/// reads it). To-one relations look up a primary key; a relation that is
+/// ambiguous or missing is an error of its own.
 fn derived_relations(
     def: &QueryDef,
     described: &Described,
     catalog: &Catalog,
 ) -> Vec<IndexFinding> {
-    let (mut directives, _) = crate::prefetch::parse_directives(def);
-    if directives.prefetch.is_empty() {
+    // Bulk kinds take no `@prefetch` (an error of its own).
+    if def.kind.is_bulk() {
         return Vec::new();
     }
-    let parent = crate::prefetch::Parent {
-        module: "",
-        def,
-        described,
-        directives: &mut directives,
+    let Some(source) = described.columns.iter().find_map(|c| c.table_oid) else {
+        return Vec::new();
     };
-    let (loaders, _) = crate::prefetch::derive_loaders(vec![parent], catalog, &BTreeSet::new());
     let mut out = Vec::new();
-    for loader in loaders {
-        let Ok(statement) = crate::parse::parse_statement(&loader.def.sql) else {
+    for directive in def.directives.iter().filter(|d| d.name == "prefetch") {
+        let field = directive.args.trim();
+        if field.is_empty() || field.contains(['=', '(', ' ']) {
+            continue;
+        }
+        // `comments` names the table `comments`, or `order` for `orders`.
+        let singular = crate::prefetch::singular(field);
+        let target = catalog
+            .resolve(None, field)
+            .or_else(|| catalog.resolve(None, &singular));
+        let Some(target) = target else {
             continue;
         };
-        for site in scope::equality_sites(&statement, &loader.def.sql, catalog) {
-            let Site::Filter { column, .. } = site else {
-                continue;
-            };
-            let Some((table, name)) = unindexed(catalog, column) else {
-                continue;
-            };
-            if !leads_foreign_key(table, column.1) {
-                continue;
-            }
-            out.push(IndexFinding {
-                span: loader.def.name_span.clone(),
-                message: format!(
-                    "this relation loads `{}` by foreign key column `{name}`, which no index leads with",
-                    table.name
-                ),
-                label: "every batch scans the whole table".to_string(),
-                help: format!(
-                    "add the index (PostgreSQL does not index foreign keys): `{}`",
-                    create_index(table, name)
-                ),
-            });
-        }
+        let mut to_source = target
+            .foreign_keys
+            .iter()
+            .filter(|fk| fk.referenced_table == source);
+        let (Some(fk), None) = (to_source.next(), to_source.next()) else {
+            continue;
+        };
+        let Some(&attnum) = fk.columns.first() else {
+            continue;
+        };
+        let Some((table, name)) = unindexed(catalog, (target.oid, attnum)) else {
+            continue;
+        };
+        let at = directive.args_span.start + directive.args.find(field).unwrap_or(0);
+        out.push(IndexFinding {
+            span: at..at + field.len(),
+            message: format!(
+                "this relation loads `{}` by foreign key column `{name}`, which no index leads with",
+                table.name
+            ),
+            label: "every batch scans the whole table".to_string(),
+            help: format!(
+                "add the index (PostgreSQL does not index foreign keys): `{}`",
+                create_index(table, name)
+            ),
+        });
     }
     out
 }

@@ -29,7 +29,7 @@ mod resolve;
 
 use std::ops::Range;
 
-pub use derive::{derive_loaders, DerivedLoader, Parent};
+pub use derive::{derive_loaders, singular, DerivedLoader, Parent};
 pub use directives::{chunk_size, parse_directives};
 pub use resolve::BindingSpec;
 pub use resolve::{resolve_prefetch, QueryFacts, QueryPrefetch};
