@@ -1,9 +1,9 @@
 //! Index lints: `unindexed_foreign_key` and `unindexed_filter`.
 //!
 //! Owns the catalog-based checks that a query's lookups have an index to
-//! use: a loader key (a user's `@key` or a loader derived for `@prefetch`)
-//! or a join on a foreign key column whose referencing column no index leads
-//! with (PostgreSQL does not index foreign keys), and an equality filter
+//! use: a loader key (`@key`), a derived to-many relation (`@prefetch
+//! comments`) or a join on a foreign key column that no index leads with
+//! (PostgreSQL does not index foreign keys), and an equality filter
 //! (`col = $n`, `col = ANY($n)`, `col IN ($n, …)`) on a table column no index
 //! leads with. Only direct column references resolvable through the FROM
 //! clauses (aliases, correlated subqueries) are checked; the catalog has no
