@@ -495,7 +495,10 @@ fn read_lint_levels(
         if !crate::lint_level::NAMES.contains(&name.as_str()) {
             errors.push(
                 Diagnostic::error_at(format!("unknown lint `{name}` in [lints]"), file, span)
-                    .with_help(format!("the lints are: {}", crate::lint_level::NAMES.join(", "))),
+                    .with_help(format!(
+                        "the lints are: {}",
+                        crate::lint_level::NAMES.join(", ")
+                    )),
             );
             continue;
         }
@@ -505,7 +508,9 @@ fn read_lint_levels(
             }
             None => errors.push(
                 Diagnostic::error_at(
-                    format!("`{name} = \"{level}\"`: a lint level is \"allow\", \"warn\" or \"deny\""),
+                    format!(
+                        "`{name} = \"{level}\"`: a lint level is \"allow\", \"warn\" or \"deny\""
+                    ),
                     file,
                     span,
                 )
