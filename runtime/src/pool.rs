@@ -125,25 +125,11 @@ impl Pool {
             pooler,
             routing,
         } = builder;
-        let mut config = config?;
+        let config = config?;
         if max_size == 0 {
             return Err(PoolBuildError::ZeroMaxSize);
         }
-        if let Some(timeout) = statement_timeout {
-            set_statement_timeout(&mut config, timeout)?;
-        }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let inner = deadpool_postgres::Pool::builder(manager)
-            .max_size(max_size)
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(PoolBuildError::Build)?;
+        let inner = deadpool(config, max_size, statement_timeout)?;
         let replicas = routing.build(max_size, statement_timeout)?;
         Ok(Self {
             inner,
@@ -273,6 +259,30 @@ impl PoolBuilder {
     pub fn build(self) -> Result<Pool, PoolBuildError> {
         Pool::build(self)
     }
+}
+
+/// A deadpool pool on `config` with Quarry's settings: the primary's, and
+/// each replica's ([`crate::route`]).
+pub(crate) fn deadpool(
+    mut config: tokio_postgres::Config,
+    max_size: usize,
+    statement_timeout: Option<Duration>,
+) -> Result<deadpool_postgres::Pool, PoolBuildError> {
+    if let Some(timeout) = statement_timeout {
+        set_statement_timeout(&mut config, timeout)?;
+    }
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    deadpool_postgres::Pool::builder(manager)
+        .max_size(max_size)
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(PoolBuildError::Build)
 }
 
 /// Adds `-c statement_timeout=<ms>` to the startup options of `config`.

@@ -21,11 +21,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Object, RecyclingMethod, Runtime};
+use deadpool_postgres::{ClientWrapper, Object};
 use postgres_types::ToSql;
 use tokio::task::futures::TaskLocalFuture;
 use tokio_postgres::types::PgLsn;
-use tokio_postgres::{Client, NoTls, Row, SimpleQueryMessage};
+use tokio_postgres::{Client, Row, SimpleQueryMessage};
 
 use crate::retry::Failure;
 use crate::{
@@ -672,23 +672,7 @@ impl ReplicaConfig {
         }
         let mut pools = Vec::with_capacity(self.configs.len());
         for config in self.configs {
-            let mut config = config?;
-            if let Some(timeout) = statement_timeout {
-                crate::pool::set_statement_timeout(&mut config, timeout)?;
-            }
-            let manager = Manager::from_config(
-                config,
-                NoTls,
-                ManagerConfig {
-                    recycling_method: RecyclingMethod::Fast,
-                },
-            );
-            let pool = deadpool_postgres::Pool::builder(manager)
-                .max_size(max_size)
-                .runtime(Runtime::Tokio1)
-                .build()
-                .map_err(PoolBuildError::Build)?;
-            pools.push(pool);
+            pools.push(crate::pool::deadpool(config?, max_size, statement_timeout)?);
         }
         Ok(Some(Arc::new(Replicas::new(pools, self.options))))
     }
