@@ -439,9 +439,9 @@ async fn assert_prices(db: &TestDb, applied: bool) {
 }
 
 /// A `:batchexec` of 1,000 updates is one round trip: each element is a
-/// recorded statement, and all 1,000 were in flight at once (the last one
-/// started before the first one finished) — which elements run one after
-/// another cannot do. The counts per element are the rows each updated.
+/// recorded statement, and (nearly) all 1,000 were in flight at one moment —
+/// elements run one after another have one in flight at a time. The counts
+/// per element are the rows each updated.
 #[tokio::test(flavor = "multi_thread")]
 async fn batchexec_is_pipelined() {
     let db = with_items("bulk_pipelined").await;
@@ -457,9 +457,10 @@ async fn batchexec_is_pipelined() {
     let rows: Vec<Option<u64>> = records.iter().map(|r| r.rows).collect();
     let expected: Vec<Option<u64>> = expected_counts().into_iter().map(Some).collect();
     assert_eq!(rows, expected, "records in element order");
+    let most = max_in_flight(records);
     assert!(
-        all_in_flight_at_once(records),
-        "not pipelined: an element finished before the last one started"
+        most > 500,
+        "not pipelined: at most {most} of 1000 elements were in flight at once"
     );
     assert_prices(&db, true).await;
 
@@ -476,15 +477,33 @@ async fn batchexec_is_pipelined() {
     })
     .await;
     assert_eq!(log.len(), 3);
-    assert!(!all_in_flight_at_once(log.records()));
+    assert_eq!(max_in_flight(log.records()), 1);
 }
 
-/// Whether every statement of `records` was in flight at one moment: the
-/// last one started before the first one finished.
-fn all_in_flight_at_once(records: &[quarry::QueryRecord]) -> bool {
-    let last_start = records.iter().map(|r| r.started).max();
-    let first_end = records.iter().map(|r| r.finished).min();
-    last_start < first_end
+/// The most statements of `records` in flight at one moment.
+///
+/// Not "all of them": an element whose response arrives while the thread
+/// that sent it is preempted completes within its first poll, before the
+/// next element is sent — rare, and each such preemption takes one element
+/// out of the count, whereas elements run one after another give 1.
+fn max_in_flight(records: &[quarry::QueryRecord]) -> usize {
+    // Ends sort before starts at the same instant: touching is not overlapping.
+    let mut events: Vec<(std::time::Instant, bool)> = records
+        .iter()
+        .flat_map(|r| [(r.started, true), (r.finished, false)])
+        .collect();
+    events.sort();
+    let mut in_flight = 0usize;
+    let mut most = 0;
+    for (_, start) in events {
+        if start {
+            in_flight += 1;
+            most = most.max(in_flight);
+        } else {
+            in_flight = in_flight.saturating_sub(1);
+        }
+    }
+    most
 }
 
 /// Runs the failing batch on `db` and checks the error: element 500's
