@@ -86,6 +86,19 @@ pub enum Pooler {
     Transaction,
 }
 
+/// Whose conventions the query files follow: Quarry's own (`quarry.toml`),
+/// or sqlc's (the configuration came from `sqlc.yaml`/`sqlc.json`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Dialect {
+    /// Quarry's: every statement in a query file belongs to a named query;
+    /// SQL without a header is an error.
+    #[default]
+    Quarry,
+    /// sqlc's: a query is the one statement after its header, and statements
+    /// without a header (a file that is also a schema file) are skipped.
+    Sqlc,
+}
+
 /// An override of one type, column or parameter.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TypeOverride {
@@ -149,6 +162,13 @@ pub struct TypeConfig {
     /// Lint levels from `[lints]`. They change whether generation succeeds,
     /// never the generated code, so the input hash leaves them out.
     pub lints: LintLevels,
+    /// Whose conventions the query files follow (sqlc's when the
+    /// configuration came from an sqlc config).
+    pub dialect: Dialect,
+    /// Field and struct names by column or table name (sqlc's `rename`):
+    /// `spotify_url = "SpotifyURL"` names the field `spotify_url` after the
+    /// value's snake case, a table's embedded struct after its camel case.
+    pub renames: BTreeMap<String, String>,
 }
 
 impl Default for TypeConfig {
@@ -166,6 +186,8 @@ impl Default for TypeConfig {
             attribution: true,
             pooler: Pooler::default(),
             lints: LintLevels::default(),
+            dialect: Dialect::default(),
+            renames: BTreeMap::new(),
         }
     }
 }
@@ -415,6 +437,8 @@ pub fn parse_config(file: &std::sync::Arc<SourceFile>, base: &Path) -> Result<Fi
         attribution: parsed.attribution.unwrap_or(true),
         pooler: parsed.pooler.unwrap_or_default(),
         lints: read_lint_levels(parsed.lints, file, &mut errors),
+        dialect: Dialect::Quarry,
+        renames: BTreeMap::new(),
     };
     check_type_config(&types, file, &mut errors);
     if !errors.is_empty() {

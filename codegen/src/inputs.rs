@@ -148,7 +148,16 @@ impl Sources {
         };
         if types != TypeConfig::default() {
             let text = format!("types {types:?}\n");
-            hasher.update(text.replace(", lints: LintLevels({})", ""));
+            // Fields added later are left out at their defaults, so hashes
+            // written before they existed stay valid.
+            let text = [
+                ", lints: LintLevels({})",
+                ", dialect: Quarry",
+                ", renames: {}",
+            ]
+            .iter()
+            .fold(text, |text, default| text.replace(default, ""));
+            hasher.update(text);
         }
         let hex: String = hasher
             .finalize()

@@ -54,7 +54,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use crate::builder::{build_from_config, BuildError, BuildOutcome, Builder};
-pub use crate::config::Pooler;
+pub use crate::config::{Dialect, Pooler};
 pub use crate::diagnostic::{
     display_path, Diagnostic, Diagnostics, Location, Severity, SourceFile,
 };
