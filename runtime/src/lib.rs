@@ -111,6 +111,7 @@ mod copy;
 mod detect;
 mod dynamic;
 mod error;
+mod exec_result;
 mod executor;
 mod fetch;
 mod interval;
@@ -178,6 +179,7 @@ pub use crate::detect::{
 };
 pub use crate::dynamic::{Dynamic, DynamicArgs, Piece};
 pub use crate::error::Error;
+pub use crate::exec_result::{execute_result, Command, ExecResult};
 pub use crate::executor::Executor;
 #[doc(hidden)]
 pub use crate::executor::{Bulk, BulkWork};
