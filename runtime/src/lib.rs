@@ -105,6 +105,7 @@
 
 mod batch;
 mod cancel;
+mod catalog;
 mod client;
 mod composite;
 mod copy;
@@ -114,10 +115,13 @@ mod error;
 mod exec_result;
 mod executor;
 mod fetch;
+pub mod geo;
+mod int_vector;
 mod interval;
 mod macaddr8;
 mod money;
 mod observe;
+mod pg_snapshot;
 mod pool;
 mod pooler;
 mod portal;
@@ -172,6 +176,7 @@ pub use crate::batch::{
     batch_execute, batch_fetch_all, batch_fetch_one, BatchParams, BatchStatement, Batched,
     IN_FLIGHT,
 };
+pub use crate::catalog::{Cid, RegOid, Tid, Xid, Xid8};
 pub use crate::client::{Client, StatementCache, Transaction, TransactionBuilder};
 pub use crate::copy::{copy_in, CopyRow, CopyWriter};
 pub use crate::detect::{
@@ -184,9 +189,11 @@ pub use crate::executor::Executor;
 #[doc(hidden)]
 pub use crate::executor::{Bulk, BulkWork};
 pub use crate::fetch::{execute, fetch_all, fetch_one, fetch_opt};
+pub use crate::int_vector::{Int2Vector, OidVector};
 pub use crate::interval::{Interval, IntervalError};
 pub use crate::macaddr8::MacAddr8;
 pub use crate::money::Money;
+pub use crate::pg_snapshot::PgSnapshot;
 pub use crate::pool::{Pool, PoolBuildError, PoolBuilder, PooledConnection};
 pub use crate::pooler::{Pooler, PoolerError};
 pub use crate::portal::{
@@ -215,4 +222,5 @@ pub use crate::transaction::{
     TransactionOptions,
 };
 pub use crate::xml::Xml;
+pub use postgres_types::PgLsn;
 pub use futures_util::future::try_join;

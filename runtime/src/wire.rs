@@ -39,14 +39,24 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    #[cfg_attr(not(feature = "text-search"), allow(dead_code))]
     pub(crate) fn u8(&mut self) -> Result<u8, BoxError> {
         Ok(self.array::<1>()?[0])
     }
 
-    #[cfg_attr(not(feature = "text-search"), allow(dead_code))]
     pub(crate) fn u16(&mut self) -> Result<u16, BoxError> {
         Ok(u16::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, BoxError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, BoxError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn f64(&mut self) -> Result<f64, BoxError> {
+        Ok(f64::from_be_bytes(self.array()?))
     }
 
     pub(crate) fn i32(&mut self) -> Result<i32, BoxError> {
@@ -58,7 +68,6 @@ impl<'a> Reader<'a> {
     }
 
     /// A non-negative 4-byte count or length.
-    #[cfg_attr(not(feature = "text-search"), allow(dead_code))]
     pub(crate) fn len(&mut self) -> Result<usize, BoxError> {
         let n = self.i32()?;
         usize::try_from(n)
@@ -92,7 +101,6 @@ impl<'a> Reader<'a> {
 }
 
 /// A length or count as the 4-byte integer of the wire format.
-#[cfg_attr(not(feature = "text-search"), allow(dead_code))]
 pub(crate) fn count(n: usize) -> Result<i32, BoxError> {
     i32::try_from(n).map_err(|_| "value too large to transmit".into())
 }
