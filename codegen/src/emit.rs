@@ -907,10 +907,7 @@ fn query_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) 
             };
             (ret, quote!(#call(db, &QUERY, &[#(#args),*]).await))
         }
-        (_, None) => (
-            quote!(u64),
-            quote!(quarry::execute(db, &QUERY, &[#(#args),*]).await),
-        ),
+        (_, None) => exec_call(query, &quote!(&QUERY), &quote!(&[#(#args),*])),
     };
     let stream = stream_tokens(module, query, types_module);
     quote! {
@@ -1111,10 +1108,34 @@ fn params_tokens(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream)
     }
 }
 
+/// `(return type, body)` of a query that returns no rows, run as `query`
+/// (a `&quarry::Query` expression) with `args` (a slice expression): the
+/// rows affected, or with an `:execresult` command, a `quarry::ExecResult`.
+fn exec_call(
+    query: &QueryIr,
+    query_expr: &TokenStream,
+    args: &TokenStream,
+) -> (TokenStream, TokenStream) {
+    match query.command {
+        Some(command) => {
+            let variant = ident::ident(command.variant());
+            let command = quote!(quarry::Command::#variant);
+            (
+                quote!(quarry::ExecResult),
+                quote!(quarry::execute_result(db, #query_expr, #args, #command).await),
+            )
+        }
+        None => (
+            quote!(u64),
+            quote!(quarry::execute(db, #query_expr, #args).await),
+        ),
+    }
+}
+
 /// What a query's function returns (in `Result<_, quarry::Error>`).
 fn return_type(module: &ModuleIr, query: &QueryIr, types_module: &TokenStream) -> TokenStream {
     let Some(row) = &query.row else {
-        return quote!(u64);
+        return exec_call(query, &quote!(), &quote!()).0;
     };
     let row = row_path(module, row);
     match (&query.loader, query.kind) {

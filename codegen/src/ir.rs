@@ -233,6 +233,9 @@ pub struct QueryIr {
     /// A dynamic query's blocks and sorts (its function then takes a
     /// `<Name>Filter` and a `<Name>Sort`, and has no `<Name>Params`).
     pub dynamic: Option<dynamic::DynamicIr>,
+    /// An `:execresult` query's command: its function returns a
+    /// `quarry::ExecResult`.
+    pub command: Option<crate::exec_result::Command>,
 }
 
 impl QueryIr {
@@ -410,6 +413,8 @@ pub struct CheckedQuery<'a> {
     pub copy: Option<&'a CopyTarget>,
     /// The `unnest(…)` its parameters all feed ([`crate::unnest`]).
     pub unnest: Option<UnnestCall>,
+    /// An `:execresult` query's command ([`crate::exec_result`]).
+    pub command: Option<crate::exec_result::Command>,
 }
 
 /// Builds the IR. `modules` lists `(module name, display path)` in order.
@@ -512,6 +517,7 @@ pub fn build_project(
             copy,
             unnest: unnest.filter(|_| def.dynamic.is_none()),
             dynamic: dynamic::build(def, &domain_param_casts(&query.described.params)),
+            command: query.command,
         });
     }
     builder.check_columns_structs();

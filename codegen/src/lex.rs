@@ -40,6 +40,8 @@ pub enum QueryKind {
     Many,
     /// `:exec` / `:execrows` — rows affected.
     Exec,
+    /// `:execresult` — rows affected and the command tag (`quarry::ExecResult`).
+    ExecResult,
     /// `:copyfrom` — many rows inserted with one binary `COPY`; the row count.
     CopyFrom,
     /// `:batchexec` — the statement once per element, pipelined: rows affected per element.
@@ -58,6 +60,7 @@ impl QueryKind {
             QueryKind::Opt => ":opt",
             QueryKind::Many => ":many",
             QueryKind::Exec => ":exec",
+            QueryKind::ExecResult => ":execresult",
             QueryKind::CopyFrom => ":copyfrom",
             QueryKind::BatchExec => ":batchexec",
             QueryKind::BatchMany => ":batchmany",
@@ -70,7 +73,8 @@ impl QueryKind {
         match self {
             QueryKind::One | QueryKind::Opt | QueryKind::Many => true,
             QueryKind::BatchMany | QueryKind::BatchOne => true,
-            QueryKind::Exec | QueryKind::CopyFrom | QueryKind::BatchExec => false,
+            QueryKind::Exec | QueryKind::ExecResult => false,
+            QueryKind::CopyFrom | QueryKind::BatchExec => false,
         }
     }
 
@@ -79,7 +83,8 @@ impl QueryKind {
     /// `<Name>Params` values, not one call's arguments.
     pub fn is_bulk(self) -> bool {
         match self {
-            QueryKind::One | QueryKind::Opt | QueryKind::Many | QueryKind::Exec => false,
+            QueryKind::One | QueryKind::Opt | QueryKind::Many => false,
+            QueryKind::Exec | QueryKind::ExecResult => false,
             QueryKind::CopyFrom
             | QueryKind::BatchExec
             | QueryKind::BatchMany
@@ -324,6 +329,7 @@ const KINDS: &[(&str, QueryKind)] = &[
     ("many", QueryKind::Many),
     ("exec", QueryKind::Exec),
     ("execrows", QueryKind::Exec),
+    ("execresult", QueryKind::ExecResult),
     ("copyfrom", QueryKind::CopyFrom),
     ("batchexec", QueryKind::BatchExec),
     ("batchmany", QueryKind::BatchMany),

@@ -23,6 +23,7 @@ mod describe;
 mod diagnostic;
 mod dynamic;
 mod emit;
+mod exec_result;
 pub mod explain;
 mod features;
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub fn lint_query(
         | QueryKind::Opt
         | QueryKind::Many
         | QueryKind::Exec
+        | QueryKind::ExecResult
         | QueryKind::CopyFrom => ":exec",
     };
     let row_kinds = if exec == ":exec" {
@@ -35,6 +36,9 @@ pub fn lint_query(
     } else {
         "`:batchone` or `:batchmany`"
     };
+    if def.kind == QueryKind::ExecResult {
+        out.extend(crate::exec_result::check(def, statement));
+    }
     if def.kind.returns_rows() && described.columns.is_empty() {
         let what = match class {
             Some(StatementClass::Modify { verb, .. }) => {
@@ -62,7 +66,10 @@ pub fn lint_query(
             .with_help(help),
         );
     }
-    let discards = matches!(def.kind, QueryKind::Exec | QueryKind::BatchExec);
+    let discards = matches!(
+        def.kind,
+        QueryKind::Exec | QueryKind::ExecResult | QueryKind::BatchExec
+    );
     if discards && !described.columns.is_empty() && class == Some(StatementClass::Query) {
         out.push(
             Diagnostic::warning(

@@ -442,6 +442,11 @@ impl AnalysedQuery {
                 .as_ref()
                 .ok()
                 .and_then(|statement| crate::unnest::find_unnest(statement, def.params.len())),
+            command: (def.kind == QueryKind::ExecResult)
+                .then(|| {
+                    crate::exec_result::command_of(self.query.statement.as_ref().ok(), &def.sql)
+                })
+                .flatten(),
         }
     }
 

@@ -70,6 +70,7 @@ mod tests {
             custom_types: false,
             pooler_safe: false,
             dynamic: None,
+            command: None,
         }
     }
 

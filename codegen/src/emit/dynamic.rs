@@ -345,10 +345,7 @@ fn function_tokens(
             };
             (ret, quote!(#call(db, query, args.as_slice()).await))
         }
-        None => (
-            quote!(u64),
-            quote!(quarry::execute(db, query, args.as_slice()).await),
-        ),
+        None => super::exec_call(query, &quote!(query), &quote!(args.as_slice())),
     };
     let allow = (params.len() > 6).then(|| quote!(#[allow(clippy::too_many_arguments)]));
     quote! {

@@ -96,6 +96,7 @@ fn query(name: &str, kind: QueryKind, sql: &str, params: Vec<ParamIr>) -> QueryI
         custom_types: false,
         pooler_safe: false,
         dynamic: None,
+        command: None,
     }
 }
 
