@@ -79,6 +79,38 @@ pub enum Builtin {
     TimeTz,
     /// `interval`
     Interval,
+    /// `tid`
+    Tid,
+    /// `cid`
+    Cid,
+    /// `xid`
+    Xid,
+    /// `xid8`
+    Xid8,
+    /// `pg_lsn`
+    PgLsn,
+    /// `regclass`, `regtype` and the other `reg*` OID aliases
+    RegOid,
+    /// `oidvector`
+    OidVector,
+    /// `int2vector`
+    Int2Vector,
+    /// `pg_snapshot`, `txid_snapshot`
+    PgSnapshot,
+    /// `point`
+    Point,
+    /// `line`
+    Line,
+    /// `lseg`
+    LineSegment,
+    /// `box`
+    Rect,
+    /// `path`
+    Path,
+    /// `polygon`
+    Polygon,
+    /// `circle`
+    Circle,
 }
 
 /// The Rust side of a column or parameter type.
@@ -207,7 +239,10 @@ impl<'c> TypeMapper<'c> {
             Type::TIMESTAMPTZ => Builtin::TimestampTz(time),
             Type::TIMETZ => Builtin::TimeTz,
             Type::INTERVAL => Builtin::Interval,
-            _ => return self.map_kind(ty),
+            _ => match catalog_builtin(ty) {
+                Some(builtin) => builtin,
+                None => return self.map_kind(ty),
+            },
         };
         Some(RustType::Builtin(builtin))
     }
@@ -225,7 +260,8 @@ impl<'c> TypeMapper<'c> {
     fn map_kind(&self, ty: &Type) -> Option<RustType> {
         match ty.kind() {
             Kind::Array(element) => match element.kind() {
-                Kind::Array(_) => None,
+                // `oidvector[]`, `int2vector[]`: arrays of types that are arrays.
+                Kind::Array(_) if catalog_builtin(element).is_none() => None,
                 _ => self.map(element).map(|t| RustType::Array {
                     element: Box::new(t),
                     nullable_elements: false,
@@ -338,6 +374,39 @@ impl<'c> TypeMapper<'c> {
     }
 }
 
+/// The system catalog types (ids, `reg*`, vectors, snapshots, geometry).
+fn catalog_builtin(ty: &Type) -> Option<Builtin> {
+    Some(match *ty {
+        Type::TID => Builtin::Tid,
+        Type::CID => Builtin::Cid,
+        Type::XID => Builtin::Xid,
+        Type::XID8 => Builtin::Xid8,
+        Type::PG_LSN => Builtin::PgLsn,
+        Type::REGCLASS
+        | Type::REGPROC
+        | Type::REGPROCEDURE
+        | Type::REGOPER
+        | Type::REGOPERATOR
+        | Type::REGTYPE
+        | Type::REGCONFIG
+        | Type::REGDICTIONARY
+        | Type::REGNAMESPACE
+        | Type::REGROLE
+        | Type::REGCOLLATION => Builtin::RegOid,
+        Type::OID_VECTOR => Builtin::OidVector,
+        Type::INT2_VECTOR => Builtin::Int2Vector,
+        Type::PG_SNAPSHOT | Type::TXID_SNAPSHOT => Builtin::PgSnapshot,
+        Type::POINT => Builtin::Point,
+        Type::LINE => Builtin::Line,
+        Type::LSEG => Builtin::LineSegment,
+        Type::BOX => Builtin::Rect,
+        Type::PATH => Builtin::Path,
+        Type::POLYGON => Builtin::Polygon,
+        Type::CIRCLE => Builtin::Circle,
+        _ => return None,
+    })
+}
+
 fn time_type(time: TimeCrate, which: &str) -> TokenStream {
     match (time, which) {
         (TimeCrate::Chrono, "date") => quote!(quarry::chrono::NaiveDate),
@@ -386,6 +455,22 @@ impl Builtin {
             Builtin::TimestampTz(time) => time_type(time, "timestamptz"),
             Builtin::TimeTz => quote!(quarry::TimeTz),
             Builtin::Interval => quote!(quarry::Interval),
+            Builtin::Tid => quote!(quarry::Tid),
+            Builtin::Cid => quote!(quarry::Cid),
+            Builtin::Xid => quote!(quarry::Xid),
+            Builtin::Xid8 => quote!(quarry::Xid8),
+            Builtin::PgLsn => quote!(quarry::PgLsn),
+            Builtin::RegOid => quote!(quarry::RegOid),
+            Builtin::OidVector => quote!(quarry::OidVector),
+            Builtin::Int2Vector => quote!(quarry::Int2Vector),
+            Builtin::PgSnapshot => quote!(quarry::PgSnapshot),
+            Builtin::Point => quote!(quarry::geo::Point),
+            Builtin::Line => quote!(quarry::geo::Line),
+            Builtin::LineSegment => quote!(quarry::geo::LineSegment),
+            Builtin::Rect => quote!(quarry::geo::Rect),
+            Builtin::Path => quote!(quarry::geo::Path),
+            Builtin::Polygon => quote!(quarry::geo::Polygon),
+            Builtin::Circle => quote!(quarry::geo::Circle),
         }
     }
 
@@ -400,6 +485,11 @@ impl Builtin {
                 | Builtin::Bit
                 | Builtin::TsVector
                 | Builtin::TsQuery
+                | Builtin::OidVector
+                | Builtin::Int2Vector
+                | Builtin::PgSnapshot
+                | Builtin::Path
+                | Builtin::Polygon
         )
     }
 
@@ -589,7 +679,15 @@ impl RustType {
                 | Builtin::TsVector
                 | Builtin::Interval
                 | Builtin::TimeTz
-                | Builtin::Money,
+                | Builtin::Money
+                | Builtin::PgLsn
+                | Builtin::Point
+                | Builtin::Line
+                | Builtin::LineSegment
+                | Builtin::Rect
+                | Builtin::Path
+                | Builtin::Polygon
+                | Builtin::Circle,
             ) => false,
             RustType::Builtin(_) | RustType::Enum(_) => true,
             RustType::Array { element, .. } => element.is_hashable(),
@@ -635,5 +733,51 @@ mod tests {
             ))
         );
         assert_eq!(spell(&Type::VOID), None);
+    }
+
+    #[test]
+    fn maps_catalog_types_and_their_arrays() {
+        let same = |owned: &str| Some((owned.to_string(), owned.to_string()));
+        assert_eq!(spell(&Type::TID), same("quarry :: Tid"));
+        assert_eq!(spell(&Type::XID8), same("quarry :: Xid8"));
+        assert_eq!(spell(&Type::PG_LSN), same("quarry :: PgLsn"));
+        for reg in [
+            Type::REGCLASS,
+            Type::REGPROC,
+            Type::REGCOLLATION,
+            Type::REGROLE,
+        ] {
+            assert_eq!(spell(&reg), same("quarry :: RegOid"));
+        }
+        assert_eq!(spell(&Type::BOX), same("quarry :: geo :: Rect"));
+        assert_eq!(
+            spell(&Type::POLYGON),
+            Some((
+                "quarry :: geo :: Polygon".into(),
+                "& quarry :: geo :: Polygon".into()
+            ))
+        );
+        // The vectors are arrays to postgres-types, but types of their own here,
+        // and so are their arrays' elements.
+        assert_eq!(
+            spell(&Type::OID_VECTOR),
+            Some(("quarry :: OidVector".into(), "& quarry :: OidVector".into()))
+        );
+        assert_eq!(
+            spell(&Type::INT2_VECTOR_ARRAY),
+            Some((
+                "Vec < quarry :: Int2Vector >".into(),
+                "& [quarry :: Int2Vector]".into()
+            ))
+        );
+        assert_eq!(
+            spell(&Type::TXID_SNAPSHOT),
+            Some((
+                "quarry :: PgSnapshot".into(),
+                "& quarry :: PgSnapshot".into()
+            ))
+        );
+        assert_eq!(spell(&Type::ACLITEM), None);
+        assert_eq!(spell(&Type::ACLITEM_ARRAY), None);
     }
 }
