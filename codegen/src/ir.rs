@@ -418,11 +418,13 @@ pub struct CheckedQuery<'a> {
 }
 
 /// Builds the IR. `modules` lists `(module name, display path)` in order.
+/// Warnings (columns named as sqlc names them) go to `warnings`.
 pub fn build_project(
     modules: &[(String, String)],
     queries: &[CheckedQuery<'_>],
     catalog: &Catalog,
     mapper: &TypeMapper<'_>,
+    warnings: &mut Vec<Diagnostic>,
 ) -> Result<Project, Vec<Diagnostic>> {
     let suffix = mapper.config().row_suffix();
     let mut builder = ProjectBuilder::new(modules);
@@ -525,8 +527,12 @@ pub fn build_project(
     builder.check_params_names();
     builder.check_stream_names();
     builder.drop_taken_unnest_names();
-    if !builder.errors.is_empty() {
-        return Err(builder.errors);
+    let (errors, found): (Vec<Diagnostic>, Vec<Diagnostic>) = std::mem::take(&mut builder.errors)
+        .into_iter()
+        .partition(Diagnostic::is_error);
+    warnings.extend(found);
+    if !errors.is_empty() {
+        return Err(errors);
     }
     Ok(Project {
         modules: builder.modules,
@@ -1294,6 +1300,15 @@ fn build_fields(
         .as_ref()
         .filter(|loader| loader.hidden)
         .map(|loader| loader.key_index);
+    // Unnamed and duplicate columns are named as sqlc names them, with a
+    // warning (pushed with the errors, told apart by `build_project`).
+    let names = crate::column_names::field_names(
+        def,
+        &query.described.columns,
+        hidden,
+        &mapper.config().renames,
+        errors,
+    );
     for (index, (column, &nullable)) in query
         .described
         .columns
@@ -1301,46 +1316,9 @@ fn build_fields(
         .zip(&query.nullable)
         .enumerate()
     {
-        if Some(index) == hidden {
+        let Some(Some(name)) = names.get(index).cloned() else {
             continue;
-        }
-        if column.name == "?column?" {
-            errors.push(
-                Diagnostic::error_at(
-                    format!("query `{}` returns a column without a name", def.name),
-                    &def.file,
-                    def.sql_span.start..def.sql_span.start,
-                )
-                .with_help("give every computed column an alias: `count(*) AS total`"),
-            );
-            ok = false;
-            continue;
-        }
-        let name = ident::snake(&column.name);
-        if let Some(first) = fields.iter().find(|f| f.name == name) {
-            // The same SQL name twice, or two names (`a` and `"A"`) that
-            // become one Rust field: say which.
-            let message = if first.column == column.name {
-                format!(
-                    "query `{}` returns two columns named `{}`",
-                    def.name, column.name
-                )
-            } else {
-                format!(
-                    "query `{}` returns columns `{}` and `{}`, which both become the field `{}`",
-                    def.name,
-                    first.column,
-                    column.name,
-                    ident::ident(&name)
-                )
-            };
-            errors.push(
-                Diagnostic::error_at(message, &def.file, def.sql_span.start..def.sql_span.start)
-                    .with_help("alias one of them: `a.id AS author_id`"),
-            );
-            ok = false;
-            continue;
-        }
+        };
         let configured = column_override(query, column, catalog, mapper);
         let mapped = match configured.and_then(RustType::from_override) {
             Some(custom) => Some(custom),

@@ -18,6 +18,7 @@
 
 mod builder;
 mod bulk;
+mod column_names;
 pub mod config;
 mod describe;
 mod diagnostic;
@@ -234,7 +235,9 @@ pub async fn generate_sources(sources: &Sources, server: &pg::Server) -> Result<
         Ok(_) => return Err(fail(diagnostics)),
         Err(errors) => return Err(fail([diagnostics, errors].concat())),
     };
-    let project = match ir::build_project(&inputs.modules(), &resolved, &catalog, &mapper) {
+    let modules = inputs.modules();
+    let built = ir::build_project(&modules, &resolved, &catalog, &mapper, &mut diagnostics);
+    let project = match built {
         Ok(project) => project,
         Err(errors) => return Err(fail([diagnostics, errors].concat())),
     };

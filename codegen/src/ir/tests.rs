@@ -75,7 +75,7 @@ fn build(text: &str, facts: Vec<Facts>) -> Result<Project, Vec<Diagnostic>> {
     let config = TypeConfig::default();
     let mapper = TypeMapper::new(&config);
     let modules = [("blog".to_string(), "queries/blog.sql".to_string())];
-    build_project(&modules, &queries, &Catalog::default(), &mapper)
+    build_project(&modules, &queries, &Catalog::default(), &mapper, &mut Vec::new())
 }
 
 fn messages(result: Result<Project, Vec<Diagnostic>>) -> Vec<String> {
@@ -226,28 +226,33 @@ SELECT 1;
 }
 
 #[test]
-fn unnamed_and_duplicate_columns_are_errors() {
+fn unnamed_and_duplicate_columns_are_named_as_sqlc_names_them() {
     let text = "\
 -- name: Count :one
-SELECT count(*), 1 AS a, 2 AS a;
+SELECT 1 + 1, 1 AS a, 2 AS a, 3 AS \"A\";
 ";
-    let errors = messages(build(
+    let project = build(
         text,
         vec![facts(
             Vec::new(),
             vec![
-                ("?column?", Type::INT8, false),
+                ("?column?", Type::INT4, false),
                 ("a", Type::INT4, false),
                 ("a", Type::INT4, false),
+                ("A", Type::INT4, false),
             ],
         )],
-    ));
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let row = project.modules[0].rows[0].clone();
+    let names: Vec<(&str, &str)> = row
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), f.column.as_str()))
+        .collect();
     assert_eq!(
-        errors,
-        [
-            "query `Count` returns a column without a name",
-            "query `Count` returns two columns named `a`"
-        ]
+        names,
+        [("column_1", "?column?"), ("a", "a"), ("a_2", "a"), ("a_3", "A")]
     );
 }
 
