@@ -88,6 +88,7 @@ pub fn write(dir: &Path, count: usize) -> Result<codegen::Config, BoxError> {
     }
     Ok(codegen::Config {
         queries,
+        more_queries: Vec::new(),
         schema: vec![schema],
         out: dir.join("out"),
         types: codegen::config::TypeConfig::default(),

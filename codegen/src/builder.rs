@@ -221,6 +221,7 @@ impl Builder {
                 .clone()
                 .or(file_queries)
                 .unwrap_or(defaults.queries),
+            more_queries: Vec::new(),
             schema: if self.schema.is_empty() {
                 file_schema.unwrap_or(defaults.schema)
             } else {

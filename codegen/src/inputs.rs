@@ -292,21 +292,18 @@ pub(crate) fn sql_files(path: &Path) -> Result<Vec<PathBuf>, Error> {
 pub fn read_sources(config: &Config) -> Result<Sources, Error> {
     let mut sources = Sources::new(config.types.clone());
     let mut diagnostics = Vec::new();
-    let query_root = if config.queries.is_dir() {
-        config.queries.clone()
-    } else {
-        config
-            .queries
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
-    };
+    let query_paths: Vec<&PathBuf> = std::iter::once(&config.queries)
+        .chain(&config.more_queries)
+        .collect();
+    let query_roots: Vec<PathBuf> = query_paths.iter().map(|path| query_root(path)).collect();
     // Paths written into generated files are relative to the project (the
-    // parent of the query directory), not to wherever the generator ran, so
-    // a build script and the CLI write the same bytes.
-    let project_root = query_root
-        .parent()
-        .map(Path::to_path_buf)
+    // parent of the query directory; with several query paths, the nearest
+    // directory holding all their parents), not to wherever the generator
+    // ran, so a build script and the CLI write the same bytes.
+    let project_root = query_roots
+        .iter()
+        .map(|root| root.parent().map(Path::to_path_buf).unwrap_or_default())
+        .reduce(|a, b| common_ancestor(&a, &b))
         .unwrap_or_default();
     let mut read = |path: &Path, root: &Path, files: &mut Vec<Text>| -> Result<(), Error> {
         let name = slashed(path.strip_prefix(&project_root).unwrap_or(path));
@@ -321,8 +318,14 @@ pub fn read_sources(config: &Config) -> Result<Sources, Error> {
         }
         Ok(())
     };
-    for path in discover_query_files(&config.queries)? {
-        read(&path, &query_root, &mut sources.query_files)?;
+    let mut seen = std::collections::BTreeSet::new();
+    for (queries, root) in query_paths.iter().zip(&query_roots) {
+        for path in discover_query_files(queries)? {
+            // A file listed twice (alone and in its directory) is read once.
+            if seen.insert(path.clone()) {
+                read(&path, root, &mut sources.query_files)?;
+            }
+        }
     }
     for root in &config.schema {
         for path in schema_files(root)? {
@@ -339,6 +342,25 @@ pub fn read_sources(config: &Config) -> Result<Sources, Error> {
         )));
     }
     Ok(sources)
+}
+
+/// The directory a query path's files are named relative to: the path
+/// itself if it is a directory, else its parent.
+fn query_root(queries: &Path) -> PathBuf {
+    if queries.is_dir() {
+        queries.to_path_buf()
+    } else {
+        queries.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+}
+
+/// The longest leading run of components `a` and `b` share.
+fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect()
 }
 
 /// Reads a text file; invalid UTF-8 becomes a diagnostic at the first bad byte.
@@ -468,6 +490,7 @@ mod tests {
         std::fs::write(dir.path().join("schema.sql"), schema)?;
         let config = Config {
             queries: dir.path().join("queries"),
+            more_queries: Vec::new(),
             schema: vec![dir.path().join("schema.sql")],
             out: dir.path().join("out"),
             types: TypeConfig::default(),
@@ -482,6 +505,35 @@ mod tests {
         let inputs = built.load()?;
         assert_eq!(inputs.query_files[0].module, "one");
         assert!(inputs.query_files[0].file.text.starts_with("-- name:"));
+        Ok(())
+    }
+
+    #[test]
+    fn more_query_paths_are_read_after_the_first_once_each(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        for sub in ["app/queries", "app/more"] {
+            std::fs::create_dir_all(dir.path().join(sub))?;
+        }
+        let query = |name: &str| format!("-- name: {name} :one\nSELECT 1 AS one;\n");
+        std::fs::write(dir.path().join("app/queries/a.sql"), query("A"))?;
+        std::fs::write(dir.path().join("app/more/b.sql"), query("B"))?;
+        std::fs::write(dir.path().join("app/more/c.sql"), query("C"))?;
+        let config = Config {
+            queries: dir.path().join("app/queries"),
+            more_queries: vec![
+                dir.path().join("app/more/c.sql"),
+                dir.path().join("app/more"),
+            ],
+            schema: Vec::new(),
+            out: dir.path().join("out"),
+            types: TypeConfig::default(),
+        };
+        let read = read_sources(&config)?;
+        let names: Vec<&str> = read.query_files.iter().map(|f| f.name.as_str()).collect();
+        // Named relative to `app/`, the directory holding both query roots;
+        // `c.sql` listed alone and in its directory is read once.
+        assert_eq!(names, ["queries/a.sql", "more/c.sql", "more/b.sql"]);
         Ok(())
     }
 

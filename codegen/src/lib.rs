@@ -49,6 +49,7 @@ mod query;
 mod readonly;
 mod schema;
 mod typemap;
+pub mod sqlc_config;
 mod unnest;
 pub mod write;
 
@@ -115,6 +116,9 @@ pub struct Config {
     /// A directory of `.sql` query files (its top level), or a single file.
     pub queries: PathBuf,
     /// Schema files or directories, applied in order.
+    /// Further query files or directories, read after [`Config::queries`]
+    /// (an sqlc config's list of `queries` paths).
+    pub more_queries: Vec<PathBuf>,
     pub schema: Vec<PathBuf>,
     /// Output directory of the generated modules.
     pub out: PathBuf,
@@ -131,6 +135,7 @@ impl Config {
         Self {
             queries: root.join(config::DEFAULT_QUERIES),
             schema: vec![config::default_schema(root)],
+            more_queries: Vec::new(),
             out: root.join(config::DEFAULT_OUT),
             types: config::TypeConfig::default(),
         }

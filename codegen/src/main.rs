@@ -103,6 +103,7 @@ impl Options {
                 .clone()
                 .or(file_queries)
                 .unwrap_or(defaults.queries),
+            more_queries: Vec::new(),
             schema: if self.schema.is_empty() {
                 file_schema.unwrap_or(defaults.schema)
             } else {

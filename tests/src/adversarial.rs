@@ -166,6 +166,7 @@ impl QuerySet {
         let out = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let config = codegen::Config {
             queries: self.queries.clone(),
+            more_queries: Vec::new(),
             schema: self.schema.clone(),
             out: out.path().to_path_buf(),
             types: codegen::config::TypeConfig::default(),

@@ -208,6 +208,7 @@ pub async fn generate_from_disk(
     let config = codegen::Config {
         queries: file.queries.unwrap_or_else(|| panic!("queries")),
         schema: file.schema.unwrap_or_else(|| panic!("schema")),
+        more_queries: Vec::new(),
         out: file.out.unwrap_or_else(|| panic!("out")),
         types: file.types,
     };

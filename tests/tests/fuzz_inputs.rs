@@ -174,6 +174,7 @@ fn check(queries_dir: &Path, out_dir: &Path) -> usize {
     let mut sink = 0;
     let config = codegen::Config {
         queries: queries_dir.to_path_buf(),
+        more_queries: Vec::new(),
         schema: Vec::new(),
         out: out_dir.to_path_buf(),
         types: codegen::config::TypeConfig::default(),

@@ -375,6 +375,7 @@ async fn generate_with_migrations(
     write(dir.path().join("queries/q.sql"), queries);
     let config = codegen::Config {
         queries: dir.path().join("queries"),
+        more_queries: Vec::new(),
         schema: vec![dir.path().join("migrations")],
         out: dir.path().join("out"),
         types: codegen::config::TypeConfig::default(),

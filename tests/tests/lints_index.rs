@@ -169,6 +169,7 @@ async fn example_app_has_no_index_warnings() {
     let file = codegen::config::read_config_file(&path).unwrap_or_else(|e| panic!("{e}"));
     let config = codegen::Config {
         queries: file.queries.unwrap_or_else(|| panic!("queries")),
+        more_queries: Vec::new(),
         schema: file.schema.unwrap_or_else(|| panic!("schema")),
         out: file.out.unwrap_or_else(|| panic!("out")),
         types: file.types,

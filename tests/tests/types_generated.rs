@@ -28,6 +28,7 @@ fn config(path: &Path) -> codegen::Config {
     codegen::Config {
         queries: required("queries", file.queries),
         schema: file
+        more_queries: Vec::new(),
             .schema
             .unwrap_or_else(|| panic!("{} sets no `schema`", path.display())),
         out: required("out", file.out),
