@@ -28,6 +28,7 @@ use self::dynamic::{syntax, BlockDef, DynamicDef, SortDef};
 use crate::diagnostic::{Diagnostic, SourceFile};
 
 pub mod dynamic;
+pub mod embed;
 
 /// The result kind of a query, from its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -284,6 +285,8 @@ pub struct QueryDef {
     /// `/*? … */` blocks and the `/*sort: … */` whitelist, when the query
     /// has any; [`sql`](Self::sql) is then the full variant.
     pub dynamic: Option<DynamicDef>,
+    /// Every `sqlc.embed(t)`, rewritten to `t.*` ([`embed`]).
+    pub embeds: Vec<embed::EmbedDef>,
 }
 
 impl QueryDef {
@@ -516,6 +519,7 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
         offsets: scan.offsets,
         param_sites: scan.sites,
         dynamic: scan.dynamic,
+        embeds: scan.embeds,
     })
 }
 
@@ -802,6 +806,7 @@ struct Scan {
     alias_overrides: Vec<ColumnOverride>,
     sites: Vec<(usize, Range<usize>)>,
     dynamic: Option<DynamicDef>,
+    embeds: Vec<embed::EmbedDef>,
 }
 
 fn skip_block_comment(bytes: &[u8], start: usize) -> Option<usize> {
@@ -860,6 +865,8 @@ struct Scanner<'f> {
     blocks: Vec<BlockDef>,
     /// The `/*sort: … */` list, once met.
     sort: Option<SortDef>,
+    /// `sqlc.embed(t)` met so far.
+    embeds: Vec<embed::EmbedDef>,
 }
 
 impl<'f> Scanner<'f> {
@@ -879,6 +886,7 @@ impl<'f> Scanner<'f> {
             open_block: None,
             blocks: Vec::new(),
             sort: None,
+            embeds: Vec::new(),
             range,
         }
     }
@@ -929,6 +937,7 @@ impl<'f> Scanner<'f> {
                 let end = name_end(bytes, i + 1, limit);
                 self.named_param(i, end, &text[i + 1..end], false)
             }
+            b's' | b'S' if !word_before && embed::starts_embed(text, i, limit) => self.embed(i),
             b's' | b'S'
                 if !word_before
                     && text[i..limit].len() >= 9
@@ -1206,6 +1215,7 @@ impl<'f> Scanner<'f> {
             alias_overrides: self.alias_overrides,
             sites: self.sites,
             dynamic,
+            embeds: self.embeds,
         })
     }
 

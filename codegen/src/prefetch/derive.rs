@@ -469,6 +469,7 @@ fn loader_query(
         // The one `$1` (quoted names elsewhere may contain anything).
         param_sites: vec![(0, shape.param_at..shape.param_at + 2)],
         dynamic: None,
+        embeds: Vec::new(),
     }
 }
 
