@@ -207,7 +207,7 @@ pub use crate::query::{ParamType, Query};
 pub use crate::range::{Multirange, Range, RangeBound};
 pub use crate::record::{record, scope, QueryLog, QueryRecord};
 pub use crate::route::{read_your_writes, PoolSession, ReplicaStrategy};
-pub use crate::row::{decode, DecodeError, FromRow};
+pub use crate::row::{decode, is_null, DecodeError, FromRow};
 pub use crate::snapshot::Snapshot;
 pub use crate::stream::{fetch_stream, RowStream};
 #[cfg(feature = "text-search")]

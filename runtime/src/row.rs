@@ -36,6 +36,32 @@ pub fn decode<'a, T: FromSql<'a>>(
     }
 }
 
+/// Whether column `index` (named `column` for messages) of `row` is NULL,
+/// whatever its type.
+///
+/// Generated code reads an embedded table (`sqlc.embed(t)`) on the nullable
+/// side of an outer join as `None` when one of its `NOT NULL` columns is.
+#[inline]
+pub fn is_null(row: &Row, index: usize, column: &'static str) -> Result<bool, DecodeError> {
+    decode::<Option<AnyValue>>(row, index, column).map(|value| value.is_none())
+}
+
+/// A value of any type, read without looking at its bytes.
+struct AnyValue;
+
+impl<'a> FromSql<'a> for AnyValue {
+    fn from_sql(
+        _: &postgres_types::Type,
+        _: &'a [u8],
+    ) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(AnyValue)
+    }
+
+    fn accepts(_: &postgres_types::Type) -> bool {
+        true
+    }
+}
+
 /// Error decoding one column of a row (the query name is added by the
 /// runtime, see [`Error::Decode`]).
 #[derive(Debug)]
