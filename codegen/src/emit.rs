@@ -473,9 +473,14 @@ fn module_tokens(module: &ModuleIr, derives: &Derives, runtime_alias: &TokenStre
         let unnest = unnest::unnest_tokens(module, query, &types_module);
         quote!(#(#rows)* #function #with_params #unnest)
     });
+    let embedded = module
+        .embedded
+        .iter()
+        .map(|embedded| embed::struct_tokens(embedded, &types_module, derives));
     quote! {
         #![doc = #module_doc]
         #runtime_alias
+        #(#embedded)*
         #(#items)*
     }
 }
@@ -505,11 +510,13 @@ fn row_tokens(
         .map(|f| format!("[`{}`]", local_path(f)))
         .collect();
     let doc = doc_lines([format!("A row returned by {}.", users.join(", "))]);
-    let fields = column_fields(row, types_module);
-    let decodes = row
+    let mut fields = column_fields(row, types_module);
+    let mut decodes: Vec<TokenStream> = row
         .fields
         .iter()
-        .map(|field| decode_tokens(field, types_module));
+        .map(|field| decode_tokens(field, types_module))
+        .collect();
+    embed::embed_fields(row, &mut fields, &mut decodes);
     if row.relations.is_empty() {
         return quote! {
             #doc
@@ -654,9 +661,18 @@ fn column_fields(row: &RowIr, types_module: &TokenStream) -> Vec<TokenStream> {
 
 /// `field: <decoded column>,` in a `FromRow`.
 fn decode_tokens(field: &FieldIr, types_module: &TokenStream) -> TokenStream {
+    let index = Literal::usize_unsuffixed(field.index);
+    decode_at_tokens(field, &quote!(#index), types_module)
+}
+
+/// `field: <decoded column>,` for the column at `index` (an expression).
+fn decode_at_tokens(
+    field: &FieldIr,
+    index: &TokenStream,
+    types_module: &TokenStream,
+) -> TokenStream {
     let name = ident::ident(&field.name);
     let column = &field.column;
-    let index = Literal::usize_unsuffixed(field.index);
     let ty = field.ty.owned(types_module);
     match (
         field.ty.is_json_wrapper(),
@@ -1770,6 +1786,7 @@ fn enum_tokens(
 mod attribution;
 mod bulk;
 mod dynamic;
+mod embed;
 mod unnest;
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub struct ModuleIr {
     pub source: String,
     /// Row structs defined in this module.
     pub rows: Vec<RowIr>,
+    /// Structs of embedded tables (`sqlc.embed`), each once.
+    pub embedded: Vec<embed::EmbedStructIr>,
     /// Query functions in file order.
     pub queries: Vec<QueryIr>,
 }
@@ -54,6 +56,8 @@ pub struct RowIr {
     pub name: String,
     /// Fields in column order.
     pub fields: Vec<FieldIr>,
+    /// Fields holding an embedded table (`sqlc.embed`), among the columns'.
+    pub embeds: Vec<embed::EmbedIr>,
     /// Relation fields (after the columns), loaded by prefetching.
     pub relations: Vec<RelationIr>,
     /// Functions returning it (for its rustdoc).
@@ -391,7 +395,7 @@ pub fn with_params_fn(fn_name: &str) -> String {
 }
 
 /// One query with everything later stages found out about it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CheckedQuery<'a> {
     /// Module (file) name it belongs to.
     pub module: &'a str,
@@ -413,6 +417,8 @@ pub struct CheckedQuery<'a> {
     pub copy: Option<&'a CopyTarget>,
     /// The `unnest(…)` its parameters all feed ([`crate::unnest`]).
     pub unnest: Option<UnnestCall>,
+    /// The result columns of each `sqlc.embed(t)` ([`crate::embed`]).
+    pub embeds: Vec<crate::embed::EmbedRun>,
     /// An `:execresult` query's command ([`crate::exec_result`]).
     pub command: Option<crate::exec_result::Command>,
 }
@@ -441,7 +447,9 @@ pub fn build_project(
         builder.check_fn_name(query, &fn_name);
         let params = build_params(query, mapper, &mut builder.errors);
         let fields = if def.kind.returns_rows() {
-            build_fields(query, catalog, mapper, &mut builder.errors)
+            embed::plain_fields(query, |q| {
+                build_fields(q, catalog, mapper, &mut builder.errors)
+            })
         } else {
             Some(Vec::new())
         };
@@ -457,6 +465,7 @@ pub fn build_project(
             let Some(row) = builder.place_row(query, &fn_name, (fields, relations), suffix) else {
                 continue;
             };
+            embed::attach(&mut builder, query, &row, catalog, mapper);
             Some(row)
         } else {
             None
@@ -568,6 +577,7 @@ impl<'q> ProjectBuilder<'q> {
                     name: name.clone(),
                     source: source.clone(),
                     rows: Vec::new(),
+                    embedded: Vec::new(),
                     queries: Vec::new(),
                 })
                 .collect(),
@@ -627,6 +637,7 @@ impl<'q> ProjectBuilder<'q> {
                 module.rows.push(RowIr {
                     name: row_name.clone(),
                     fields,
+                    embeds: Vec::new(),
                     relations,
                     used_by: vec![user],
                 });
@@ -1375,6 +1386,7 @@ fn build_fields(
 }
 
 pub mod dynamic;
+pub mod embed;
 
 #[cfg(test)]
 mod tests;

@@ -23,6 +23,7 @@ pub mod config;
 mod describe;
 mod diagnostic;
 mod dynamic;
+mod embed;
 mod emit;
 mod exec_result;
 pub mod explain;

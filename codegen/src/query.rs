@@ -85,6 +85,8 @@ pub(crate) struct AnalysedQuery {
     pub nullable: Vec<bool>,
     /// The statement provably writes nothing ([`crate::readonly`]).
     pub read_only: bool,
+    /// The result columns of each `sqlc.embed(t)` ([`crate::embed`]).
+    pub embeds: Vec<crate::embed::EmbedRun>,
 }
 
 /// Lexes every query file: queries with their modules, in file order. A
@@ -122,6 +124,7 @@ pub(crate) fn parse_all(queries: Vec<Lexed>, diagnostics: &mut Vec<Diagnostic>) 
             let (directives, mut errors) = prefetch::parse_directives(&def);
             diagnostics.append(&mut errors);
             let mut query = Query::new(module, def, directives, false);
+            diagnostics.extend(crate::embed::check(&query.def, query.statement.as_ref()));
             match bulk::check_bulk(&query.def, query.statement.as_ref()) {
                 Ok(copy) => query.copy = copy,
                 Err(mut errors) => diagnostics.append(&mut errors),
@@ -392,12 +395,23 @@ impl DescribedQuery {
             &mut nullable,
             writes_nothing,
         );
+        let embeds = crate::embed::locate(
+            &query.def,
+            query.statement.as_ref().ok(),
+            &described,
+            catalog,
+        )
+        .unwrap_or_else(|error| {
+            diagnostics.push(error);
+            Vec::new()
+        });
         AnalysedQuery {
             query,
             described,
             inferred,
             nullable,
             read_only,
+            embeds,
         }
     }
 }
@@ -442,6 +456,7 @@ impl AnalysedQuery {
                 .as_ref()
                 .ok()
                 .and_then(|statement| crate::unnest::find_unnest(statement, def.params.len())),
+            embeds: self.embeds.clone(),
             command: (def.kind == QueryKind::ExecResult)
                 .then(|| {
                     crate::exec_result::command_of(self.query.statement.as_ref().ok(), &def.sql)

@@ -104,6 +104,7 @@ fn row(name: &str, fields: Vec<FieldIr>, used_by: &str) -> RowIr {
     RowIr {
         name: name.to_string(),
         fields,
+        embeds: Vec::new(),
         relations: Vec::new(),
         used_by: vec![format!("blog::{used_by}")],
     }
@@ -115,6 +116,7 @@ fn project(rows: Vec<RowIr>, queries: Vec<QueryIr>) -> Project {
             name: "blog".to_string(),
             source: "queries/blog.sql".to_string(),
             rows,
+            embedded: Vec::new(),
             queries,
         }],
         user_types: BTreeMap::new(),

@@ -69,6 +69,7 @@ fn build(text: &str, facts: Vec<Facts>) -> Result<Project, Vec<Diagnostic>> {
             unnest: crate::parse::parse_statement(&def.sql)
                 .ok()
                 .and_then(|statement| crate::unnest::find_unnest(&statement, def.params.len())),
+            embeds: Vec::new(),
             command: None,
         })
         .collect();

@@ -231,7 +231,8 @@ pub(super) fn select_star(context: &LintContext) -> Vec<Finding> {
             if matches!(
                 item,
                 SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
-            ) {
+            ) && !crate::embed::is_embed(context.def, item)
+            {
                 out.push(Finding {
                     span: context.span_of(item),
                     message: "`*` in the select list".to_string(),
