@@ -1360,7 +1360,10 @@ fn build_fields(
             name,
             column: column.name.clone(),
             pg_type: match column.ty.kind() {
-                postgres_types::Kind::Array(element) => format!("{}[]", element.name()),
+                // Not `oidvector`/`int2vector`, arrays to postgres-types.
+                postgres_types::Kind::Array(element) if column.ty.name().starts_with('_') => {
+                    format!("{}[]", element.name())
+                }
                 _ => column.ty.name().to_string(),
             },
             ty,

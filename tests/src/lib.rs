@@ -29,6 +29,7 @@ pub use support::{
 #[rustfmt::skip]
 #[deny(warnings)]
 pub mod generated {
+    pub mod catalog;
     pub mod chrono;
     pub mod derives;
     pub mod jiff;

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use codegen::write::Staleness;
 
 /// Every configuration, relative to the workspace root.
-const CONFIGS: [&str; 5] = [
+const CONFIGS: [&str; 6] = [
+    "tests/types/catalog.toml",
     "tests/types/chrono.toml",
     "tests/types/time.toml",
     "tests/types/jiff.toml",
