@@ -126,11 +126,11 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
 /// directory relative paths are resolved against. No IO.
 pub fn parse(file: &Arc<SourceFile>, base: &Path, json: bool) -> Result<Loaded, Error> {
     let fail = |diagnostic: Diagnostic| Error::Diagnostics(Diagnostics(vec![diagnostic]));
-    let head: Head = deserialize(file, json).map_err(fail)?;
+    let head: Head = deserialize(file, json)?;
     let mut report = Report::new(file);
     let (entries, global) = match head.version.as_ref().map(Version::text).as_deref() {
-        Some("1") => read_v1(deserialize(file, json).map_err(fail)?, &mut report),
-        Some("2") => read_v2(deserialize(file, json).map_err(fail)?, &mut report),
+        Some("1") => read_v1(deserialize(file, json)?, &mut report),
+        Some("2") => read_v2(deserialize(file, json)?, &mut report),
         Some(other) => {
             let span = find_key(&file.text, "version", None, 0);
             return Err(fail(
@@ -263,11 +263,37 @@ struct CodegenSpec {
     other: Other,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// `schema`/`queries`: one path or a list.
+#[derive(Debug, Clone)]
 enum Paths {
     One(String),
     Many(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for Paths {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Paths;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a path or a list of paths")
+            }
+            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<Paths, E> {
+                Ok(Paths::One(path.to_string()))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Paths, A::Error> {
+                let mut paths = Vec::new();
+                while let Some(path) = seq.next_element::<String>()? {
+                    paths.push(path);
+                }
+                Ok(Paths::Many(paths))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }
 
 impl Paths {
@@ -315,7 +341,7 @@ struct GoTypeSpec {
 }
 
 /// Deserializes the whole file; a syntax or type error at its position.
-fn deserialize<T: DeserializeOwned>(file: &Arc<SourceFile>, json: bool) -> Result<T, Diagnostic> {
+fn deserialize<T: DeserializeOwned>(file: &Arc<SourceFile>, json: bool) -> Result<T, Error> {
     let (message, at) = if json {
         match serde_json::from_str(&file.text) {
             Ok(value) => return Ok(value),
@@ -338,10 +364,9 @@ fn deserialize<T: DeserializeOwned>(file: &Arc<SourceFile>, json: bool) -> Resul
         Some(cut) => &message[..cut],
         None => message.as_str(),
     };
-    Err(
-        Diagnostic::error_at(format!("invalid sqlc config: {message}"), file, at..at)
-            .with_help("see docs/sqlc.md for the keys Quarry reads"),
-    )
+    let diagnostic = Diagnostic::error_at(format!("invalid sqlc config: {message}"), file, at..at)
+        .with_help("see docs/sqlc.md for the keys Quarry reads");
+    Err(Error::Diagnostics(Diagnostics(vec![diagnostic])))
 }
 
 /// One `packages`/`sql` entry, in the terms both versions share.
