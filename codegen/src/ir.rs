@@ -1056,10 +1056,18 @@ fn unsupported_type(
         span,
     )
     .with_label(format!("`{}` has no Rust mapping", ty.name()))
-    .with_help(format!(
-        "map it in quarry.toml: `[types]` `{} = \"path::to::RustType\"` (a type implementing ToSql and FromSql), or cast it in the SQL (e.g. `::text`)",
-        ty.name()
-    ))
+    .with_help(if crate::typemap::has_no_binary_format(ty) {
+        format!(
+            "cast it in the SQL (e.g. `::text`): `{}` has no binary format, so no Rust type mapped with `[types]` `{} = \"path::to::RustType\"` could read it",
+            ty.name(),
+            ty.name()
+        )
+    } else {
+        format!(
+            "map it in quarry.toml: `[types]` `{} = \"path::to::RustType\"` (a type implementing ToSql and FromSql), or cast it in the SQL (e.g. `::text`)",
+            ty.name()
+        )
+    })
 }
 
 /// Names a parameter cannot have: the executor argument, and the local

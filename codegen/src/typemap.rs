@@ -374,6 +374,17 @@ impl<'c> TypeMapper<'c> {
     }
 }
 
+/// Whether `ty` (or its element, for an array) is one of the built-in types
+/// without binary input/output functions (`aclitem`, `gtsvector`): no
+/// mapping can read them; only a cast in the SQL can.
+pub fn has_no_binary_format(ty: &Type) -> bool {
+    let element = match ty.kind() {
+        Kind::Array(element) => element,
+        _ => ty,
+    };
+    matches!(*element, Type::ACLITEM | Type::GTS_VECTOR)
+}
+
 /// The system catalog types (ids, `reg*`, vectors, snapshots, geometry).
 fn catalog_builtin(ty: &Type) -> Option<Builtin> {
     Some(match *ty {

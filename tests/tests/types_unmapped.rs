@@ -117,8 +117,12 @@ async fn unmapped_types_are_diagnostics_naming_the_type_and_the_config_key() {
 
 #[tokio::test]
 async fn built_in_types_without_a_mapping_are_diagnostics_too() {
+    // `pg_node_tree` (a catalog column) has a binary output but no mapping;
+    // `aclitem` has no binary format at all, so the help says to cast it.
     let (result, _dir) = generate(
-        "-- name: Where :one\nSELECT point(1, 2) AS here, 'a=>1'::hstore AS kv;\n",
+        "-- name: Where :one\n\
+         SELECT adbin AS tree, makeaclitem(10, 10, 'SELECT', false) AS acl, \
+         'a=>1'::hstore AS kv FROM pg_attrdef;\n",
         "",
     )
     .await;
@@ -127,11 +131,45 @@ async fn built_in_types_without_a_mapping_are_diagnostics_too() {
     assert_eq!(
         messages,
         [
-            "unsupported type `point` for column `here` of query `Where`",
+            "unsupported type `pg_node_tree` for column `tree` of query `Where`",
+            "unsupported type `aclitem` for column `acl` of query `Where`",
             "unsupported type `hstore` for column `kv` of query `Where`",
         ]
     );
-    assert!(found[0].help.contains("`point = "), "{}", found[0].rendered);
+    assert!(
+        found[0].help.contains("`[types]` `pg_node_tree = "),
+        "{}",
+        found[0].rendered
+    );
+    assert!(
+        found[1].help.starts_with("cast it in the SQL")
+            && found[1].help.contains("`aclitem` has no binary format")
+            && found[1].help.contains("`[types]` `aclitem = "),
+        "{}",
+        found[1].rendered
+    );
+}
+
+#[tokio::test]
+async fn catalog_types_that_once_had_no_mapping_now_have_one() {
+    let (result, _dir) = generate(
+        "-- name: Catalog :one\n\
+         SELECT point(1, 2) AS here, ctid, xmin, 'kv'::regclass AS rel, \
+         pg_current_snapshot() AS snap FROM kv WHERE id = :id;\n",
+        "",
+    )
+    .await;
+    let output = result.unwrap_or_else(|e| panic!("{e}"));
+    let module = &output.files[std::path::Path::new("unmapped.rs")];
+    for field in [
+        "pub here: quarry::geo::Point,",
+        "pub ctid: Option<quarry::Tid>,",
+        "pub xmin: Option<quarry::Xid>,",
+        "pub rel: quarry::RegOid,",
+        "pub snap: quarry::PgSnapshot,",
+    ] {
+        assert!(module.contains(field), "no `{field}` in:\n{module}");
+    }
 }
 
 #[tokio::test]
