@@ -53,7 +53,9 @@ struct Options {
     /// Output directory for the generated modules.
     #[arg(long, global = true)]
     out: Option<PathBuf>,
-    /// Configuration file (default: `quarry.toml` in this directory or an ancestor).
+    /// Configuration file: a `quarry.toml`, or an sqlc config (`.yaml`, `.yml`,
+    /// `.json`). Default: `quarry.toml`, else `sqlc.yaml`/`sqlc.yml`/`sqlc.json`,
+    /// in this directory or the nearest ancestor that has one.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
     /// Use this PostgreSQL server instead of an ephemeral one (default: $DATABASE_URL).
@@ -62,27 +64,89 @@ struct Options {
 }
 
 impl Options {
-    /// The config file's path: `--config`, else `quarry.toml` in the working
-    /// directory or its nearest ancestor that has one.
+    /// The config file's path: `--config`, else the working directory's or
+    /// its nearest ancestor's `quarry.toml`, `sqlc.yaml`, `sqlc.yml` or
+    /// `sqlc.json` (in that order within a directory).
     fn config_path(&self) -> Option<PathBuf> {
         self.config.clone().or_else(|| {
             std::env::current_dir()
                 .ok()
-                .and_then(|cwd| codegen::config::find_config_file(&cwd))
+                .and_then(|cwd| codegen::sqlc_config::find_config_file(&cwd))
         })
     }
 
-    /// The config file, read and validated, if there is one.
+    /// The sqlc config in force, if the config file is one.
+    fn sqlc_path(&self) -> Option<PathBuf> {
+        self.config_path()
+            .filter(|path| codegen::sqlc_config::is_sqlc_config(path))
+    }
+
+    /// The `quarry.toml` in force, read and validated, if there is one (an
+    /// sqlc config names no database).
     fn config_file(&self) -> Result<Option<codegen::config::FileConfig>, Error> {
         self.config_path()
+            .filter(|path| !codegen::sqlc_config::is_sqlc_config(path))
             .map(|path| codegen::config::read_config_file(&path))
             .transpose()
     }
 
-    /// The configuration: flags win over the config file, the file over the
-    /// built-in defaults, which are relative to the file's directory (with no
-    /// file, to the working directory).
+    /// Every configuration to generate, in order, and what reading them
+    /// reported (an sqlc config's warnings and notes, rendered): one for a
+    /// `quarry.toml` or none, one per entry of an sqlc config. With several
+    /// entries, `--queries`, `--schema` and `--out` are an error.
+    fn configs(&self) -> Result<(Vec<Config>, Vec<String>), Error> {
+        let Some(path) = self.sqlc_path() else {
+            return Ok((vec![self.toml_config()?], Vec::new()));
+        };
+        let loaded = codegen::sqlc_config::load(&path)?;
+        let mut messages: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        messages.extend(loaded.notes.iter().map(|note| format!("note: {note}")));
+        let mut configs = loaded.configs;
+        if self.queries.is_some() || !self.schema.is_empty() || self.out.is_some() {
+            let count = configs.len();
+            let [config] = configs.as_mut_slice() else {
+                return Err(Error::Config(format!(
+                    "--queries, --schema and --out apply to one configuration, and {} has {count} entries",
+                    display_path(&path).display()
+                )));
+            };
+            if let Some(queries) = &self.queries {
+                config.queries = queries.clone();
+                config.more_queries.clear();
+            }
+            if !self.schema.is_empty() {
+                config.schema = self.schema.clone();
+            }
+            if let Some(out) = &self.out {
+                config.out = out.clone();
+            }
+        }
+        Ok((configs, messages))
+    }
+
+    /// The one configuration of a command that takes one (`explain`), its
+    /// messages printed.
     fn config(&self) -> Result<Config, Error> {
+        let (configs, messages) = self.configs()?;
+        for message in &messages {
+            eprintln!("{message}");
+        }
+        let count = configs.len();
+        match <[Config; 1]>::try_from(configs) {
+            Ok([config]) => Ok(config),
+            Err(_) => Err(Error::Config(format!(
+                "this command takes one configuration, and {} has {count} entries",
+                self.config_path()
+                    .map(|path| display_path(&path).display().to_string())
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+
+    /// The configuration from `quarry.toml` (or none): flags win over the
+    /// config file, the file over the built-in defaults, which are relative
+    /// to the file's directory (with no file, to the working directory).
+    fn toml_config(&self) -> Result<Config, Error> {
         let path = self.config_path();
         let root = path
             .as_deref()
@@ -241,7 +305,7 @@ fn tokio_runtime() -> Result<tokio::runtime::Runtime, Error> {
 /// Size and modification time of every file the output depends on.
 fn input_snapshot(
     options: &Options,
-    config: &Config,
+    configs: &[Config],
 ) -> Vec<(PathBuf, Option<(std::time::SystemTime, u64)>)> {
     let mut paths: Vec<PathBuf> = Vec::new();
     let mut add_dir = |dir: &std::path::Path| {
@@ -250,9 +314,11 @@ fn input_snapshot(
             paths.extend(entries.filter_map(|entry| entry.ok().map(|e| e.path())));
         }
     };
-    add_dir(&config.queries);
-    for schema in &config.schema {
-        add_dir(schema);
+    for config in configs {
+        add_dir(&config.queries);
+        for path in config.more_queries.iter().chain(&config.schema) {
+            add_dir(path);
+        }
     }
     paths.extend(options.config_path());
     paths.sort();
@@ -275,12 +341,20 @@ fn watch(options: &Options) -> Result<ExitCode, Error> {
     let runtime = tokio_runtime()?;
     let mut last = None;
     let mut last_config_error: Option<String> = None;
+    let mut last_messages = Vec::new();
     println!("watching for changes (Ctrl-C to stop)");
     loop {
-        let config = match options.config() {
-            Ok(config) => {
+        let configs = match options.configs() {
+            Ok((configs, messages)) => {
                 last_config_error = None;
-                config
+                // An sqlc config's warnings and notes, once until they change.
+                if messages != last_messages {
+                    for message in &messages {
+                        eprintln!("{message}");
+                    }
+                    last_messages = messages;
+                }
+                configs
             }
             Err(error) => {
                 // Report each new configuration error once, then wait for a fix.
@@ -295,45 +369,81 @@ fn watch(options: &Options) -> Result<ExitCode, Error> {
                 continue;
             }
         };
-        let snapshot = input_snapshot(options, &config);
+        let snapshot = input_snapshot(options, &configs);
         if last.as_ref() != Some(&snapshot) {
             last = Some(snapshot);
-            let started = Instant::now();
-            match runtime.block_on(codegen::generate(&config, &server)) {
-                Ok(output) => {
-                    for warning in &output.warnings {
-                        eprintln!("{warning}");
-                    }
-                    match codegen::write::write_files(&config.out, &output.files) {
-                        Ok(report) => println!(
-                            "regenerated {} queries in {:.2}s ({} written, {} unchanged)",
-                            output.queries,
-                            started.elapsed().as_secs_f64(),
-                            report.written.len(),
-                            report.unchanged.len()
-                        ),
-                        Err(error) => eprint!("{}", render_error(&error)),
-                    }
-                }
-                Err(error) => {
-                    eprint!("{}", render_error(&error));
-                    println!("waiting for changes");
-                }
+            for config in &configs {
+                regenerate(config, &server, &runtime);
             }
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 
-fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
+/// One `watch` run of one configuration: generate, print, write.
+fn regenerate(config: &Config, server: &pg::Server, runtime: &tokio::runtime::Runtime) {
     let started = Instant::now();
-    let config = options.config()?;
+    match runtime.block_on(codegen::generate(config, server)) {
+        Ok(output) => {
+            for warning in &output.warnings {
+                eprintln!("{warning}");
+            }
+            match codegen::write::write_files(&config.out, &output.files) {
+                Ok(report) => println!(
+                    "regenerated {} queries in {:.2}s ({} written, {} unchanged)",
+                    output.queries,
+                    started.elapsed().as_secs_f64(),
+                    report.written.len(),
+                    report.unchanged.len()
+                ),
+                Err(error) => eprint!("{}", render_error(&error)),
+            }
+        }
+        Err(error) => {
+            eprint!("{}", render_error(&error));
+            println!("waiting for changes");
+        }
+    }
+}
+
+/// `generate` or `check` of every configuration (an sqlc config's entries in
+/// order) on one server; for `check`, exit 1 if any output is stale.
+fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
+    let mut started = Instant::now();
+    let (configs, messages) = options.configs()?;
+    for message in &messages {
+        eprintln!("{message}");
+    }
     // Fail on unreadable input before paying for a database.
-    let sources = codegen::read_sources(&config)?;
+    let sources = configs
+        .iter()
+        .map(codegen::read_sources)
+        .collect::<Result<Vec<_>, _>>()?;
     let server = server(options)?;
     let runtime = tokio_runtime()?;
-    let output = runtime.block_on(codegen::generate_sources(&sources, &server))?;
+    let mut stale = false;
+    for (config, sources) in configs.iter().zip(&sources) {
+        let output = runtime.block_on(codegen::generate_sources(sources, &server))?;
+        stale |= !finish(check, config, sources, &output, started)?;
+        started = Instant::now();
+    }
     drop(server);
+    Ok(if stale {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Prints a run's warnings, then writes its files or (`check`) compares
+/// them; whether the output was up to date (always, when writing).
+fn finish(
+    check: bool,
+    config: &Config,
+    sources: &codegen::Sources,
+    output: &codegen::Output,
+    started: Instant,
+) -> Result<bool, Error> {
     for warning in &output.warnings {
         eprintln!("{warning}");
     }
@@ -348,7 +458,7 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
                 output.queries,
                 display_path(&config.out).display()
             );
-            return Ok(ExitCode::SUCCESS);
+            return Ok(true);
         }
         for file in &stale {
             let reason = match file.reason {
@@ -364,7 +474,7 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
             }
         }
         if let Ok(committed) = std::fs::read_to_string(config.out.join("mod.rs")) {
-            for input in codegen::changed_inputs(&sources, &committed) {
+            for input in codegen::changed_inputs(sources, &committed) {
                 eprintln!("changed since generation: {input}");
             }
         }
@@ -372,7 +482,7 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
             "error: {} generated file(s) are stale; run `cargo run -p codegen` and commit the result",
             stale.len()
         );
-        return Ok(ExitCode::from(1));
+        return Ok(false);
     }
     let report = codegen::write::write_files(&config.out, &output.files)?;
     println!(
@@ -385,5 +495,5 @@ fn run(check: bool, options: &Options) -> Result<ExitCode, Error> {
         report.unchanged.len(),
         report.removed.len()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(true)
 }
