@@ -254,3 +254,116 @@ fn defaults_missing_from_quarry_toml_are_relative_to_its_directory() {
     assert!(project.path().join("src/db/mod.rs").is_file());
     assert!(!subdirectory.join("src").exists());
 }
+
+/// An sqlc project: only an `sqlc.yaml` (two entries), schema and query files.
+fn sqlc_project(engine: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let write = |path: &str, text: &str| {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    write(
+        "sqlc.yaml",
+        &format!(
+            "version: \"2\"\n\
+             overrides:\n  go:\n    rename:\n      bio: Biography\n\
+             sql:\n\
+             \x20 - engine: postgresql\n    schema: db/schema.sql\n    queries: db/authors.sql\n\
+             \x20   codegen:\n      - plugin: quarry\n        out: gen/authors\n\
+             \x20   gen:\n      go:\n        package: authors\n        out: internal/authors\n        emit_json_tags: true\n\
+             \x20 - engine: {engine}\n    schema: [db/schema.sql]\n    queries: [db/books/list.sql, db/books/count.sql]\n\
+             \x20   gen:\n      go:\n        package: books\n        out: internal/books\n"
+        ),
+    );
+    write(
+        "db/schema.sql",
+        "CREATE TABLE authors (id bigserial PRIMARY KEY, name text NOT NULL, bio text);\n\
+         CREATE TABLE books (id bigserial PRIMARY KEY, author_id bigint NOT NULL REFERENCES authors);\n",
+    );
+    write(
+        "db/authors.sql",
+        "-- name: GetAuthor :one\nSELECT id, name, bio FROM authors WHERE id = $1;\n",
+    );
+    write(
+        "db/books/list.sql",
+        "-- name: ListBooks :many\nSELECT id FROM books ORDER BY id;\n",
+    );
+    write(
+        "db/books/count.sql",
+        "-- name: CountBooks :one\nSELECT count(*) AS n FROM books;\n",
+    );
+    dir
+}
+
+#[test]
+fn an_sqlc_yaml_alone_configures_every_entry() {
+    let project = sqlc_project("postgresql");
+    // Found from a subdirectory, like a quarry.toml.
+    let output = codegen(&project.path().join("db"), &[]);
+    let stderr = text(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Go-only options ignored: emit_json_tags, package"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("`sql[1]` (books) generates into `src/db/books`"),
+        "{stderr}"
+    );
+    // The quarry plugin's `out` for the first entry, `src/db/<package>` for
+    // the second; both of the second entry's query files read.
+    let files: Vec<String> = tree(project.path())
+        .into_iter()
+        .filter(|f| f.starts_with("gen/") || f.starts_with("src/"))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "gen/authors/authors.rs",
+            "gen/authors/mod.rs",
+            "src/db/books/count.rs",
+            "src/db/books/list.rs",
+            "src/db/books/mod.rs",
+        ]
+    );
+    // sqlc's `rename` names the field.
+    let authors = std::fs::read_to_string(project.path().join("gen/authors/authors.rs"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        authors.contains("pub biography: Option<String>"),
+        "{authors}"
+    );
+    let check = codegen(project.path(), &["check"]);
+    assert!(check.status.success(), "{}", text(&check.stderr));
+    // A change to the second entry's second query file makes it stale.
+    std::fs::write(
+        project.path().join("db/books/count.sql"),
+        "-- name: CountBooks :one\nSELECT count(*) AS books FROM books;\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let check = codegen(project.path(), &["check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stderr).contains("src/db/books/count.rs (out of date)"),
+        "{}",
+        text(&check.stderr)
+    );
+}
+
+#[test]
+fn an_sqlc_entry_for_another_engine_is_an_error_naming_it() {
+    let project = sqlc_project("mysql");
+    let output = codegen(project.path(), &["check"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.starts_with(
+            "error: `sql[1]` (books): engine `mysql` is not supported: Quarry generates for PostgreSQL only\n"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("sqlc.yaml:18:5"), "{stderr}");
+    assert!(!project.path().join("gen").exists());
+}
