@@ -78,6 +78,12 @@
 //! | `macaddr` | `eui48::MacAddress` | `with-eui48` |
 //! | `bit`, `varbit` | `bit_vec::BitVec` | `with-bit-vec` |
 //! | `tsvector`, `tsquery` | `TsVector`, `TsQuery` | `text-search` |
+//! | `tid`, `cid`, `xid`, `xid8` | [`Tid`], [`Cid`], [`Xid`], [`Xid8`] | |
+//! | `pg_lsn` | [`PgLsn`] (postgres-types') | |
+//! | `regclass`, `regtype`, … (every `reg*` type) | [`RegOid`] | |
+//! | `oidvector`, `int2vector` | [`OidVector`], [`Int2Vector`] | |
+//! | `pg_snapshot`, `txid_snapshot` | [`PgSnapshot`] | |
+//! | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | [`geo`]`::{Point, Line, LineSegment, Rect, Path, Polygon, Circle}` | |
 //!
 //! # Cargo features
 //!
