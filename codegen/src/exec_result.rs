@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(command("CREATE TABLE x (a int)"), None);
         assert_eq!(command("TRUNCATE t"), None);
         // Unparsed: the first keyword.
-        assert_eq!(command_of(None, "/* c */ update t set ?"), Some(Command::Update));
+        assert_eq!(
+            command_of(None, "/* c */ update t set ?"),
+            Some(Command::Update)
+        );
         assert_eq!(command_of(None, "WITH x AS (…) …"), None);
     }
 }

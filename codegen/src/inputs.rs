@@ -203,6 +203,7 @@ impl Sources {
             return Err(Error::Config("no query files given".to_string()));
         }
         Ok(Inputs {
+            dialect: self.types.dialect,
             query_files,
             schema_files,
             header: emit::Header {
@@ -235,6 +236,8 @@ pub(crate) struct Inputs {
     pub schema_files: Vec<schema::SchemaFile>,
     /// What every generated file's header records.
     pub header: emit::Header,
+    /// Whose conventions the query files follow (how they are lexed).
+    pub dialect: crate::config::Dialect,
 }
 
 impl Inputs {

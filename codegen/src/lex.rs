@@ -1,10 +1,15 @@
 //! Lexing of query files: annotations and placeholders.
 //!
 //! Owns everything that is read from a `.sql` file *before* SQL parsing:
-//! splitting a file into queries at `-- name:` lines, the header (name and
-//! kind), doc comments, `-- @…` directives, and the placeholder forms
-//! (`:name`, `:name?`, `@name`, `sqlc.arg(name)`, `sqlc.narg(name)`, `$n`),
-//! which it rewrites to PostgreSQL's `$n`. It also strips the nullability
+//! splitting a file into queries at `-- name:` lines (or sqlc's
+//! `/* name: … */`), the header (name and kind), doc comments, `-- @…`
+//! directives, and the placeholder forms (`:name`, `:name?`, `@name`,
+//! `sqlc.arg(name)`, `sqlc.narg(name)`, `$n`), which it rewrites to
+//! PostgreSQL's `$n`; `[NOT] IN (sqlc.slice(name))` becomes `= ANY($n)`
+//! (`<> ALL($n)`, child module `slice`). In the sqlc dialect
+//! ([`Dialect::Sqlc`]) a query is the one statement after its header and
+//! statements without a header are skipped; in Quarry's they are an error
+//! ([`lex_file_as`]). It also strips the nullability
 //! suffix of alias overrides (`AS "total!"`). Every rewrite is recorded in an
 //! [`OffsetMap`] so positions PostgreSQL or sqlparser report in the rewritten
 //! SQL map back to the byte in the file. It finds dynamic queries' `/*? … */`
@@ -25,10 +30,14 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use self::dynamic::{syntax, BlockDef, DynamicDef, SortDef};
+use crate::config::Dialect;
 use crate::diagnostic::{Diagnostic, SourceFile};
 
 pub mod dynamic;
 pub mod embed;
+mod slice;
+#[cfg(test)]
+mod sqlc_tests;
 
 /// The result kind of a query, from its header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -339,17 +348,33 @@ const KINDS: &[(&str, QueryKind)] = &[
     ("batchone", QueryKind::BatchOne),
 ];
 
-/// Splits a file into queries and lexes each. Returns every query that lexed
-/// cleanly and all diagnostics (errors for the rest).
+/// The kinds a header may name, for help texts.
+const KIND_LIST: &str =
+    ":one, :opt, :many, :exec, :execrows, :execresult, :copyfrom, :batchexec, :batchmany, :batchone";
+
+/// Splits a file into queries and lexes each, in Quarry's dialect ([`lex_file_as`]).
+#[cfg(test)]
 pub fn lex_file(file: &Arc<SourceFile>) -> (Vec<QueryDef>, Vec<Diagnostic>) {
+    lex_file_as(file, Dialect::Quarry)
+}
+
+/// Splits a file into queries and lexes each. Returns every query that lexed
+/// cleanly and all diagnostics (errors for the rest). In Quarry's dialect
+/// SQL without a header is an error; in sqlc's a query is the one statement
+/// after its header, and statements without a header are skipped (a file
+/// without any header holds no query).
+pub fn lex_file_as(file: &Arc<SourceFile>, dialect: Dialect) -> (Vec<QueryDef>, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let headers = find_headers(&file.text);
     if headers.is_empty() {
-        diagnostics.push(no_query_diagnostic(file));
+        if dialect == Dialect::Quarry {
+            diagnostics.push(no_query_diagnostic(file));
+        }
         return (Vec::new(), diagnostics);
     }
     // Anything but comments and blank space before the first header is SQL without a name.
-    if let Some(offset) = first_sql_offset(&file.text[..headers[0]]) {
+    let before = (dialect == Dialect::Quarry).then(|| first_sql_offset(&file.text[..headers[0]]));
+    if let Some(offset) = before.flatten() {
         diagnostics.push(
             Diagnostic::error_at(
                 "SQL outside of a query",
@@ -363,7 +388,7 @@ pub fn lex_file(file: &Arc<SourceFile>) -> (Vec<QueryDef>, Vec<Diagnostic>) {
     let mut queries = Vec::new();
     for (i, &start) in headers.iter().enumerate() {
         let end = headers.get(i + 1).copied().unwrap_or(file.text.len());
-        match lex_query(file, start..end) {
+        match lex_query(file, start..end, dialect) {
             Ok(query) => queries.push(query),
             Err(mut errors) => diagnostics.append(&mut errors),
         }
@@ -388,21 +413,58 @@ fn line_end(text: &str, offset: usize) -> usize {
     text[offset..].find('\n').map_or(text.len(), |i| offset + i)
 }
 
-/// Byte offsets of every `-- name:` line: a `--` comment that starts its
-/// line, outside strings, dollar quotes, quoted identifiers and block
-/// comments (a header inside a string literal is part of the string).
+/// Byte offsets of every header: a `-- name:` comment or (sqlc's other
+/// form) a `/* name: … */` comment that starts its line, outside strings,
+/// dollar quotes, quoted identifiers and other comments (a header inside a
+/// string literal is part of the string).
 fn find_headers(text: &str) -> Vec<usize> {
     tokens(text)
-        .filter(|token| token.kind == TokenKind::LineComment)
         .filter(|token| {
+            let comment = &text[token.span.clone()];
+            let header = match token.kind {
+                TokenKind::LineComment => header_rest(comment).is_some(),
+                TokenKind::BlockComment => block_header_rest(comment).is_some(),
+                _ => false,
+            };
             let line_start = text[..token.span.start].rfind('\n').map_or(0, |i| i + 1);
-            text[line_start..token.span.start]
-                .bytes()
-                .all(|c| c == b' ' || c == b'\t' || c == b'\r')
-                && header_rest(&text[token.span.clone()]).is_some()
+            header
+                && text[line_start..token.span.start]
+                    .bytes()
+                    .all(|c| c == b' ' || c == b'\t' || c == b'\r')
         })
         .map(|token| token.span.start)
         .collect()
+}
+
+/// For a `/* name: … */` comment, the text after `name:`.
+fn block_header_rest(comment: &str) -> Option<&str> {
+    let rest = comment.strip_prefix("/*")?.trim_start();
+    rest.strip_prefix("name:")
+}
+
+/// The header starting at `start` (of a query ending at `end`): the
+/// header's text to read (a block comment's without its `*/`) and where
+/// what follows it starts; an unclosed `/* name:` is an error.
+fn header_extent(
+    file: &Arc<SourceFile>,
+    start: usize,
+    end: usize,
+) -> Result<(Range<usize>, usize), Vec<Diagnostic>> {
+    let text = &file.text;
+    if !text[start..].starts_with("/*") {
+        let line_end = line_end(text, start);
+        return Ok((start..line_end, (line_end + 1).min(end)));
+    }
+    match skip_block_comment(text.as_bytes(), start) {
+        Some(close) => Ok((start..close - 2, close)),
+        None => Err(vec![Diagnostic::error_at(
+            "unterminated query header",
+            file,
+            start..start + 2,
+        )
+        .with_label("`/* name:` opens a comment that is never closed")
+        .with_help("close the header: `/* name: ListPosts :many */`")]),
+    }
 }
 
 /// For a `-- name: …` line, the text after `name:`.
@@ -450,13 +512,17 @@ fn is_valid_name(name: &str) -> bool {
 }
 
 /// Lexes the query whose header line starts at `range.start`.
-fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Vec<Diagnostic>> {
+fn lex_query(
+    file: &Arc<SourceFile>,
+    mut range: Range<usize>,
+    dialect: Dialect,
+) -> Result<QueryDef, Vec<Diagnostic>> {
     let text = &file.text;
     let mut errors = Vec::new();
-    let header_end = line_end(text, range.start);
-    let header_line = &text[range.start..header_end];
-    let (name, name_span, kind, kind_span) = lex_header(file, range.start, header_line)?;
-    let comments = read_comment_block(text, (header_end + 1).min(range.end)..range.end);
+    let (header, after_header) = header_extent(file, range.start, range.end)?;
+    let header_end = header.end;
+    let (name, name_span, kind, kind_span) = lex_header(file, range.start, &text[header])?;
+    let comments = read_comment_block(text, after_header..range.end);
     let mut directives = sort_directives(file, comments.directives, &mut errors);
 
     // The SQL: from the first non-comment byte to the end of the query's range.
@@ -474,6 +540,14 @@ fn lex_query(file: &Arc<SourceFile>, range: Range<usize>) -> Result<QueryDef, Ve
         return Err(errors);
     };
     let sql_start = offset + sql_rel;
+    if dialect == Dialect::Sqlc {
+        // sqlc's query is the one statement after the header; what follows
+        // up to the next header is skipped.
+        let statements = split_statements(&text[sql_start..range.end]);
+        if let Some(first) = statements.first() {
+            range.end = sql_start + first.end;
+        }
+    }
     let scan = match scan_sql(file, sql_start..range.end) {
         Ok(scan) => scan,
         Err(error) => {
@@ -733,7 +807,13 @@ fn too_deeply_nested(file: &Arc<SourceFile>, name: &str, at: usize, end: usize) 
 type Header = (String, Range<usize>, QueryKind, Range<usize>);
 
 fn lex_header(file: &Arc<SourceFile>, start: usize, line: &str) -> Result<Header, Vec<Diagnostic>> {
-    let help = "a header looks like `-- name: ListPosts :many` (kinds: :one, :opt, :many, :exec, :execrows, :copyfrom, :batchexec, :batchmany, :batchone)";
+    let form = if line.starts_with("/*") {
+        "/* name: ListPosts :many */"
+    } else {
+        "-- name: ListPosts :many"
+    };
+    let help = format!("a header looks like `{form}` (kinds: {KIND_LIST})");
+    let help = help.as_str();
     let rest_start = start + line.find("name:").map_or(0, |i| i + "name:".len());
     let rest = &file.text[rest_start..start + line.len()];
     let mut words = Vec::new();
@@ -778,6 +858,15 @@ fn lex_header(file: &Arc<SourceFile>, start: usize, line: &str) -> Result<Header
             .map(|(_, kind)| *kind),
         None => None,
     };
+    if kind_word == ":execlastid" {
+        return Err(vec![Diagnostic::error_at(
+            "`:execlastid` is MySQL-only (LAST_INSERT_ID)",
+            file,
+            kind_span,
+        )
+        .with_label("PostgreSQL has no last insert id")
+        .with_help("use `INSERT … RETURNING id` with `:one`")]);
+    }
     let Some(kind) = kind else {
         return Err(vec![Diagnostic::error_at(
             format!("unknown query kind `{kind_word}`"),
@@ -938,6 +1027,7 @@ impl<'f> Scanner<'f> {
                 self.named_param(i, end, &text[i + 1..end], false)
             }
             b's' | b'S' if !word_before && embed::starts_embed(text, i, limit) => self.embed(i),
+            b's' | b'S' if !word_before && slice::starts_slice(text, i, limit) => self.slice(i),
             b's' | b'S'
                 if !word_before
                     && text[i..limit].len() >= 9

@@ -96,7 +96,7 @@ pub(crate) struct AnalysedQuery {
 pub(crate) fn lex_all(inputs: &Inputs, diagnostics: &mut Vec<Diagnostic>) -> Vec<Lexed> {
     let mut queries = Vec::new();
     for QueryFile { module, file, .. } in &inputs.query_files {
-        let (defs, mut errors) = lex::lex_file(file);
+        let (defs, mut errors) = lex::lex_file_as(file, inputs.dialect);
         diagnostics.append(&mut errors);
         queries.extend(defs.into_iter().map(|def| Lexed {
             module: module.clone(),
