@@ -126,7 +126,9 @@ impl Builder {
         }
     }
 
-    /// Reads settings from a `quarry.toml` (setters called on the builder win).
+    /// Reads settings from a `quarry.toml`, or from an sqlc config of one
+    /// entry (`sqlc.yaml`, `sqlc.yml`, `sqlc.json`: see
+    /// [`sqlc_config`](crate::sqlc_config)); setters called on the builder win.
     pub fn config_file(&mut self, path: impl Into<PathBuf>) -> &mut Self {
         self.config_file = Some(path.into());
         self
@@ -197,6 +199,13 @@ impl Builder {
     /// that variable's name.
     fn resolve(&self) -> Result<(Config, Option<String>, Option<String>), Error> {
         let defaults = Config::project_default(&self.project_root());
+        if let Some(path) = self
+            .config_file
+            .as_deref()
+            .filter(|path| crate::sqlc_config::is_sqlc_config(path))
+        {
+            return Ok((self.resolve_sqlc(path)?, None, None));
+        }
         let file = self
             .config_file
             .as_deref()
@@ -231,6 +240,38 @@ impl Builder {
             types,
         };
         Ok((config, database_url, url_variable))
+    }
+
+    /// The configuration from an sqlc config's one entry, setters winning.
+    fn resolve_sqlc(&self, path: &Path) -> Result<Config, Error> {
+        let loaded = crate::sqlc_config::load(path)?;
+        let count = loaded.configs.len();
+        let Ok([mut config]) = <[Config; 1]>::try_from(loaded.configs) else {
+            return Err(Error::Config(format!(
+                "the Builder generates one configuration, and {} has {count} entries: use the `codegen` CLI, or one Builder per entry with its own paths",
+                display_path(path).display()
+            )));
+        };
+        if let Some(queries) = &self.queries {
+            config.queries = queries.clone();
+            config.more_queries.clear();
+        }
+        if !self.schema.is_empty() {
+            config.schema = self.schema.clone();
+        }
+        if let Some(out) = &self.out {
+            config.out = out.clone();
+        }
+        if let Some(types) = &self.types {
+            config.types = types.clone();
+        }
+        if let Some(on) = self.attribution {
+            config.types.attribution = on;
+        }
+        if let Some(pooler) = self.pooler {
+            config.types.pooler = pooler;
+        }
+        Ok(config)
     }
 
     /// Regenerates the output if its inputs changed; does nothing (and needs
@@ -348,8 +389,10 @@ impl Builder {
     ) -> Result<(), Error> {
         let mut watched: Vec<PathBuf> = Vec::new();
         watched.extend(self.config_file.clone());
-        watched.push(config.queries.clone());
-        watched.extend(crate::discover_query_files(&config.queries)?);
+        for queries in std::iter::once(&config.queries).chain(&config.more_queries) {
+            watched.push(queries.clone());
+            watched.extend(crate::discover_query_files(queries)?);
+        }
         for schema in &config.schema {
             watched.push(schema.clone());
             watched.extend(crate::schema_files(schema)?);
@@ -458,6 +501,36 @@ mod tests {
         assert_eq!(from_file?, Pooler::Transaction);
         assert_eq!(builder_wins?, Pooler::Session);
         assert_eq!(set?, Pooler::Transaction);
+        Ok(())
+    }
+
+    #[test]
+    fn an_sqlc_config_of_one_entry_configures_the_builder() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("sqlc.yaml");
+        for path in ["schema.sql", "a.sql", "b.sql"] {
+            std::fs::write(dir.path().join(path), "")?;
+        }
+        let entry = "  - engine: postgresql\n    schema: schema.sql\n    queries: [a.sql, b.sql]\n";
+        std::fs::write(&file, format!("version: \"2\"\nsql:\n{entry}"))?;
+        let (config, ..) = Builder::new().config_file(&file).resolve()?;
+        assert_eq!(config.queries, dir.path().join("a.sql"));
+        assert_eq!(config.more_queries, [dir.path().join("b.sql")]);
+        assert_eq!(config.out, dir.path().join("src/db"));
+        assert_eq!(config.types.dialect, crate::Dialect::Sqlc);
+        let (config, ..) = Builder::new()
+            .config_file(&file)
+            .queries(dir.path().join("b.sql"))
+            .attribution(false)
+            .resolve()?;
+        assert_eq!(config.queries, dir.path().join("b.sql"));
+        assert!(config.more_queries.is_empty() && !config.types.attribution);
+        std::fs::write(&file, format!("version: \"2\"\nsql:\n{entry}{entry}"))?;
+        let Err(crate::Error::Config(message)) = Builder::new().config_file(&file).resolve() else {
+            panic!("two entries must be an error");
+        };
+        assert!(message.contains("has 2 entries"), "{message}");
         Ok(())
     }
 
