@@ -68,6 +68,7 @@ pub use crate::inputs::{
 };
 pub use crate::lex::QueryKind;
 pub use crate::query::{ColumnReport, ParamReport, QueryReport};
+pub use crate::schema::apply_schema;
 
 /// The generator's version, written into every file header.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -226,8 +227,10 @@ pub async fn generate_sources(sources: &Sources, server: &pg::Server) -> Result<
     let parsed = query::parse_all(lexed, &mut diagnostics);
     let user_queries = parsed.len();
     // Database: schema, describe, derived loaders (described too), final SQL.
+    let schema = &inputs.schema_files;
+    let dialect = sources.types().dialect;
     let described =
-        query::describe_all(server, &inputs.schema_files, parsed, &mut diagnostics).await?;
+        query::describe_all(server, schema, dialect, parsed, &mut diagnostics).await?;
     let catalog = described.catalog;
     // No database from here on: lint, nullability (then overrides).
     let levels = &sources.types().lints;

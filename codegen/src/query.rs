@@ -170,11 +170,13 @@ pub(crate) struct DescribedProject {
 pub(crate) async fn describe_all(
     server: &pg::Server,
     schema_files: &[schema::SchemaFile],
+    dialect: crate::config::Dialect,
     queries: Vec<Query>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<DescribedProject, Error> {
     let database = server.create_database("quarry_gen").await?;
-    let result = describe_in(server, &database, schema_files, queries, diagnostics).await;
+    let schema = (schema_files, dialect);
+    let result = describe_in(server, &database, schema, queries, diagnostics).await;
     let dropped = server.drop_database(&database).await;
     let project = result?;
     dropped?;
@@ -184,12 +186,12 @@ pub(crate) async fn describe_all(
 async fn describe_in(
     server: &pg::Server,
     database: &str,
-    schema_files: &[schema::SchemaFile],
+    (schema_files, dialect): (&[schema::SchemaFile], crate::config::Dialect),
     queries: Vec<Query>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<DescribedProject, Error> {
     let client = server.connect(Some(database)).await?;
-    schema::apply_schema(&client, schema_files).await?;
+    schema::apply_schema(&client, schema_files, dialect).await?;
     let catalog = schema::introspect(&client).await?;
     let taken: BTreeSet<String> = queries.iter().map(|q| q.def.name.clone()).collect();
     let mut described = describe_queries(&client, queries).await;

@@ -4,7 +4,8 @@
 //! files in lexical order, or a migration directory whose `*.up.sql` files
 //! alone are applied) to a database, statement by statement in one
 //! transaction (statements PostgreSQL refuses in a transaction block, like
-//! `CREATE INDEX CONCURRENTLY`, on their own), and introspecting
+//! `CREATE INDEX CONCURRENTLY`, on their own; each file read as a `psql`
+//! script, so `pg_dump` output loads: see [`script`]), and introspecting
 //! `pg_catalog` into a [`Catalog`] — tables and views with their columns
 //! (`attnotnull`), primary, unique and foreign keys, indexes, and enums. Everything after this stage
 //! reads the [`Catalog`], never the database's catalog tables directly.
@@ -15,8 +16,11 @@ use std::sync::Arc;
 
 use tokio_postgres::{Client, Row};
 
+use crate::config::Dialect;
 use crate::diagnostic::{Diagnostic, SourceFile};
 use crate::Error;
+
+mod script;
 
 /// One schema file, read.
 pub type SchemaFile = Arc<SourceFile>;
@@ -29,45 +33,144 @@ pub type SchemaFile = Arc<SourceFile>;
 /// a transaction block (`CREATE INDEX CONCURRENTLY`, `VACUUM`, …; see
 /// [`runs_outside_transaction`]): each of those runs on its own between
 /// commits, as migration tools do.
-pub async fn apply_schema(client: &Client, files: &[SchemaFile]) -> Result<(), Error> {
-    let mut in_transaction = false;
-    let mut last: Option<(&SchemaFile, Range<usize>)> = None;
+///
+/// Files are read as `psql` scripts ([`script`]): meta-commands, `COPY`
+/// data, ownership and privileges are left out, so `pg_dump --schema-only`
+/// output loads as it is. A file that empties `search_path` (pg_dump's
+/// `set_config('search_path', '', false)`) gets the default back after it,
+/// for the files after it and for the queries described on this session.
+pub async fn apply_schema(
+    client: &Client,
+    files: &[SchemaFile],
+    dialect: Dialect,
+) -> Result<(), Error> {
+    let mut applier = Applier {
+        client,
+        in_transaction: false,
+        last: None,
+    };
     for file in files {
-        for span in crate::lex::split_statements(&file.text) {
-            let sql = &file.text[span.clone()];
-            let alone = runs_outside_transaction(sql);
-            if alone && in_transaction {
-                if let Err(error) = client.batch_execute("COMMIT").await {
-                    return Err(commit_error(last, error));
-                }
-                in_transaction = false;
-            }
-            if !alone && !in_transaction {
-                client
-                    .batch_execute("BEGIN")
-                    .await
-                    .map_err(|source| Error::Postgres {
-                        context: "starting the schema transaction".to_string(),
-                        source,
-                    })?;
-                in_transaction = true;
-            }
-            if let Err(error) = client.batch_execute(sql).await {
-                if in_transaction {
-                    // The scratch database is dropped anyway; this only ends the transaction.
-                    let _ = client.batch_execute("ROLLBACK").await;
-                }
-                return Err(statement_error(file, span, error));
-            }
-            last = Some((file, span));
+        let sql = script::psql_sql(&file.text);
+        let mut previous = 0;
+        for span in crate::lex::split_statements(&sql) {
+            let before = &sql[previous..span.start];
+            previous = span.end;
+            let step = script::step(&sql[span.clone()], before, dialect);
+            applier.apply(file, span, &sql, step).await?;
         }
+        applier.restore_search_path().await?;
     }
-    if in_transaction {
+    if applier.in_transaction {
         if let Err(error) = client.batch_execute("COMMIT").await {
-            return Err(commit_error(last, error));
+            return Err(commit_error(applier.last, error));
         }
     }
     Ok(())
+}
+
+/// The schema's session while statements are applied: whether a
+/// transaction is open, and the last statement applied (for a failed commit).
+struct Applier<'a> {
+    client: &'a Client,
+    in_transaction: bool,
+    last: Option<(&'a SchemaFile, Range<usize>)>,
+}
+
+impl<'a> Applier<'a> {
+    /// Applies the statement at `span` of `sql` (the text of `file` as
+    /// [`script::psql_sql`] leaves it) as `step` says.
+    async fn apply(
+        &mut self,
+        file: &'a SchemaFile,
+        span: Range<usize>,
+        sql: &str,
+        step: script::Step,
+    ) -> Result<(), Error> {
+        let statement = match step {
+            script::Step::Skip => return Ok(()),
+            script::Step::Instead(instead) => instead,
+            script::Step::Run | script::Step::RunUnlessUnknown => &sql[span.clone()],
+        };
+        self.enter(runs_outside_transaction(statement)).await?;
+        // A setting this server does not know is skipped: the savepoint
+        // keeps the transaction usable after the error.
+        let tolerant = step == script::Step::RunUnlessUnknown && self.in_transaction;
+        if tolerant {
+            self.session("SAVEPOINT quarry_setting").await?;
+        }
+        match self.client.batch_execute(statement).await {
+            Ok(()) => {
+                if tolerant {
+                    self.session("RELEASE SAVEPOINT quarry_setting").await?;
+                }
+                self.last = Some((file, span));
+                Ok(())
+            }
+            Err(error)
+                if tolerant
+                    && error.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_OBJECT) =>
+            {
+                self.session(
+                    "ROLLBACK TO SAVEPOINT quarry_setting; RELEASE SAVEPOINT quarry_setting",
+                )
+                .await
+            }
+            Err(error) => {
+                if self.in_transaction {
+                    // The scratch database is dropped anyway; this only ends the transaction.
+                    let _ = self.client.batch_execute("ROLLBACK").await;
+                }
+                Err(statement_error(file, span, error))
+            }
+        }
+    }
+
+    /// Commits before a statement that runs `alone`, or begins the
+    /// transaction before one that does not, when needed.
+    async fn enter(&mut self, alone: bool) -> Result<(), Error> {
+        if alone && self.in_transaction {
+            if let Err(error) = self.client.batch_execute("COMMIT").await {
+                return Err(commit_error(self.last.clone(), error));
+            }
+            self.in_transaction = false;
+        }
+        if !alone && !self.in_transaction {
+            self.session("BEGIN").await?;
+            self.in_transaction = true;
+        }
+        Ok(())
+    }
+
+    /// Resets `search_path` when a file left it empty.
+    async fn restore_search_path(&mut self) -> Result<(), Error> {
+        let row = self
+            .client
+            .query_one("SELECT current_setting('search_path')", &[])
+            .await
+            .map_err(|source| Error::Postgres {
+                context: "reading search_path after the schema".to_string(),
+                source,
+            })?;
+        let path: String = row.try_get(0).map_err(|source| Error::Postgres {
+            context: "reading search_path after the schema".to_string(),
+            source,
+        })?;
+        if matches!(path.trim(), "" | "\"\"") {
+            self.session("RESET search_path").await?;
+        }
+        Ok(())
+    }
+
+    /// Runs one of the generator's own statements.
+    async fn session(&self, sql: &str) -> Result<(), Error> {
+        self.client
+            .batch_execute(sql)
+            .await
+            .map_err(|source| Error::Postgres {
+                context: format!("applying the schema (`{sql}`)"),
+                source,
+            })
+    }
 }
 
 /// The error of the schema statement at `span` of `file`, at PostgreSQL's
