@@ -105,6 +105,10 @@ pub enum Builtin {
     LineSegment,
     /// `box`
     Rect,
+    /// `refcursor`
+    RefCursor,
+    /// `jsonpath`
+    JsonPath,
     /// `path`
     Path,
     /// `polygon`
@@ -385,7 +389,8 @@ pub fn has_no_binary_format(ty: &Type) -> bool {
     matches!(*element, Type::ACLITEM | Type::GTS_VECTOR)
 }
 
-/// The system catalog types (ids, `reg*`, vectors, snapshots, geometry).
+/// The system catalog types (ids, `reg*`, vectors, snapshots, geometry,
+/// `refcursor`, `jsonpath`).
 fn catalog_builtin(ty: &Type) -> Option<Builtin> {
     Some(match *ty {
         Type::TID => Builtin::Tid,
@@ -414,6 +419,8 @@ fn catalog_builtin(ty: &Type) -> Option<Builtin> {
         Type::PATH => Builtin::Path,
         Type::POLYGON => Builtin::Polygon,
         Type::CIRCLE => Builtin::Circle,
+        Type::REFCURSOR => Builtin::RefCursor,
+        Type::JSONPATH => Builtin::JsonPath,
         _ => return None,
     })
 }
@@ -482,6 +489,8 @@ impl Builtin {
             Builtin::Path => quote!(quarry::geo::Path),
             Builtin::Polygon => quote!(quarry::geo::Polygon),
             Builtin::Circle => quote!(quarry::geo::Circle),
+            Builtin::RefCursor => quote!(quarry::RefCursor),
+            Builtin::JsonPath => quote!(quarry::JsonPath),
         }
     }
 
@@ -501,6 +510,8 @@ impl Builtin {
                 | Builtin::PgSnapshot
                 | Builtin::Path
                 | Builtin::Polygon
+                | Builtin::RefCursor
+                | Builtin::JsonPath
         )
     }
 
@@ -787,6 +798,10 @@ mod tests {
                 "quarry :: PgSnapshot".into(),
                 "& quarry :: PgSnapshot".into()
             ))
+        );
+        assert_eq!(
+            spell(&Type::JSONPATH),
+            Some(("quarry :: JsonPath".into(), "& quarry :: JsonPath".into()))
         );
         assert_eq!(spell(&Type::ACLITEM), None);
         assert_eq!(spell(&Type::ACLITEM_ARRAY), None);

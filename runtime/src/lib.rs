@@ -82,6 +82,7 @@
 //! | `pg_lsn` | [`PgLsn`] (postgres-types') | |
 //! | `regclass`, `regtype`, … (every `reg*` type) | [`RegOid`] | |
 //! | `oidvector`, `int2vector` | [`OidVector`], [`Int2Vector`] | |
+//! | `refcursor`, `jsonpath` | [`RefCursor`], [`JsonPath`] | |
 //! | `pg_snapshot`, `txid_snapshot` | [`PgSnapshot`] | |
 //! | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | [`geo`]`::{Point, Line, LineSegment, Rect, Path, Polygon, Circle}` | |
 //!
@@ -142,6 +143,7 @@ mod snapshot;
 mod stream;
 #[cfg(feature = "text-search")]
 mod text_search;
+mod text_types;
 #[cfg(feature = "with-chrono")]
 mod timetz;
 #[cfg(feature = "tower")]
@@ -227,6 +229,7 @@ pub use crate::transaction::{
     is_retryable, sqlstate_of, transaction, InTransaction, RetryableError, TransactionFuture,
     TransactionOptions,
 };
+pub use crate::text_types::{JsonPath, RefCursor};
 pub use crate::xml::Xml;
 pub use postgres_types::PgLsn;
 pub use futures_util::future::try_join;

@@ -16,7 +16,10 @@
 //! type fails too.
 
 use quarry::geo::{Circle, Line, LineSegment, Path, Point, Polygon, Rect};
-use quarry::{Cid, Int2Vector, OidVector, PgLsn, PgSnapshot, Pooler, RegOid, Tid, Xid, Xid8};
+use quarry::{
+    Cid, Int2Vector, JsonPath, OidVector, PgLsn, PgSnapshot, Pooler, RefCursor, RegOid, Tid, Xid,
+    Xid8,
+};
 use quarry_tests::generated::catalog::catalog_types as q;
 use quarry_tests::workspace_root;
 
@@ -68,6 +71,9 @@ fn values() -> q::InsertCatalogValuesParams {
         t_int2vector: Some(Int2Vector(vec![1, 3])),
         t_pg_snapshot: Some(snapshot()),
         t_txid_snapshot: Some(snapshot()),
+        t_refcursor: Some(RefCursor("c1".to_owned())),
+        // As the server prints it (it normalises `$.a[*] ? (@ > 1)`).
+        t_jsonpath: Some(JsonPath(r#"$."a"[*]?(@ > 1)"#.to_owned())),
     }
 }
 
@@ -95,6 +101,8 @@ fn values_text() -> q::GetCatalogTextRow {
         t_int2vector: s("1 3"),
         t_pg_snapshot: s("10:20:10,14"),
         t_txid_snapshot: s("10:20:10,14"),
+        t_refcursor: s("c1"),
+        t_jsonpath: s(r#"$."a"[*]?(@ > 1)"#),
     }
 }
 
@@ -121,6 +129,8 @@ fn no_values() -> q::InsertCatalogValuesParams {
         t_int2vector: None,
         t_pg_snapshot: None,
         t_txid_snapshot: None,
+        t_refcursor: None,
+        t_jsonpath: None,
     }
 }
 
@@ -147,6 +157,8 @@ fn no_values_text() -> q::GetCatalogTextRow {
         t_int2vector: None,
         t_pg_snapshot: None,
         t_txid_snapshot: None,
+        t_refcursor: None,
+        t_jsonpath: None,
     }
 }
 
@@ -210,6 +222,8 @@ fn row_of(id: i32, p: q::InsertCatalogValuesParams) -> q::CatalogValues {
         t_int2vector: p.t_int2vector,
         t_pg_snapshot: p.t_pg_snapshot,
         t_txid_snapshot: p.t_txid_snapshot,
+        t_refcursor: p.t_refcursor,
+        t_jsonpath: p.t_jsonpath,
     }
 }
 
@@ -268,6 +282,8 @@ async fn catalog_values_postgres_computes_from_text_decode_to_the_same_values() 
                 t_int2vector: Some(row.t_int2vector),
                 t_pg_snapshot: Some(row.t_pg_snapshot),
                 t_txid_snapshot: Some(row.t_txid_snapshot),
+                t_refcursor: Some(row.t_refcursor),
+                t_jsonpath: Some(row.t_jsonpath),
             },
         );
         assert_eq!(computed, v, "{pooler:?}");

@@ -22,7 +22,9 @@ CREATE TABLE catalog_values (
     t_oidvector oidvector,
     t_int2vector int2vector,
     t_pg_snapshot pg_snapshot,
-    t_txid_snapshot txid_snapshot
+    t_txid_snapshot txid_snapshot,
+    t_refcursor refcursor,
+    t_jsonpath jsonpath
 );
 
 CREATE TABLE geometry_values (

@@ -4,12 +4,12 @@ INSERT INTO catalog_values (
     t_tid, t_cid, t_xid, t_xid8, t_pg_lsn,
     t_regclass, t_regproc, t_regprocedure, t_regoper, t_regoperator, t_regtype,
     t_regconfig, t_regdictionary, t_regnamespace, t_regrole, t_regcollation,
-    t_oidvector, t_int2vector, t_pg_snapshot, t_txid_snapshot
+    t_oidvector, t_int2vector, t_pg_snapshot, t_txid_snapshot, t_refcursor, t_jsonpath
 ) VALUES (
     :t_tid?, :t_cid?, :t_xid?, :t_xid8?, :t_pg_lsn?,
     :t_regclass?, :t_regproc?, :t_regprocedure?, :t_regoper?, :t_regoperator?, :t_regtype?,
     :t_regconfig?, :t_regdictionary?, :t_regnamespace?, :t_regrole?, :t_regcollation?,
-    :t_oidvector?, :t_int2vector?, :t_pg_snapshot?, :t_txid_snapshot?
+    :t_oidvector?, :t_int2vector?, :t_pg_snapshot?, :t_txid_snapshot?, :t_refcursor?, :t_jsonpath?
 )
 RETURNING *;
 
@@ -29,7 +29,8 @@ SELECT
     t_regnamespace::text AS t_regnamespace, t_regrole::text AS t_regrole,
     t_regcollation::text AS t_regcollation, t_oidvector::text AS t_oidvector,
     t_int2vector::text AS t_int2vector, t_pg_snapshot::text AS t_pg_snapshot,
-    t_txid_snapshot::text AS t_txid_snapshot
+    t_txid_snapshot::text AS t_txid_snapshot, t_refcursor::text AS t_refcursor,
+    t_jsonpath::text AS t_jsonpath
 FROM catalog_values WHERE id = :id;
 
 -- name: CatalogLiterals :one
@@ -44,7 +45,8 @@ SELECT
     'pg_catalog'::regnamespace AS t_regnamespace, 'pg_database_owner'::regrole AS t_regrole,
     'pg_catalog."C"'::regcollation AS t_regcollation, '23 25'::oidvector AS t_oidvector,
     '1 3'::int2vector AS t_int2vector, '10:20:10,14'::pg_snapshot AS t_pg_snapshot,
-    '10:20:10,14'::txid_snapshot AS t_txid_snapshot,
+    '10:20:10,14'::txid_snapshot AS t_txid_snapshot, 'c1'::refcursor AS t_refcursor,
+    '$.a[*] ? (@ > 1)'::jsonpath AS t_jsonpath,
     ''::oidvector AS empty_oidvector, ''::int2vector AS empty_int2vector,
     '(0,1)'::tid AS first_tid;
 
