@@ -176,7 +176,7 @@ pub(crate) fn locate(
     statement: Option<&Statement>,
     described: &Described,
     catalog: &Catalog,
-) -> Result<Vec<EmbedRun>, Diagnostic> {
+) -> Result<Vec<EmbedRun>, Box<Diagnostic>> {
     if def.embeds.is_empty() || unsupported_with(def).is_some() {
         return Ok(Vec::new());
     }
@@ -197,7 +197,7 @@ pub(crate) fn locate(
                         first: column,
                         len,
                     })
-                    .ok_or_else(|| not_a_table(def, &def.embeds[embed]))?;
+                    .ok_or_else(|| Box::new(not_a_table(def, &def.embeds[embed])))?;
                 column += run.len;
                 runs.push(run);
             }
@@ -235,3 +235,6 @@ pub(crate) fn is_embed(def: &QueryDef, item: &SelectItem) -> bool {
         && crate::parse::span_range(&def.sql, item.span())
             .is_some_and(|span| def.embeds.iter().any(|e| e.at.start == span.start))
 }
+
+#[cfg(test)]
+mod tests;

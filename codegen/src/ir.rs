@@ -447,9 +447,7 @@ pub fn build_project(
         builder.check_fn_name(query, &fn_name);
         let params = build_params(query, mapper, &mut builder.errors);
         let fields = if def.kind.returns_rows() {
-            embed::plain_fields(query, |q| {
-                build_fields(q, catalog, mapper, &mut builder.errors)
-            })
+            embed::plain_fields(query, catalog, mapper, &mut builder.errors)
         } else {
             Some(Vec::new())
         };
@@ -478,21 +476,7 @@ pub fn build_project(
             key_field,
             key_param: spec.key_param,
         });
-        let (sql, copy) = match query.copy {
-            Some(target) => (
-                copy_insert_sql(target, query.described),
-                Some(CopyIr {
-                    statement: target.copy_sql(),
-                    columns: target
-                        .columns
-                        .iter()
-                        .cloned()
-                        .zip(target.sources.iter().copied())
-                        .collect(),
-                }),
-            ),
-            None => (final_sql(def, query.described), None),
-        };
+        let (sql, copy) = sql_and_copy(query);
         let unnest = query
             .unnest
             .as_ref()
@@ -553,6 +537,25 @@ pub fn build_project(
             .clone()
             .filter(|r| r != "quarry" && r != "::quarry"),
     })
+}
+
+/// The SQL a query's function sends, and a `:copyfrom` query's `COPY`.
+fn sql_and_copy(query: &CheckedQuery<'_>) -> (String, Option<CopyIr>) {
+    match query.copy {
+        Some(target) => (
+            copy_insert_sql(target, query.described),
+            Some(CopyIr {
+                statement: target.copy_sql(),
+                columns: target
+                    .columns
+                    .iter()
+                    .cloned()
+                    .zip(target.sources.iter().copied())
+                    .collect(),
+            }),
+        ),
+        None => (final_sql(query.def, query.described), None),
+    }
 }
 
 /// A row's fields and relations: what queries sharing an `@row` type must agree on.

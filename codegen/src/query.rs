@@ -404,7 +404,7 @@ impl DescribedQuery {
             catalog,
         )
         .unwrap_or_else(|error| {
-            diagnostics.push(error);
+            diagnostics.push(*error);
             Vec::new()
         });
         AnalysedQuery {

@@ -2,7 +2,8 @@
 //! embedded table is a struct, a left join's `Option` of one (`None` for a
 //! book without editor, `Some` otherwise), the same table embedded twice
 //! through aliases, embeds among plain columns, and a table with nullable
-//! columns. The fixture's generated code is committed in `sqlc_embed/db`
+//! columns; an embed of an unknown alias or of a subquery is an error at the
+//! macro. The fixture's generated code is committed in `sqlc_embed/db`
 //! and checked to be current here.
 
 // Generated code is formatted by the generator (prettyplease), not rustfmt.
@@ -11,7 +12,7 @@
 #[rustfmt::skip]
 mod db;
 
-use quarry_tests::{check_committed_fixture, workspace_root, TestDb};
+use quarry_tests::{check_committed_fixture, generate_fixture, workspace_root, TestDb};
 
 use db::sqlc_embed as q;
 use q::{Author, Book};
@@ -122,5 +123,55 @@ async fn a_table_with_nullable_columns_embeds_after_plain_columns() {
             (2, "Bob".to_string(), book(12, 2, "Third", None)),
             (3, "Cy".to_string(), None),
         ]
+    );
+}
+
+/// The errors of generating `sql` as the one query of a file over the
+/// fixture's schema, rendered.
+async fn errors(sql: &str) -> Vec<String> {
+    let schema =
+        std::fs::read_to_string(workspace_root().join("tests/tests/sqlc_embed/schema.sql"))
+            .unwrap_or_else(|e| panic!("schema: {e}"));
+    let text = format!("-- name: Q :many\n{sql};\n");
+    let error = match generate_fixture("bad.sql", text.as_bytes(), &schema).await {
+        Ok(_) => panic!("expected diagnostics for:\n{sql}"),
+        Err(error) => error,
+    };
+    let codegen::Error::Diagnostics(diagnostics) = error else {
+        panic!("expected diagnostics, got {error}");
+    };
+    diagnostics
+        .0
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.render())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_unknown_alias_is_an_error_at_the_macro() {
+    let errors = errors("SELECT b.title, sqlc.embed(nope) FROM books b").await;
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(errors[0].contains("nope"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("--> queries/bad.sql:2:17"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[tokio::test]
+async fn an_embedded_subquery_is_an_error_at_the_macro() {
+    let errors = errors("SELECT sqlc.embed(s) FROM (SELECT 1 AS x) s").await;
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].contains("`sqlc.embed(s)` does not name a table"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[0].contains("--> queries/bad.sql:2:8"),
+        "{}",
+        errors[0]
     );
 }

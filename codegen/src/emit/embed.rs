@@ -101,7 +101,7 @@ fn field_tokens(embed: &EmbedIr) -> TokenStream {
         None => (quote!(#ty), String::new()),
     };
     let doc = doc_text(&format!(
-        " Table {} (`sqlc.embed`), from column {} on{absent}.",
+        " The row of table {} (`sqlc.embed`), read from result column {} on{absent}.",
         embed.table, embed.first
     ));
     quote! {

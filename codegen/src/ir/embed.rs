@@ -15,8 +15,8 @@
 use std::collections::HashSet;
 
 use super::{
-    apply_elements, declared_domain, is_domain_array, unsupported_type, CheckedQuery, FieldIr,
-    ProjectBuilder, RowRef,
+    apply_elements, build_fields, declared_domain, is_domain_array, unsupported_type, CheckedQuery,
+    FieldIr, ProjectBuilder, RowRef,
 };
 use crate::describe::{Described, DescribedColumn};
 use crate::diagnostic::Diagnostic;
@@ -58,14 +58,16 @@ pub struct EmbedStructIr {
 }
 
 /// The column fields of a query's row (every column but the embedded ones),
-/// built by `build` on a view of the query without those; indices are the
-/// whole row's.
+/// built by [`build_fields`] on a view of the query without those; indices
+/// are the whole row's.
 pub(super) fn plain_fields(
     query: &CheckedQuery<'_>,
-    build: impl FnOnce(&CheckedQuery<'_>) -> Option<Vec<FieldIr>>,
+    catalog: &Catalog,
+    mapper: &TypeMapper<'_>,
+    errors: &mut Vec<Diagnostic>,
 ) -> Option<Vec<FieldIr>> {
     if query.embeds.is_empty() {
-        return build(query);
+        return build_fields(query, catalog, mapper, errors);
     }
     let embedded = |index: &usize| {
         query
@@ -91,7 +93,7 @@ pub(super) fn plain_fields(
             .collect(),
         ..query.clone()
     };
-    let mut fields = build(&view)?;
+    let mut fields = build_fields(&view, catalog, mapper, errors)?;
     for field in &mut fields {
         field.index = kept.get(field.index).copied().unwrap_or(field.index);
     }

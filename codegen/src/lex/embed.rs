@@ -43,8 +43,10 @@ fn read_embed(text: &str, start: usize, limit: usize) -> Option<(String, usize)>
 }
 
 fn malformed(file: &Arc<SourceFile>, start: usize, limit: usize) -> Box<Diagnostic> {
-    let text = &file.text[start..limit];
-    let end = start + text.find(')').map_or(MACRO.len(), |close| close + 1);
+    let after = &file.text[start + MACRO.len()..limit];
+    let call = after.trim_start().starts_with('(');
+    let close = after.find(')').filter(|_| call);
+    let end = start + MACRO.len() + close.map_or(0, |close| close + 1);
     Box::new(
         Diagnostic::error_at("malformed `sqlc.embed`", file, start..end)
             .with_label("expected `sqlc.embed(table)`")

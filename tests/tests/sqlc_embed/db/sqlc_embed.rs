@@ -54,7 +54,7 @@ impl Book {
 /// A row returned by [`book_with_author`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookWithAuthorRow {
-    /// Table `authors` (`sqlc.embed`), from column 0 on.
+    /// The row of table `authors` (`sqlc.embed`), read from result column 0 on.
     pub author: Author,
     /// Column `title` (`text`).
     pub title: String,
@@ -110,7 +110,7 @@ pub async fn book_with_author_with<E: quarry::Executor + ?Sized>(
 pub struct BooksWithEditorRow {
     /// Column `id` (`int8`).
     pub id: i64,
-    /// Table `authors` (`sqlc.embed`), from column 1 on; `None` when the query found no row of it (`id` is NULL).
+    /// The row of table `authors` (`sqlc.embed`), read from result column 1 on; `None` when the query found no row of it (`id` is NULL).
     pub e: Option<Author>,
     /// Column `title` (`text`).
     pub title: String,
@@ -170,11 +170,11 @@ pub fn books_with_editor_stream<'a, E: quarry::Executor + ?Sized>(
 /// A row returned by [`book_author_and_editor`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct BookAuthorAndEditorRow {
-    /// Table `authors` (`sqlc.embed`), from column 0 on.
+    /// The row of table `authors` (`sqlc.embed`), read from result column 0 on.
     pub a: Author,
     /// Column `title` (`text`).
     pub title: String,
-    /// Table `authors` (`sqlc.embed`), from column 4 on.
+    /// The row of table `authors` (`sqlc.embed`), read from result column 4 on.
     pub e: Author,
 }
 
@@ -232,7 +232,7 @@ pub struct AuthorsWithBooksRow {
     pub author_id: i64,
     /// Column `name` (`text`).
     pub name: String,
-    /// Table `books` (`sqlc.embed`), from column 2 on; `None` when the query found no row of it (`id` is NULL).
+    /// The row of table `books` (`sqlc.embed`), read from result column 2 on; `None` when the query found no row of it (`id` is NULL).
     pub book: Option<Book>,
 }
 
