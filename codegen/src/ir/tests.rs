@@ -76,7 +76,13 @@ fn build(text: &str, facts: Vec<Facts>) -> Result<Project, Vec<Diagnostic>> {
     let config = TypeConfig::default();
     let mapper = TypeMapper::new(&config);
     let modules = [("blog".to_string(), "queries/blog.sql".to_string())];
-    build_project(&modules, &queries, &Catalog::default(), &mapper, &mut Vec::new())
+    build_project(
+        &modules,
+        &queries,
+        &Catalog::default(),
+        &mapper,
+        &mut Vec::new(),
+    )
 }
 
 fn messages(result: Result<Project, Vec<Diagnostic>>) -> Vec<String> {
@@ -253,7 +259,12 @@ SELECT 1 + 1, 1 AS a, 2 AS a, 3 AS \"A\";
         .collect();
     assert_eq!(
         names,
-        [("column_1", "?column?"), ("a", "a"), ("a_2", "a"), ("a_3", "A")]
+        [
+            ("column_1", "?column?"),
+            ("a", "a"),
+            ("a_2", "a"),
+            ("a_3", "A")
+        ]
     );
 }
 
