@@ -24,8 +24,10 @@ const MACRO: &str = "sqlc.embed";
 
 /// Whether `sqlc.embed` (any case, not followed by more of a name) starts at `i`.
 pub(super) fn starts_embed(text: &str, i: usize, limit: usize) -> bool {
-    text.get(i..i + MACRO.len())
-        .is_some_and(|s| s.eq_ignore_ascii_case(MACRO))
+    i + MACRO.len() <= limit
+        && text
+            .get(i..i + MACRO.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(MACRO))
         && (i + MACRO.len() >= limit || !is_ident_char(text.as_bytes()[i + MACRO.len()]))
 }
 
