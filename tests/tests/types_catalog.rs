@@ -464,114 +464,124 @@ async fn values_postgres_cannot_receive_are_its_errors_not_panics() {
     }
 }
 
+/// Arrays of every type (two elements where the text form quotes them).
+fn arrays() -> q::InsertCatalogArraysParams {
+    let tid = |block, offset| Tid { block, offset };
+    q::InsertCatalogArraysParams {
+        a_tid: Some(vec![tid(1, 2), tid(0, 1)]),
+        a_cid: Some(vec![Cid(3), Cid(4)]),
+        a_xid: Some(vec![Xid(742)]),
+        a_xid8: Some(vec![Xid8(1 << 32), Xid8(1)]),
+        a_pg_lsn: Some(vec![PgLsn::from(0x16_B374_D848), PgLsn::from(0)]),
+        a_regclass: Some(vec![RegOid(1259), RegOid(1249)]),
+        a_regtype: Some(vec![RegOid(23), RegOid(25)]),
+        a_regrole: Some(vec![RegOid(6171)]),
+        a_oidvector: Some(vec![OidVector(vec![23, 25]), OidVector(vec![26])]),
+        a_int2vector: Some(vec![Int2Vector(vec![1, 3])]),
+        a_pg_snapshot: Some(vec![
+            snapshot(),
+            PgSnapshot {
+                xmin: Xid8(5),
+                xmax: Xid8(5),
+                xip: vec![],
+            },
+        ]),
+        a_point: Some(vec![P, Point::default()]),
+        a_line: shapes().t_line.map(|l| vec![l]),
+        a_lseg: shapes().t_lseg.map(|l| vec![l]),
+        a_box: Some(vec![
+            Rect {
+                high: pt(3.0, 4.0),
+                low: pt(1.0, 2.0),
+            },
+            Rect {
+                high: pt(1.0, 1.0),
+                low: pt(0.0, 0.0),
+            },
+        ]),
+        a_path: Some(vec![
+            Path {
+                closed: false,
+                points: vec![pt(0.0, 0.0), pt(1.0, 1.0), pt(2.0, 0.0)],
+            },
+            Path {
+                closed: true,
+                points: vec![pt(0.0, 0.0), pt(1.0, 0.0)],
+            },
+        ]),
+        a_polygon: shapes().t_polygon.map(|p| vec![p]),
+        a_circle: shapes().t_circle.map(|c| vec![c]),
+    }
+}
+
+fn arrays_row(id: i32, p: q::InsertCatalogArraysParams) -> q::CatalogArrays {
+    q::CatalogArrays {
+        id,
+        a_tid: p.a_tid,
+        a_cid: p.a_cid,
+        a_xid: p.a_xid,
+        a_xid8: p.a_xid8,
+        a_pg_lsn: p.a_pg_lsn,
+        a_regclass: p.a_regclass,
+        a_regtype: p.a_regtype,
+        a_regrole: p.a_regrole,
+        a_oidvector: p.a_oidvector,
+        a_int2vector: p.a_int2vector,
+        a_pg_snapshot: p.a_pg_snapshot,
+        a_point: p.a_point,
+        a_line: p.a_line,
+        a_lseg: p.a_lseg,
+        a_box: p.a_box,
+        a_path: p.a_path,
+        a_polygon: p.a_polygon,
+        a_circle: p.a_circle,
+    }
+}
+
+/// What PostgreSQL prints for [`arrays`].
+fn arrays_text() -> q::GetCatalogArraysTextRow {
+    let s = |text: &str| Some(text.to_string());
+    q::GetCatalogArraysTextRow {
+        a_tid: s(r#"{"(1,2)","(0,1)"}"#),
+        a_cid: s("{3,4}"),
+        a_xid: s("{742}"),
+        a_xid8: s("{4294967296,1}"),
+        a_pg_lsn: s("{16/B374D848,0/0}"),
+        a_regclass: s("{pg_class,pg_attribute}"),
+        a_regtype: s("{integer,text}"),
+        a_regrole: s("{pg_database_owner}"),
+        a_oidvector: s(r#"{"23 25",26}"#),
+        a_int2vector: s(r#"{"1 3"}"#),
+        a_pg_snapshot: s(r#"{"10:20:10,14",5:5:}"#),
+        a_point: s(r#"{"(1.5,-2)","(0,0)"}"#),
+        a_line: s(r#"{"{1,-1,0.5}"}"#),
+        a_lseg: s(r#"{"[(1,2),(3,4)]"}"#),
+        a_box: s("{(3,4),(1,2);(1,1),(0,0)}"),
+        a_path: s(r#"{"[(0,0),(1,1),(2,0)]","((0,0),(1,0))"}"#),
+        a_polygon: s(r#"{"((0,0),(1,1),(2,0))"}"#),
+        a_circle: s(r#"{"<(1,2),3>"}"#),
+    }
+}
+
 #[tokio::test]
 async fn arrays_of_catalog_types_round_trip() {
     for pooler in POOLERS {
         let db = database("catalog_arrays", pooler).await;
-        let tid = |block, offset| Tid { block, offset };
-        let params = q::InsertCatalogArraysParams {
-            a_tid: Some(vec![tid(1, 2), tid(0, 1)]),
-            a_cid: Some(vec![Cid(3), Cid(4)]),
-            a_xid: Some(vec![Xid(742)]),
-            a_xid8: Some(vec![Xid8(1 << 32), Xid8(1)]),
-            a_pg_lsn: Some(vec![PgLsn::from(0x16_B374_D848), PgLsn::from(0)]),
-            a_regclass: Some(vec![RegOid(1259), RegOid(1249)]),
-            a_regtype: Some(vec![RegOid(23), RegOid(25)]),
-            a_regrole: Some(vec![RegOid(6171)]),
-            a_oidvector: Some(vec![OidVector(vec![23, 25]), OidVector(vec![26])]),
-            a_int2vector: Some(vec![Int2Vector(vec![1, 3])]),
-            a_pg_snapshot: Some(vec![
-                snapshot(),
-                PgSnapshot {
-                    xmin: Xid8(5),
-                    xmax: Xid8(5),
-                    xip: vec![],
-                },
-            ]),
-            a_point: Some(vec![P, Point::default()]),
-            a_line: shapes().t_line.map(|l| vec![l]),
-            a_lseg: shapes().t_lseg.map(|l| vec![l]),
-            a_box: Some(vec![
-                Rect {
-                    high: pt(3.0, 4.0),
-                    low: pt(1.0, 2.0),
-                },
-                Rect {
-                    high: pt(1.0, 1.0),
-                    low: pt(0.0, 0.0),
-                },
-            ]),
-            a_path: Some(vec![
-                Path {
-                    closed: false,
-                    points: vec![pt(0.0, 0.0), pt(1.0, 1.0), pt(2.0, 0.0)],
-                },
-                Path {
-                    closed: true,
-                    points: vec![pt(0.0, 0.0), pt(1.0, 0.0)],
-                },
-            ]),
-            a_polygon: shapes().t_polygon.map(|p| vec![p]),
-            a_circle: shapes().t_circle.map(|c| vec![c]),
-        };
+        let params = arrays();
         let inserted = q::insert_catalog_arrays_with(&db, &params)
             .await
             .unwrap_or_else(|e| panic!("{pooler:?}: {e:?}"));
         let read = q::get_catalog_arrays(&db, inserted.id).await;
         assert_eq!(read.as_ref().ok(), Some(&inserted), "{pooler:?}");
-        let p = params;
-        let expected = q::CatalogArrays {
-            id: inserted.id,
-            a_tid: p.a_tid,
-            a_cid: p.a_cid,
-            a_xid: p.a_xid,
-            a_xid8: p.a_xid8,
-            a_pg_lsn: p.a_pg_lsn,
-            a_regclass: p.a_regclass,
-            a_regtype: p.a_regtype,
-            a_regrole: p.a_regrole,
-            a_oidvector: p.a_oidvector,
-            a_int2vector: p.a_int2vector,
-            a_pg_snapshot: p.a_pg_snapshot,
-            a_point: p.a_point,
-            a_line: p.a_line,
-            a_lseg: p.a_lseg,
-            a_box: p.a_box,
-            a_path: p.a_path,
-            a_polygon: p.a_polygon,
-            a_circle: p.a_circle,
-        };
+        let expected = arrays_row(inserted.id, params);
         assert_eq!(inserted, expected, "{pooler:?}");
-        let s = |text: &str| Some(text.to_string());
         let text = q::get_catalog_arrays_text(&db, inserted.id).await;
-        let expected_text = q::GetCatalogArraysTextRow {
-            a_tid: s(r#"{"(1,2)","(0,1)"}"#),
-            a_cid: s("{3,4}"),
-            a_xid: s("{742}"),
-            a_xid8: s("{4294967296,1}"),
-            a_pg_lsn: s("{16/B374D848,0/0}"),
-            a_regclass: s("{pg_class,pg_attribute}"),
-            a_regtype: s("{integer,text}"),
-            a_regrole: s("{pg_database_owner}"),
-            a_oidvector: s(r#"{"23 25",26}"#),
-            a_int2vector: s(r#"{"1 3"}"#),
-            a_pg_snapshot: s(r#"{"10:20:10,14",5:5:}"#),
-            a_point: s(r#"{"(1.5,-2)","(0,0)"}"#),
-            a_line: s(r#"{"{1,-1,0.5}"}"#),
-            a_lseg: s(r#"{"[(1,2),(3,4)]"}"#),
-            a_box: s("{(3,4),(1,2);(1,1),(0,0)}"),
-            a_path: s(r#"{"[(0,0),(1,1),(2,0)]","((0,0),(1,0))"}"#),
-            a_polygon: s(r#"{"((0,0),(1,1),(2,0))"}"#),
-            a_circle: s(r#"{"<(1,2),3>"}"#),
-        };
-        assert_eq!(text.ok(), Some(expected_text), "{pooler:?}");
+        assert_eq!(text.ok(), Some(arrays_text()), "{pooler:?}");
 
         // A NULL array of each type.
         let nulls = q::insert_catalog_arrays_with(&db, &no_arrays())
             .await
             .unwrap_or_else(|e| panic!("{pooler:?}: {e:?}"));
-        assert_eq!(nulls.a_oidvector, None);
-        assert_eq!(nulls.a_path, None);
-        assert_eq!(nulls.a_tid, None);
+        assert_eq!(nulls, arrays_row(nulls.id, no_arrays()), "{pooler:?}");
     }
 }
