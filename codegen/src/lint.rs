@@ -70,7 +70,10 @@ pub fn lint_query(
         def.kind,
         QueryKind::Exec | QueryKind::ExecResult | QueryKind::BatchExec
     );
-    if discards && !described.columns.is_empty() && class == Some(StatementClass::Query) {
+    // `:execresult` on a SELECT is for its `SELECT n` tag: the row count.
+    let counts = def.kind == QueryKind::ExecResult;
+    if discards && !counts && !described.columns.is_empty() && class == Some(StatementClass::Query)
+    {
         out.push(
             Diagnostic::warning(
                 format!(
@@ -90,8 +93,9 @@ pub fn lint_query(
             out.push(
                 Diagnostic::warning(
                     format!(
-                        "query `{}` is declared `{exec}`, so the rows of its {verb} … RETURNING are discarded",
-                        def.name
+                        "query `{}` is declared `{}`, so the rows of its {verb} … RETURNING are discarded",
+                        def.name,
+                        def.kind.as_str()
                     ),
                     Some(crate::diagnostic::Location::new(
                         &def.file,
