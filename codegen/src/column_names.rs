@@ -59,7 +59,8 @@ pub(crate) fn field_names(
         } else {
             column.name.clone()
         };
-        let base = match renames.get(&sql_name) {
+        // sqlc ignores an empty rename.
+        let base = match renames.get(&sql_name).filter(|renamed| !renamed.is_empty()) {
             Some(renamed) => ident::snake(renamed),
             None => ident::snake(&sql_name),
         };
@@ -340,7 +341,11 @@ mod tests {
         assert_eq!(names, some(&["spotify_url", "spotify_url_2", "answer"]));
         // The duplicate and the unnamed column still warn.
         assert_eq!(warnings.len(), 2);
-        let renames = [("id", "AuthorID"), ("author_id", "Writer")];
+        let renames = [
+            ("id", "AuthorID"),
+            ("author_id", "Writer"),
+            ("column_3", ""),
+        ];
         let (names, warnings) = named(text, &["id", "author_id", "?column?"], &renames);
         assert_eq!(names, some(&["author_id", "writer", "column_3"]));
         assert_eq!(warnings.len(), 1);
