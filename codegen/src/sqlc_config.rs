@@ -1121,7 +1121,7 @@ fn quarry_type(db_type: &str) -> Option<Own> {
 }
 
 /// Catalog types with Quarry types of their own that no Go type maps to.
-const OTHER_CATALOG_TYPES: [&str; 30] = [
+const OTHER_CATALOG_TYPES: [&str; 34] = [
     "money",
     "xml",
     "inet",
@@ -1151,7 +1151,11 @@ const OTHER_CATALOG_TYPES: [&str; 30] = [
     "txid_snapshot",
     "pg_snapshot",
     "int4range",
+    "int8range",
+    "numrange",
+    "tsrange",
     "tstzrange",
+    "daterange",
 ];
 
 /// Whether a catalog type also decodes into `rust` (besides Quarry's own type).
