@@ -49,8 +49,8 @@ mod prefetch;
 mod query;
 mod readonly;
 mod schema;
-mod typemap;
 pub mod sqlc_config;
+mod typemap;
 mod unnest;
 pub mod write;
 
@@ -117,10 +117,10 @@ impl From<pg::PgError> for Error {
 pub struct Config {
     /// A directory of `.sql` query files (its top level), or a single file.
     pub queries: PathBuf,
-    /// Schema files or directories, applied in order.
     /// Further query files or directories, read after [`Config::queries`]
     /// (an sqlc config's list of `queries` paths).
     pub more_queries: Vec<PathBuf>,
+    /// Schema files or directories, applied in order.
     pub schema: Vec<PathBuf>,
     /// Output directory of the generated modules.
     pub out: PathBuf,
@@ -136,8 +136,8 @@ impl Config {
     pub fn project_default(root: &Path) -> Self {
         Self {
             queries: root.join(config::DEFAULT_QUERIES),
-            schema: vec![config::default_schema(root)],
             more_queries: Vec::new(),
+            schema: vec![config::default_schema(root)],
             out: root.join(config::DEFAULT_OUT),
             types: config::TypeConfig::default(),
         }

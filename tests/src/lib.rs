@@ -208,8 +208,8 @@ pub async fn generate_from_disk(
     let file = codegen::config::read_config_file(&config_path).unwrap_or_else(|e| panic!("{e}"));
     let config = codegen::Config {
         queries: file.queries.unwrap_or_else(|| panic!("queries")),
-        schema: file.schema.unwrap_or_else(|| panic!("schema")),
         more_queries: Vec::new(),
+        schema: file.schema.unwrap_or_else(|| panic!("schema")),
         out: file.out.unwrap_or_else(|| panic!("out")),
         types: file.types,
     };

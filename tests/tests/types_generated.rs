@@ -28,8 +28,8 @@ fn config(path: &Path) -> codegen::Config {
     };
     codegen::Config {
         queries: required("queries", file.queries),
-        schema: file
         more_queries: Vec::new(),
+        schema: file
             .schema
             .unwrap_or_else(|| panic!("{} sets no `schema`", path.display())),
         out: required("out", file.out),
