@@ -519,6 +519,7 @@ pub fn build_project(
     builder.check_distinct_loader_names(queries);
     builder.check_params_names();
     builder.check_stream_names();
+    embed::check_struct_names(&mut builder);
     builder.drop_taken_unnest_names();
     let (errors, found): (Vec<Diagnostic>, Vec<Diagnostic>) = std::mem::take(&mut builder.errors)
         .into_iter()

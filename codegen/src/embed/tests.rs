@@ -317,6 +317,22 @@ fn an_embed_field_named_like_a_column_is_an_error() {
 }
 
 #[test]
+fn an_embedded_struct_named_like_a_row_is_an_error() {
+    let text = "-- name: Q :many\nSELECT sqlc.embed(authors) FROM authors;\n\n-- name: Other :one\n-- @row Author\nSELECT authors.id FROM authors;\n";
+    let queries = [
+        (authors(), vec![false, false, true]),
+        (vec![("id", Some((AUTHORS, 1)))], vec![false]),
+    ];
+    let errors = build(text, &queries, &TypeConfig::default())
+        .err()
+        .unwrap_or_default();
+    assert_eq!(
+        messages(&errors),
+        ["the struct `Author` of embedded table `authors` has the name of another type of module `blog`"]
+    );
+}
+
+#[test]
 fn an_embed_whose_columns_are_not_a_tables_is_an_error() {
     let text = "-- name: Q :many\nSELECT sqlc.embed(s) FROM (SELECT 1 AS x) s;\n";
     let query = (vec![("x", None)], vec![false]);

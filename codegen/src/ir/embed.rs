@@ -318,3 +318,63 @@ fn column_type(
         None => mapped,
     })
 }
+
+/// An embedded struct may not have the name of another type of its module
+/// (a row, a row's columns, a params struct, a dynamic query's types, an
+/// `unnest` item): an error at an embed of it.
+pub(super) fn check_struct_names(builder: &mut ProjectBuilder<'_>) {
+    let mut errors = Vec::new();
+    for module in &builder.modules {
+        let mut taken: HashSet<&str> = HashSet::new();
+        let columns: Vec<String> = module
+            .rows
+            .iter()
+            .filter(|row| !row.relations.is_empty())
+            .map(|row| format!("{}Columns", row.name))
+            .collect();
+        taken.extend(module.rows.iter().map(|row| row.name.as_str()));
+        taken.extend(columns.iter().map(String::as_str));
+        for query in &module.queries {
+            taken.extend(query.params_struct.as_deref());
+            taken.extend(query.unnest.as_ref().map(|u| u.item_struct.as_str()));
+            if let Some(dynamic) = &query.dynamic {
+                taken.insert(&dynamic.filter_struct);
+                taken.extend(dynamic.sort_enum.as_deref());
+            }
+        }
+        for embedded in module
+            .embedded
+            .iter()
+            .filter(|s| taken.contains(s.name.as_str()))
+        {
+            let user = module
+                .queries
+                .iter()
+                .find(|query| query.row.as_ref().map(|row| &row.name) == embedded.used_by.first());
+            let def = user.and_then(|query| {
+                builder
+                    .fn_names
+                    .get(&(module.name.clone(), query.fn_name.clone()))
+            });
+            let Some(def) = def else {
+                continue;
+            };
+            let span = def
+                .embeds
+                .first()
+                .map_or_else(|| def.name_span.clone(), |e| e.span.clone());
+            errors.push(
+                Diagnostic::error_at(
+                    format!(
+                        "the struct `{}` of embedded table {} has the name of another type of module `{}`",
+                        embedded.name, embedded.table, module.name
+                    ),
+                    &def.file,
+                    span,
+                )
+                .with_help("name the table's struct with a `rename` entry for the table, or rename the other type (the query, or its `-- @row`)"),
+            );
+        }
+    }
+    builder.errors.append(&mut errors);
+}
