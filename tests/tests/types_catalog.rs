@@ -585,3 +585,58 @@ async fn arrays_of_catalog_types_round_trip() {
         assert_eq!(nulls, arrays_row(nulls.id, no_arrays()), "{pooler:?}");
     }
 }
+
+#[tokio::test]
+async fn extreme_values_round_trip() {
+    for pooler in POOLERS {
+        let db = database("catalog_extremes", pooler).await;
+        let extremes = q::InsertCatalogValuesParams {
+            t_tid: Some(Tid {
+                block: u32::MAX,
+                offset: u16::MAX,
+            }),
+            t_cid: Some(Cid(u32::MAX)),
+            t_xid: Some(Xid(u32::MAX)),
+            t_xid8: Some(Xid8(u64::MAX)),
+            t_pg_lsn: Some(PgLsn::from(u64::MAX)),
+            t_regclass: Some(RegOid(u32::MAX)),
+            t_int2vector: Some(Int2Vector(vec![i16::MIN, -1, i16::MAX])),
+            t_oidvector: Some(OidVector(vec![u32::MAX, 0])),
+            ..no_values()
+        };
+        let row = q::insert_catalog_values_with(&db, &extremes)
+            .await
+            .unwrap_or_else(|e| panic!("{pooler:?}: {e:?}"));
+        assert_eq!(row, row_of(row.id, extremes), "{pooler:?}");
+        let text = q::get_catalog_text(&db, row.id)
+            .await
+            .unwrap_or_else(|e| panic!("{pooler:?}: {e:?}"));
+        let s = |text: &str| Some(text.to_string());
+        assert_eq!(text.t_tid, s("(4294967295,65535)"));
+        assert_eq!(text.t_xid8, s("18446744073709551615"));
+        assert_eq!(text.t_pg_lsn, s("FFFFFFFF/FFFFFFFF"));
+        assert_eq!(text.t_regclass, s("4294967295"));
+        assert_eq!(text.t_int2vector, s("-32768 -1 32767"));
+        assert_eq!(text.t_oidvector, s("4294967295 0"));
+
+        // Non-finite coordinates survive too.
+        let odd = q::InsertGeometryValuesParams {
+            t_point: Some(pt(f64::INFINITY, f64::NEG_INFINITY)),
+            t_circle: Some(Circle {
+                center: pt(-0.0, 1e300),
+                radius: f64::MAX,
+            }),
+            ..no_shapes()
+        };
+        let row = q::insert_geometry_values_with(&db, &odd)
+            .await
+            .unwrap_or_else(|e| panic!("{pooler:?}: {e:?}"));
+        assert_eq!(row, shapes_row(row.id, odd), "{pooler:?}");
+        let text = q::get_geometry_text(&db, row.id).await.ok();
+        assert_eq!(
+            text.and_then(|t| t.t_point),
+            s("(Infinity,-Infinity)"),
+            "{pooler:?}"
+        );
+    }
+}
