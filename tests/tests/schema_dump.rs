@@ -287,7 +287,7 @@ async fn pg_dump_output_loads_with_the_same_catalog_and_queries_generate() {
 }
 
 /// The shape of a PostgreSQL 17 dump (`transaction_timeout`, unknown
-/// before 17), a `\connect`, `CREATE SCHEMA public` and an extension's
+/// before 17; and a setting no server knows), a `\connect`, `CREATE SCHEMA public` and an extension's
 /// comment, over the real dump; and an error after skipped `COPY` data is
 /// reported at its line in the file.
 #[tokio::test]
@@ -298,7 +298,7 @@ async fn newer_preambles_load_and_errors_keep_their_position() {
     let newer = full.replacen(
         preamble,
         "SET idle_in_transaction_session_timeout = 0;\nSET transaction_timeout = 0;\n\
-         SET no_such.custom_setting = 1;\n\\connect - postgres\nCREATE SCHEMA public;\n\
+         SET no_such_setting_anywhere = 1;\n\\connect - postgres\nCREATE SCHEMA public;\n\
          COMMENT ON SCHEMA public IS 'standard public schema';\n\
          COMMENT ON EXTENSION plpgsql IS 'PL/pgSQL procedural language';\n",
         1,
