@@ -229,8 +229,7 @@ pub async fn generate_sources(sources: &Sources, server: &pg::Server) -> Result<
     // Database: schema, describe, derived loaders (described too), final SQL.
     let schema = &inputs.schema_files;
     let dialect = sources.types().dialect;
-    let described =
-        query::describe_all(server, schema, dialect, parsed, &mut diagnostics).await?;
+    let described = query::describe_all(server, schema, dialect, parsed, &mut diagnostics).await?;
     let catalog = described.catalog;
     // No database from here on: lint, nullability (then overrides).
     let levels = &sources.types().lints;
