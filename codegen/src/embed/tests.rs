@@ -139,6 +139,7 @@ fn build(
             module: "blog",
             def,
             positional_names: Vec::new(),
+            param_targets: Vec::new(),
             takes_row_locks: false,
             described,
             nullable: nullable.clone(),
@@ -410,4 +411,26 @@ fn a_malformed_macro_is_an_error_at_it() {
         let span = diagnostics[0].location.as_ref().map(|l| l.span.clone());
         assert_eq!(span.map(|s| &text[s]), Some(shown), "{sql}");
     }
+}
+
+#[test]
+fn the_select_star_lint_leaves_embeds_alone() {
+    let text = "-- name: Q :many\nSELECT sqlc.embed(a), b.* FROM authors a CROSS JOIN authors b;\n";
+    let defs = lex(text);
+    let statement = parse_statement(&defs[0].sql).ok();
+    let described = described(&[authors(), authors()].concat());
+    let levels = crate::lint_level::LintLevels::default();
+    let found = crate::lints::run(
+        &defs[0],
+        statement.as_ref(),
+        &described,
+        &catalog(),
+        &levels,
+    );
+    let stars: Vec<&str> = found
+        .iter()
+        .filter(|d| d.message.contains("`*` in the select list"))
+        .filter_map(|d| d.location.as_ref().map(|l| &text[l.span.clone()]))
+        .collect();
+    assert_eq!(stars, ["b.*"]);
 }
