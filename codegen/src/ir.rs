@@ -403,6 +403,8 @@ pub struct CheckedQuery<'a> {
     pub def: &'a QueryDef,
     /// Positional parameter names found in the SQL.
     pub positional_names: Vec<Option<String>>,
+    /// The columns each parameter's value is written into (INSERT, UPDATE SET).
+    pub param_targets: Vec<Vec<crate::parse::ParamTarget>>,
     /// The statement takes row locks ([`crate::locks`]).
     pub takes_row_locks: bool,
     /// Describe result.
@@ -439,13 +441,13 @@ pub fn build_project(
     // reported in the loop below).
     let all_params: Vec<Option<Vec<ParamIr>>> = queries
         .iter()
-        .map(|query| build_params(query, mapper, &mut Vec::new()))
+        .map(|query| build_params(query, catalog, mapper, &mut Vec::new()))
         .collect();
     for query in queries {
         let def = query.def;
         let fn_name = ident::snake(&def.name);
         builder.check_fn_name(query, &fn_name);
-        let params = build_params(query, mapper, &mut builder.errors);
+        let params = build_params(query, catalog, mapper, &mut builder.errors);
         let fields = if def.kind.returns_rows() {
             embed::plain_fields(query, catalog, mapper, &mut builder.errors)
         } else {
@@ -1094,6 +1096,7 @@ fn reserved_params(query: &CheckedQuery<'_>) -> &'static [&'static str] {
 
 fn build_params(
     query: &CheckedQuery<'_>,
+    catalog: &Catalog,
     mapper: &TypeMapper<'_>,
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Vec<ParamIr>> {
@@ -1155,11 +1158,32 @@ fn build_params(
         params.push(ParamIr {
             name,
             ty: rust,
-            nullable: param.nullable,
+            nullable: param.nullable || writes_nullable_column(query, index, catalog, mapper),
             pg: PgParam::of(ty),
         });
     }
     ok.then_some(params)
+}
+
+/// In sqlc's dialect, whether parameter `index` is written into a column
+/// that may be NULL (`INSERT … VALUES`, `UPDATE … SET`): sqlc then makes it
+/// nullable, so `INSERT INTO authors (name, bio) VALUES ($1, $2)` can
+/// insert a NULL `bio`. Quarry's own dialect asks for `:bio?` instead.
+fn writes_nullable_column(
+    query: &CheckedQuery<'_>,
+    index: usize,
+    catalog: &Catalog,
+    mapper: &TypeMapper<'_>,
+) -> bool {
+    mapper.config().dialect == crate::config::Dialect::Sqlc
+        && query.param_targets.get(index).is_some_and(|targets| {
+            targets.iter().any(|target| {
+                catalog
+                    .resolve(target.schema.as_deref(), &target.table)
+                    .and_then(|table| table.column_named(&target.column))
+                    .is_some_and(|column| !column.not_null)
+            })
+        })
 }
 
 /// The domain a column is declared with, when it comes straight from a table column.

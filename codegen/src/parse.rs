@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::{
     visit_expressions, AssignmentTarget, Expr, ObjectName, ObjectNamePart, SetExpr, Statement,
-    Value,
+    TableFactor, TableObject, Value,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -285,6 +285,66 @@ pub fn positional_param_names(statement: &Statement, count: usize) -> Vec<Option
     (1..=count).map(|i| names.remove(&i)).collect()
 }
 
+/// A table column a parameter's value is written into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParamTarget {
+    /// The table's schema, when qualified.
+    pub schema: Option<String>,
+    /// The table, as PostgreSQL folds it.
+    pub table: String,
+    /// The column, as PostgreSQL folds it.
+    pub column: String,
+}
+
+/// For each parameter `$n` (1-based, up to `count`), the columns its value
+/// is written into: `INSERT INTO t (c) VALUES ($n)` (every row) and
+/// `UPDATE t SET c = $n`. sqlc gives such a parameter the column's
+/// nullability.
+pub fn param_targets(statement: &Statement, count: usize) -> Vec<Vec<ParamTarget>> {
+    let mut targets = vec![Vec::new(); count];
+    let mut record = |expr: &Expr, name: &ObjectName, column: Option<String>| {
+        let (Some(index), Some(table), Some(column)) =
+            (placeholder_index(expr), object_base_name(name), column)
+        else {
+            return;
+        };
+        if let Some(slot) = index.checked_sub(1).and_then(|i| targets.get_mut(i)) {
+            slot.push(ParamTarget {
+                schema: object_schema(name),
+                table,
+                column,
+            });
+        }
+    };
+    match statement {
+        Statement::Insert(insert) => {
+            let TableObject::TableName(table) = &insert.table else {
+                return targets;
+            };
+            let columns: Vec<String> = insert.columns.iter().filter_map(object_base_name).collect();
+            if let Some(SetExpr::Values(values)) = insert.source.as_ref().map(|q| q.body.as_ref()) {
+                for row in &values.rows {
+                    for (expr, column) in row.iter().zip(&columns) {
+                        record(expr, table, Some(column.clone()));
+                    }
+                }
+            }
+        }
+        Statement::Update(update) => {
+            let TableFactor::Table { name: table, .. } = &update.table.relation else {
+                return targets;
+            };
+            for assignment in &update.assignments {
+                if let AssignmentTarget::ColumnName(name) = &assignment.target {
+                    record(&assignment.value, table, object_base_name(name));
+                }
+            }
+        }
+        _ => {}
+    }
+    targets
+}
+
 /// Parses a lexed query; on failure returns the error with its offset in the rewritten SQL.
 pub fn parse_query(query: &QueryDef) -> Result<Statement, SyntaxError> {
     parse_statement(&query.sql)
@@ -316,6 +376,38 @@ mod tests {
         // At the limit it parses (sqlparser loops over a flat chain).
         let sql = format!("SELECT {}", vec!["1"; 1000].join(" + "));
         assert!(parse_statement(&sql).is_ok());
+    }
+
+    #[test]
+    fn finds_the_columns_parameters_are_written_into() {
+        let targets = |sql: &str, n: usize| -> Vec<Vec<String>> {
+            parse_statement(sql)
+                .map(|s| param_targets(&s, n))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|columns| {
+                    columns
+                        .into_iter()
+                        .map(|t| match t.schema {
+                            Some(schema) => format!("{schema}.{}.{}", t.table, t.column),
+                            None => format!("{}.{}", t.table, t.column),
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        assert_eq!(
+            targets(
+                "INSERT INTO app.\"T\" (a, B) VALUES ($1, $2::int), ($3, $1)",
+                3
+            ),
+            [vec!["app.T.a", "app.T.b"], vec!["app.T.b"], vec!["app.T.a"]]
+        );
+        assert_eq!(
+            targets("UPDATE t SET a = $2, b = coalesce($1, b) WHERE id = $3", 3),
+            [vec![], vec!["t.a"], vec![]]
+        );
+        assert_eq!(targets("SELECT $1", 1), [Vec::<String>::new()]);
     }
 
     #[test]

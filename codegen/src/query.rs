@@ -447,6 +447,12 @@ impl AnalysedQuery {
                 .as_ref()
                 .map(|s| parse::positional_param_names(s, def.params.len()))
                 .unwrap_or_default(),
+            param_targets: self
+                .query
+                .statement
+                .as_ref()
+                .map(|s| parse::param_targets(s, def.params.len()))
+                .unwrap_or_default(),
             described: &self.described,
             nullable: self.nullable.clone(),
             prefetch,

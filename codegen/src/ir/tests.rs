@@ -57,6 +57,7 @@ fn build(text: &str, facts: Vec<Facts>) -> Result<Project, Vec<Diagnostic>> {
             module: "blog",
             def,
             positional_names: Vec::new(),
+            param_targets: Vec::new(),
             takes_row_locks: crate::locks::query_takes_row_locks(
                 crate::parse::parse_statement(&def.sql).ok().as_ref(),
                 &def.sql,
