@@ -28,18 +28,29 @@ use crate::lex::{tokens, QueryDef, TokenKind};
 const UNNAMED: &str = "?column?";
 
 /// The field name of every column of `columns` (a query's result columns
-/// in order); `None` for the column at `hidden` (a loader's hidden key),
-/// which takes no name. Warnings for unnamed and duplicate columns are
-/// pushed to `warnings`.
+/// in order, without the columns of its `sqlc.embed` items: `embeds` holds
+/// each one's first index and length in the whole row); `None` for the
+/// column at `hidden` (a loader's hidden key), which takes no name.
+/// Warnings for unnamed and duplicate columns are pushed to `warnings`.
 pub(crate) fn field_names(
     def: &QueryDef,
-    columns: &[DescribedColumn],
+    (columns, embeds): (&[DescribedColumn], &[(usize, usize)]),
     hidden: Option<usize>,
     renames: &BTreeMap<String, String>,
     warnings: &mut Vec<Diagnostic>,
 ) -> Vec<Option<String>> {
-    let items = select_items(&def.sql).filter(|items| items.len() == columns.len());
-    let at = |index: usize| match items.as_ref().and_then(|items| items.get(index)) {
+    // A column's place in the select list, where an embed is one item (as
+    // sqlc numbers `column_N`).
+    let positions = list_positions(columns.len(), embeds);
+    // Usable when each embed (`t.*` by now) is the only kind of `*` there.
+    let items = select_items(&def.sql).filter(|items| {
+        let stars = items
+            .iter()
+            .filter(|item| is_star(&def.sql[(*item).clone()]))
+            .count();
+        stars == embeds.len() && items.len() == columns.len() + embeds.len()
+    });
+    let at = |position: usize| match items.as_ref().and_then(|items| items.get(position)) {
         Some(item) => def.file_span(item.clone()),
         None => def.sql_span.start..def.sql_span.start,
     };
@@ -54,8 +65,9 @@ pub(crate) fn field_names(
             continue;
         }
         let unnamed = column.name == UNNAMED;
+        let position = positions.get(index).copied().unwrap_or(index);
         let sql_name = if unnamed {
-            format!("column_{}", index + 1)
+            format!("column_{}", position + 1)
         } else {
             column.name.clone()
         };
@@ -75,9 +87,9 @@ pub(crate) fn field_names(
             name = format!("{base}_{suffix}");
             suffix += 1;
         }
-        let location = Some(Location::new(&def.file, at(index)));
+        let location = Some(Location::new(&def.file, at(position)));
         if unnamed {
-            warnings.push(unnamed_warning(def, index, &name, location));
+            warnings.push(unnamed_warning(def, position, &name, location));
         } else if name != base {
             warnings.push(duplicate_warning(
                 def,
@@ -90,6 +102,25 @@ pub(crate) fn field_names(
         names.push(Some(name));
     }
     names
+}
+
+/// The 0-based select-list position of each of the `count` columns left
+/// when the runs `embeds` (first index, length) are taken out of a row:
+/// each run is one item of the list.
+fn list_positions(count: usize, embeds: &[(usize, usize)]) -> Vec<usize> {
+    let mut positions = Vec::with_capacity(count);
+    let (mut row, mut item) = (0, 0);
+    while positions.len() < count {
+        match embeds.iter().find(|(first, _)| *first == row) {
+            Some((_, len)) => row += (*len).max(1),
+            None => {
+                positions.push(item);
+                row += 1;
+            }
+        }
+        item += 1;
+    }
+    positions
 }
 
 /// `name` as the identifier generated code spells it.
@@ -162,8 +193,8 @@ const LIST_END: &[&str] = &[
 
 /// The byte ranges in `sql` of the items of the list that names the
 /// statement's result columns: its top-level `RETURNING` list, else its
-/// first top-level `SELECT` list. `None` when there is none, or when an
-/// item is a `*` (it stands for several columns).
+/// first top-level `SELECT` list. `None` when there is none. An item may be
+/// a `*` ([`is_star`]), which stands for several columns.
 pub(crate) fn select_items(sql: &str) -> Option<Vec<Range<usize>>> {
     let tokens: Vec<(usize, crate::lex::Token)> = {
         let mut depth = 0usize;
@@ -233,11 +264,12 @@ pub(crate) fn select_items(sql: &str) -> Option<Vec<Range<usize>>> {
         current = Some(start..token.span.end);
     }
     items.push(current?);
-    let star = items.iter().any(|item| {
-        let text = &sql[item.clone()];
-        text == "*" || text.ends_with(".*")
-    });
-    (!star).then_some(items)
+    Some(items)
+}
+
+/// Whether a select-list item is `*` or `t.*`.
+fn is_star(item: &str) -> bool {
+    item == "*" || item.ends_with(".*")
 }
 
 #[cfg(test)]
@@ -277,7 +309,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let mut warnings = Vec::new();
-        let names = field_names(&defs[0], &columns, None, &renames, &mut warnings);
+        let names = field_names(&defs[0], (&columns, &[]), None, &renames, &mut warnings);
         (names, warnings)
     }
 
@@ -367,9 +399,52 @@ mod tests {
         };
         let mut warnings = Vec::new();
         let columns = [column("k"), column("k")];
-        let names = field_names(&defs[0], &columns, Some(0), &BTreeMap::new(), &mut warnings);
+        let names = field_names(
+            &defs[0],
+            (&columns, &[]),
+            Some(0),
+            &BTreeMap::new(),
+            &mut warnings,
+        );
         assert_eq!(names, [None, Some("k".to_string())]);
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn an_embed_is_one_item_of_the_list() {
+        // `SELECT sqlc.embed(a), 1, x, 2`: `a` has 3 columns (row 0..3).
+        assert_eq!(list_positions(3, &[(0, 3)]), [1, 2, 3]);
+        assert_eq!(list_positions(3, &[(1, 2), (4, 5)]), [0, 2, 4]);
+        assert_eq!(list_positions(2, &[]), [0, 1]);
+        let file = crate::diagnostic::SourceFile::new(
+            "q.sql",
+            "-- name: E :one\nSELECT sqlc.embed(a), 1, x, 2 FROM a;\n",
+        );
+        let (defs, _) = crate::lex::lex_file(&file);
+        let column = |name: &str| DescribedColumn {
+            name: name.to_string(),
+            ty: postgres_types::Type::INT4,
+            table_oid: None,
+            column_id: None,
+        };
+        let columns = [column("?column?"), column("x"), column("?column?")];
+        let mut warnings = Vec::new();
+        let names = field_names(
+            &defs[0],
+            (&columns, &[(0, 3)]),
+            None,
+            &BTreeMap::new(),
+            &mut warnings,
+        );
+        assert_eq!(names, some(&["column_2", "x", "column_4"]));
+        let positions: Vec<Option<String>> = warnings.iter().map(Diagnostic::position).collect();
+        assert_eq!(
+            positions,
+            [
+                Some("q.sql:2:23".to_string()),
+                Some("q.sql:2:29".to_string())
+            ]
+        );
     }
 
     #[test]
@@ -391,8 +466,8 @@ mod tests {
             items("SELECT 1 /* , */ + 1, 'a,b' UNION SELECT 3, 4"),
             Some(vec!["1 /* , */ + 1", "'a,b'"])
         );
-        assert_eq!(items("SELECT *, 1 FROM t"), None);
-        assert_eq!(items("SELECT t.* FROM t"), None);
+        assert_eq!(items("SELECT *, 1 FROM t"), Some(vec!["*", "1"]));
+        assert_eq!(items("SELECT t.* FROM t"), Some(vec!["t.*"]));
         assert_eq!(items("VALUES (1)"), None);
     }
 }

@@ -1349,9 +1349,10 @@ fn build_fields(
         .map(|loader| loader.key_index);
     // Unnamed and duplicate columns are named as sqlc names them, with a
     // warning (pushed with the errors, told apart by `build_project`).
+    let embeds: Vec<(usize, usize)> = query.embeds.iter().map(|r| (r.first, r.len)).collect();
     let names = crate::column_names::field_names(
         def,
-        &query.described.columns,
+        (&query.described.columns, &embeds),
         hidden,
         &mapper.config().renames,
         errors,
