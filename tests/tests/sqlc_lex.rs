@@ -10,7 +10,7 @@ use codegen::config::{Dialect, TypeConfig};
 use quarry_tests::{fixture_sources, generate_fixture, generate_fixture_with, server};
 
 const SCHEMA: &str =
-    "CREATE TABLE authors (id bigserial PRIMARY KEY, name text NOT NULL, bio text);\n";
+    "CREATE TABLE authors (id bigserial PRIMARY KEY, name text NOT NULL, bio text);\nCREATE INDEX ON authors (name);\n";
 
 const QUERIES: &str = "/* name: GetAuthor :one */
 SELECT id, name FROM authors WHERE id = $1;
@@ -30,6 +30,9 @@ INSERT INTO authors (name) SELECT unnest(sqlc.arg(names)::text[]);
 
 /* name: CountAuthors :execresult */
 SELECT id FROM authors;
+
+/* name: DeleteNamed :execresult */
+DELETE FROM authors WHERE true /*? AND name = :name */;
 ";
 
 fn sqlc() -> TypeConfig {
@@ -101,6 +104,12 @@ async fn block_headers_exec_kinds_and_slices_generate() {
                     "SELECT id FROM authors",
                     vec![]
                 ),
+                (
+                    "DeleteNamed",
+                    ":execresult",
+                    "DELETE FROM authors WHERE true  AND name = $1",
+                    vec!["text"]
+                ),
             ]
         );
         let code = output
@@ -118,6 +127,8 @@ async fn block_headers_exec_kinds_and_slices_generate() {
             "quarry::execute(db, &QUERY, &[&name, &id]).await",
             "quarry::Command::Insert",
             "quarry::Command::Select",
+            // A dynamic query's variants run the same way.
+            "quarry::execute_result(db, query, args.as_slice(), quarry::Command::Delete)",
         ] {
             assert!(code.contains(expected), "missing {expected:?} in:\n{code}");
         }
@@ -228,6 +239,20 @@ async fn headerless_statements_are_an_error_in_quarry_mode() {
             "error: more than one statement in a query",
             " --> queries/authors.sql:6:1",
             "error: aborting due to 2 errors; nothing was written",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn execresult_needs_a_tag_with_a_row_count() {
+    let sql = "/* name: Empty :execresult */\nTRUNCATE authors;\n";
+    let error = rendered(generate_fixture("bad.sql", sql.as_bytes(), SCHEMA).await);
+    let head: Vec<&str> = error.lines().take(2).collect();
+    assert_eq!(
+        head,
+        [
+            "error: query `Empty` is declared `:execresult` but its statement's command tag carries no row count",
+            " --> queries/bad.sql:1:16",
         ]
     );
 }
