@@ -517,21 +517,8 @@ pub fn build_project(
             command: query.command,
         });
     }
-    builder.check_columns_structs();
-    builder.check_distinct_loader_names(queries);
-    builder.check_params_names();
-    builder.check_stream_names();
-    embed::check_struct_names(&mut builder);
-    builder.drop_taken_unnest_names();
-    let (errors, found): (Vec<Diagnostic>, Vec<Diagnostic>) = std::mem::take(&mut builder.errors)
-        .into_iter()
-        .partition(Diagnostic::is_error);
-    warnings.extend(found);
-    if !errors.is_empty() {
-        return Err(errors);
-    }
     Ok(Project {
-        modules: builder.modules,
+        modules: builder.finish(queries, warnings)?,
         user_types: mapper.user_types(),
         derives: mapper.config().derives.clone(),
         runtime: mapper
@@ -575,6 +562,29 @@ struct ProjectBuilder<'q> {
 }
 
 impl<'q> ProjectBuilder<'q> {
+    /// The modules, after the checks across queries; the errors if any.
+    /// Warnings go to `warnings`.
+    fn finish(
+        mut self,
+        queries: &[CheckedQuery<'_>],
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<Vec<ModuleIr>, Vec<Diagnostic>> {
+        self.check_columns_structs();
+        self.check_distinct_loader_names(queries);
+        self.check_params_names();
+        self.check_stream_names();
+        embed::check_struct_names(&mut self);
+        self.drop_taken_unnest_names();
+        let (errors, found): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            self.errors.into_iter().partition(Diagnostic::is_error);
+        warnings.extend(found);
+        if errors.is_empty() {
+            Ok(self.modules)
+        } else {
+            Err(errors)
+        }
+    }
+
     fn new(modules: &[(String, String)]) -> Self {
         Self {
             modules: modules
