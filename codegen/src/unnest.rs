@@ -201,9 +201,9 @@ fn insert_columns(statement: &Statement) -> Option<Vec<String>> {
 }
 
 /// What the generator writes for `call` of query `query_name` (function
-/// `fn_name`): `None` unless it is `:exec` or `:many` and every parameter
-/// (`params`: name and Rust type; `pg_types`: as described) is an array
-/// whose elements are no arrays.
+/// `fn_name`): `None` unless it is `:exec`, `:execresult` or `:many` and
+/// every parameter (`params`: name and Rust type; `pg_types`: as described)
+/// is an array whose elements are no arrays.
 pub fn plan(
     kind: QueryKind,
     (query_name, fn_name): (&str, &str),
@@ -211,7 +211,8 @@ pub fn plan(
     params: &[(&str, &RustType)],
     pg_types: &[Type],
 ) -> Option<UnnestIr> {
-    let shape_ok = matches!(kind, QueryKind::Exec | QueryKind::Many)
+    let exec = matches!(kind, QueryKind::Exec | QueryKind::ExecResult);
+    let shape_ok = (exec || kind == QueryKind::Many)
         && params.len() == call.params.len()
         && pg_types.len() == params.len();
     let columns_ok = params

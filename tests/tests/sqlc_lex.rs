@@ -26,7 +26,7 @@ DELETE FROM authors WHERE id NOT IN (sqlc.slice('keep'));
 UPDATE authors SET name = @name WHERE id = @id;
 
 /* name: CreateAuthors :execresult */
-INSERT INTO authors (name) SELECT unnest(sqlc.arg(names)::text[]);
+INSERT INTO authors (name) SELECT * FROM unnest(sqlc.arg(names)::text[]);
 
 /* name: CountAuthors :execresult */
 SELECT id FROM authors;
@@ -95,7 +95,7 @@ async fn block_headers_exec_kinds_and_slices_generate() {
                 (
                     "CreateAuthors",
                     ":execresult",
-                    "INSERT INTO authors (name) SELECT unnest($1::text[])",
+                    "INSERT INTO authors (name) SELECT * FROM unnest($1::text[])",
                     vec!["_text"]
                 ),
                 (
@@ -126,6 +126,8 @@ async fn block_headers_exec_kinds_and_slices_generate() {
             "id: i64,\n) -> Result<u64, quarry::Error>",
             "quarry::execute(db, &QUERY, &[&name, &id]).await",
             "quarry::Command::Insert",
+            // The row-wise form of an `unnest` insert returns the result too.
+            "items: &[CreateAuthorsItem],\n) -> Result<quarry::ExecResult, quarry::Error>",
             "quarry::Command::Select",
             // A dynamic query's variants run the same way.
             "quarry::execute_result(db, query, args.as_slice(), quarry::Command::Delete)",
