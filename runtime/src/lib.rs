@@ -223,13 +223,13 @@ pub use crate::text_search::{
     TsLexeme, TsOperand, TsPosition, TsQuery, TsQueryNode, TsVector, TsWeight, TsWeights,
     TS_MAX_POSITION,
 };
+pub use crate::text_types::{JsonPath, RefCursor};
 #[cfg(feature = "with-chrono")]
 pub use crate::timetz::TimeTz;
 pub use crate::transaction::{
     is_retryable, sqlstate_of, transaction, InTransaction, RetryableError, TransactionFuture,
     TransactionOptions,
 };
-pub use crate::text_types::{JsonPath, RefCursor};
 pub use crate::xml::Xml;
-pub use postgres_types::PgLsn;
 pub use futures_util::future::try_join;
+pub use postgres_types::PgLsn;
