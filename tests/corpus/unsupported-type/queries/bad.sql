@@ -1,2 +1,2 @@
--- name: Age :many
-SELECT point(1, 2) AS age FROM posts;
+-- name: Defaults :many
+SELECT adbin AS expression FROM pg_attrdef;
