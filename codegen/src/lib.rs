@@ -243,7 +243,13 @@ pub async fn generate_sources(sources: &Sources, server: &pg::Server) -> Result<
         Ok(_) => return Err(fail(diagnostics)),
         Err(errors) => return Err(fail([diagnostics, errors].concat())),
     };
-    let modules = inputs.modules();
+    // In sqlc's dialect a query file may hold no query (a schema file
+    // listed with the queries): it gets no module.
+    let modules: Vec<(String, String)> = inputs
+        .modules()
+        .into_iter()
+        .filter(|(name, _)| resolved.iter().any(|query| query.module == name))
+        .collect();
     let built = ir::build_project(&modules, &resolved, &catalog, &mapper, &mut diagnostics);
     let project = match built {
         Ok(project) => project,

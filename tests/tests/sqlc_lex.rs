@@ -223,6 +223,15 @@ async fn headerless_statements_are_skipped_in_sqlc_mode() {
             ("DeleteAuthor", "DELETE FROM authors WHERE id = $1"),
         ]
     );
+    // The file without a query gets no module.
+    let files: Vec<String> = output
+        .files
+        .keys()
+        .map(|p| p.display().to_string())
+        .collect();
+    assert_eq!(files, ["authors.rs", "mod.rs"]);
+    let mod_rs = &output.files[std::path::Path::new("mod.rs")];
+    assert!(!mod_rs.contains("mod schema_only"), "{mod_rs}");
 }
 
 #[tokio::test]
