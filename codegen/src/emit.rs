@@ -642,21 +642,24 @@ fn prefetch_rows_tokens(row: &RowIr, types_module: &TokenStream) -> TokenStream 
 fn column_fields(row: &RowIr, types_module: &TokenStream) -> Vec<TokenStream> {
     row.fields
         .iter()
-        .map(|field| {
-            let name = ident::ident(&field.name);
-            let ty = field_type(field, types_module);
-            let null = if field.nullable { ", may be NULL" } else { "" };
-            let doc = doc_text(&format!(
-                " Column {} ({}{null}).",
-                code(&field.column),
-                code(&field.pg_type)
-            ));
-            quote! {
-                #[doc = #doc]
-                pub #name: #ty,
-            }
-        })
+        .map(|field| column_field(field, types_module))
         .collect()
+}
+
+/// `pub name: Type,` for a column, documented with its column and type.
+fn column_field(field: &FieldIr, types_module: &TokenStream) -> TokenStream {
+    let name = ident::ident(&field.name);
+    let ty = field_type(field, types_module);
+    let null = if field.nullable { ", may be NULL" } else { "" };
+    let doc = doc_text(&format!(
+        " Column {} ({}{null}).",
+        code(&field.column),
+        code(&field.pg_type)
+    ));
+    quote! {
+        #[doc = #doc]
+        pub #name: #ty,
+    }
 }
 
 /// `field: <decoded column>,` in a `FromRow`.

@@ -1405,18 +1405,22 @@ fn sqlc_arg(text: &str, start: usize, limit: usize) -> Option<(String, bool, usi
     } else {
         return None;
     };
-    let after = &rest[rest_at..];
+    let (name, call) = macro_argument(&rest[rest_at..], true)?;
+    Some((name, nullable, start + 5 + rest_at + call))
+}
+
+/// The argument of an `sqlc.*` macro, `after` starting right after the
+/// macro's name: `(name)`, blanks allowed, the name also in single or double
+/// quotes when `quoted`. The name and the length of the `(…)`.
+fn macro_argument(after: &str, quoted: bool) -> Option<(String, usize)> {
     let open = after.len() - after.trim_start().len();
     let inner = after[open..].strip_prefix('(')?;
     let close = inner.find(')')?;
-    let name = inner[..close]
-        .trim()
-        .trim_matches(|c| c == '\'' || c == '"');
-    if !is_valid_name(name) {
-        return None;
+    let mut name = inner[..close].trim();
+    if quoted {
+        name = name.trim_matches(|c| c == '\'' || c == '"');
     }
-    let end = start + 5 + rest_at + open + 1 + close + 1;
-    Some((name.to_string(), nullable, end))
+    is_valid_name(name).then(|| (name.to_string(), open + 1 + close + 1))
 }
 
 /// End (exclusive) of a quoted run starting at `start`, honouring doubled quotes

@@ -129,6 +129,27 @@ pub struct Config {
 }
 
 impl Config {
+    /// Replaces the paths that are given (command-line flags, [`Builder`]
+    /// setters): a query path replaces every query path, a non-empty
+    /// `schema` the schema paths.
+    pub fn override_paths(
+        &mut self,
+        queries: Option<&PathBuf>,
+        schema: &[PathBuf],
+        out: Option<&PathBuf>,
+    ) {
+        if let Some(queries) = queries {
+            self.queries = queries.clone();
+            self.more_queries.clear();
+        }
+        if !schema.is_empty() {
+            self.schema = schema.to_vec();
+        }
+        if let Some(out) = out {
+            self.out = out.clone();
+        }
+    }
+
     /// The built-in defaults of the project at `root` (a crate's directory):
     /// queries in `queries/`, schema in `schema/` (or `migrations/` when only
     /// that exists), output into `src/db/`, default type options. An empty

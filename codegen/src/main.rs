@@ -110,16 +110,7 @@ impl Options {
                     display_path(&path).display()
                 )));
             };
-            if let Some(queries) = &self.queries {
-                config.queries = queries.clone();
-                config.more_queries.clear();
-            }
-            if !self.schema.is_empty() {
-                config.schema = self.schema.clone();
-            }
-            if let Some(out) = &self.out {
-                config.out = out.clone();
-            }
+            config.override_paths(self.queries.as_ref(), &self.schema, self.out.as_ref());
         }
         Ok((configs, messages))
     }

@@ -7,7 +7,7 @@
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
-use super::{code, decode_at_tokens, doc_lines, doc_text, extra_derives, field_type};
+use super::{code, column_field, decode_at_tokens, doc_lines, doc_text, extra_derives};
 use crate::config::Derives;
 use crate::ident;
 use crate::ir::embed::{EmbedIr, EmbedStructIr};
@@ -31,20 +31,10 @@ pub(super) fn struct_tokens(
         embedded.table,
         users.join(", ")
     )]);
-    let fields = embedded.fields.iter().map(|field| {
-        let name = ident::ident(&field.name);
-        let ty = field_type(field, types_module);
-        let null = if field.nullable { ", may be NULL" } else { "" };
-        let doc = doc_text(&format!(
-            " Column {} ({}{null}).",
-            code(&field.column),
-            code(&field.pg_type)
-        ));
-        quote! {
-            #[doc = #doc]
-            pub #name: #ty,
-        }
-    });
+    let fields = embedded
+        .fields
+        .iter()
+        .map(|field| column_field(field, types_module));
     let decodes = embedded.fields.iter().map(|field| {
         let index = match field.index {
             0 => quote!(at),

@@ -6,7 +6,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::{is_ident_char, is_valid_name, Scanner};
+use super::{is_ident_char, macro_argument, Scanner};
 use crate::diagnostic::{Diagnostic, SourceFile};
 
 /// One `sqlc.embed(t)` of a query.
@@ -33,15 +33,8 @@ pub(super) fn starts_embed(text: &str, i: usize, limit: usize) -> bool {
 
 /// `sqlc.embed(name)` at `start`: the name and where the macro ends.
 fn read_embed(text: &str, start: usize, limit: usize) -> Option<(String, usize)> {
-    let after = &text[start + MACRO.len()..limit];
-    let open = after.len() - after.trim_start().len();
-    let inner = after[open..].strip_prefix('(')?;
-    let close = inner.find(')')?;
-    let name = inner[..close].trim();
-    if !is_valid_name(name) {
-        return None;
-    }
-    Some((name.to_string(), start + MACRO.len() + open + 1 + close + 1))
+    let (name, call) = macro_argument(&text[start + MACRO.len()..limit], false)?;
+    Some((name, start + MACRO.len() + call))
 }
 
 fn malformed(file: &Arc<SourceFile>, start: usize, limit: usize) -> Box<Diagnostic> {

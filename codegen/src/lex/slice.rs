@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::{add_named, is_ident_char, is_valid_name, Scanner};
+use super::{add_named, is_ident_char, macro_argument, Scanner};
 use crate::diagnostic::{Diagnostic, SourceFile};
 
 const MACRO: &str = "sqlc.slice";
@@ -23,17 +23,8 @@ pub(super) fn starts_slice(text: &str, i: usize, limit: usize) -> bool {
 /// `sqlc.slice(name)` (also `'name'`, `"name"`) at `start`: the name and
 /// where the macro ends.
 fn read_slice(text: &str, start: usize, limit: usize) -> Option<(String, usize)> {
-    let after = &text[start + MACRO.len()..limit];
-    let open = after.len() - after.trim_start().len();
-    let inner = after[open..].strip_prefix('(')?;
-    let close = inner.find(')')?;
-    let name = inner[..close]
-        .trim()
-        .trim_matches(|c| c == '\'' || c == '"');
-    if !is_valid_name(name) {
-        return None;
-    }
-    Some((name.to_string(), start + MACRO.len() + open + 1 + close + 1))
+    let (name, call) = macro_argument(&text[start + MACRO.len()..limit], true)?;
+    Some((name, start + MACRO.len() + call))
 }
 
 /// Where `[NOT] IN (` before the macro at `at` starts (not before `from`),
