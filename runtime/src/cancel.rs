@@ -17,8 +17,10 @@
 //!   it while the server may still be running the statement.
 //! * A connection the caller keeps using after a cancellation (a
 //!   `PooledConnection`) runs its next statement only once the cancel
-//!   request was delivered ([`CancelState::settle`]), so that a late cancel
-//!   cannot hit that next statement.
+//!   request was sent ([`CancelState::settle`]), so that a late cancel
+//!   is unlikely to hit that next statement (PostgreSQL acknowledges no
+//!   cancel request, so this narrows a window it cannot close; a `COPY`
+//!   that is reading rows is ended by `CopyFail` instead, without one).
 //!
 //! A raw [`deadpool_postgres::Object`] (or a plain client, or a transaction)
 //! has no such state: its statement is cancelled on the server, but the

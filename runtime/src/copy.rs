@@ -166,9 +166,10 @@ where
     I: Iterator + Send,
     I::Item: CopyRow,
 {
-    let guard = conn.arm().await;
     let name = query.name();
-    let written = async {
+    // Until the server is reading rows, a dropped future cancels what runs.
+    let guard = conn.arm().await;
+    let started = async {
         let (insert, statement) = futures_util::future::try_join(
             conn.prepare(query, query.sql()),
             conn.prepare(query, copy),
@@ -179,21 +180,25 @@ where
             .copy_in(&statement)
             .await
             .map_err(|source| Error::db(name, source))?;
-        let writer = BinaryCopyInWriter::new(sink, insert.params());
-        futures_util::pin_mut!(writer);
-        let mut out = CopyWriter {
-            query: name,
-            writer: writer.as_mut(),
-        };
-        for row in rows {
-            row.write(&mut out).await?;
-        }
-        writer
-            .finish()
-            .await
-            .map_err(|source| Error::db(name, source))
+        Ok::<_, Error>((insert, sink))
     }
     .await;
+    // From here a dropped sink ends the COPY itself (tokio-postgres sends
+    // CopyFail): no cancel request, which could land late, on the
+    // connection's next statement.
     guard.disarm();
-    written
+    let (insert, sink) = started?;
+    let writer = BinaryCopyInWriter::new(sink, insert.params());
+    futures_util::pin_mut!(writer);
+    let mut out = CopyWriter {
+        query: name,
+        writer: writer.as_mut(),
+    };
+    for row in rows {
+        row.write(&mut out).await?;
+    }
+    writer
+        .finish()
+        .await
+        .map_err(|source| Error::db(name, source))
 }

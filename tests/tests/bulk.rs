@@ -1008,8 +1008,9 @@ async fn a_dropped_batch_leaves_nothing() {
 }
 
 /// A copy whose future is dropped part-way inserts nothing (the `COPY` is
-/// cancelled and aborted), and the pooled connection it ran on stays
-/// usable (its next statement waits for the cancel request to land).
+/// ended by `CopyFail` and its transaction rolled back), and the pooled
+/// connection it ran on stays usable: its next statement runs after that,
+/// and no cancel request is left to land on it.
 #[tokio::test]
 async fn a_dropped_copy_leaves_nothing() {
     let db = fresh("bulk_dropped_copy").await;
