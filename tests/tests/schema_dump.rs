@@ -112,7 +112,12 @@ fn pg_dump(url: &str, args: &[&str]) -> String {
         .arg("--dbname")
         .arg(url)
         .output()
-        .unwrap_or_else(|e| panic!("run pg_dump: {e}"));
+        .unwrap_or_else(|e| {
+            panic!(
+                "run {}: {e} (pg_dump is in the Debian package postgresql-client, which .ci/run installs)",
+                pg_dump_bin().display()
+            )
+        });
     assert!(
         output.status.success(),
         "pg_dump failed: {}",
