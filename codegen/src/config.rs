@@ -48,6 +48,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -348,14 +349,21 @@ impl FileConfig {
     }
 }
 
-/// Reads and validates `quarry.toml` at `path`.
-pub fn read_config_file(path: &Path) -> Result<FileConfig, Error> {
+/// A configuration file's text, and the directory its relative paths are
+/// relative to.
+pub(crate) fn read_source(path: &Path) -> Result<(Arc<SourceFile>, PathBuf), Error> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
     })?;
     let file = SourceFile::new(display_path(path), text);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok((file, base))
+}
+
+/// Reads and validates `quarry.toml` at `path`.
+pub fn read_config_file(path: &Path) -> Result<FileConfig, Error> {
+    let (file, base) = read_source(path)?;
     let config = parse_config(&file, &base)?;
     // Paths that must exist, reported at the key that names them.
     let mut errors = Vec::new();

@@ -87,12 +87,7 @@ pub fn find_config_file(start: &Path) -> Option<PathBuf> {
 /// Reads the sqlc configuration at `path`: parsed ([`parse`]) and its
 /// schema and query paths checked to exist (errors at their line).
 pub fn load(path: &Path) -> Result<Loaded, Error> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let file = SourceFile::new(display_path(path), text);
-    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (file, base) = crate::config::read_source(path)?;
     let json = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));

@@ -175,15 +175,17 @@ fn missing_query_directory_is_a_clear_error() {
     assert!(stderr.starts_with("error: nope: "), "{stderr}");
 }
 
+/// Writes `text` to `path` under `root`, creating its directories.
+fn write_file(root: &Path, path: &str, text: &str) {
+    let path = root.join(path);
+    std::fs::create_dir_all(path.parent().unwrap_or(root)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// A user's project with no configuration: `queries/` and `migrations/`.
 fn bare_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))
-            .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
-    };
+    let write = |path: &str, text: &str| write_file(dir.path(), path, text);
     write(
         "queries/items.sql",
         "-- name: CountItems :one\nSELECT count(*) AS n FROM items;\n",
@@ -258,12 +260,7 @@ fn defaults_missing_from_quarry_toml_are_relative_to_its_directory() {
 /// An sqlc project: only an `sqlc.yaml` (two entries), schema and query files.
 fn sqlc_project(engine: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let write = |path: &str, text: &str| {
-        let path = dir.path().join(path);
-        std::fs::create_dir_all(path.parent().unwrap_or(dir.path()))
-            .unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
-    };
+    let write = |path: &str, text: &str| write_file(dir.path(), path, text);
     write(
         "sqlc.yaml",
         &format!(
